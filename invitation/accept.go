@@ -1,0 +1,138 @@
+package invitation
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"time"
+
+	"github.com/mage-ipc/mage/mage"
+)
+
+// DefaultAcceptTimeout bounds Accept when its context has no deadline, so
+// that a process handed a stale or foreign socket fails instead of hanging.
+const DefaultAcceptTimeout = 30 * time.Second
+
+// AcceptOptions configures AcceptWith. The zero value is what Accept uses.
+type AcceptOptions struct {
+	// Node is the node the pipes join; nil means mage.DefaultNode.
+	Node *mage.Node
+	// ExitWhenParentGone makes the process exit with status 1 once the
+	// connection to its parent ends (the parent exited or closed it). On
+	// Linux the launcher also sets a parent-death signal; this covers
+	// macOS and parents that did not use the launcher.
+	ExitWhenParentGone bool
+}
+
+// Accepted is the child's side of an accepted invitation.
+type Accepted struct {
+	conn  *mage.Connection
+	pipes map[string]mage.MessagePipe
+}
+
+// Accept accepts the invitation this process was started with and returns
+// its pipes. See AcceptWith.
+func Accept(ctx context.Context) (*Accepted, error) {
+	return AcceptWith(ctx, AcceptOptions{})
+}
+
+// AcceptWith reads EnvVar, removes it from the environment (so children
+// of this process do not inherit it, whatever happens next), checks that
+// the inherited descriptor is a Unix stream socket (or dials the named
+// socket), runs the handshake, checking the parent's protocol version and
+// token, and returns the pipes the parent attached.
+//
+// It returns ErrNotInvited when EnvVar is unset, an error matching
+// ErrBadInvitation when it is malformed or names a descriptor that is not
+// an open Unix stream socket, a *mage.VersionError naming both versions when
+// parent and child speak different protocols, and ErrPeerGone when the
+// parent went away. Without a deadline in ctx it gives up after
+// DefaultAcceptTimeout.
+func AcceptWith(ctx context.Context, opts AcceptOptions) (*Accepted, error) {
+	value, ok := os.LookupEnv(EnvVar)
+	if !ok {
+		return nil, ErrNotInvited
+	}
+	_ = os.Unsetenv(EnvVar)
+	addr, err := parseAddress(value)
+	if err != nil {
+		return nil, err
+	}
+	conn, err := addr.open()
+	if err != nil {
+		return nil, err
+	}
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, DefaultAcceptTimeout)
+		defer cancel()
+	}
+	node := opts.Node
+	if node == nil {
+		node = mage.DefaultNode()
+	}
+	c, err := node.Connect(ctx, conn, mage.ConnectOptions{Token: addr.token, ExpectToken: addr.token})
+	if err != nil {
+		return nil, handshakeError(err)
+	}
+	a := &Accepted{conn: c, pipes: c.Pipes()}
+	if opts.ExitWhenParentGone {
+		go func() {
+			<-c.Done()
+			fmt.Fprintln(os.Stderr, "invitation: parent connection ended, exiting:", c.Err())
+			os.Exit(1)
+		}()
+	}
+	return a, nil
+}
+
+// open connects to where the invitation says the parent is.
+func (a address) open() (*net.UnixConn, error) {
+	if a.fd < 0 {
+		raddr := &net.UnixAddr{Net: "unix", Name: a.socket}
+		c, err := net.DialUnix("unix", nil, raddr)
+		if err != nil {
+			return nil, &BadInvitationError{Value: a.redacted(), Reason: "cannot reach the invitation socket", Err: err}
+		}
+		return c, nil
+	}
+	if err := checkStreamSocket(a.fd); err != nil {
+		return nil, &BadInvitationError{Value: a.redacted(), Reason: fmt.Sprintf("descriptor %d is unusable", a.fd), Err: err}
+	}
+	conn, err := mage.UnixConn(os.NewFile(uintptr(a.fd), "invitation"))
+	if err != nil {
+		return nil, &BadInvitationError{Value: a.redacted(), Reason: fmt.Sprintf("descriptor %d is unusable", a.fd), Err: err}
+	}
+	return conn, nil
+}
+
+func (a address) redacted() string { return elideToken(a.String()) }
+
+// Pipe returns the pipe the parent attached as name.
+func (a *Accepted) Pipe(name string) (mage.MessagePipe, bool) {
+	p, ok := a.pipes[name]
+	return p, ok
+}
+
+// Pipes returns every pipe the parent attached, by name.
+func (a *Accepted) Pipes() map[string]mage.MessagePipe {
+	out := make(map[string]mage.MessagePipe, len(a.pipes))
+	for k, v := range a.pipes {
+		out[k] = v
+	}
+	return out
+}
+
+// Connection is the connection to the parent.
+func (a *Accepted) Connection() *mage.Connection { return a.conn }
+
+// ParentGone is closed when the connection to the parent has ended: the
+// parent exited, was killed, or closed it.
+func (a *Accepted) ParentGone() <-chan struct{} { return a.conn.Done() }
+
+func isEOF(err error) bool {
+	return errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF)
+}

@@ -1,0 +1,252 @@
+package invitation
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/mage-ipc/mage/mage"
+)
+
+// Invitation is the parent's side of an invitation: named pipes whose far
+// ends go to one child, and the token that child must present.
+//
+// Attach and Pipe may be called from any goroutine. An Invitation is sent
+// once (Send, SendOn or through a Listener); Close abandons it.
+type Invitation struct {
+	node  *mage.Node
+	token []byte
+
+	// mu guards the fields below.
+	mu sync.Mutex
+	// remote holds the ends that will travel to the child, by name.
+	remote map[string]mage.MessagePipe
+	// local holds the ends the parent keeps, by name.
+	local map[string]mage.MessagePipe
+	// mine is the parent's end of the socketpair made by PrepareCommand;
+	// theirs is the child's, open until CloseChildSide.
+	mine, theirs *os.File
+	sent, closed bool
+}
+
+// New returns an empty invitation on node (nil means mage.DefaultNode) with
+// a fresh random token.
+func New(node *mage.Node) *Invitation {
+	if node == nil {
+		node = mage.DefaultNode()
+	}
+	token := make([]byte, TokenSize)
+	if _, err := rand.Read(token); err != nil {
+		panic("invitation: crypto/rand failed: " + err.Error())
+	}
+	return &Invitation{
+		node:   node,
+		token:  token,
+		remote: make(map[string]mage.MessagePipe),
+		local:  make(map[string]mage.MessagePipe),
+	}
+}
+
+// Node returns the node the invitation's pipes belong to.
+func (inv *Invitation) Node() *mage.Node { return inv.node }
+
+// Attach adds a pipe named name and returns the end the parent keeps. The
+// end is usable at once: messages written to it queue until the child
+// accepts, and are then delivered in order.
+func (inv *Invitation) Attach(name string) (mage.MessagePipe, error) {
+	if err := mage.ValidAttachmentName(name); err != nil {
+		return mage.MessagePipe{}, fmt.Errorf("invitation: attach: %w", err)
+	}
+	inv.mu.Lock()
+	defer inv.mu.Unlock()
+	switch {
+	case inv.sent:
+		return mage.MessagePipe{}, fmt.Errorf("invitation: attach %q: %w", name, ErrAlreadySent)
+	case inv.closed:
+		return mage.MessagePipe{}, fmt.Errorf("invitation: attach %q: invitation closed", name)
+	case inv.local[name].IsValid():
+		return mage.MessagePipe{}, fmt.Errorf("invitation: attach: %q is already attached", name)
+	}
+	mine, theirs := inv.node.CreatePipe()
+	inv.local[name] = mine
+	inv.remote[name] = theirs
+	return mine, nil
+}
+
+// Pipe returns the parent's end of the pipe attached as name.
+func (inv *Invitation) Pipe(name string) (mage.MessagePipe, bool) {
+	inv.mu.Lock()
+	defer inv.mu.Unlock()
+	p, ok := inv.local[name]
+	return p, ok
+}
+
+// Names returns the names of the attached pipes, sorted.
+func (inv *Invitation) Names() []string {
+	inv.mu.Lock()
+	defer inv.mu.Unlock()
+	names := make([]string, 0, len(inv.local))
+	for n := range inv.local {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// PrepareCommand sets cmd up to receive the invitation: it makes a
+// socketpair, appends the child's end to cmd.ExtraFiles and puts EnvVar in
+// cmd.Env (starting from os.Environ() when cmd.Env is nil, and replacing
+// any EnvVar already there). After cmd.Start, call CloseChildSide and Send.
+func (inv *Invitation) PrepareCommand(cmd *exec.Cmd) error {
+	inv.mu.Lock()
+	defer inv.mu.Unlock()
+	if inv.sent || inv.mine != nil {
+		return fmt.Errorf("invitation: prepare command: %w", ErrAlreadySent)
+	}
+	mine, theirs, err := mage.SocketPair()
+	if err != nil {
+		return fmt.Errorf("invitation: prepare command: %w", err)
+	}
+	inv.mine, inv.theirs = mine, theirs
+	cmd.ExtraFiles = append(cmd.ExtraFiles, theirs)
+	// ExtraFiles[i] becomes descriptor 3+i in the child.
+	fd := 2 + len(cmd.ExtraFiles)
+	cmd.Env = withEnv(cmd.Env, EnvVar, address{fd: fd, token: inv.token}.String())
+	return nil
+}
+
+// withEnv returns env (or the process's environment, if env is nil) with
+// key set to value, once.
+func withEnv(env []string, key, value string) []string {
+	if env == nil {
+		env = os.Environ()
+	}
+	out := make([]string, 0, len(env)+1)
+	for _, kv := range env {
+		if !strings.HasPrefix(kv, key+"=") {
+			out = append(out, kv)
+		}
+	}
+	return append(out, key+"="+value)
+}
+
+// CloseChildSide closes the parent's copy of the child's socket, which the
+// child has inherited by now. Without it the parent would never see EOF
+// from a child that died. Call it after cmd.Start, whether that succeeded
+// or not.
+func (inv *Invitation) CloseChildSide() {
+	inv.mu.Lock()
+	defer inv.mu.Unlock()
+	if inv.theirs != nil {
+		_ = inv.theirs.Close()
+		inv.theirs = nil
+	}
+}
+
+// Send runs the handshake over the socket made by PrepareCommand and
+// returns when the child has accepted. It fails, with the pipes' local ends
+// closed, if the child closes its end first (ErrPeerGone: it exited), if
+// its version or token is wrong, or when ctx ends.
+func (inv *Invitation) Send(ctx context.Context) (*mage.Connection, error) {
+	inv.mu.Lock()
+	mine := inv.mine
+	inv.mine = nil
+	inv.mu.Unlock()
+	if mine == nil {
+		return nil, errors.New("invitation: send: PrepareCommand was not called, or Send was called twice")
+	}
+	conn, err := mage.UnixConn(mine)
+	if err != nil {
+		inv.Close()
+		return nil, fmt.Errorf("invitation: send: %w", err)
+	}
+	return inv.SendOn(ctx, conn)
+}
+
+// SendOn runs the handshake over conn, a connected Unix stream socket whose
+// other end belongs to the invited process, and returns when that process
+// has accepted. It takes ownership of conn. On failure the invitation is
+// closed.
+func (inv *Invitation) SendOn(ctx context.Context, conn *net.UnixConn) (*mage.Connection, error) {
+	c, err := inv.trySendOn(ctx, conn)
+	if err != nil {
+		inv.Close()
+	}
+	return c, err
+}
+
+// trySendOn is SendOn without closing the invitation on failure, so that a
+// Listener can let a process with the wrong token go and wait for the right
+// one.
+func (inv *Invitation) trySendOn(ctx context.Context, conn *net.UnixConn) (*mage.Connection, error) {
+	inv.mu.Lock()
+	if inv.sent || inv.closed {
+		inv.mu.Unlock()
+		_ = conn.Close()
+		return nil, fmt.Errorf("invitation: send: %w", ErrAlreadySent)
+	}
+	inv.sent = true
+	attach := make(map[string]mage.MessagePipe, len(inv.remote))
+	for k, v := range inv.remote {
+		attach[k] = v
+	}
+	inv.mu.Unlock()
+
+	c, err := inv.node.Connect(ctx, conn, mage.ConnectOptions{Attach: attach, Token: inv.token, ExpectToken: inv.token})
+	if err != nil {
+		inv.mu.Lock()
+		inv.sent = false
+		inv.mu.Unlock()
+		return nil, handshakeError(err)
+	}
+	inv.mu.Lock()
+	inv.remote = nil
+	inv.mu.Unlock()
+	return c, nil
+}
+
+// handshakeError explains a failed handshake.
+func handshakeError(err error) error {
+	var ve *mage.VersionError
+	switch {
+	case errors.As(err, &ve):
+		return fmt.Errorf("invitation: %w", err)
+	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		return fmt.Errorf("invitation: handshake not finished in time: %w", err)
+	case isEOF(err):
+		return fmt.Errorf("%w: %w", ErrPeerGone, err)
+	}
+	return fmt.Errorf("invitation: handshake: %w", err)
+}
+
+// Close abandons the invitation: it closes the sockets PrepareCommand made
+// and both ends of every pipe not yet sent. The local ends of pipes already
+// sent stay open. Idempotent.
+func (inv *Invitation) Close() {
+	inv.mu.Lock()
+	defer inv.mu.Unlock()
+	if inv.closed {
+		return
+	}
+	inv.closed = true
+	for _, f := range []*os.File{inv.mine, inv.theirs} {
+		if f != nil {
+			_ = f.Close()
+		}
+	}
+	inv.mine, inv.theirs = nil, nil
+	if inv.remote != nil {
+		for name, p := range inv.remote {
+			_ = p.Close()
+			_ = inv.local[name].Close()
+		}
+		inv.remote = nil
+	}
+}

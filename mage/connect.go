@@ -1,0 +1,222 @@
+package mage
+
+import (
+	"context"
+	"crypto/subtle"
+	"fmt"
+	"net"
+	"sort"
+
+	"github.com/mage-ipc/mage/mage/internal/wire"
+)
+
+// ProtocolVersion is the version of the node-to-node protocol this build
+// speaks. Both sides of a connection send theirs in the handshake; a
+// mismatch fails the connection on both sides with a *VersionError.
+const ProtocolVersion = wire.Version
+
+// MaxAttachmentName is the longest name of a pipe attachment, in bytes.
+const MaxAttachmentName = 64
+
+// ConnectOptions configures one connection between two nodes.
+type ConnectOptions struct {
+	// Attach holds pipe ends to hand to the peer node by name. Each moves to
+	// the peer once the handshake has succeeded; messages already queued at
+	// it travel with it, in order, so the end kept here can be used before
+	// the peer even exists. The ends become invalid for the caller when
+	// Connect is called, and usable again if it fails before sending them.
+	Attach map[string]MessagePipe
+	// Token is sent to the peer in the handshake.
+	Token []byte
+	// ExpectToken, when not nil, must equal the token the peer sends, or the
+	// connection fails.
+	ExpectToken []byte
+}
+
+// Connection is a live connection between this node and one peer node.
+//
+// The connection lasts until either side closes it or its socket fails;
+// Done is closed then, and every pipe whose peer lived on the other node
+// reports ErrPeerClosed (with NodeLost) once its queued messages are read.
+type Connection struct {
+	link  *link
+	peer  NodeName
+	pipes map[string]MessagePipe
+}
+
+// Connect joins this process's DefaultNode to another node over conn, a
+// connected Unix stream socket. See Node.Connect.
+func Connect(ctx context.Context, conn *net.UnixConn, opts ConnectOptions) (*Connection, error) {
+	return DefaultNode().Connect(ctx, conn, opts)
+}
+
+// Connect joins n to the node at the other end of conn, a connected Unix
+// stream socket. Both sides call Connect; each sends its version, its name,
+// its token and its attachments, and gets the other's. Connect returns when
+// both handshakes are done, or fails when ctx ends first, the peer speaks
+// another protocol version, the tokens do not match, or the socket fails.
+// On failure conn is closed, and attachments that were not sent yet are left
+// with the caller, usable as before Connect.
+//
+// Connect takes ownership of conn.
+func (n *Node) Connect(ctx context.Context, conn *net.UnixConn, opts ConnectOptions) (*Connection, error) {
+	names, err := n.claimAttachments(opts.Attach)
+	if err != nil {
+		_ = conn.Close()
+		return nil, err
+	}
+	l := newLink(n, conn, opts.ExpectToken)
+	l.start()
+	if err := l.sendHello(opts.Token); err != nil {
+		return nil, n.failConnect(l, names, err)
+	}
+	if err := l.await(ctx, l.helloDone); err != nil {
+		return nil, n.failConnect(l, names, err)
+	}
+	if err := n.sendAttachments(l, names); err != nil {
+		return nil, n.failConnect(l, nil, err)
+	}
+	if err := l.await(ctx, l.attachDone); err != nil {
+		return nil, n.failConnect(l, nil, err)
+	}
+	return &Connection{link: l, peer: NodeName(l.peer), pipes: l.received}, nil
+}
+
+// claimAttachments validates the attachments and marks their ends moved, so
+// that no one uses them while the handshake runs.
+func (n *Node) claimAttachments(attach map[string]MessagePipe) ([]attachment, error) {
+	list := make([]attachment, 0, len(attach))
+	for name, p := range attach {
+		if err := checkAttachmentName(name); err != nil {
+			return nil, err
+		}
+		if p.e == nil || p.e.node != n {
+			return nil, fmt.Errorf("%w: attachment %q is not a pipe of this node", ErrBadAttachment, name)
+		}
+		list = append(list, attachment{name: name, e: p.e})
+	}
+	sort.Slice(list, func(i, j int) bool { return list[i].name < list[j].name })
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	for i, a := range list {
+		if err := a.e.errLocked(); err != nil {
+			return nil, fmt.Errorf("%w: attachment %q: %w", ErrBadAttachment, a.name, err)
+		}
+		for _, prev := range list[:i] {
+			if prev.e == a.e {
+				return nil, fmt.Errorf("%w: one pipe attached as %q and %q", ErrBadAttachment, prev.name, a.name)
+			}
+		}
+	}
+	for _, a := range list {
+		a.e.state = endpointMoved
+		delete(n.endpoints, a.e.port)
+	}
+	return list, nil
+}
+
+type attachment struct {
+	name string
+	e    *endpoint
+}
+
+// ValidAttachmentName reports whether name can name a pipe attachment: 1 to
+// MaxAttachmentName bytes of printable ASCII without spaces.
+func ValidAttachmentName(name string) error { return checkAttachmentName(name) }
+
+func checkAttachmentName(name string) error {
+	if len(name) == 0 || len(name) > MaxAttachmentName {
+		return fmt.Errorf("%w: attachment name %q must be 1 to %d bytes", ErrBadAttachment, name, MaxAttachmentName)
+	}
+	for i := 0; i < len(name); i++ {
+		if c := name[i]; c <= ' ' || c > '~' {
+			return fmt.Errorf("%w: attachment name %q has a byte 0x%02x that is not printable ASCII", ErrBadAttachment, name, c)
+		}
+	}
+	return nil
+}
+
+// sendAttachments moves the claimed ports to the peer and sends the Attach
+// frame, then lets the events queued for the peer (the moved ports' queued
+// messages among them) follow it.
+func (n *Node) sendAttachments(l *link, list []attachment) error {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.closed {
+		return ErrNodeClosed
+	}
+	atts := make([]wire.Attachment, 0, len(list))
+	for _, a := range list {
+		d, err := n.ports.MovePort(a.e.port, l.peer)
+		if err != nil {
+			return fmt.Errorf("%w: attachment %q: %w", ErrHandshake, a.name, err)
+		}
+		atts = append(atts, wire.Attachment{Name: a.name, Port: descriptorToWire(d)})
+	}
+	if err := l.sendFrameLocked(wire.AppendAttach(nil, atts), nil); err != nil {
+		return fmt.Errorf("%w: sending attachments: %w", ErrHandshake, err)
+	}
+	l.ready = true
+	queued := n.waiting[l.peer]
+	delete(n.waiting, l.peer)
+	for _, out := range queued {
+		l.sendEventLocked(out.Event)
+	}
+	n.flushLocked()
+	return nil
+}
+
+// failConnect tears down a connection whose handshake failed. Attachments
+// not yet sent go back to the caller, usable as before.
+func (n *Node) failConnect(l *link, unsent []attachment, err error) error {
+	l.close()
+	n.mu.Lock()
+	for _, a := range unsent {
+		a.e.state = endpointOpen
+		n.endpoints[a.e.port] = a.e
+		if n.closed {
+			a.e.state = endpointClosed
+			_ = n.ports.ClosePort(a.e.port)
+			delete(n.endpoints, a.e.port)
+		}
+	}
+	n.flushLocked()
+	n.mu.Unlock()
+	return err
+}
+
+// Peer returns the name of the node at the other end.
+func (c *Connection) Peer() NodeName { return c.peer }
+
+// Pipe returns the pipe end the peer attached under name.
+func (c *Connection) Pipe(name string) (MessagePipe, bool) {
+	p, ok := c.pipes[name]
+	return p, ok
+}
+
+// Pipes returns every pipe end the peer attached, by name.
+func (c *Connection) Pipes() map[string]MessagePipe {
+	out := make(map[string]MessagePipe, len(c.pipes))
+	for k, v := range c.pipes {
+		out[k] = v
+	}
+	return out
+}
+
+// Done is closed when the connection has ended.
+func (c *Connection) Done() <-chan struct{} { return c.link.dead }
+
+// Err says why the connection ended; nil while it is up.
+func (c *Connection) Err() error { return c.link.err() }
+
+// Close ends the connection. Pipes whose peers were on the other node
+// report ErrPeerClosed. Close waits for the connection's goroutines and is
+// idempotent.
+func (c *Connection) Close() error {
+	c.link.close()
+	return nil
+}
+
+func constantTimeEqual(a, b []byte) bool {
+	return len(a) == len(b) && subtle.ConstantTimeCompare(a, b) == 1
+}

@@ -1,0 +1,100 @@
+package channel
+
+import (
+	"fmt"
+	"sync/atomic"
+	"testing"
+
+	"github.com/mage-ipc/mage/mage/internal/wire"
+)
+
+// funcHandler adapts functions to Handler for the benchmarks.
+type funcHandler struct {
+	frame func(f *wire.Frame, fds []int)
+}
+
+func (h funcHandler) HandleFrame(f *wire.Frame, fds []int) { h.frame(f, fds) }
+func (h funcHandler) HandleError(error)                    {}
+
+func benchPair(b *testing.B, opts Options, ha, hb Handler) (a, bb *Channel) {
+	ca, cb := socketPair(b)
+	a, bb = New(ca, ha, opts), New(cb, hb, opts)
+	b.Cleanup(func() { a.Close(); bb.Close() })
+	return a, bb
+}
+
+// BenchmarkPingPong measures a round trip of a small frame: a sends, b's
+// handler echoes from its reader goroutine, a's handler wakes the loop.
+func BenchmarkPingPong(b *testing.B) {
+	for _, mode := range []struct {
+		name string
+		opts Options
+	}{{"direct", Options{}}, {"writer-goroutine", Options{noDirectWrite: true}}} {
+		b.Run(mode.name, func(b *testing.B) {
+			pong := make(chan struct{}, 1)
+			var echo *Channel
+			a, bc := benchPair(b, mode.opts,
+				funcHandler{func(*wire.Frame, []int) { pong <- struct{}{} }},
+				funcHandler{func(f *wire.Frame, _ []int) {
+					u := f.User
+					_ = echo.SendFunc(func(buf []byte) []byte { return wire.AppendUser(buf, &u) }, nil)
+				}})
+			echo = bc
+			a.Start()
+			bc.Start()
+			u := &wire.User{Target: port(1), Payload: make([]byte, 64)}
+			b.ReportAllocs()
+			for b.Loop() {
+				u.Seq++
+				if err := a.SendFunc(func(buf []byte) []byte { return wire.AppendUser(buf, u) }, nil); err != nil {
+					b.Fatal(err)
+				}
+				<-pong
+			}
+		})
+	}
+}
+
+// BenchmarkThroughput measures one-way streaming of frames of a few sizes.
+// The sender keeps at most about 1 MiB outstanding (the receiver hands back
+// a credit every creditEvery frames), so the numbers show the steady state
+// rather than the cost of an ever-growing queue.
+func BenchmarkThroughput(b *testing.B) {
+	const creditEvery = 16
+	for _, size := range []int{64, 1024, 64 << 10} {
+		for _, mode := range []struct {
+			name string
+			opts Options
+		}{{"direct", Options{}}, {"writer-goroutine", Options{noDirectWrite: true}}} {
+			b.Run(fmt.Sprintf("%dB/%s", size, mode.name), func(b *testing.B) {
+				u := &wire.User{Target: port(1), Payload: make([]byte, size)}
+				window := max(creditEvery, (1<<20)/u.EncodedLen()/creditEvery*creditEvery)
+				credits := make(chan struct{}, window/creditEvery+2)
+				var got atomic.Int64
+				a, bc := benchPair(b, mode.opts, funcHandler{func(*wire.Frame, []int) {}},
+					funcHandler{func(*wire.Frame, []int) {
+						if got.Add(1)%creditEvery == 0 {
+							credits <- struct{}{} // never blocks: see the capacity
+						}
+					}})
+				a.Start()
+				bc.Start()
+				b.SetBytes(int64(u.EncodedLen()))
+				b.ReportAllocs()
+				b.ResetTimer()
+				for i := range b.N {
+					if i >= window && i%creditEvery == 0 {
+						<-credits
+					}
+					if err := a.SendFunc(func(buf []byte) []byte { return wire.AppendUser(buf, u) }, nil); err != nil {
+						b.Fatal(err)
+					}
+				}
+				// Wait for the tail.
+				for got.Load() < int64(b.N)/creditEvery*creditEvery {
+					<-credits
+				}
+			})
+		}
+	}
+}

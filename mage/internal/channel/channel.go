@@ -1,0 +1,323 @@
+package channel
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"sync"
+	"sync/atomic"
+	"syscall"
+
+	"github.com/mage-ipc/mage/mage/internal/wire"
+)
+
+// Handler receives what a Channel reads. Both methods run on the channel's
+// reader goroutine, so they must not block, and they never run user code:
+// a slow handler stalls every frame behind it.
+type Handler interface {
+	// HandleFrame is called once per decoded frame, in order, with the
+	// descriptors the frame carried; the handler owns them and must close
+	// those it does not keep. f itself is reused after the call returns,
+	// but every slice reachable from it (User.Payload, User.Ports,
+	// Hello.Token, Attach) is a fresh copy the handler may keep.
+	HandleFrame(f *wire.Frame, fds []int)
+
+	// HandleError is called exactly once, after the reader has stopped and
+	// HandleFrame will not be called again. err is the first reason the
+	// channel stopped: ErrClosed after Close, an error wrapping io.EOF when
+	// the peer closed cleanly (io.ErrUnexpectedEOF if it closed mid-frame),
+	// an error wrapping a wire error for a bad frame, one of this package's
+	// sentinels for a descriptor problem, or the socket's error.
+	HandleError(err error)
+}
+
+// Options configure a Channel. The zero value is ready to use.
+type Options struct {
+	// MaxFrameSize is the largest frame the channel sends or accepts, at
+	// most wire.MaxFrameSize (the default when zero). A larger incoming
+	// frame stops the channel; a larger outgoing one fails Send.
+	MaxFrameSize int
+
+	// MaxPendingBytes bounds the bytes Send may queue behind the write in
+	// progress; zero means no bound. A Send that would exceed it fails with
+	// ErrBackpressure, except that a send into an empty queue is always
+	// accepted, so one large frame cannot be refused forever.
+	MaxPendingBytes int
+
+	// noDirectWrite makes every Send go through the writer goroutine. Only
+	// the benchmarks that compare the two paths set it.
+	noDirectWrite bool
+}
+
+// Channel is one socket to one peer node.
+//
+// Lifecycle: New, then Start once; Send and SendFunc may be called from any
+// goroutine, before or after Start (before Start, frames queue or are
+// written directly). Close stops the channel; it may be called any number of
+// times from any goroutine, including from a Handler method. Done is closed
+// once everything has finished.
+type Channel struct {
+	conn    *net.UnixConn
+	raw     syscall.RawConn
+	handler Handler
+	opts    Options
+
+	// wake (capacity 1) tells the writer there may be something to write.
+	wake chan struct{}
+	// quit is closed when the channel starts stopping.
+	quit chan struct{}
+	// readerDone and writerDone are closed when each goroutine has exited
+	// (the reader after HandleError has returned); done when both have.
+	readerDone chan struct{}
+	writerDone chan struct{}
+	done       chan struct{}
+
+	// inCallback is set while a Handler method runs, so that a Close
+	// called from one does not wait for the goroutine it runs on.
+	inCallback atomic.Bool
+
+	// mu guards the fields below. It is held across the non-blocking
+	// direct write in Send and across SendFunc's fn, never across a
+	// blocking call.
+	mu sync.Mutex
+	// pending holds the frames (and their descriptors) waiting for the
+	// writer, in order.
+	pending batch
+	// writing is set while the writer owns a batch it has not finished
+	// writing; Send must then queue behind it instead of writing directly.
+	writing bool
+	// started is set by Start.
+	started bool
+	// draining is set by CloseAfterFlush: Send refuses new frames while
+	// the writer empties the queue.
+	draining bool
+	// flushed, when non-nil, is closed by the writer once the queue is
+	// empty (or the writer has stopped) and then cleared.
+	flushed chan struct{}
+	// stopErr is the first reason the channel stopped; non-nil means
+	// stopping or stopped.
+	stopErr error
+	// writeErr is set when the writer failed; Send then fails too.
+	writeErr error
+	// directWrite is directWriteFunc bound to c; directN and directErr are
+	// its results.
+	directWrite func(fd uintptr) bool
+	directN     int
+	directErr   error
+}
+
+// New returns a Channel over conn, which must be a connected SOCK_STREAM
+// Unix socket. The Channel owns conn from now on and closes it when it
+// stops. Nothing is read or written until Start or Send. New panics if conn
+// is nil.
+func New(conn *net.UnixConn, h Handler, opts Options) *Channel {
+	raw, err := conn.SyscallConn()
+	if err != nil {
+		panic(fmt.Sprintf("channel: New: %v", err))
+	}
+	if opts.MaxFrameSize <= 0 || opts.MaxFrameSize > wire.MaxFrameSize {
+		opts.MaxFrameSize = wire.MaxFrameSize
+	}
+	if opts.MaxPendingBytes < 0 {
+		opts.MaxPendingBytes = 0
+	}
+	c := &Channel{
+		conn:       conn,
+		raw:        raw,
+		handler:    h,
+		opts:       opts,
+		wake:       make(chan struct{}, 1),
+		quit:       make(chan struct{}),
+		readerDone: make(chan struct{}),
+		writerDone: make(chan struct{}),
+		done:       make(chan struct{}),
+	}
+	c.directWrite = c.directWriteFunc
+	return c
+}
+
+// Start starts the reader and writer goroutines. Calling it again, or after
+// Close, does nothing.
+func (c *Channel) Start() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.started || c.stopErr != nil {
+		return
+	}
+	c.started = true
+	go c.runWriter()
+	go c.runReader()
+}
+
+// Close stops the channel: it closes the socket, drops frames not yet
+// written and closes every queued descriptor. It then waits for both
+// goroutines to exit, so that HandleError has returned (with ErrClosed
+// unless the channel had already stopped for another reason) and no Handler
+// method runs any more. The one exception: while a Handler method is
+// running, as when Close is called from one, Close does not wait for the
+// reader, which exits as soon as that method returns; Done reports when it
+// has. Close is idempotent and always returns nil.
+func (c *Channel) Close() error {
+	c.mu.Lock()
+	c.stopLocked(ErrClosed)
+	if !c.started {
+		// Never started: do here what the goroutines would have done on
+		// their way out. Setting started makes later Closes wait below.
+		c.started = true
+		c.pending.discard()
+		c.mu.Unlock()
+		close(c.writerDone)
+		c.callHandleError(ErrClosed)
+		close(c.readerDone)
+		close(c.done)
+		return nil
+	}
+	c.mu.Unlock()
+	<-c.writerDone
+	if !c.inCallback.Load() {
+		<-c.done
+	}
+	return nil
+}
+
+// CloseAfterFlush stops accepting frames (Send fails with ErrClosed), waits
+// until everything queued has been handed to the kernel or ctx is done, and
+// then closes the channel as Close does. Bytes handed to the kernel stay
+// readable by the peer after the socket closes. It returns ctx's error if it
+// gave up, the write error if the socket failed, the reason the channel
+// stopped if it stopped first (or had already), and nil otherwise. It must be
+// called after Start, and not from a Handler method, which must not block.
+func (c *Channel) CloseAfterFlush(ctx context.Context) error {
+	c.mu.Lock()
+	if c.stopErr != nil {
+		c.mu.Unlock()
+		_ = c.Close()
+		return c.reason()
+	}
+	c.draining = true
+	var flushed chan struct{}
+	if c.writing || c.pending.len() > 0 {
+		if c.flushed == nil {
+			c.flushed = make(chan struct{})
+		}
+		flushed = c.flushed
+		c.signalWriterLocked()
+	}
+	c.mu.Unlock()
+
+	var err error
+	if flushed != nil {
+		select {
+		case <-flushed:
+		case <-ctx.Done():
+			err = ctx.Err()
+		case <-c.quit:
+			// Stopped for another reason before the queue emptied.
+			err = c.reason()
+		}
+	}
+	c.mu.Lock()
+	if err == nil && c.writeErr != nil {
+		err = c.writeErr
+	}
+	c.mu.Unlock()
+	_ = c.Close()
+	return err
+}
+
+// Done is closed when the channel has stopped completely: both goroutines
+// have exited and HandleError has returned.
+func (c *Channel) Done() <-chan struct{} { return c.done }
+
+// Buffered returns the number of bytes queued behind the write in progress.
+func (c *Channel) Buffered() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.pending.len()
+}
+
+// stop records err as the reason the channel stops, if it is the first.
+func (c *Channel) stop(err error) {
+	c.mu.Lock()
+	c.stopLocked(err)
+	c.mu.Unlock()
+}
+
+// stopLocked records err, if it is the first reason, and unblocks both
+// goroutines by closing the socket.
+func (c *Channel) stopLocked(err error) {
+	if c.stopErr != nil {
+		return
+	}
+	c.stopErr = err
+	close(c.quit)
+	// Closing the socket wakes a reader blocked in recvmsg and a writer
+	// blocked in sendmsg; the net package keeps the descriptor alive until
+	// they have left their system calls, so it cannot be reused under them.
+	_ = c.conn.Close()
+}
+
+// reason returns the recorded reason for stopping.
+func (c *Channel) reason() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.stopErr
+}
+
+// runReader is the reader goroutine. It is the last to finish: it closes
+// done once the writer has exited too, which stop guarantees happens soon.
+func (c *Channel) runReader() {
+	defer func() {
+		close(c.readerDone)
+		<-c.writerDone
+		close(c.done)
+	}()
+	rd := newReader(c)
+	err := rd.loop()
+	if err == nil || errors.Is(err, net.ErrClosed) {
+		// The loop ends without an error of its own only because the
+		// channel is stopping for a reason already recorded.
+		err = ErrClosed
+	}
+	c.stop(err)
+	rd.fds.closeAll()
+	c.callHandleError(c.reason())
+}
+
+// callHandleError calls the Handler's HandleError, marked as a callback so
+// that a Close from inside it does not wait for itself.
+func (c *Channel) callHandleError(err error) {
+	c.inCallback.Store(true)
+	defer c.inCallback.Store(false)
+	c.handler.HandleError(err)
+}
+
+// runWriter is the writer goroutine.
+func (c *Channel) runWriter() {
+	defer close(c.writerDone)
+	var inflight batch
+	err := c.writeLoop(&inflight)
+	inflight.discard()
+
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if err != nil && c.stopErr == nil {
+		c.writeErr = fmt.Errorf("%w: write failed: %w", ErrClosed, err)
+		if !peerGone(err) {
+			// The socket is broken in a way the reader may never
+			// notice; stop everything.
+			c.stopLocked(fmt.Errorf("channel: write: %w", err))
+		}
+		// Otherwise the peer closed its end: the reader still drains
+		// what the peer sent before it went, then sees EOF.
+	}
+	if c.writeErr == nil {
+		c.writeErr = ErrClosed
+	}
+	c.pending.discard()
+	if c.flushed != nil {
+		close(c.flushed)
+		c.flushed = nil
+	}
+}

@@ -1,0 +1,44 @@
+// Package channel carries wire frames, and the file descriptors that ride
+// with them, over one Unix SOCK_STREAM socket to one peer node.
+//
+// A Channel owns two goroutines. The reader reads into a reusable buffer,
+// checks and decodes each frame with package wire, and hands it to a Handler
+// together with the descriptors its header declares. The writer drains a
+// pending buffer that Send appends to, so Send never blocks on the peer.
+// When nothing is queued, Send first tries to write straight from the
+// caller's goroutine without blocking, which saves a goroutine hand-off per
+// message; whatever the socket does not take goes to the writer.
+//
+// # Descriptors
+//
+// Descriptors travel as SCM_RIGHTS ancillary data. On a stream socket that
+// data is not aligned with frame boundaries, so the two sides agree on an
+// order instead: the writer attaches a frame's descriptors to the sendmsg
+// call whose bytes start at or before the frame (never later), at most
+// maxFDsPerWrite per call and in frame order; the reader puts every received
+// descriptor into one FIFO queue, and each decoded frame takes the number its
+// header declares. A frame that declares more than have arrived breaks the
+// channel, as does a truncated control message (MSG_CTRUNC) or a peer that
+// sends more descriptors than the queue holds. Received descriptors are
+// close-on-exec: Go asks for MSG_CMSG_CLOEXEC on Linux (net.UnixConn.ReadMsgUnix,
+// net/unixsock_readmsg_cmsg_cloexec.go) and sets FD_CLOEXEC after the read
+// elsewhere; this package sets it again on those other systems, so a
+// descriptor is never inherited by a child even if that path changes.
+//
+// # Backpressure
+//
+// The pending buffer is unbounded unless Options.MaxPendingBytes is set; then
+// a Send that would queue more than that many bytes behind the write in
+// progress fails with ErrBackpressure. The reader never waits for the
+// writer, and the Handler must never block, so two nodes flooding each other
+// cannot deadlock: each side's writer blocks only on its own socket buffer,
+// which the peer's reader keeps draining.
+//
+// # Shutdown
+//
+// A channel stops when Close is called, when the peer closes the socket
+// (io.EOF), when a frame fails to decode, or when the socket fails. Exactly
+// once, after the reader has stopped, the Handler's HandleError receives the
+// first of those reasons. Every descriptor still queued in either direction
+// is closed.
+package channel

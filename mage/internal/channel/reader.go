@@ -1,0 +1,220 @@
+package channel
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/mage-ipc/mage/mage/internal/wire"
+)
+
+const (
+	// initialReadBuffer is the reader's buffer size until a frame needs
+	// more.
+	initialReadBuffer = 64 << 10
+	// minRead is the least free space worth a read; with less, the unread
+	// bytes move to the front of the buffer first.
+	minRead = 4 << 10
+	// shrinkAbove is the buffer size beyond which an empty buffer goes back
+	// to initialReadBuffer, so one huge frame does not pin its memory.
+	shrinkAbove = 1 << 20
+)
+
+// reader is the state of the reader goroutine; nothing else touches it.
+type reader struct {
+	c *Channel
+	// buf[r:w] holds bytes read but not yet decoded.
+	buf  []byte
+	r, w int
+	// want is how many bytes, from r, the frame being read needs in
+	// full: HeaderSize until its header is known.
+	want int
+	oob  []byte
+	fds  fdQueue
+	// scratch is what Decode fills; out is what the Handler sees, with
+	// every slice copied out of buf and scratch.
+	scratch wire.Frame
+	out     wire.Frame
+}
+
+func newReader(c *Channel) *reader {
+	return &reader{
+		c:    c,
+		buf:  make([]byte, initialReadBuffer),
+		want: wire.HeaderSize,
+		oob:  make([]byte, unix.CmsgSpace(oobSize)),
+	}
+}
+
+// loop reads and delivers frames until the channel stops (nil) or reading
+// fails (the error).
+func (rd *reader) loop() error {
+	for {
+		if err := rd.deliverAll(); err != nil {
+			return err
+		}
+		select {
+		case <-rd.c.quit:
+			return nil
+		default:
+		}
+		if err := rd.fill(); err != nil {
+			return err
+		}
+	}
+}
+
+// deliverAll hands every complete frame in the buffer to the Handler and
+// sets want for the frame that remains incomplete.
+func (rd *reader) deliverAll() error {
+	for {
+		avail := rd.w - rd.r
+		if avail < wire.HeaderSize {
+			rd.want = wire.HeaderSize
+			return nil
+		}
+		h, err := wire.ParseHeader(rd.buf[rd.r:rd.w])
+		if err != nil {
+			return fmt.Errorf("channel: bad frame from peer: %w", err)
+		}
+		if h.Length > rd.c.opts.MaxFrameSize {
+			return fmt.Errorf("channel: bad frame from peer: %s frame of %d bytes exceeds the limit %d: %w",
+				h.Type, h.Length, rd.c.opts.MaxFrameSize, wire.ErrTooLarge)
+		}
+		if avail < h.Length {
+			rd.want = h.Length
+			return nil
+		}
+		// All of the frame's bytes are here, so all of its descriptors
+		// are too: they ride no later than the frame's first byte.
+		if h.NumHandles > rd.fds.len() {
+			return fmt.Errorf("%w: %s frame declares %d, %d arrived",
+				ErrMissingHandles, h.Type, h.NumHandles, rd.fds.len())
+		}
+		if err := wire.Decode(rd.buf[rd.r:rd.r+h.Length], &rd.scratch); err != nil {
+			return fmt.Errorf("channel: bad frame from peer: %w", err)
+		}
+		rd.r += h.Length
+		rd.deliver(rd.fds.take(h.NumHandles))
+		select {
+		case <-rd.c.quit:
+			// Closed, perhaps by the Handler itself: deliver nothing more.
+			return nil
+		default:
+		}
+	}
+}
+
+// deliver gives the decoded frame to the Handler, with its slices copied so
+// that the Handler may keep them.
+func (rd *reader) deliver(fds []int) {
+	out := &rd.out
+	*out = rd.scratch
+	switch out.Type {
+	case wire.TypeHello:
+		out.Hello.Token = clone(out.Hello.Token)
+	case wire.TypeAttach:
+		out.Attach = clone(out.Attach)
+	case wire.TypeUser:
+		out.User.Payload = clone(out.User.Payload)
+		out.User.Ports = clone(out.User.Ports)
+	}
+	rd.c.inCallback.Store(true)
+	defer rd.c.inCallback.Store(false)
+	rd.c.handler.HandleFrame(out, fds)
+}
+
+// clone returns a copy of s that shares nothing with it; nil when empty.
+func clone[T any](s []T) []T {
+	if len(s) == 0 {
+		return nil
+	}
+	return append([]T(nil), s...)
+}
+
+// fill makes room for the frame being read and reads once from the socket.
+func (rd *reader) fill() error {
+	rd.makeRoom()
+	n, oobn, flags, _, err := rd.c.conn.ReadMsgUnix(rd.buf[rd.w:], rd.oob)
+	rd.w += n
+	if oobn > 0 {
+		if qerr := rd.queueFDs(rd.oob[:oobn]); qerr != nil {
+			return qerr
+		}
+	}
+	if flags&unix.MSG_CTRUNC != 0 {
+		return ErrControlTruncated
+	}
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, io.EOF) && rd.w > rd.r:
+		return fmt.Errorf("channel: peer closed the socket inside a frame (%d of %d bytes read): %w",
+			rd.w-rd.r, rd.want, io.ErrUnexpectedEOF)
+	case errors.Is(err, io.EOF):
+		return fmt.Errorf("channel: peer closed the socket: %w", err)
+	case errors.Is(err, syscall.ECONNRESET):
+		// Linux reports a peer that closed with our bytes still unread
+		// this way, after we have read everything it sent: a close all
+		// the same.
+		return fmt.Errorf("channel: peer closed the socket before reading everything: %w (%w)", io.EOF, err)
+	}
+	return fmt.Errorf("channel: read: %w", err)
+}
+
+// makeRoom arranges for buf[r:] to hold want bytes and for there to be free
+// space to read into.
+func (rd *reader) makeRoom() {
+	if rd.r == rd.w {
+		rd.r, rd.w = 0, 0
+		if len(rd.buf) > shrinkAbove && rd.want <= initialReadBuffer {
+			rd.buf = make([]byte, initialReadBuffer)
+		}
+	}
+	switch {
+	case len(rd.buf) < rd.want:
+		size := max(rd.want, min(2*len(rd.buf), rd.c.opts.MaxFrameSize))
+		buf := make([]byte, size)
+		rd.w = copy(buf, rd.buf[rd.r:rd.w])
+		rd.r, rd.buf = 0, buf
+	case len(rd.buf)-rd.r < rd.want || len(rd.buf)-rd.w < minRead:
+		if rd.r > 0 {
+			rd.w = copy(rd.buf, rd.buf[rd.r:rd.w])
+			rd.r = 0
+		}
+	}
+}
+
+// queueFDs adds the descriptors in a read's control data to the queue. On
+// any problem it still closes every descriptor it can find, so none leaks.
+func (rd *reader) queueFDs(oob []byte) error {
+	msgs, err := unix.ParseSocketControlMessage(oob)
+	if err != nil {
+		return fmt.Errorf("channel: bad control message: %w", err)
+	}
+	var first error
+	for i := range msgs {
+		m := &msgs[i]
+		if m.Header.Level != unix.SOL_SOCKET || m.Header.Type != unix.SCM_RIGHTS {
+			continue
+		}
+		fds, err := unix.ParseUnixRights(m)
+		switch {
+		case err != nil:
+			if first == nil {
+				first = fmt.Errorf("channel: bad control message: %w", err)
+			}
+		case first != nil:
+			closeFDs(fds)
+		default:
+			setCloexec(fds)
+			if !rd.fds.push(fds) {
+				first = fmt.Errorf("%w: %d more would exceed %d", ErrTooManyHandles, len(fds), maxQueuedFDs)
+			}
+		}
+	}
+	return first
+}

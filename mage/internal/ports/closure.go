@@ -1,0 +1,156 @@
+package ports
+
+import (
+	"fmt"
+	"slices"
+)
+
+// closePorts closes receiving ports and, recursively, the ports attached
+// to the messages queued on them.
+func (n *Node) closePorts(names ...PortName) {
+	work := slices.Clone(names)
+	for len(work) > 0 {
+		name := work[len(work)-1]
+		work = work[:len(work)-1]
+		p := n.ports[name]
+		if p == nil || p.state != stateReceiving {
+			continue
+		}
+		if !p.peerClosed {
+			// Once the peer's closure was observed, this port already
+			// answered with its last sequence number; nothing to add.
+			n.emit(p.peer.Node, ClosureEvent{Target: p.peer.Port, LastSeq: p.nextSend - 1})
+		}
+		n.removePort(p)
+		for _, m := range p.takeAbove(0) {
+			n.drop(m.body)
+			work = append(work, m.ports...)
+		}
+	}
+}
+
+// discard drops messages this node will not deliver.
+func (n *Node) discard(ms ...*queuedMessage) {
+	var attached []PortName
+	for _, m := range ms {
+		n.drop(m.body)
+		attached = append(attached, m.ports...)
+	}
+	if len(attached) > 0 {
+		n.closePorts(attached...)
+	}
+}
+
+// acceptClosure handles a ClosureEvent.
+func (n *Node) acceptClosure(from NodeName, ev ClosureEvent) error {
+	p := n.ports[ev.Target]
+	if p == nil {
+		return nil // closed or removed meanwhile
+	}
+	if ev.Lost {
+		n.cutOff(p, NodeName{})
+		return nil
+	}
+	if p.peerClosed {
+		if p.lost || ev.LastSeq == p.lastRecv {
+			return nil
+		}
+		return &EventError{From: from, Target: ev.Target, Err: ErrBadSequence,
+			Detail: fmt.Sprintf("closure repeated with last sequence number %d, was %d", ev.LastSeq, p.lastRecv)}
+	}
+	if ev.LastSeq+1 < p.nextRecv {
+		// The peer claims less than was already released: treat the pipe as
+		// broken rather than trust either number.
+		n.cutOff(p, NodeName{})
+		return &EventError{From: from, Target: ev.Target, Err: ErrBadSequence,
+			Detail: fmt.Sprintf("closure after %d, but %d was already received", ev.LastSeq, p.nextRecv-1)}
+	}
+	p.peerClosed, p.lastRecv = true, ev.LastSeq
+	var err error
+	if extra := p.takeAbove(ev.LastSeq); len(extra) > 0 {
+		n.discard(extra...)
+		err = &EventError{From: from, Target: ev.Target, Seq: extra[0].seq, Err: ErrBadSequence,
+			Detail: fmt.Sprintf("beyond the peer's last message %d", ev.LastSeq)}
+	}
+	switch p.state {
+	case stateReceiving:
+		// Answer toward the closed peer with this end's last sequence number
+		// (it can send nothing more now), so that the proxies on that route
+		// know when they are done.
+		n.emit(p.peer.Node, ClosureEvent{Target: p.peer.Port, LastSeq: p.nextSend - 1})
+		n.markChanged(p.name)
+	case stateProxying:
+		n.emit(p.target.Node, ClosureEvent{Target: p.target.Port, LastSeq: ev.LastSeq})
+		n.maybeRemoveProxy(p)
+	}
+	return err
+}
+
+// acceptPeerMoved handles a PeerMovedEvent: the peer end's stint on node
+// from is over, one on ev.NewNode begins.
+func (n *Node) acceptPeerMoved(from NodeName, ev PeerMovedEvent) error {
+	if ev.NewNode.IsZero() {
+		return &EventError{From: from, Target: ev.Target, Err: ErrBadEvent, Detail: "peer moved to the zero node"}
+	}
+	p := n.ports[ev.Target]
+	if p == nil {
+		return nil
+	}
+	p.addSource(from, -1)
+	p.addSource(ev.NewNode, 1)
+	if n.lost[ev.NewNode] && p.waitsOn(ev.NewNode) {
+		n.lose(p, ev.NewNode)
+	}
+	return nil
+}
+
+// acceptPortAccepted handles a PortAcceptedEvent: the port moved from here
+// to node from arrived, so the peer may stop watching this node for it.
+func (n *Node) acceptPortAccepted(from NodeName, ev PortAcceptedEvent) {
+	p := n.ports[n.proxyTo[Address{Node: from, Port: ev.Target}]]
+	if p == nil || p.state != stateProxying || !p.announceMove {
+		return // removed meanwhile, or a repeat
+	}
+	p.announceMove = false
+	n.emit(p.peer.Node, PeerMovedEvent{Target: p.peer.Port, NewNode: from})
+	n.maybeRemoveProxy(p)
+}
+
+// lose cuts p off because node is lost and p waits on it.
+func (n *Node) lose(p *port, node NodeName) {
+	if p.state == stateProxying && p.target.Node == node {
+		// Everything forwarded from here is gone: the end on the other
+		// side of the pipe must learn, and nothing here is worth keeping.
+		n.emit(p.peer.Node, ClosureEvent{Target: p.peer.Port, Lost: true})
+		n.removePort(p)
+		n.discard(p.takeAbove(0)...)
+		return
+	}
+	n.cutOff(p, node)
+}
+
+// cutOff ends p's wait for its peer because a node on the route was lost
+// (node is zero when the loss was reported by another node): what arrived
+// in sequence is kept, the rest and anything later is dropped.
+func (n *Node) cutOff(p *port, node NodeName) {
+	if p.lost || (p.receivedAll() && p.state == stateReceiving) {
+		return
+	}
+	answered := p.peerClosed
+	p.peerClosed, p.lost, p.lostNode = true, true, node
+	p.lastRecv = p.nextMissing - 1
+	n.discard(p.takeAbove(p.lastRecv)...)
+	switch p.state {
+	case stateReceiving:
+		if !answered {
+			n.emit(p.peer.Node, ClosureEvent{Target: p.peer.Port, LastSeq: p.nextSend - 1, Lost: true})
+		}
+		n.markChanged(p.name)
+	case stateProxying:
+		for m := p.next(); m != nil; m = p.next() {
+			n.route(p.target, m)
+		}
+		n.emit(p.target.Node, ClosureEvent{Target: p.target.Port, Lost: true})
+		n.maybeRemoveProxy(p)
+	}
+}

@@ -1,0 +1,119 @@
+package ports
+
+// Message is a user message while it is on this node.
+type Message struct {
+	// Seq is assigned by SendMessage; it starts at 1 per port direction.
+	Seq uint64
+	// Ports are the attached ports, as local port names while the message
+	// sits on this node.
+	Ports []PortName
+	// Body is opaque to ports: the runtime's payload, handles and header.
+	Body any
+}
+
+// Descriptor is a port in transit to another node: what goes on the wire in
+// place of a local port name.
+type Descriptor struct {
+	// Name is the new port's name, chosen by the sending node. The port left
+	// behind forwards to (receiving node, Name).
+	Name PortName
+	// Peer is the moved port's peer; the new port sends there.
+	Peer Address
+	// NextSendSeq is the sequence number of the next message the new port
+	// sends.
+	NextSendSeq uint64
+	// NextRecvSeq is the sequence number of the next message the new port
+	// releases; earlier ones were taken before the move.
+	NextRecvSeq uint64
+	// PeerClosed says the peer's closure was already observed.
+	PeerClosed bool
+	// PeerLastSeq is the last sequence number the peer sent; valid if
+	// PeerClosed.
+	PeerLastSeq uint64
+}
+
+// Event is something one node tells another about a port. The set of event
+// types is closed: UserEvent, ClosureEvent, PeerMovedEvent and
+// PortAcceptedEvent.
+type Event interface {
+	// TargetPort is the port on the receiving node the event is for.
+	TargetPort() PortName
+	isEvent()
+}
+
+// UserEvent carries one user message to Target.
+type UserEvent struct {
+	Target PortName
+	Seq    uint64
+	Ports  []Descriptor
+	Body   any
+}
+
+// ClosureEvent tells Target that the port sending to it will send nothing
+// after LastSeq.
+//
+// It travels in two directions. A closing port sends it to its peer (the
+// other end may still want every message up to LastSeq). A receiving port
+// that observes its peer's closure answers with one carrying its own last
+// sequence number, toward the closed peer, so the proxies on that route
+// learn when they have forwarded everything and may go.
+type ClosureEvent struct {
+	Target  PortName
+	LastSeq uint64
+	// Lost says the route or the closing side vanished with a lost node:
+	// LastSeq is unknown and ignored. The receiver delivers what it holds in
+	// sequence and then reports the peer closed; a proxy forwards what it
+	// holds in sequence, passes the event on and goes.
+	Lost bool
+}
+
+// PeerMovedEvent tells Target that its peer end, which was sending to it
+// from the event's sending node, has moved to NewNode and sends from there.
+// The old node emits it once NewNode has acknowledged the move (see
+// PortAcceptedEvent), on the same link as, and so behind, every message the
+// end sent from the old node. On arrival Target knows that nothing more is
+// in flight from the old node and that the end safely reached NewNode.
+// Target uses this only to decide which lost nodes may have swallowed
+// something meant for it (see Node.LostNode); it changes no route.
+//
+// This event is an addition to the brief's event set (Mojo's
+// UpdatePreviousPeer plays a similar role).
+type PeerMovedEvent struct {
+	Target  PortName
+	NewNode NodeName
+}
+
+// PortAcceptedEvent tells the node that moved a port here that the port
+// arrived: Target is the new port's name (the Descriptor's Name), on the
+// node sending this event. The receiving node looks up its proxy that
+// forwards to (sending node, Target); only the node a port was moved to can
+// acknowledge it. The proxy then sends the PeerMovedEvent it held back.
+//
+// This event is an addition to the brief's event set (Mojo's PortAccepted).
+type PortAcceptedEvent struct {
+	Target PortName
+}
+
+// Outgoing is an event for another node.
+type Outgoing struct {
+	To    NodeName
+	Event Event
+}
+
+// TargetPort implements Event.
+func (e UserEvent) TargetPort() PortName { return e.Target }
+
+// TargetPort implements Event.
+func (e ClosureEvent) TargetPort() PortName { return e.Target }
+
+// TargetPort implements Event.
+func (e PeerMovedEvent) TargetPort() PortName { return e.Target }
+
+// TargetPort implements Event. For this event it names the new port on the
+// sending node, not a port on the receiving node.
+func (e PortAcceptedEvent) TargetPort() PortName { return e.Target }
+
+func (UserEvent) isEvent()         {}
+func (ClosureEvent) isEvent()      {}
+func (PeerMovedEvent) isEvent()    {}
+func (PortAcceptedEvent) isEvent() {}

@@ -1,0 +1,61 @@
+package ports
+
+import (
+	"encoding/hex"
+	"fmt"
+	"io"
+)
+
+// NodeName names a node (one process). The zero value names no node.
+type NodeName [16]byte
+
+// PortName names a port on its node. The zero value names no port.
+type PortName [16]byte
+
+// String returns the first 8 hex digits, enough to tell names apart in logs.
+func (n NodeName) String() string { return hex.EncodeToString(n[:4]) }
+
+// String returns the first 8 hex digits, enough to tell names apart in logs.
+func (p PortName) String() string { return hex.EncodeToString(p[:4]) }
+
+// IsZero reports whether n is the zero (invalid) name.
+func (n NodeName) IsZero() bool { return n == NodeName{} }
+
+// IsZero reports whether p is the zero (invalid) name.
+func (p PortName) IsZero() bool { return p == PortName{} }
+
+// Address is where a port lives.
+type Address struct {
+	Node NodeName
+	Port PortName
+}
+
+// String formats the address as node:port.
+func (a Address) String() string { return a.Node.String() + ":" + a.Port.String() }
+
+// newPortName draws a fresh name that is neither zero nor in use here.
+// Names of ports created for other nodes are drawn here too; collisions on
+// the other node are refused by AdoptPort.
+func (n *Node) newPortName() PortName {
+	for {
+		var p PortName
+		if _, err := io.ReadFull(n.rand, p[:]); err != nil {
+			// Config.Rand is crypto/rand in production, which does not fail;
+			// a failing source is a configuration bug nothing can recover from.
+			panic(fmt.Sprintf("ports: reading a port name: %v", err))
+		}
+		if _, used := n.ports[p]; !p.IsZero() && !used {
+			return p
+		}
+	}
+}
+
+// lessPort orders port names so that iteration over ports is deterministic.
+func lessPort(a, b PortName) bool {
+	for i := range a {
+		if a[i] != b[i] {
+			return a[i] < b[i]
+		}
+	}
+	return false
+}

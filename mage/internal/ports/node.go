@@ -1,0 +1,418 @@
+package ports
+
+import (
+	"crypto/rand"
+	"io"
+	"slices"
+)
+
+// Config configures a Node.
+type Config struct {
+	// Name is this node's name; it must not be zero.
+	Name NodeName
+	// Rand is the source of port names: crypto/rand in production (the
+	// default when nil), a seeded generator in simulations.
+	Rand io.Reader
+	// DropBody, when set, is called for the Body of every message the node
+	// discards, so the runtime can close the OS handles inside. It must not
+	// call back into the Node.
+	DropBody func(body any)
+}
+
+// Node is the port state machine of one node.
+//
+// A Node does no I/O, starts no goroutines and takes no locks: the caller
+// serialises every method call (the runtime holds one mutex around the Node
+// and its channel hand-off). Events for other nodes collect until
+// TakeOutgoing; the caller must send them in the order returned, over links
+// that keep per-destination order. Events between ports of this node are
+// handled before each method returns.
+type Node struct {
+	name     NodeName
+	rand     io.Reader
+	dropBody func(any)
+
+	ports map[PortName]*port
+	lost  map[NodeName]bool
+	// proxyTo finds a proxy by its target, for PortAcceptedEvent.
+	proxyTo map[Address]PortName
+
+	// local holds events between this node's own ports; flush empties it
+	// before every method returns.
+	local    []localEvent
+	outgoing []Outgoing
+
+	changed    []PortName
+	changedSet map[PortName]bool
+
+	// internalErr keeps the first error an event between this node's own
+	// ports produced. Such an error is a bug in this package; tests check it.
+	internalErr error
+}
+
+// localEvent is an event between ports of this node. User messages keep
+// their attached ports as local names and never become descriptors.
+type localEvent struct {
+	target PortName
+	user   *queuedMessage
+	ev     Event
+}
+
+// NewNode returns an empty node. It panics if cfg.Name is zero.
+func NewNode(cfg Config) *Node {
+	if cfg.Name.IsZero() {
+		panic("ports: Config.Name is zero")
+	}
+	r := cfg.Rand
+	if r == nil {
+		r = rand.Reader
+	}
+	return &Node{
+		name:       cfg.Name,
+		rand:       r,
+		dropBody:   cfg.DropBody,
+		ports:      map[PortName]*port{},
+		lost:       map[NodeName]bool{},
+		proxyTo:    map[Address]PortName{},
+		changedSet: map[PortName]bool{},
+	}
+}
+
+// Name returns the node's name.
+func (n *Node) Name() NodeName { return n.name }
+
+// CreatePortPair creates two receiving ports that are each other's peer.
+func (n *Node) CreatePortPair() (PortName, PortName) {
+	a := n.newPortName()
+	n.ports[a] = nil // reserve the name while drawing the second
+	b := n.newPortName()
+	pa := newPort(a, Address{n.name, b}, 1, 1)
+	pb := newPort(b, Address{n.name, a}, 1, 1)
+	pa.addSource(n.name, 1)
+	pb.addSource(n.name, 1)
+	n.ports[a], n.ports[b] = pa, pb
+	return a, b
+}
+
+// SendMessage sends m from the receiving port from to its peer and assigns
+// the message its sequence number (m.Seq is ignored).
+//
+// Every port in m.Ports must be a receiving port of this node that the
+// caller owns (not attached to another message), not from itself, not
+// from's peer, and must not carry from's peer in its queue; each appears
+// once. On success the attached ports are consumed: the message owns them
+// and the caller must forget their names. On error nothing has changed.
+//
+// Sending a pipe's end over the same pipe is refused when this node can see
+// it (the ends are named as each other's peers). After both ends have moved
+// it cannot see it, and such a message would chase itself around the route
+// forever; the runtime must not do that.
+func (n *Node) SendMessage(from PortName, m Message) error {
+	p, err := n.userPort("send", from)
+	if err != nil {
+		return err
+	}
+	if p.peerClosed {
+		return portErr("send", from, ErrPeerClosed)
+	}
+	if err := n.checkAttachments(p, m.Ports); err != nil {
+		return err
+	}
+	msg := &queuedMessage{seq: p.nextSend, ports: slices.Clone(m.Ports), body: m.Body}
+	p.nextSend++
+	for _, a := range msg.ports {
+		n.ports[a].inTransit = true
+	}
+	n.route(p.peer, msg)
+	n.flush()
+	return nil
+}
+
+// GetMessage takes the next message in sequence order from receiving port
+// p. ok is false when that message has not arrived (see Status for whether
+// one ever will). The ports in the returned message are receiving ports of
+// this node, now owned by the caller.
+func (n *Node) GetMessage(name PortName) (Message, bool, error) {
+	p, err := n.userPort("get", name)
+	if err != nil {
+		return Message{}, false, err
+	}
+	m := p.next()
+	if m == nil {
+		return Message{}, false, nil
+	}
+	for _, a := range m.ports {
+		if ap := n.ports[a]; ap != nil {
+			ap.inTransit = false
+			n.markChanged(a)
+		}
+	}
+	if p.drained() {
+		n.markChanged(name)
+	}
+	return Message{Seq: m.seq, Ports: m.ports, Body: m.body}, true, nil
+}
+
+// Status reports receiving port p's status. It works on ports attached to a
+// message on this node too; a port that moved away is ErrPortInTransit.
+func (n *Node) Status(name PortName) (Status, error) {
+	p := n.ports[name]
+	if p == nil {
+		return Status{}, portErr("status", name, ErrUnknownPort)
+	}
+	if p.state != stateReceiving {
+		return Status{}, portErr("status", name, ErrPortInTransit)
+	}
+	s := Status{Readable: p.queue[p.nextRecv] != nil, PeerClosed: p.drained()}
+	if s.PeerClosed {
+		s.Reason = ReasonPeerClosed
+		if p.lost {
+			s.Reason, s.LostNode = ReasonNodeLost, p.lostNode
+		}
+	}
+	return s, nil
+}
+
+// ClosePort closes the caller's receiving port p. Its peer learns after the
+// messages p sent; messages queued on p are discarded (bodies to DropBody,
+// attached ports closed the same way, recursively).
+func (n *Node) ClosePort(name PortName) error {
+	if _, err := n.userPort("close", name); err != nil {
+		return err
+	}
+	n.closePorts(name)
+	n.flush()
+	return nil
+}
+
+// MovePort turns the caller's receiving port p into a proxy to a new port on
+// node to, for bootstrap (ports handed over outside any pipe, such as the
+// invitation's attachments). The caller must deliver the returned
+// descriptor to node to, which calls AdoptPort with it, BEFORE it sends the
+// events TakeOutgoing returns next (they include p's queued messages).
+func (n *Node) MovePort(name PortName, to NodeName) (Descriptor, error) {
+	p, err := n.userPort("move", name)
+	if err != nil {
+		return Descriptor{}, err
+	}
+	if to.IsZero() || to == n.name {
+		return Descriptor{}, portErr("move", name, ErrInvalidNode)
+	}
+	if n.lost[to] {
+		return Descriptor{}, portErr("move", name, ErrNodeLost)
+	}
+	d := n.convertToProxy(p, to)
+	n.pump(p)
+	n.flush()
+	return d, nil
+}
+
+// AdoptPort creates on this node the receiving port described by d, which
+// node from made with MovePort, and returns its name (d.Name). The caller
+// owns it. It queues a PortAcceptedEvent for from (see TakeOutgoing); the
+// proxy left on from stays at least until that arrives.
+func (n *Node) AdoptPort(from NodeName, d Descriptor) (PortName, error) {
+	if from.IsZero() || from == n.name {
+		return PortName{}, portErr("adopt", d.Name, ErrInvalidNode)
+	}
+	if err := n.adopt(from, d, false); err != nil {
+		return PortName{}, portErr("adopt", d.Name, err)
+	}
+	n.flush()
+	return d.Name, nil
+}
+
+// AcceptEvent handles an event that arrived from node from.
+//
+// Events for unknown ports are not errors (the port may have closed while
+// the event was on its way): a user message's descriptors are adopted and
+// closed at once, so their peers learn, and its body goes to DropBody; other
+// events are ignored. The result is nil then.
+//
+// An *EventError (wrapping ErrBadSequence, ErrBadDescriptor, ErrPortExists
+// or ErrBadEvent) reports a message that no well-behaved node sends: a
+// sequence number that is zero, repeated, or beyond the peer's announced
+// last one; a bad descriptor; an unknown event type. The offending message
+// has been discarded when it returns; the runtime may apply its bad-message
+// policy to from. AcceptEvent never panics on remote input.
+func (n *Node) AcceptEvent(from NodeName, e Event) error {
+	if from.IsZero() || from == n.name {
+		return &EventError{From: from, Detail: "event from an invalid node", Err: ErrInvalidNode}
+	}
+	var err error
+	switch ev := e.(type) {
+	case UserEvent:
+		err = n.acceptUser(from, ev)
+	case *UserEvent:
+		if ev == nil {
+			return &EventError{From: from, Err: ErrBadEvent, Detail: "nil event"}
+		}
+		err = n.acceptUser(from, *ev)
+	case ClosureEvent:
+		err = n.acceptClosure(from, ev)
+	case *ClosureEvent:
+		if ev == nil {
+			return &EventError{From: from, Err: ErrBadEvent, Detail: "nil event"}
+		}
+		err = n.acceptClosure(from, *ev)
+	case PeerMovedEvent:
+		err = n.acceptPeerMoved(from, ev)
+	case *PeerMovedEvent:
+		if ev == nil {
+			return &EventError{From: from, Err: ErrBadEvent, Detail: "nil event"}
+		}
+		err = n.acceptPeerMoved(from, *ev)
+	case PortAcceptedEvent:
+		n.acceptPortAccepted(from, ev)
+	case *PortAcceptedEvent:
+		if ev == nil {
+			return &EventError{From: from, Err: ErrBadEvent, Detail: "nil event"}
+		}
+		n.acceptPortAccepted(from, *ev)
+	default:
+		err = &EventError{From: from, Err: ErrBadEvent, Detail: "unknown event type"}
+	}
+	n.flush()
+	return err
+}
+
+// LostNode tells the node that the channel to node died and nothing more
+// will come from or reach it. Every port that could be waiting for a
+// message from it, forwards to it, or whose peer lives there is cut off:
+// a receiving port delivers what it holds in sequence and then reports
+// ReasonNodeLost; a proxy passes on what it holds in sequence, tells the
+// ports on either side, and goes. Calling it again for the same node does
+// nothing.
+func (n *Node) LostNode(node NodeName) {
+	if node.IsZero() || node == n.name || n.lost[node] {
+		return
+	}
+	n.lost[node] = true
+	names := make([]PortName, 0, len(n.ports))
+	for name := range n.ports {
+		names = append(names, name)
+	}
+	slices.SortFunc(names, comparePorts)
+	for _, name := range names {
+		if p := n.ports[name]; p != nil && p.waitsOn(node) {
+			n.lose(p, node)
+		}
+	}
+	n.flush()
+}
+
+// TakeOutgoing returns the events for other nodes produced since the last
+// call, in the order they must be sent.
+func (n *Node) TakeOutgoing() []Outgoing {
+	out := n.outgoing
+	n.outgoing = nil
+	return out
+}
+
+// TakeStatusChanges returns the receiving ports whose Status may have
+// changed since the last call, each once, so the runtime can wake readers.
+// A name may belong to a port that has since closed or moved.
+func (n *Node) TakeStatusChanges() []PortName {
+	out := n.changed
+	n.changed = nil
+	clear(n.changedSet)
+	return out
+}
+
+// PortCount returns the number of live ports of any state, for leak checks.
+func (n *Node) PortCount() int { return len(n.ports) }
+
+// userPort returns the port the caller names, which must be a receiving
+// port it owns.
+func (n *Node) userPort(op string, name PortName) (*port, error) {
+	p := n.ports[name]
+	if p == nil {
+		return nil, portErr(op, name, ErrUnknownPort)
+	}
+	if p.state != stateReceiving || p.inTransit {
+		return nil, portErr(op, name, ErrPortInTransit)
+	}
+	return p, nil
+}
+
+// removePort forgets p.
+func (n *Node) removePort(p *port) {
+	if n.ports[p.name] != p {
+		return
+	}
+	delete(n.ports, p.name)
+	if p.state == stateProxying {
+		delete(n.proxyTo, p.target)
+	}
+}
+
+func (n *Node) markChanged(name PortName) {
+	if !n.changedSet[name] {
+		n.changedSet[name] = true
+		n.changed = append(n.changed, name)
+	}
+}
+
+// emit queues ev for node to: handled before the current method returns if
+// to is this node, sent by the caller otherwise.
+func (n *Node) emit(to NodeName, ev Event) {
+	if to == n.name {
+		n.local = append(n.local, localEvent{target: ev.TargetPort(), ev: ev})
+		return
+	}
+	if n.lost[to] {
+		// Control events for a lost node are moot. No user message is ever
+		// routed to a lost node: proxies toward it are removed and ports
+		// whose peer is there are closed before anything could be sent.
+		if u, ok := ev.(UserEvent); ok {
+			n.noteBug(&EventError{Target: u.Target, Seq: u.Seq, Err: ErrNodeLost, Detail: "user message routed to a lost node"})
+			n.drop(u.Body)
+		}
+		return
+	}
+	n.outgoing = append(n.outgoing, Outgoing{To: to, Event: ev})
+}
+
+// flush handles the events between this node's own ports until none
+// remain.
+func (n *Node) flush() {
+	for i := 0; i < len(n.local); i++ {
+		le := n.local[i]
+		n.local[i] = localEvent{}
+		var err error
+		switch ev := le.ev.(type) {
+		case nil:
+			err = n.deliver(n.name, le.target, le.user)
+		case ClosureEvent:
+			err = n.acceptClosure(n.name, ev)
+		case PeerMovedEvent:
+			err = n.acceptPeerMoved(n.name, ev)
+		case PortAcceptedEvent:
+			n.acceptPortAccepted(n.name, ev)
+		}
+		n.noteBug(err)
+	}
+	n.local = n.local[:0]
+}
+
+func (n *Node) noteBug(err error) {
+	if err != nil && n.internalErr == nil {
+		n.internalErr = err
+	}
+}
+
+func (n *Node) drop(body any) {
+	if n.dropBody != nil && body != nil {
+		n.dropBody(body)
+	}
+}
+
+func comparePorts(a, b PortName) int {
+	switch {
+	case lessPort(a, b):
+		return -1
+	case lessPort(b, a):
+		return 1
+	}
+	return 0
+}

@@ -1,0 +1,158 @@
+package ports
+
+import "slices"
+
+type portState uint8
+
+const (
+	stateReceiving portState = iota + 1
+	stateProxying
+)
+
+// queuedMessage is a message held by a port, with attached ports named
+// locally.
+type queuedMessage struct {
+	seq   uint64
+	ports []PortName
+	body  any
+}
+
+// port is one port's state. A port is only ever touched by its Node, under
+// the caller's serialisation.
+type port struct {
+	name  PortName
+	state portState
+
+	// peer is where this end sends: the other end's address as this end
+	// knows it. A proxy keeps it to tell the other end about losses.
+	peer Address
+	// target is where a proxy forwards to.
+	target Address
+
+	nextSend uint64 // next sequence number to assign when sending
+	// nextRecv is the next sequence number to release (to the user, or
+	// forwarded by a proxy); nextMissing is the lowest number at or above
+	// nextRecv that has not arrived, so [nextRecv, nextMissing) is queued.
+	nextRecv    uint64
+	nextMissing uint64
+	queue       map[uint64]*queuedMessage
+
+	// peerClosed: the peer will send nothing after lastRecv. lost: that
+	// bound was set by a loss, not announced by the peer, so later arrivals
+	// beyond it are dropped quietly rather than reported as bad.
+	peerClosed bool
+	lastRecv   uint64
+	lost       bool
+	lostNode   NodeName
+
+	// sources counts, per node, the sending stints that may still have
+	// messages in flight to this port (see PeerMovedEvent). Counts may dip
+	// below zero while stint events arrive out of order.
+	sources map[NodeName]int
+
+	// announceMove: a proxy whose move its peer has not been told about;
+	// it tells once the new node acknowledges the port (PortAcceptedEvent).
+	announceMove bool
+
+	// inTransit: a receiving port attached to a message sitting on this
+	// node; the message owns it.
+	inTransit bool
+}
+
+func newPort(name PortName, peer Address, nextSend, nextRecv uint64) *port {
+	return &port{
+		name:        name,
+		state:       stateReceiving,
+		peer:        peer,
+		nextSend:    nextSend,
+		nextRecv:    nextRecv,
+		nextMissing: nextRecv,
+		sources:     map[NodeName]int{},
+	}
+}
+
+// enqueue stores m, which the caller has checked is new and in range.
+func (p *port) enqueue(m *queuedMessage) {
+	if p.queue == nil {
+		p.queue = map[uint64]*queuedMessage{}
+	}
+	p.queue[m.seq] = m
+	for p.queue[p.nextMissing] != nil {
+		p.nextMissing++
+	}
+}
+
+// has reports whether seq was already received (taken, forwarded or queued).
+func (p *port) has(seq uint64) bool {
+	return seq < p.nextRecv || p.queue[seq] != nil
+}
+
+// next returns the message to release now, if it has arrived.
+func (p *port) next() *queuedMessage {
+	m := p.queue[p.nextRecv]
+	if m == nil {
+		return nil
+	}
+	delete(p.queue, p.nextRecv)
+	p.nextRecv++
+	return m
+}
+
+// takeAbove removes and returns, in sequence order, the queued messages
+// after seq.
+func (p *port) takeAbove(seq uint64) []*queuedMessage {
+	var out []*queuedMessage
+	for s, m := range p.queue {
+		if s > seq {
+			out = append(out, m)
+			delete(p.queue, s)
+		}
+	}
+	slices.SortFunc(out, func(a, b *queuedMessage) int {
+		switch {
+		case a.seq < b.seq:
+			return -1
+		case a.seq > b.seq:
+			return 1
+		}
+		return 0
+	})
+	return out
+}
+
+// receivedAll reports whether every message up to the peer's announced
+// last one has arrived.
+func (p *port) receivedAll() bool {
+	return p.peerClosed && p.nextMissing > p.lastRecv
+}
+
+// drained reports whether the reader has seen the end: the peer closed and
+// everything up to its last message was released.
+func (p *port) drained() bool {
+	return p.peerClosed && p.nextRecv > p.lastRecv
+}
+
+// waitsOn reports whether a loss of node may cost this port messages: the
+// peer end sends to it from there, or it forwards there, or its peer lives
+// there.
+func (p *port) waitsOn(node NodeName) bool {
+	if p.state == stateProxying && p.target.Node == node {
+		return true
+	}
+	if p.lost {
+		return false // already cut off
+	}
+	if p.receivedAll() {
+		return false // nothing more to come, nothing to lose
+	}
+	return p.peer.Node == node || p.sources[node] > 0
+}
+
+func (p *port) addSource(node NodeName, delta int) {
+	c := p.sources[node] + delta
+	if c == 0 {
+		delete(p.sources, node)
+	} else {
+		p.sources[node] = c
+	}
+}

@@ -1,0 +1,221 @@
+package ports
+
+import (
+	"fmt"
+)
+
+// route sends m, whose sequence number is set, to the port at to. Attached
+// ports stay local when to is on this node and move with the message
+// otherwise.
+func (n *Node) route(to Address, m *queuedMessage) {
+	if to.Node == n.name {
+		n.local = append(n.local, localEvent{target: to.Port, user: m})
+		return
+	}
+	descs := make([]Descriptor, 0, len(m.ports))
+	moved := make([]*port, 0, len(m.ports))
+	for _, name := range m.ports {
+		a := n.ports[name]
+		if a == nil || a.state != stateReceiving {
+			// An attached port stays a receiving port until its message
+			// leaves this node, and closes only with the message.
+			n.noteBug(&PortError{Op: "route", Port: name, Err: ErrUnknownPort})
+			continue
+		}
+		descs = append(descs, n.convertToProxy(a, to.Node))
+		moved = append(moved, a)
+	}
+	n.emit(to.Node, UserEvent{Target: to.Port, Seq: m.seq, Ports: descs, Body: m.body})
+	// Only now, after the event carrying their descriptors, may the moved
+	// ports' queued messages follow them.
+	for _, a := range moved {
+		n.pump(a)
+	}
+}
+
+// convertToProxy turns receiving port a into a proxy to a new port on node
+// to and returns the new port's descriptor. The caller forwards a's queue
+// (pump) once the descriptor is on its way.
+func (n *Node) convertToProxy(a *port, to NodeName) Descriptor {
+	d := Descriptor{
+		Name:        n.newPortName(),
+		Peer:        a.peer,
+		NextSendSeq: a.nextSend,
+		NextRecvSeq: a.nextRecv,
+		PeerClosed:  a.peerClosed,
+		PeerLastSeq: a.lastRecv,
+	}
+	a.state = stateProxying
+	a.target = Address{Node: to, Port: d.Name}
+	a.inTransit = false
+	n.proxyTo[a.target] = a.name
+	// The end's stint on this node is over. Its peer keeps watching this
+	// node until the new one has the port: if this node died with the
+	// descriptor still on its way, no one else would know.
+	a.announceMove = true
+	return d
+}
+
+// pump forwards, in sequence order, what proxy p holds, and removes p once
+// it has forwarded the peer's last message.
+func (n *Node) pump(p *port) {
+	for p.state == stateProxying {
+		m := p.next()
+		if m == nil {
+			break
+		}
+		n.route(p.target, m)
+	}
+	n.maybeRemoveProxy(p)
+}
+
+// maybeRemoveProxy removes proxy p once it has nothing left to do: it
+// forwarded the peer's last message, and its move was acknowledged (until
+// then it is the only one that can tell the peer if the port's new node
+// dies with the port on its way).
+func (n *Node) maybeRemoveProxy(p *port) {
+	if p.state == stateProxying && p.drained() && !p.announceMove {
+		n.removePort(p)
+	}
+}
+
+// deliver hands message m to port target on this node.
+func (n *Node) deliver(from NodeName, target PortName, m *queuedMessage) error {
+	p := n.ports[target]
+	if p == nil {
+		n.discard(m)
+		return nil
+	}
+	if m.seq == 0 || p.has(m.seq) {
+		n.discard(m)
+		return &EventError{From: from, Target: target, Seq: m.seq, Err: ErrBadSequence,
+			Detail: fmt.Sprintf("zero or already received; next expected %d", p.nextRecv)}
+	}
+	if p.peerClosed && m.seq > p.lastRecv {
+		n.discard(m)
+		if p.lost {
+			return nil // cut off by a loss: late arrivals are expected
+		}
+		return &EventError{From: from, Target: target, Seq: m.seq, Err: ErrBadSequence,
+			Detail: fmt.Sprintf("beyond the peer's last message %d", p.lastRecv)}
+	}
+	if p.state == stateProxying {
+		p.enqueue(m)
+		n.pump(p)
+		return nil
+	}
+	p.enqueue(m)
+	if m.seq == p.nextRecv {
+		n.markChanged(target)
+	}
+	return nil
+}
+
+// acceptUser handles a user message from another node.
+func (n *Node) acceptUser(from NodeName, ev UserEvent) error {
+	// Bind the carried ports here first, even if the target is gone: then
+	// closing them tells their peers, instead of leaving them waiting.
+	m := &queuedMessage{seq: ev.Seq, body: ev.Body, ports: make([]PortName, 0, len(ev.Ports))}
+	var bad error
+	for _, d := range ev.Ports {
+		if err := n.adopt(from, d, true); err != nil {
+			if bad == nil {
+				bad = err
+			}
+			continue
+		}
+		m.ports = append(m.ports, d.Name)
+	}
+	if bad != nil {
+		n.discard(m)
+		return &EventError{From: from, Target: ev.Target, Seq: ev.Seq, Err: bad, Detail: "attached port"}
+	}
+	return n.deliver(from, ev.Target, m)
+}
+
+// adopt creates the receiving port d describes, moved here from node from.
+func (n *Node) adopt(from NodeName, d Descriptor, inTransit bool) error {
+	switch {
+	case d.Name.IsZero(), d.Peer.Node.IsZero(), d.Peer.Port.IsZero(),
+		d.NextSendSeq == 0, d.NextRecvSeq == 0,
+		d.Peer == Address{Node: n.name, Port: d.Name},
+		d.PeerClosed && d.PeerLastSeq+1 < d.NextRecvSeq:
+		return ErrBadDescriptor
+	}
+	if _, used := n.ports[d.Name]; used {
+		return ErrPortExists
+	}
+	p := newPort(d.Name, d.Peer, d.NextSendSeq, d.NextRecvSeq)
+	// Until this end moves again, everything for it comes through the
+	// proxy left on from.
+	p.addSource(from, 1)
+	p.inTransit = inTransit
+	p.peerClosed, p.lastRecv = d.PeerClosed, d.PeerLastSeq
+	n.ports[d.Name] = p
+	n.emit(from, PortAcceptedEvent{Target: d.Name})
+	switch {
+	case n.lost[from]:
+		n.cutOff(p, from)
+	case n.lost[d.Peer.Node]:
+		n.cutOff(p, d.Peer.Node)
+	}
+	return nil
+}
+
+// checkAttachments validates the ports to be attached to a message sent
+// from p.
+func (n *Node) checkAttachments(p *port, names []PortName) error {
+	bad := func(name PortName, why string, also ...error) error {
+		return portErr("attach", name, &causeError{
+			text: "ports: invalid attachment: " + why,
+			errs: append([]error{ErrInvalidAttachment}, also...),
+		})
+	}
+	self := Address{Node: n.name, Port: p.name}
+	for i, name := range names {
+		a := n.ports[name]
+		switch {
+		case a == nil:
+			return bad(name, "unknown port", ErrUnknownPort)
+		case a.state != stateReceiving || a.inTransit:
+			return bad(name, "port in transit", ErrPortInTransit)
+		case name == p.name:
+			return bad(name, "the sending port")
+		case p.peer == Address{Node: n.name, Port: name} || a.peer == self:
+			return bad(name, "the sending port's peer")
+		}
+		for _, prev := range names[:i] {
+			if prev == name {
+				return bad(name, "attached twice")
+			}
+		}
+		if n.carriesPeerOf(a, p) {
+			return bad(name, "carries the sending port's peer")
+		}
+	}
+	return nil
+}
+
+// carriesPeerOf reports whether a's queue holds, at any depth, the other
+// end of p's pipe as far as this node can tell.
+func (n *Node) carriesPeerOf(a, p *port) bool {
+	self := Address{Node: n.name, Port: p.name}
+	stack := []*port{a}
+	for len(stack) > 0 {
+		cur := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		for _, m := range cur.queue {
+			for _, name := range m.ports {
+				c := n.ports[name]
+				if c == nil || c.state != stateReceiving {
+					continue
+				}
+				if p.peer == (Address{Node: n.name, Port: name}) || c.peer == self {
+					return true
+				}
+				stack = append(stack, c)
+			}
+		}
+	}
+	return false
+}

@@ -1,0 +1,390 @@
+package mage
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"sync"
+	"time"
+
+	"github.com/mage-ipc/mage/mage/internal/channel"
+	"github.com/mage-ipc/mage/mage/internal/ports"
+	"github.com/mage-ipc/mage/mage/internal/wire"
+)
+
+// linkState is where a connection is in its life. Only the link's reader
+// goroutine reads or writes it.
+type linkState uint8
+
+const (
+	linkAwaitHello linkState = iota
+	linkAwaitAttach
+	linkRunning
+)
+
+func (s linkState) String() string {
+	switch s {
+	case linkAwaitHello:
+		return "awaiting hello"
+	case linkAwaitAttach:
+		return "awaiting attachments"
+	case linkRunning:
+		return "running"
+	}
+	return fmt.Sprintf("linkState(%d)", uint8(s))
+}
+
+// errClosedLocally is why a connection this side closed ended.
+var errClosedLocally = errors.New("mage: connection closed locally")
+
+// errProtocol matches every breach of the node protocol by a peer.
+var errProtocol = errors.New("mage: protocol violation")
+
+// link is this node's side of one connection to a peer node. It turns frames
+// into port events and port events into frames.
+type link struct {
+	node        *Node
+	conn        *net.UnixConn
+	ch          *channel.Channel
+	expectToken []byte
+
+	// peer and received are written by the reader before it closes
+	// helloDone and attachDone respectively, and only read after.
+	peer     ports.NodeName
+	received map[string]MessagePipe
+
+	// state belongs to the reader goroutine.
+	state linkState
+
+	helloDone  chan struct{}
+	attachDone chan struct{}
+	dead       chan struct{}
+
+	// ready, registered and encodeBuf are guarded by node.mu. ready means
+	// our attachments went out, so events may follow them.
+	ready      bool
+	registered bool
+	encodeBuf  []byte
+
+	// causeMu guards cause, the first reason the link failed.
+	causeMu sync.Mutex
+	cause   error
+
+	closeOnce sync.Once
+}
+
+func newLink(n *Node, conn *net.UnixConn, expectToken []byte) *link {
+	l := &link{
+		node:        n,
+		conn:        conn,
+		expectToken: expectToken,
+		received:    make(map[string]MessagePipe),
+		helloDone:   make(chan struct{}),
+		attachDone:  make(chan struct{}),
+		dead:        make(chan struct{}),
+	}
+	l.ch = channel.New(conn, l, channel.Options{})
+	n.mu.Lock()
+	n.allLinks[l] = struct{}{}
+	n.mu.Unlock()
+	return l
+}
+
+func (l *link) start() { l.ch.Start() }
+
+func (l *link) sendHello(token []byte) error {
+	frame := wire.AppendHello(nil, &wire.Hello{Version: wire.Version, Node: wire.NodeName(l.node.name), Token: token})
+	if err := l.ch.Send(frame, nil); err != nil {
+		return fmt.Errorf("%w: sending hello: %w", ErrHandshake, err)
+	}
+	return nil
+}
+
+// await waits for a handshake step, the link's death, or ctx.
+func (l *link) await(ctx context.Context, step <-chan struct{}) error {
+	select {
+	case <-step:
+		return nil
+	case <-l.dead:
+		return l.err()
+	case <-ctx.Done():
+		return fmt.Errorf("%w: %w", ErrHandshake, ctx.Err())
+	}
+}
+
+func (l *link) err() error {
+	l.causeMu.Lock()
+	defer l.causeMu.Unlock()
+	return l.cause
+}
+
+// fail records why the link is failing; the first reason wins.
+func (l *link) fail(err error) {
+	l.causeMu.Lock()
+	if l.cause == nil {
+		l.cause = err
+	}
+	l.causeMu.Unlock()
+}
+
+// abort fails the link from its own reader goroutine. Channel.Close called
+// from a handler does not wait for the reader, which reports through
+// HandleError once it has stopped.
+func (l *link) abort(err error) {
+	l.fail(err)
+	_ = l.ch.Close()
+}
+
+// flushTimeout bounds how long closing a connection waits for the frames
+// already queued on it to be written.
+const flushTimeout = 5 * time.Second
+
+// close stops the link after writing what is queued on it (for at most
+// flushTimeout) and waits for its goroutines. Idempotent.
+func (l *link) close() {
+	l.closeOnce.Do(func() {
+		l.fail(errClosedLocally)
+		ctx, cancel := context.WithTimeout(context.Background(), flushTimeout)
+		_ = l.ch.CloseAfterFlush(ctx)
+		cancel()
+		_ = l.ch.Close()
+		<-l.dead
+		n := l.node
+		n.mu.Lock()
+		delete(n.allLinks, l)
+		n.mu.Unlock()
+	})
+}
+
+// HandleFrame implements channel.Handler. It runs on the reader goroutine.
+func (l *link) HandleFrame(f *wire.Frame, fds []int) {
+	if err := l.handleFrame(f, fds); err != nil {
+		closeFDs(fds)
+		l.abort(err)
+	}
+}
+
+func (l *link) handleFrame(f *wire.Frame, fds []int) error {
+	switch l.state {
+	case linkAwaitHello:
+		if f.Type != wire.TypeHello {
+			return fmt.Errorf("%w: %w: first frame is %v, want %v", ErrHandshake, errProtocol, f.Type, wire.TypeHello)
+		}
+		return l.handleHello(&f.Hello)
+	case linkAwaitAttach:
+		if f.Type != wire.TypeAttach {
+			return fmt.Errorf("%w: %w: frame %v before the attachments", ErrHandshake, errProtocol, f.Type)
+		}
+		return l.handleAttach(f.Attach)
+	}
+	switch f.Type {
+	case wire.TypeUser:
+		return l.handleUser(&f.User, fds)
+	case wire.TypeClosure:
+		return l.acceptEvent(ports.ClosureEvent{Target: ports.PortName(f.Closure.Target), LastSeq: f.Closure.LastSeq, Lost: f.Closure.Lost})
+	case wire.TypePeerMoved:
+		return l.acceptEvent(ports.PeerMovedEvent{Target: ports.PortName(f.PeerMoved.Target), NewNode: ports.NodeName(f.PeerMoved.NewNode)})
+	case wire.TypePortAccepted:
+		return l.acceptEvent(ports.PortAcceptedEvent{Target: ports.PortName(f.PortAccepted.Target)})
+	}
+	return fmt.Errorf("%w: unexpected %v frame", errProtocol, f.Type)
+}
+
+func (l *link) handleHello(h *wire.Hello) error {
+	if h.Version != wire.Version {
+		return &VersionError{Local: wire.Version, Remote: h.Version}
+	}
+	if l.expectToken != nil && !constantTimeEqual(h.Token, l.expectToken) {
+		return fmt.Errorf("%w: the peer presented the wrong invitation token", ErrHandshake)
+	}
+	peer := ports.NodeName(h.Node)
+	n := l.node
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	switch {
+	case n.closed:
+		return ErrNodeClosed
+	case peer == n.name:
+		return fmt.Errorf("%w: the peer has this node's own name %s", ErrHandshake, NodeName(peer))
+	case n.links[peer] != nil:
+		return fmt.Errorf("%w: %s", ErrAlreadyConnected, NodeName(peer))
+	}
+	l.peer = peer
+	l.registered = true
+	n.links[peer] = l
+	l.state = linkAwaitAttach
+	close(l.helloDone)
+	return nil
+}
+
+func (l *link) handleAttach(atts []wire.Attachment) error {
+	n := l.node
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	for _, a := range atts {
+		if err := checkAttachmentName(a.Name); err != nil {
+			return fmt.Errorf("%w: %w", errProtocol, err)
+		}
+		if _, dup := l.received[a.Name]; dup {
+			return fmt.Errorf("%w: attachment %q sent twice", errProtocol, a.Name)
+		}
+		port, err := n.ports.AdoptPort(l.peer, descriptorFromWire(a.Port))
+		if err != nil {
+			return fmt.Errorf("%w: attachment %q: %w", errProtocol, a.Name, err)
+		}
+		l.received[a.Name] = n.newEndpointLocked(port)
+	}
+	n.flushLocked()
+	l.state = linkRunning
+	close(l.attachDone)
+	return nil
+}
+
+func (l *link) handleUser(u *wire.User, fds []int) error {
+	if len(fds) != u.NumHandles {
+		return fmt.Errorf("%w: user frame declares %d handles but %d arrived", errProtocol, u.NumHandles, len(fds))
+	}
+	m := &Message{
+		Interface: u.Interface,
+		Method:    u.Method,
+		Flags:     u.Flags,
+		RequestID: u.RequestID,
+		Payload:   u.Payload,
+		fds:       fds,
+		source:    l.peer,
+	}
+	var descs []ports.Descriptor
+	if len(u.Ports) > 0 {
+		descs = make([]ports.Descriptor, len(u.Ports))
+		for i, d := range u.Ports {
+			descs[i] = descriptorFromWire(d)
+		}
+	}
+	return l.acceptEvent(ports.UserEvent{Target: ports.PortName(u.Target), Seq: u.Seq, Ports: descs, Body: m})
+}
+
+func (l *link) acceptEvent(ev ports.Event) error {
+	n := l.node
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	err := n.ports.AcceptEvent(l.peer, ev)
+	n.flushLocked()
+	if err != nil {
+		return fmt.Errorf("%w: %w", errProtocol, err)
+	}
+	return nil
+}
+
+// HandleError implements channel.Handler: the channel has stopped. Every
+// port whose route went through the peer learns that the peer's node is
+// lost.
+func (l *link) HandleError(err error) {
+	l.fail(err)
+	cause := l.err()
+	n := l.node
+	n.mu.Lock()
+	if l.registered {
+		l.registered = false
+		if n.links[l.peer] == l {
+			delete(n.links, l.peer)
+		}
+		for _, out := range n.waiting[l.peer] {
+			dropEvent(out.Event)
+		}
+		delete(n.waiting, l.peer)
+		n.lost[l.peer] = cause
+		n.ports.LostNode(l.peer)
+		n.flushLocked()
+	}
+	// The channel's goroutines end on their own once it has stopped.
+	delete(n.allLinks, l)
+	n.mu.Unlock()
+	if isPeerFault(cause) {
+		n.reportBad(NodeName(l.peer), cause)
+	}
+	close(l.dead)
+}
+
+// isPeerFault tells a peer's misbehaviour from an ordinary end of the
+// connection.
+func isPeerFault(err error) bool {
+	var de *wire.DecodeError
+	return errors.Is(err, errProtocol) || errors.As(err, &de)
+}
+
+// sendEventLocked encodes one port event for the peer.
+func (l *link) sendEventLocked(ev ports.Event) {
+	switch e := ev.(type) {
+	case ports.UserEvent:
+		m := e.Body.(*Message)
+		u := wire.User{
+			Target:     wire.PortName(e.Target),
+			Seq:        e.Seq,
+			Interface:  m.Interface,
+			Method:     m.Method,
+			Flags:      m.Flags,
+			RequestID:  m.RequestID,
+			Payload:    m.Payload,
+			NumHandles: len(m.fds),
+		}
+		if len(e.Ports) > 0 {
+			u.Ports = make([]wire.PortDescriptor, len(e.Ports))
+			for i, d := range e.Ports {
+				u.Ports[i] = descriptorToWire(d)
+			}
+		}
+		l.encodeBuf = wire.AppendUser(l.encodeBuf[:0], &u)
+		fds := m.fds
+		m.fds = nil
+		_ = l.sendFrameLocked(l.encodeBuf, fds)
+	case ports.ClosureEvent:
+		l.encodeBuf = wire.AppendClosure(l.encodeBuf[:0], &wire.Closure{Target: wire.PortName(e.Target), LastSeq: e.LastSeq, Lost: e.Lost})
+		_ = l.sendFrameLocked(l.encodeBuf, nil)
+	case ports.PeerMovedEvent:
+		l.encodeBuf = wire.AppendPeerMoved(l.encodeBuf[:0], &wire.PeerMoved{Target: wire.PortName(e.Target), NewNode: wire.NodeName(e.NewNode)})
+		_ = l.sendFrameLocked(l.encodeBuf, nil)
+	case ports.PortAcceptedEvent:
+		l.encodeBuf = wire.AppendPortAccepted(l.encodeBuf[:0], &wire.PortAccepted{Target: wire.PortName(e.Target)})
+		_ = l.sendFrameLocked(l.encodeBuf, nil)
+	default:
+		panic(fmt.Sprintf("mage: no frame for port event %T", ev))
+	}
+}
+
+// sendFrameLocked queues an encoded frame. A failure means the channel is
+// dying; its reader reports that through HandleError, which closes the
+// affected ports, so the error needs no other handling here.
+func (l *link) sendFrameLocked(frame []byte, fds []int) error {
+	return l.ch.Send(frame, fds)
+}
+
+// dropEvent releases what an event that will never be sent holds.
+func dropEvent(ev ports.Event) {
+	if e, ok := ev.(ports.UserEvent); ok {
+		dropBody(e.Body)
+	}
+}
+
+func descriptorToWire(d ports.Descriptor) wire.PortDescriptor {
+	return wire.PortDescriptor{
+		Name:        wire.PortName(d.Name),
+		PeerNode:    wire.NodeName(d.Peer.Node),
+		PeerPort:    wire.PortName(d.Peer.Port),
+		NextSendSeq: d.NextSendSeq,
+		NextRecvSeq: d.NextRecvSeq,
+		PeerClosed:  d.PeerClosed,
+		PeerLastSeq: d.PeerLastSeq,
+	}
+}
+
+func descriptorFromWire(d wire.PortDescriptor) ports.Descriptor {
+	return ports.Descriptor{
+		Name:        ports.PortName(d.Name),
+		Peer:        ports.Address{Node: ports.NodeName(d.PeerNode), Port: ports.PortName(d.PeerPort)},
+		NextSendSeq: d.NextSendSeq,
+		NextRecvSeq: d.NextRecvSeq,
+		PeerClosed:  d.PeerClosed,
+		PeerLastSeq: d.PeerLastSeq,
+	}
+}

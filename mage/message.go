@@ -1,0 +1,67 @@
+package mage
+
+import (
+	"os"
+
+	"github.com/mage-ipc/mage/mage/internal/ports"
+)
+
+// Message flags carried in the wire header. The runtime does not interpret
+// them; the bindings use them to pair requests with responses.
+const (
+	// FlagExpectsResponse marks a request whose sender waits for a reply
+	// carrying the same RequestID.
+	FlagExpectsResponse uint32 = 1 << 0
+	// FlagIsResponse marks a reply to an earlier request.
+	FlagIsResponse uint32 = 1 << 1
+)
+
+// Message is one message on a pipe.
+//
+// WriteMessage takes ownership of the Message: the caller must not touch it,
+// its Payload, its Pipes or its Handles afterwards. A Message returned by
+// ReadMessage belongs to the caller.
+type Message struct {
+	// Interface is the fingerprint of the interface the message belongs to.
+	Interface uint32
+	// Method is the method ordinal within the interface.
+	Method uint32
+	// Flags holds FlagExpectsResponse, FlagIsResponse and bits of the
+	// bindings' own.
+	Flags uint32
+	// RequestID pairs a response with its request.
+	RequestID uint64
+	// Payload is the encoded arguments.
+	Payload []byte
+	// Pipes are pipe ends travelling with the message. WriteMessage consumes
+	// them: the sender's handles become invalid.
+	Pipes []MessagePipe
+	// Handles are OS files travelling with the message. Across processes
+	// they are passed as file descriptors (SCM_RIGHTS) and the sender's
+	// copies are closed once sent.
+	Handles []*os.File
+
+	// fds are the duplicated descriptors of Handles while the message is in
+	// the runtime's hands.
+	fds []int
+	// source is the node the message arrived from (this node for local
+	// messages), for bad-message reports.
+	source ports.NodeName
+}
+
+// Close releases everything the message holds: it closes its pipes and its
+// handles. It is for a message that will not be handed on.
+func (m *Message) Close() {
+	for _, p := range m.Pipes {
+		_ = p.Close()
+	}
+	for _, f := range m.Handles {
+		if f != nil {
+			_ = f.Close()
+		}
+	}
+	m.Pipes, m.Handles = nil, nil
+}
+
+// Source is the name of the node the message came from.
+func (m *Message) Source() NodeName { return NodeName(m.source) }

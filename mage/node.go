@@ -1,0 +1,218 @@
+package mage
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"sync"
+
+	"github.com/hashicorp/go-hclog"
+
+	"github.com/mage-ipc/mage/mage/internal/ports"
+)
+
+// NodeName is the random 128-bit name of a node.
+type NodeName [16]byte
+
+// String returns the name in hex.
+func (n NodeName) String() string { return hex.EncodeToString(n[:]) }
+
+// Limits bound what one message may carry. They are enforced when a message
+// is written and, by the wire decoder, when one arrives.
+type Limits struct {
+	// MaxPayload is the largest payload in bytes.
+	MaxPayload int
+	// MaxPipes is the most pipe ends one message may carry.
+	MaxPipes int
+	// MaxHandles is the most OS handles one message may carry.
+	MaxHandles int
+}
+
+// NodeOptions configures a Node. The zero value is usable.
+type NodeOptions struct {
+	// Logger receives the node's diagnostics. Nil means no logging.
+	Logger hclog.Logger
+	// Limits bounds messages; zero fields take the defaults (DefaultLimits).
+	Limits Limits
+	// OnBadMessage is called, on an I/O goroutine, when a message from
+	// another node is rejected: a malformed frame, a broken protocol rule,
+	// or a message the bindings could not decode. It must not block. A
+	// supervisor uses it to kill the node's process.
+	OnBadMessage func(from NodeName, err error)
+}
+
+// Node is this process's place in a mage process tree: it owns the ports
+// behind every MessagePipe of the process and the sockets to other nodes.
+//
+// Most programs use the process's DefaultNode through the package-level
+// functions. Tests create several nodes in one process with NewNode and join
+// them with Connect over a socketpair; they behave exactly like processes.
+//
+// All methods are safe for concurrent use. Close ends the node's
+// connections and waits for their goroutines.
+type Node struct {
+	name   ports.NodeName
+	log    hclog.Logger
+	limits Limits
+	onBad  func(from NodeName, err error)
+
+	// mu serialises every call into the port state machine and guards the
+	// fields below. Lock order: mu, then a channel's own lock (channels never
+	// call back into the node while holding theirs).
+	mu        sync.Mutex
+	ports     *ports.Node
+	endpoints map[ports.PortName]*endpoint
+	links     map[ports.NodeName]*link
+	// waiting holds events for nodes we have no connection to yet, in
+	// order; they are sent when a connection to that node appears.
+	waiting map[ports.NodeName][]ports.Outgoing
+	// lost remembers why each lost node went, for PeerClosedError.
+	lost map[ports.NodeName]error
+	// allLinks holds every connection not yet closed, handshaking or not,
+	// so Close can end them all.
+	allLinks map[*link]struct{}
+	closed   bool
+}
+
+var defaultNode = sync.OnceValue(func() *Node { return NewNode(NodeOptions{}) })
+
+// DefaultNode returns the process's node, creating it on first use.
+func DefaultNode() *Node { return defaultNode() }
+
+// CreatePipe returns the two ends of a new pipe on the DefaultNode.
+func CreatePipe() (MessagePipe, MessagePipe) { return DefaultNode().CreatePipe() }
+
+// DefaultLimits are the limits a Node uses for zero fields of its Limits.
+var DefaultLimits = Limits{MaxPayload: 16 << 20, MaxPipes: 64, MaxHandles: 64}
+
+// NewNode returns a node with a fresh random name.
+func NewNode(opts NodeOptions) *Node {
+	var name ports.NodeName
+	if _, err := rand.Read(name[:]); err != nil {
+		panic("mage: crypto/rand failed: " + err.Error())
+	}
+	log := opts.Logger
+	if log == nil {
+		log = hclog.NewNullLogger()
+	}
+	n := &Node{
+		name:      name,
+		log:       log,
+		limits:    opts.Limits.withDefaults(),
+		onBad:     opts.OnBadMessage,
+		endpoints: make(map[ports.PortName]*endpoint),
+		links:     make(map[ports.NodeName]*link),
+		waiting:   make(map[ports.NodeName][]ports.Outgoing),
+		lost:      make(map[ports.NodeName]error),
+		allLinks:  make(map[*link]struct{}),
+	}
+	n.ports = ports.NewNode(ports.Config{Name: name, Rand: rand.Reader, DropBody: dropBody})
+	return n
+}
+
+func (l Limits) withDefaults() Limits {
+	if l.MaxPayload <= 0 {
+		l.MaxPayload = DefaultLimits.MaxPayload
+	}
+	if l.MaxPipes <= 0 {
+		l.MaxPipes = DefaultLimits.MaxPipes
+	}
+	if l.MaxHandles <= 0 {
+		l.MaxHandles = DefaultLimits.MaxHandles
+	}
+	return l
+}
+
+// Name returns the node's name.
+func (n *Node) Name() NodeName { return NodeName(n.name) }
+
+// CreatePipe returns the two ends of a new pipe. Messages written to one end
+// queue at the other until it is read, wherever it has moved by then.
+func (n *Node) CreatePipe() (MessagePipe, MessagePipe) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	a, b := n.ports.CreatePortPair()
+	return n.newEndpointLocked(a), n.newEndpointLocked(b)
+}
+
+// PortCount returns the number of live ports of the node, including proxies
+// and ports travelling inside queued messages. Tests use it to check that
+// nothing leaked.
+func (n *Node) PortCount() int {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.ports.PortCount()
+}
+
+// Close disconnects the node from every other node and closes every pipe
+// end it holds. It waits for the node's goroutines to finish. It is
+// idempotent.
+func (n *Node) Close() error {
+	n.mu.Lock()
+	if n.closed {
+		n.mu.Unlock()
+		return nil
+	}
+	n.closed = true
+	links := make([]*link, 0, len(n.allLinks))
+	for l := range n.allLinks {
+		links = append(links, l)
+	}
+	for p, e := range n.endpoints {
+		e.state = endpointClosed
+		_ = n.ports.ClosePort(p)
+		delete(n.endpoints, p)
+	}
+	n.flushLocked()
+	n.mu.Unlock()
+	// Channels are closed outside mu: their readers report their end through
+	// the node, which takes mu.
+	for _, l := range links {
+		l.close()
+	}
+	return nil
+}
+
+func (n *Node) newEndpointLocked(p ports.PortName) MessagePipe {
+	e := &endpoint{node: n, port: p, ready: make(chan struct{}, 1)}
+	n.endpoints[p] = e
+	// A port handed to the user may already hold messages or a closure.
+	if st, err := n.ports.Status(p); err == nil && (st.Readable || st.PeerClosed) {
+		e.signal()
+	}
+	return MessagePipe{e: e}
+}
+
+// flushLocked sends what the port state machine produced and wakes the
+// readers whose ports changed.
+func (n *Node) flushLocked() {
+	for _, out := range n.ports.TakeOutgoing() {
+		n.sendLocked(out)
+	}
+	for _, p := range n.ports.TakeStatusChanges() {
+		if e := n.endpoints[p]; e != nil {
+			e.signal()
+		}
+	}
+}
+
+// sendLocked hands one event to the connection to its node, or keeps it
+// until that node is reachable.
+func (n *Node) sendLocked(out ports.Outgoing) {
+	l := n.links[out.To]
+	if l == nil || !l.ready {
+		n.waiting[out.To] = append(n.waiting[out.To], out)
+		return
+	}
+	l.sendEventLocked(out.Event)
+}
+
+// dropBody releases the OS handles of a message the ports layer discarded.
+func dropBody(body any) {
+	if m, ok := body.(*Message); ok && m != nil {
+		closeFDs(m.fds)
+		m.fds = nil
+	}
+}
+
+// Logger returns the node's logger.
+func (n *Node) Logger() hclog.Logger { return n.log }

@@ -1,0 +1,337 @@
+package mage
+
+import (
+	"errors"
+	"fmt"
+	"os"
+
+	"github.com/mage-ipc/mage/mage/internal/ports"
+)
+
+// MessagePipe is one end of an entangled pair of pipe ends. Messages written
+// to one end are read, in order, at the other. An end can be sent to another
+// process inside a message, and it keeps working there; messages queued at
+// it travel with it.
+//
+// MessagePipe is a small handle: copies refer to the same end. The zero
+// value is invalid. All methods are safe for concurrent use; concurrent
+// writers each keep their own order, and concurrent readers split the
+// messages between them.
+type MessagePipe struct {
+	e *endpoint
+}
+
+type endpointState uint8
+
+const (
+	endpointOpen endpointState = iota
+	endpointClosed
+	endpointMoved
+)
+
+func (s endpointState) String() string {
+	switch s {
+	case endpointOpen:
+		return "open"
+	case endpointClosed:
+		return "closed"
+	case endpointMoved:
+		return "moved"
+	}
+	return fmt.Sprintf("endpointState(%d)", uint8(s))
+}
+
+// endpoint is the user's hold on a receiving port.
+type endpoint struct {
+	node *Node
+	port ports.PortName
+	// ready has capacity one: a signal means "ReadMessage may have something
+	// new", and a pending signal absorbs later ones.
+	ready chan struct{}
+
+	// state is guarded by node.mu.
+	state endpointState
+}
+
+func (e *endpoint) signal() {
+	select {
+	case e.ready <- struct{}{}:
+	default:
+	}
+}
+
+// errLocked says why the end can no longer be used, or nil.
+func (e *endpoint) errLocked() error {
+	switch e.state {
+	case endpointClosed:
+		return ErrPipeClosed
+	case endpointMoved:
+		return ErrPipeMoved
+	}
+	if e.node.closed {
+		return ErrNodeClosed
+	}
+	return nil
+}
+
+// IsValid reports whether p refers to a pipe end at all (it may still be
+// closed or moved).
+func (p MessagePipe) IsValid() bool { return p.e != nil }
+
+// Node returns the node the end belongs to.
+func (p MessagePipe) Node() *Node {
+	if p.e == nil {
+		return nil
+	}
+	return p.e.node
+}
+
+// String names the end for logs.
+func (p MessagePipe) String() string {
+	if p.e == nil {
+		return "MessagePipe(invalid)"
+	}
+	return "MessagePipe(" + p.e.port.String() + ")"
+}
+
+// WriteMessage sends m to the other end. It never blocks on the peer: the
+// message is queued locally or on the connection to the peer's process.
+//
+// WriteMessage takes ownership of m, of the pipe ends in m.Pipes (which
+// become invalid for the caller) and of m.Handles (closed here once their
+// descriptors are duplicated for the journey).
+//
+// Once this end knows its peer has closed, WriteMessage returns an error
+// matching ErrPeerClosed and discards m, closing the pipes and handles it
+// carries. Closure travels asynchronously, so a message written just before
+// that point is accepted and silently dropped at the closed end; a protocol
+// that must know uses a reply.
+//
+// It fails, sending nothing and consuming nothing, if this end was closed or
+// moved, if m exceeds the node's Limits, or if m.Pipes holds an invalid end,
+// this end, its peer, or one end twice.
+func (p MessagePipe) WriteMessage(m *Message) error {
+	if p.e == nil {
+		return ErrInvalidPipe
+	}
+	n := p.e.node
+	if err := n.checkLimits(m); err != nil {
+		return err
+	}
+	fds, err := dupFiles(m.Handles)
+	if err != nil {
+		return fmt.Errorf("mage: write message: %w", err)
+	}
+
+	n.mu.Lock()
+	if err := p.e.errLocked(); err != nil {
+		n.mu.Unlock()
+		closeFDs(fds)
+		return err
+	}
+	attached, err := n.takeAttachmentsLocked(p.e, m.Pipes)
+	if err != nil {
+		n.mu.Unlock()
+		closeFDs(fds)
+		return err
+	}
+	m.fds = fds
+	m.source = n.name
+	handles, pipes := m.Handles, m.Pipes
+	m.Pipes, m.Handles = nil, nil
+	if err := n.ports.SendMessage(p.e.port, ports.Message{Ports: attached, Body: m}); err != nil {
+		n.restoreAttachmentsLocked(pipes)
+		m.fds, m.Pipes, m.Handles = nil, pipes, handles
+		n.mu.Unlock()
+		closeFDs(fds)
+		if errors.Is(err, ports.ErrInvalidAttachment) {
+			return fmt.Errorf("%w: %w", ErrBadAttachment, err)
+		}
+		if errors.Is(err, ports.ErrPeerClosed) {
+			// The message can never be read: release what it carries, as
+			// the caller gave it up.
+			m.Close()
+			return &PeerClosedError{}
+		}
+		return fmt.Errorf("mage: write message: %w", err)
+	}
+	n.flushLocked()
+	n.mu.Unlock()
+	for _, f := range handles {
+		_ = f.Close()
+	}
+	return nil
+}
+
+// ReadMessage returns the next message, in order. It does not wait: it
+// returns ErrNoMessage when nothing is ready (wait on Ready), and an error
+// matching ErrPeerClosed once the peer is gone and every message it sent
+// before going has been read.
+func (p MessagePipe) ReadMessage() (*Message, error) {
+	if p.e == nil {
+		return nil, ErrInvalidPipe
+	}
+	n := p.e.node
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if err := p.e.errLocked(); err != nil {
+		return nil, err
+	}
+	pm, ok, err := n.ports.GetMessage(p.e.port)
+	if err != nil {
+		return nil, fmt.Errorf("mage: read message: %w", err)
+	}
+	if ok {
+		m := pm.Body.(*Message)
+		if len(pm.Ports) > 0 {
+			m.Pipes = make([]MessagePipe, len(pm.Ports))
+			for i, port := range pm.Ports {
+				m.Pipes[i] = n.newEndpointLocked(port)
+			}
+		}
+		if len(m.fds) > 0 {
+			m.Handles = make([]*os.File, len(m.fds))
+			for i, fd := range m.fds {
+				m.Handles[i] = os.NewFile(uintptr(fd), "mage-handle")
+			}
+			m.fds = nil
+		}
+		// Taking a message can reveal a closure queued behind it, or the
+		// next message; let the port state machine tell the readers.
+		n.flushLocked()
+		return m, nil
+	}
+	st, err := n.ports.Status(p.e.port)
+	if err != nil {
+		return nil, fmt.Errorf("mage: read message: %w", err)
+	}
+	if st.PeerClosed {
+		return nil, n.peerClosedErrorLocked(st)
+	}
+	return nil, ErrNoMessage
+}
+
+func (n *Node) peerClosedErrorLocked(st ports.Status) error {
+	if st.Reason == ports.ReasonNodeLost {
+		return &PeerClosedError{NodeLost: true, Node: NodeName(st.LostNode), Cause: n.lost[st.LostNode]}
+	}
+	return &PeerClosedError{}
+}
+
+// Ready returns a channel that receives a value whenever ReadMessage may
+// have something new: a message or the peer's closure. After a signal, read
+// until ErrNoMessage before waiting again. The channel is never closed.
+func (p MessagePipe) Ready() <-chan struct{} {
+	if p.e == nil {
+		return nil
+	}
+	return p.e.ready
+}
+
+// Close closes this end. Messages queued at it are discarded; the peer
+// learns of the closure after it has read every message this end sent.
+// Close is idempotent; closing an end that was sent away does nothing.
+func (p MessagePipe) Close() error {
+	if p.e == nil {
+		return ErrInvalidPipe
+	}
+	n := p.e.node
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if p.e.state != endpointOpen {
+		return nil
+	}
+	p.e.state = endpointClosed
+	delete(n.endpoints, p.e.port)
+	p.e.signal()
+	if n.closed {
+		return nil
+	}
+	err := n.ports.ClosePort(p.e.port)
+	n.flushLocked()
+	if err != nil && !errors.Is(err, ports.ErrUnknownPort) {
+		return fmt.Errorf("mage: close pipe: %w", err)
+	}
+	return nil
+}
+
+// ReportBadMessage rejects m, which arrived on p: it closes p and reports
+// err, with the node m came from, to the node's bad-message hook. The
+// bindings call it when a message cannot be decoded.
+func (p MessagePipe) ReportBadMessage(m *Message, err error) {
+	if p.e == nil {
+		return
+	}
+	if m != nil {
+		m.Close()
+	}
+	_ = p.Close()
+	n := p.e.node
+	var from NodeName
+	if m != nil {
+		from = NodeName(m.source)
+	}
+	n.reportBad(from, err)
+}
+
+func (n *Node) reportBad(from NodeName, err error) {
+	n.log.Warn("bad message", "from", from.String(), "error", err)
+	if n.onBad != nil {
+		n.onBad(from, err)
+	}
+}
+
+func (n *Node) checkLimits(m *Message) error {
+	switch {
+	case m == nil:
+		return fmt.Errorf("%w: nil message", ErrTooLarge)
+	case len(m.Payload) > n.limits.MaxPayload:
+		return fmt.Errorf("%w: payload of %d bytes exceeds the limit of %d", ErrTooLarge, len(m.Payload), n.limits.MaxPayload)
+	case len(m.Pipes) > n.limits.MaxPipes:
+		return fmt.Errorf("%w: %d pipes exceed the limit of %d", ErrTooLarge, len(m.Pipes), n.limits.MaxPipes)
+	case len(m.Handles) > n.limits.MaxHandles:
+		return fmt.Errorf("%w: %d handles exceed the limit of %d", ErrTooLarge, len(m.Handles), n.limits.MaxHandles)
+	}
+	return nil
+}
+
+// takeAttachmentsLocked validates the pipe ends attached to a message sent
+// from `from` and marks them moved.
+func (n *Node) takeAttachmentsLocked(from *endpoint, pipes []MessagePipe) ([]ports.PortName, error) {
+	if len(pipes) == 0 {
+		return nil, nil
+	}
+	names := make([]ports.PortName, len(pipes))
+	for i, a := range pipes {
+		switch {
+		case a.e == nil:
+			return nil, fmt.Errorf("%w: pipe %d is invalid", ErrBadAttachment, i)
+		case a.e == from:
+			return nil, fmt.Errorf("%w: a pipe cannot carry itself", ErrBadAttachment)
+		case a.e.node != n:
+			return nil, fmt.Errorf("%w: pipe %d belongs to another node", ErrBadAttachment, i)
+		}
+		if err := a.e.errLocked(); err != nil {
+			return nil, fmt.Errorf("%w: pipe %d: %w", ErrBadAttachment, i, err)
+		}
+		for _, prev := range names[:i] {
+			if prev == a.e.port {
+				return nil, fmt.Errorf("%w: pipe %d attached twice", ErrBadAttachment, i)
+			}
+		}
+		names[i] = a.e.port
+	}
+	for _, a := range pipes {
+		a.e.state = endpointMoved
+		delete(n.endpoints, a.e.port)
+	}
+	return names, nil
+}
+
+// restoreAttachmentsLocked undoes takeAttachmentsLocked after a failed send.
+func (n *Node) restoreAttachmentsLocked(pipes []MessagePipe) {
+	for _, a := range pipes {
+		a.e.state = endpointOpen
+		n.endpoints[a.e.port] = a.e
+	}
+}
