@@ -94,7 +94,7 @@ func newLink(n *Node, conn *net.UnixConn, expectToken []byte) *link {
 func (l *link) start() { l.ch.Start() }
 
 func (l *link) sendHello(token []byte) error {
-	frame := wire.AppendHello(nil, &wire.Hello{Version: wire.Version, Node: wire.NodeName(l.node.name), Token: token})
+	frame := wire.AppendHello(nil, &wire.Hello{Version: l.node.version, Node: wire.NodeName(l.node.name), Token: token})
 	if err := l.ch.Send(frame, nil); err != nil {
 		return fmt.Errorf("%w: sending hello: %w", ErrHandshake, err)
 	}
@@ -192,8 +192,8 @@ func (l *link) handleFrame(f *wire.Frame, fds []int) error {
 }
 
 func (l *link) handleHello(h *wire.Hello) error {
-	if h.Version != wire.Version {
-		return &VersionError{Local: wire.Version, Remote: h.Version}
+	if h.Version != l.node.version {
+		return &VersionError{Local: l.node.version, Remote: h.Version}
 	}
 	if l.expectToken != nil && !constantTimeEqual(h.Token, l.expectToken) {
 		return fmt.Errorf("%w: the peer presented the wrong invitation token", ErrHandshake)

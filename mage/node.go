@@ -54,6 +54,9 @@ type Node struct {
 	log    hclog.Logger
 	limits Limits
 	onBad  func(from NodeName, err error)
+	// version is the protocol version this node speaks: ProtocolVersion,
+	// except in tests of the version check.
+	version uint16
 
 	// mu serialises every call into the port state machine and guards the
 	// fields below. Lock order: mu, then a channel's own lock (channels never
@@ -99,6 +102,7 @@ func NewNode(opts NodeOptions) *Node {
 		log:       log,
 		limits:    opts.Limits.withDefaults(),
 		onBad:     opts.OnBadMessage,
+		version:   ProtocolVersion,
 		endpoints: make(map[ports.PortName]*endpoint),
 		links:     make(map[ports.NodeName]*link),
 		waiting:   make(map[ports.NodeName][]ports.Outgoing),

@@ -1,0 +1,58 @@
+package mage_test
+
+import (
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/mage-ipc/mage/mage"
+)
+
+func TestVersionMismatchFailsBothSides(t *testing.T) {
+	oldNode := mage.NewNode(mage.NodeOptions{})
+	defer oldNode.Close()
+	mage.SetProtocolVersionForTest(oldNode, mage.ProtocolVersion+1)
+	newNode := mage.NewNode(mage.NodeOptions{})
+	defer newNode.Close()
+	ca, cb, err := mage.ConnPair()
+	if err != nil {
+		t.Fatal(err)
+	}
+	keep, give := newNode.CreatePipe()
+	errs := make(chan error, 1)
+	go func() {
+		_, err := oldNode.Connect(testContext(t), cb, mage.ConnectOptions{})
+		errs <- err
+	}()
+	_, err = newNode.Connect(testContext(t), ca, mage.ConnectOptions{Attach: map[string]mage.MessagePipe{"p": give}})
+	for _, err := range []error{err, <-errs} {
+		var ve *mage.VersionError
+		if !errors.As(err, &ve) || !errors.Is(err, mage.ErrHandshake) {
+			t.Fatalf("connect: %v, want a *VersionError", err)
+		}
+		msg := err.Error()
+		if !strings.Contains(msg, "1") || !strings.Contains(msg, "2") {
+			t.Fatalf("%q does not name both versions", msg)
+		}
+	}
+	// The attachment was not sent: it is still the caller's.
+	if err := give.WriteMessage(text("still mine")); err != nil {
+		t.Fatalf("attachment after a failed handshake: %v", err)
+	}
+	expectText(t, keep, "still mine")
+}
+
+func TestConnectRejectsBadAttachments(t *testing.T) {
+	n := mage.NewNode(mage.NodeOptions{})
+	defer n.Close()
+	ca, cb, err := mage.ConnPair()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cb.Close()
+	_, give := n.CreatePipe()
+	_, err = n.Connect(testContext(t), ca, mage.ConnectOptions{Attach: map[string]mage.MessagePipe{"bad name": give}})
+	if !errors.Is(err, mage.ErrBadAttachment) {
+		t.Fatalf("connect with a bad name: %v, want ErrBadAttachment", err)
+	}
+}
