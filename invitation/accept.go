@@ -74,9 +74,27 @@ func AcceptWith(ctx context.Context, opts AcceptOptions) (*Accepted, error) {
 	if node == nil {
 		node = mage.DefaultNode()
 	}
-	c, err := node.Connect(ctx, conn, mage.ConnectOptions{Token: addr.token, ExpectToken: addr.token})
+	var brokerConn *net.UnixConn
+	if addr.broker >= 0 {
+		if brokerConn, err = addr.openBroker(); err != nil {
+			_ = conn.Close()
+			return nil, err
+		}
+	}
+	c, err := node.Connect(ctx, conn, mage.ConnectOptions{Token: addr.token, ExpectToken: addr.token, AsBroker: addr.inviterIsBroker})
 	if err != nil {
+		if brokerConn != nil {
+			_ = brokerConn.Close()
+		}
 		return nil, handshakeError(err)
+	}
+	if brokerConn != nil {
+		// The inviter registers us with the broker once we have accepted;
+		// the broker then connects over its end of this socket.
+		if _, err := node.Connect(ctx, brokerConn, mage.ConnectOptions{AsBroker: true}); err != nil {
+			_ = c.Close()
+			return nil, fmt.Errorf("invitation: connecting to the broker: %w", handshakeError(err))
+		}
 	}
 	a := &Accepted{conn: c, pipes: c.Pipes()}
 	if opts.ExitWhenParentGone {
@@ -105,6 +123,18 @@ func (a address) open() (*net.UnixConn, error) {
 	conn, err := mage.UnixConn(os.NewFile(uintptr(a.fd), "invitation"))
 	if err != nil {
 		return nil, &BadInvitationError{Value: a.redacted(), Reason: fmt.Sprintf("descriptor %d is unusable", a.fd), Err: err}
+	}
+	return conn, nil
+}
+
+// openBroker opens the inherited socket to the broker.
+func (a address) openBroker() (*net.UnixConn, error) {
+	if err := checkStreamSocket(a.broker); err != nil {
+		return nil, &BadInvitationError{Value: a.redacted(), Reason: fmt.Sprintf("broker descriptor %d is unusable", a.broker), Err: err}
+	}
+	conn, err := mage.UnixConn(os.NewFile(uintptr(a.broker), "broker"))
+	if err != nil {
+		return nil, &BadInvitationError{Value: a.redacted(), Reason: fmt.Sprintf("broker descriptor %d is unusable", a.broker), Err: err}
 	}
 	return conn, nil
 }

@@ -20,19 +20,29 @@ type address struct {
 	// socket is the named socket to dial, when fd is -1.
 	socket string
 	token  []byte
+	// broker is the descriptor of a socket to the tree's broker, or -1.
+	broker int
+	// inviterIsBroker says the inviter is the root of the tree.
+	inviterIsBroker bool
 }
 
 func (a address) String() string {
-	tok := "token=" + hex.EncodeToString(a.token)
+	s := "socket=" + a.socket
 	if a.fd >= 0 {
-		return "fd=" + strconv.Itoa(a.fd) + ";" + tok
+		s = "fd=" + strconv.Itoa(a.fd)
 	}
-	return "socket=" + a.socket + ";" + tok
+	switch {
+	case a.broker >= 0:
+		s += ";broker=" + strconv.Itoa(a.broker)
+	case a.inviterIsBroker:
+		s += ";broker=inviter"
+	}
+	return s + ";token=" + hex.EncodeToString(a.token)
 }
 
 // parseAddress parses the value of EnvVar.
 func parseAddress(v string) (address, error) {
-	a := address{fd: -1}
+	a := address{fd: -1, broker: -1}
 	shown := elideToken(v)
 	bad := func(reason string, err error) (address, error) {
 		return address{}, &BadInvitationError{Value: shown, Reason: reason, Err: err}
@@ -54,6 +64,16 @@ func parseAddress(v string) (address, error) {
 				return bad(fmt.Sprintf("fd %q is not a descriptor number of 3 or more", val), nil)
 			}
 			a.fd = fd
+		case "broker":
+			if val == "inviter" {
+				a.inviterIsBroker = true
+				break
+			}
+			fd, err := strconv.Atoi(val)
+			if err != nil || fd < 3 {
+				return bad(fmt.Sprintf("broker %q is neither \"inviter\" nor a descriptor number of 3 or more", val), nil)
+			}
+			a.broker = fd
 		case "socket":
 			if val == "" {
 				return bad("socket is empty", nil)
@@ -76,6 +96,8 @@ func parseAddress(v string) (address, error) {
 		return bad("both fd and socket given", nil)
 	case a.fd < 0 && a.socket == "":
 		return bad("neither fd nor socket given", nil)
+	case a.broker >= 0 && a.broker == a.fd:
+		return bad("broker and fd are the same descriptor", nil)
 	}
 	return a, nil
 }

@@ -49,6 +49,22 @@ func child(role string) int {
 		fmt.Fprintln(os.Stderr, "no pipe main")
 		return 2
 	}
+	if play := treeRoles[role]; play != nil {
+		err := play(ctx, p)
+		if err == nil {
+			// Wait for the parent to close, so the report is read.
+			_, err = read(ctx, p)
+			if errors.Is(err, mage.ErrPeerClosed) {
+				err = nil
+			}
+		}
+		_ = mage.DefaultNode().Close()
+		if err != nil {
+			fmt.Fprintln(os.Stderr, role+":", err)
+			return 2
+		}
+		return 0
+	}
 	for {
 		m, err := p.ReadMessage()
 		switch {

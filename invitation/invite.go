@@ -33,7 +33,10 @@ type Invitation struct {
 	// mine is the parent's end of the socketpair made by PrepareCommand;
 	// theirs is the child's, open until CloseChildSide.
 	mine, theirs *os.File
-	sent, closed bool
+	// brokerMine and brokerTheirs are the socketpair for the child's
+	// connection to the broker, made when this node is not the broker.
+	brokerMine, brokerTheirs *os.File
+	sent, closed             bool
 }
 
 // New returns an empty invitation on node (nil means mage.DefaultNode) with
@@ -117,8 +120,19 @@ func (inv *Invitation) PrepareCommand(cmd *exec.Cmd) error {
 	inv.mine, inv.theirs = mine, theirs
 	cmd.ExtraFiles = append(cmd.ExtraFiles, theirs)
 	// ExtraFiles[i] becomes descriptor 3+i in the child.
-	fd := 2 + len(cmd.ExtraFiles)
-	cmd.Env = withEnv(cmd.Env, EnvVar, address{fd: fd, token: inv.token}.String())
+	addr := address{fd: 2 + len(cmd.ExtraFiles), token: inv.token, broker: -1}
+	if inv.node.HasBroker() {
+		bmine, btheirs, err := mage.SocketPair()
+		if err != nil {
+			return fmt.Errorf("invitation: prepare command: %w", err)
+		}
+		inv.brokerMine, inv.brokerTheirs = bmine, btheirs
+		cmd.ExtraFiles = append(cmd.ExtraFiles, btheirs)
+		addr.broker = 2 + len(cmd.ExtraFiles)
+	} else {
+		addr.inviterIsBroker = true
+	}
+	cmd.Env = withEnv(cmd.Env, EnvVar, addr.String())
 	return nil
 }
 
@@ -144,9 +158,11 @@ func withEnv(env []string, key, value string) []string {
 func (inv *Invitation) CloseChildSide() {
 	inv.mu.Lock()
 	defer inv.mu.Unlock()
-	if inv.theirs != nil {
-		_ = inv.theirs.Close()
-		inv.theirs = nil
+	for _, f := range []**os.File{&inv.theirs, &inv.brokerTheirs} {
+		if *f != nil {
+			_ = (*f).Close()
+			*f = nil
+		}
 	}
 }
 
@@ -208,7 +224,16 @@ func (inv *Invitation) trySendOn(ctx context.Context, conn *net.UnixConn) (*mage
 	}
 	inv.mu.Lock()
 	inv.remote = nil
+	brokerSock := inv.brokerMine
+	inv.brokerMine = nil
 	inv.mu.Unlock()
+	if brokerSock != nil {
+		// The child is waiting to connect to the broker over its end.
+		if err := inv.node.RegisterWithBroker(c.Peer(), brokerSock); err != nil {
+			_ = c.Close()
+			return nil, fmt.Errorf("invitation: %w", err)
+		}
+	}
 	return c, nil
 }
 
@@ -236,12 +261,12 @@ func (inv *Invitation) Close() {
 		return
 	}
 	inv.closed = true
-	for _, f := range []*os.File{inv.mine, inv.theirs} {
+	for _, f := range []*os.File{inv.mine, inv.theirs, inv.brokerMine, inv.brokerTheirs} {
 		if f != nil {
 			_ = f.Close()
 		}
 	}
-	inv.mine, inv.theirs = nil, nil
+	inv.mine, inv.theirs, inv.brokerMine, inv.brokerTheirs = nil, nil, nil, nil
 	if inv.remote != nil {
 		for name, p := range inv.remote {
 			_ = p.Close()

@@ -120,7 +120,11 @@ func (l *Listener) Addr() string { return l.addr }
 // Env returns the EnvVar entry ("MAGE_INVITATION=...") to give the process
 // that should accept.
 func (l *Listener) Env() string {
-	return EnvVar + "=" + address{fd: -1, socket: l.addr, token: l.inv.token}.String()
+	a := address{fd: -1, socket: l.addr, token: l.inv.token, broker: -1}
+	// A named socket carries no second descriptor: a child invited this way
+	// by a node that is not the root has no broker.
+	a.inviterIsBroker = !l.inv.node.HasBroker()
+	return EnvVar + "=" + a.String()
 }
 
 // Accept waits for the invited process to connect and accept, and returns

@@ -31,6 +31,13 @@ type ConnectOptions struct {
 	// ExpectToken, when not nil, must equal the token the peer sends, or the
 	// connection fails.
 	ExpectToken []byte
+	// ExpectNode, when not zero, must be the peer's node name.
+	ExpectNode NodeName
+	// AsBroker makes the peer this node's broker: the node asks it for
+	// introductions to nodes it has no connection to, and takes
+	// introductions from it alone. A node has at most one broker; the
+	// broker is the root of the tree and has none.
+	AsBroker bool
 }
 
 // Connection is a live connection between this node and one peer node.
@@ -65,7 +72,11 @@ func (n *Node) Connect(ctx context.Context, conn *net.UnixConn, opts ConnectOpti
 		_ = conn.Close()
 		return nil, err
 	}
-	l := newLink(n, conn, opts.ExpectToken)
+	l, err := newLink(n, conn, opts)
+	if err != nil {
+		_ = conn.Close()
+		return nil, n.failConnect(nil, names, err)
+	}
 	l.start()
 	if err := l.sendHello(opts.Token); err != nil {
 		return nil, n.failConnect(l, names, err)
@@ -157,10 +168,20 @@ func (n *Node) sendAttachments(l *link, list []attachment) error {
 		return fmt.Errorf("%w: sending attachments: %w", ErrHandshake, err)
 	}
 	l.ready = true
+	if l.asBroker {
+		// Introductions asked for before the broker was up.
+		for node := range n.waiting {
+			n.requestIntroductionLocked(node)
+		}
+	}
 	queued := n.waiting[l.peer]
 	delete(n.waiting, l.peer)
+	delete(n.introRequested, l.peer)
 	for _, out := range queued {
 		l.sendEventLocked(out.Event)
+	}
+	if n.brokerLink == nil {
+		n.servePendingIntroductionsLocked(l)
 	}
 	n.flushLocked()
 	return nil
@@ -169,7 +190,9 @@ func (n *Node) sendAttachments(l *link, list []attachment) error {
 // failConnect tears down a connection whose handshake failed. Attachments
 // not yet sent go back to the caller, usable as before.
 func (n *Node) failConnect(l *link, unsent []attachment, err error) error {
-	l.close()
+	if l != nil {
+		l.close()
+	}
 	n.mu.Lock()
 	for _, a := range unsent {
 		a.e.state = endpointOpen

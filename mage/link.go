@@ -48,6 +48,8 @@ type link struct {
 	conn        *net.UnixConn
 	ch          *channel.Channel
 	expectToken []byte
+	expectNode  NodeName
+	asBroker    bool
 
 	// peer and received are written by the reader before it closes
 	// helloDone and attachDone respectively, and only read after.
@@ -74,11 +76,13 @@ type link struct {
 	closeOnce sync.Once
 }
 
-func newLink(n *Node, conn *net.UnixConn, expectToken []byte) *link {
+func newLink(n *Node, conn *net.UnixConn, opts ConnectOptions) (*link, error) {
 	l := &link{
 		node:        n,
 		conn:        conn,
-		expectToken: expectToken,
+		expectToken: opts.ExpectToken,
+		expectNode:  opts.ExpectNode,
+		asBroker:    opts.AsBroker,
 		received:    make(map[string]MessagePipe),
 		helloDone:   make(chan struct{}),
 		attachDone:  make(chan struct{}),
@@ -86,9 +90,15 @@ func newLink(n *Node, conn *net.UnixConn, expectToken []byte) *link {
 	}
 	l.ch = channel.New(conn, l, channel.Options{})
 	n.mu.Lock()
+	defer n.mu.Unlock()
+	switch {
+	case n.closed:
+		return nil, ErrNodeClosed
+	case opts.AsBroker && n.brokerLink != nil:
+		return nil, fmt.Errorf("%w: this node has a broker already", ErrHandshake)
+	}
 	n.allLinks[l] = struct{}{}
-	n.mu.Unlock()
-	return l
+	return l, nil
 }
 
 func (l *link) start() { l.ch.Start() }
@@ -187,6 +197,10 @@ func (l *link) handleFrame(f *wire.Frame, fds []int) error {
 		return l.acceptEvent(ports.PeerMovedEvent{Target: ports.PortName(f.PeerMoved.Target), NewNode: ports.NodeName(f.PeerMoved.NewNode)})
 	case wire.TypePortAccepted:
 		return l.acceptEvent(ports.PortAcceptedEvent{Target: ports.PortName(f.PortAccepted.Target)})
+	case wire.TypeRequestIntroduction:
+		return l.handleRequestIntroduction(ports.NodeName(f.RequestIntroduction.Node))
+	case wire.TypeIntroduce:
+		return l.handleIntroduce(&f.Introduce, fds)
 	}
 	return fmt.Errorf("%w: unexpected %v frame", errProtocol, f.Type)
 }
@@ -209,6 +223,14 @@ func (l *link) handleHello(h *wire.Hello) error {
 		return fmt.Errorf("%w: the peer has this node's own name %s", ErrHandshake, NodeName(peer))
 	case n.links[peer] != nil:
 		return fmt.Errorf("%w: %s", ErrAlreadyConnected, NodeName(peer))
+	case l.expectNode != NodeName{} && NodeName(peer) != l.expectNode:
+		return fmt.Errorf("%w: expected node %s, the peer is %s", ErrHandshake, l.expectNode, NodeName(peer))
+	}
+	if l.asBroker {
+		if n.brokerLink != nil {
+			return fmt.Errorf("%w: this node has a broker already", ErrHandshake)
+		}
+		n.brokerLink = l
 	}
 	l.peer = peer
 	l.registered = true
@@ -294,6 +316,15 @@ func (l *link) HandleError(err error) {
 		}
 		delete(n.waiting, l.peer)
 		n.lost[l.peer] = cause
+		if n.brokerLink == l {
+			n.brokerLink = nil
+		}
+		delete(n.introRequested, l.peer)
+		for key := range n.introduced {
+			if key[0] == l.peer || key[1] == l.peer {
+				delete(n.introduced, key)
+			}
+		}
 		n.ports.LostNode(l.peer)
 		n.flushLocked()
 	}

@@ -73,7 +73,19 @@ type Node struct {
 	// allLinks holds every connection not yet closed, handshaking or not,
 	// so Close can end them all.
 	allLinks map[*link]struct{}
-	closed   bool
+	// brokerLink is the connection to this node's broker; nil on the broker.
+	brokerLink *link
+	// introRequested holds the nodes a client asked its broker for.
+	introRequested map[ports.NodeName]bool
+	// pendingIntros, on the broker, holds per node the nodes that asked for
+	// it before it connected; introduced holds the pairs already introduced.
+	pendingIntros map[ports.NodeName][]ports.NodeName
+	introduced    map[[2]ports.NodeName]bool
+	closed        bool
+
+	// bg counts the goroutines that connect introduced sockets; Close waits
+	// for them.
+	bg sync.WaitGroup
 }
 
 var defaultNode = sync.OnceValue(func() *Node { return NewNode(NodeOptions{}) })
@@ -108,6 +120,10 @@ func NewNode(opts NodeOptions) *Node {
 		waiting:   make(map[ports.NodeName][]ports.Outgoing),
 		lost:      make(map[ports.NodeName]error),
 		allLinks:  make(map[*link]struct{}),
+
+		introRequested: make(map[ports.NodeName]bool),
+		pendingIntros:  make(map[ports.NodeName][]ports.NodeName),
+		introduced:     make(map[[2]ports.NodeName]bool),
 	}
 	n.ports = ports.NewNode(ports.Config{Name: name, Rand: rand.Reader, DropBody: dropBody})
 	return n
@@ -173,6 +189,9 @@ func (n *Node) Close() error {
 	for _, l := range links {
 		l.close()
 	}
+	// Introduced connections still in their handshake see the node closed
+	// and give up.
+	n.bg.Wait()
 	return nil
 }
 
@@ -205,6 +224,9 @@ func (n *Node) sendLocked(out ports.Outgoing) {
 	l := n.links[out.To]
 	if l == nil || !l.ready {
 		n.waiting[out.To] = append(n.waiting[out.To], out)
+		if l == nil {
+			n.requestIntroductionLocked(out.To)
+		}
 		return
 	}
 	l.sendEventLocked(out.Event)
