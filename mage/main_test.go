@@ -131,7 +131,7 @@ type peer struct {
 }
 
 // harness starts a peer playing role, attaching pipe as "p".
-type harness func(t *testing.T, parent *mage.Node, role string, p mage.MessagePipe) *peer
+type harness func(t testing.TB, parent *mage.Node, role string, p mage.MessagePipe) *peer
 
 // harnesses run every scenario in one process (two nodes joined by a
 // socketpair) and across two processes.
@@ -146,13 +146,13 @@ func forEachHarness(t *testing.T, f func(t *testing.T, start harness)) {
 	}
 }
 
-func testContext(t *testing.T) context.Context {
+func testContext(t testing.TB) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	t.Cleanup(cancel)
 	return ctx
 }
 
-func inProcessPeer(t *testing.T, parent *mage.Node, role string, p mage.MessagePipe) *peer {
+func inProcessPeer(t testing.TB, parent *mage.Node, role string, p mage.MessagePipe) *peer {
 	t.Helper()
 	ca, cb, err := mage.ConnPair()
 	if err != nil {
@@ -201,7 +201,7 @@ func inProcessPeer(t *testing.T, parent *mage.Node, role string, p mage.MessageP
 	return pr
 }
 
-func childProcessPeer(t *testing.T, parent *mage.Node, role string, p mage.MessagePipe) *peer {
+func childProcessPeer(t testing.TB, parent *mage.Node, role string, p mage.MessagePipe) *peer {
 	t.Helper()
 	mine, theirs, err := mage.SocketPair()
 	if err != nil {
