@@ -56,3 +56,35 @@ func TestConnectRejectsBadAttachments(t *testing.T) {
 		t.Fatalf("connect with a bad name: %v, want ErrBadAttachment", err)
 	}
 }
+
+func TestBadMessageHandlers(t *testing.T) {
+	n := mage.NewNode(mage.NodeOptions{})
+	defer n.Close()
+	a, b := n.CreatePipe()
+	got := make(chan error, 2)
+	remove := n.AddBadMessageHandler(func(from mage.NodeName, err error) {
+		if from != n.Name() {
+			err = errors.New("wrong source node " + from.String())
+		}
+		got <- err
+	})
+	write(t, a, text("garbage"))
+	m := expectText(t, b, "garbage")
+	b.ReportBadMessage(m, errors.New("cannot decode"))
+	if err := <-got; err == nil || err.Error() != "cannot decode" {
+		t.Fatalf("handler got %v", err)
+	}
+	if _, err := a.ReadMessage(); !errors.Is(err, mage.ErrPeerClosed) {
+		t.Fatalf("reporting a bad message did not close the pipe: %v", err)
+	}
+	remove()
+	remove()
+	c, d := n.CreatePipe()
+	write(t, c, text("x"))
+	d.ReportBadMessage(expectText(t, d, "x"), errors.New("again"))
+	select {
+	case err := <-got:
+		t.Fatalf("removed handler called with %v", err)
+	default:
+	}
+}

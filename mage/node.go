@@ -83,6 +83,12 @@ type Node struct {
 	introduced    map[[2]ports.NodeName]bool
 	closed        bool
 
+	// badMu guards badHandlers, apart from mu so that handlers may call
+	// into the node.
+	badMu       sync.Mutex
+	badHandlers map[int]func(from NodeName, err error)
+	badNext     int
+
 	// bg counts the goroutines that connect introduced sockets; Close waits
 	// for them.
 	bg sync.WaitGroup
@@ -237,6 +243,27 @@ func dropBody(body any) {
 	if m, ok := body.(*Message); ok && m != nil {
 		closeFDs(m.fds)
 		m.fds = nil
+	}
+}
+
+// AddBadMessageHandler registers fn to be called, on an I/O goroutine, each
+// time a message from another node is rejected: a malformed frame, a broken
+// protocol rule, or a message the bindings could not decode (see
+// MessagePipe.ReportBadMessage). from names the node the message came from.
+// fn must not block. The returned function removes fn; it is idempotent.
+func (n *Node) AddBadMessageHandler(fn func(from NodeName, err error)) (remove func()) {
+	n.badMu.Lock()
+	defer n.badMu.Unlock()
+	if n.badHandlers == nil {
+		n.badHandlers = make(map[int]func(NodeName, error))
+	}
+	id := n.badNext
+	n.badNext++
+	n.badHandlers[id] = fn
+	return func() {
+		n.badMu.Lock()
+		defer n.badMu.Unlock()
+		delete(n.badHandlers, id)
 	}
 }
 

@@ -279,6 +279,15 @@ func (n *Node) reportBad(from NodeName, err error) {
 	if n.onBad != nil {
 		n.onBad(from, err)
 	}
+	n.badMu.Lock()
+	handlers := make([]func(NodeName, error), 0, len(n.badHandlers))
+	for _, fn := range n.badHandlers {
+		handlers = append(handlers, fn)
+	}
+	n.badMu.Unlock()
+	for _, fn := range handlers {
+		fn(from, err)
+	}
 }
 
 func (n *Node) checkLimits(m *Message) error {
