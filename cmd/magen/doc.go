@@ -1,0 +1,21 @@
+// Command magen generates Go bindings from .magen interface definitions.
+//
+// Usage:
+//
+//	magen [-out DIR] [-package NAME] FILE.magen...
+//
+// For each FILE.magen it writes FILE.magen.go beside the input, or into DIR
+// with -out. The Go package name is, in order: -package; the last element of
+// the file's package statement; $GOPACKAGE (set by go generate) when the
+// output goes to the current directory; the output directory's name.
+//
+// Files are checked all together before anything is written: on any error
+// magen writes nothing, prints every error as file:line:col: message on
+// standard error and exits with status 1 (2 for a usage error).
+//
+// From a Go package:
+//
+//	//go:generate go run github.com/mage-ipc/mage/cmd/magen network_process.magen
+//
+// See docs/magen.md for the language and the generated API.
+package main

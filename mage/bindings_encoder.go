@@ -1,0 +1,169 @@
+package mage
+
+import (
+	"encoding/binary"
+	"fmt"
+	"math"
+	"os"
+)
+
+// Encoder builds the payload and attachments of one message. Generated
+// code makes one per call with NewEncoder or NewReplyEncoder and hands it
+// to Remote.Send, Remote.Call or back to the Receiver.
+//
+// Write methods never fail on the spot: the first problem is kept and
+// reported by the Remote that sends the message, which then closes every
+// pipe and file written so far (an Encoder consumes what it is given).
+// An Encoder is used by one goroutine and sent once.
+type Encoder struct {
+	buf     []byte
+	pipes   []MessagePipe
+	handles []*os.File
+	err     error
+}
+
+// NewEncoder returns an Encoder for a request whose payload is about size
+// bytes.
+func NewEncoder(size int) *Encoder {
+	return &Encoder{buf: make([]byte, 0, size)}
+}
+
+// NewReplyEncoder returns an Encoder for a successful reply whose results
+// take about size bytes.
+func NewReplyEncoder(size int) *Encoder {
+	e := &Encoder{buf: make([]byte, 0, size+1)}
+	e.buf = append(e.buf, replyOK)
+	return e
+}
+
+// ErrorReply returns an Encoder for a reply that carries err's text instead
+// of results. The caller's call returns it as a *RemoteError.
+func ErrorReply(err error) *Encoder {
+	text := err.Error()
+	if len(text) > maxErrorText {
+		text = text[:maxErrorText]
+	}
+	e := &Encoder{buf: make([]byte, 0, 5+len(text))}
+	e.buf = append(e.buf, replyError)
+	e.WriteString(text)
+	return e
+}
+
+// Grow makes room for n more bytes.
+func (e *Encoder) Grow(n int) {
+	if cap(e.buf)-len(e.buf) < n {
+		buf := make([]byte, len(e.buf), len(e.buf)+n)
+		copy(buf, e.buf)
+		e.buf = buf
+	}
+}
+
+// Err returns the first encoding problem, or nil.
+func (e *Encoder) Err() error { return e.err }
+
+func (e *Encoder) fail(format string, args ...any) {
+	if e.err == nil {
+		e.err = fmt.Errorf("%w: %s", ErrEncode, fmt.Sprintf(format, args...))
+	}
+}
+
+// release closes every pipe and file the Encoder holds, for a message that
+// will not be sent.
+func (e *Encoder) release() {
+	for _, p := range e.pipes {
+		_ = p.Close()
+	}
+	for _, f := range e.handles {
+		_ = f.Close()
+	}
+	e.pipes, e.handles = nil, nil
+}
+
+// WriteBool appends a bool.
+func (e *Encoder) WriteBool(v bool) {
+	var b byte
+	if v {
+		b = 1
+	}
+	e.buf = append(e.buf, b)
+}
+
+// WriteChar appends a char (a byte).
+func (e *Encoder) WriteChar(v byte) { e.buf = append(e.buf, v) }
+
+// WriteInt32 appends an int.
+func (e *Encoder) WriteInt32(v int32) { e.buf = binary.LittleEndian.AppendUint32(e.buf, uint32(v)) }
+
+// WriteInt64 appends a long.
+func (e *Encoder) WriteInt64(v int64) { e.buf = binary.LittleEndian.AppendUint64(e.buf, uint64(v)) }
+
+// WriteFloat64 appends a double.
+func (e *Encoder) WriteFloat64(v float64) {
+	e.buf = binary.LittleEndian.AppendUint64(e.buf, math.Float64bits(v))
+}
+
+// WriteLen appends the length of a string or bytes or the count of an
+// array.
+func (e *Encoder) WriteLen(n int) {
+	if uint64(n) > maxLen {
+		e.fail("length %d exceeds %d", n, uint64(maxLen))
+		n = 0
+	}
+	e.buf = binary.LittleEndian.AppendUint32(e.buf, uint32(n))
+}
+
+// WriteString appends a string.
+func (e *Encoder) WriteString(v string) {
+	e.WriteLen(len(v))
+	if e.err == nil {
+		e.buf = append(e.buf, v...)
+	}
+}
+
+// WriteBytes appends bytes.
+func (e *Encoder) WriteBytes(v []byte) {
+	e.WriteLen(len(v))
+	if e.err == nil {
+		e.buf = append(e.buf, v...)
+	}
+}
+
+// WritePipe attaches p, which the message will carry away: p becomes
+// unusable for the caller once the message is sent. An invalid p is sent
+// as "no pipe".
+func (e *Encoder) WritePipe(p MessagePipe) {
+	if !p.IsValid() {
+		e.buf = binary.LittleEndian.AppendUint32(e.buf, noIndex)
+		return
+	}
+	e.buf = binary.LittleEndian.AppendUint32(e.buf, uint32(len(e.pipes)))
+	e.pipes = append(e.pipes, p)
+}
+
+// WriteHandle attaches f, which the message will carry away: f is closed
+// once the message is sent (the receiver gets its own descriptor). A nil f
+// is sent as "no file".
+func (e *Encoder) WriteHandle(f *os.File) {
+	if f == nil {
+		e.buf = binary.LittleEndian.AppendUint32(e.buf, noIndex)
+		return
+	}
+	for _, g := range e.handles {
+		if g == f {
+			// Keep the index sequence intact; the message will not be sent.
+			e.fail("one *os.File (%s) passed twice", f.Name())
+			e.buf = binary.LittleEndian.AppendUint32(e.buf, noIndex)
+			return
+		}
+	}
+	e.buf = binary.LittleEndian.AppendUint32(e.buf, uint32(len(e.handles)))
+	e.handles = append(e.handles, f)
+}
+
+// WriteArray appends v as an array whose elements write writes.
+func WriteArray[T any](e *Encoder, v []T, write func(*Encoder, T)) {
+	e.WriteLen(len(v))
+	for _, x := range v {
+		write(e, x)
+	}
+}

@@ -1,0 +1,371 @@
+package mage
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+)
+
+// Remote is the untyped core of a generated FooRemote: it sends requests
+// on a pipe and pairs replies with the calls waiting for them.
+//
+// Sending never blocks on the peer. A Remote whose interface has methods
+// with replies, or that has a disconnect handler, runs one goroutine that
+// reads the pipe; it starts with the first call that waits for a reply (or
+// with SetDisconnectHandler) and ends when the pipe closes or Close is
+// called. When the pipe closes, every waiting call fails with an error
+// matching ErrDisconnected.
+//
+// All methods are safe for concurrent use. The Remote owns its pipe.
+type Remote struct {
+	pipe MessagePipe
+	desc *InterfaceDescriptor
+	// done is closed when the Remote shuts down, for whatever reason.
+	done chan struct{}
+	// stopped is closed when the reading goroutine has finished.
+	stopped chan struct{}
+
+	// mu guards the fields below.
+	mu sync.Mutex
+	// lastID is the request id of the latest call; ids count from 1.
+	lastID  uint64
+	pending map[uint64]*pendingCall
+	reading bool // the reading goroutine was started
+	// err is why the Remote shut down; nil while it runs.
+	err error
+	// disconnected is true when err came from the peer's side, not Close.
+	disconnected bool
+	onDisconnect func(error)
+}
+
+// pendingCall is a call waiting for its reply.
+type pendingCall struct {
+	method uint32
+	// done receives exactly one result; it has room for it, so the reader
+	// never blocks on a caller.
+	done chan callResult
+}
+
+type callResult struct {
+	msg *Message
+	err error
+}
+
+// pendingCalls recycles pendingCall values and their channels. A call
+// returns its pendingCall once its channel is empty and no one else can
+// send on it: after receiving the result, or after removing it from the
+// pending table before a result was sent.
+var pendingCalls = sync.Pool{New: func() any { return &pendingCall{done: make(chan callResult, 1)} }}
+
+// NewRemote makes a Remote that sends the requests of the interface desc
+// describes on p, and owns p.
+func NewRemote(p MessagePipe, desc *InterfaceDescriptor) *Remote {
+	return &Remote{
+		pipe:    p,
+		desc:    desc,
+		done:    make(chan struct{}),
+		stopped: make(chan struct{}),
+	}
+}
+
+// Descriptor describes the Remote's interface.
+func (r *Remote) Descriptor() *InterfaceDescriptor { return r.desc }
+
+// Send sends a request that expects no reply. It consumes e: on failure it
+// closes the pipes and files e holds. It fails if e could not encode an
+// argument, if the Remote was closed or is known to be disconnected, or if
+// the pipe refuses the message; a message sent before the peer's closure is
+// noticed is discarded silently, as on a MessagePipe.
+func (r *Remote) Send(method uint32, e *Encoder) error {
+	if err := r.check(method, e); err != nil {
+		return err
+	}
+	m := &Message{Interface: r.desc.Fingerprint, Method: method, Payload: e.buf, Pipes: e.pipes, Handles: e.handles}
+	if err := r.pipe.WriteMessage(m); err != nil {
+		e.release()
+		return fmt.Errorf("mage: %s: %w", r.desc.MethodName(method), err)
+	}
+	return nil
+}
+
+// check fails a request that cannot be sent, releasing e.
+func (r *Remote) check(method uint32, e *Encoder) error {
+	if e.err != nil {
+		e.release()
+		return fmt.Errorf("mage: %s: %w", r.desc.MethodName(method), e.err)
+	}
+	r.mu.Lock()
+	err := r.err
+	r.mu.Unlock()
+	if err != nil {
+		e.release()
+		return err
+	}
+	return nil
+}
+
+// Call sends a request that expects a reply and waits for the reply, for
+// ctx to end, or for the Remote to shut down. It consumes e. On success it
+// points d at the results; the caller reads them and must call d.Finish. A
+// reply carrying the implementation's error makes Call return a
+// *RemoteError.
+func (r *Remote) Call(ctx context.Context, method uint32, e *Encoder, d *Decoder) error {
+	if err := ctx.Err(); err != nil {
+		e.release()
+		return err
+	}
+	if e.err != nil {
+		return r.check(method, e)
+	}
+	pc := pendingCalls.Get().(*pendingCall)
+	pc.method = method
+	defer pendingCalls.Put(pc)
+	r.mu.Lock()
+	if r.err != nil {
+		err := r.err
+		r.mu.Unlock()
+		e.release()
+		return err
+	}
+	r.lastID++
+	id := r.lastID
+	if r.pending == nil {
+		r.pending = map[uint64]*pendingCall{}
+	}
+	r.pending[id] = pc
+	r.startReaderLocked()
+	r.mu.Unlock()
+
+	m := &Message{
+		Interface: r.desc.Fingerprint, Method: method, Flags: FlagExpectsResponse, RequestID: id,
+		Payload: e.buf, Pipes: e.pipes, Handles: e.handles,
+	}
+	if err := r.pipe.WriteMessage(m); err != nil {
+		if !r.forget(id) {
+			<-pc.done // a shutdown failed the call meanwhile
+		}
+		e.release()
+		return fmt.Errorf("mage: %s: %w", r.desc.MethodName(method), err)
+	}
+
+	select {
+	case res := <-pc.done:
+		if res.err != nil {
+			return res.err
+		}
+		return r.openReply(res.msg, d)
+	case <-ctx.Done():
+		if !r.forget(id) {
+			// The result was delivered as ctx ended; drop it.
+			if res := <-pc.done; res.msg != nil {
+				res.msg.Close()
+			}
+		}
+		return ctx.Err()
+	}
+}
+
+// forget removes a pending call, reporting whether it was still pending.
+// Once it is not, its result is in its channel.
+func (r *Remote) forget(id uint64) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	_, ok := r.pending[id]
+	delete(r.pending, id)
+	return ok
+}
+
+// openReply reads a reply's status and points d at its results, or
+// returns the implementation's error.
+func (r *Remote) openReply(m *Message, d *Decoder) error {
+	d.reset(m, 1, r.desc, true, r)
+	if len(m.Payload) == 0 {
+		d.fail("empty reply payload")
+		return d.Finish()
+	}
+	switch m.Payload[0] {
+	case replyOK:
+		return nil
+	case replyError:
+		text := d.ReadString()
+		if err := d.Finish(); err != nil {
+			return err
+		}
+		return &RemoteError{Method: r.desc.MethodName(m.Method), Message: text}
+	}
+	d.fail("reply status %d is neither %d nor %d", m.Payload[0], replyOK, replyError)
+	return d.Finish()
+}
+
+// badMessage rejects a reply that failed to decode, and shuts the Remote
+// down.
+func (r *Remote) badMessage(m *Message, bad error) {
+	// Shut down before closing the pipe, so that the reader, woken by the
+	// closure, does not report it as the cause.
+	err := fmt.Errorf("%w: %w", ErrDisconnected, bad)
+	handler := r.shutdown(err, true)
+	r.pipe.ReportBadMessage(m, bad)
+	if handler != nil {
+		handler(err)
+	}
+}
+
+// startReaderLocked starts the reading goroutine, once.
+func (r *Remote) startReaderLocked() {
+	if r.reading || r.err != nil {
+		return
+	}
+	r.reading = true
+	go r.readLoop()
+}
+
+func (r *Remote) readLoop() {
+	err := r.read()
+	handler := r.shutdown(err, err != nil)
+	if err != nil {
+		_ = r.pipe.Close()
+	}
+	close(r.stopped)
+	// The handler runs after stopped is closed, so that it may call Close.
+	if handler != nil {
+		handler(err)
+	}
+}
+
+// read delivers replies until the pipe closes (returning why) or the Remote
+// shuts down (returning nil).
+func (r *Remote) read() error {
+	for {
+		select {
+		case <-r.done:
+			return nil
+		case <-r.pipe.Ready():
+		}
+		for {
+			select {
+			case <-r.done:
+				return nil
+			default:
+			}
+			m, err := r.pipe.ReadMessage()
+			if errors.Is(err, ErrNoMessage) {
+				break
+			}
+			if err != nil {
+				return fmt.Errorf("%w: %w", ErrDisconnected, err)
+			}
+			if err := r.deliver(m); err != nil {
+				r.pipe.ReportBadMessage(m, err)
+				return fmt.Errorf("%w: %w", ErrDisconnected, err)
+			}
+		}
+	}
+}
+
+// deliver hands a reply to the call waiting for it. An error means m is a
+// bad message.
+func (r *Remote) deliver(m *Message) error {
+	bad := func(format string, args ...any) error {
+		return fmt.Errorf("%w: %s reply: %s", ErrBadMessage, r.desc.MethodName(m.Method), fmt.Sprintf(format, args...))
+	}
+	if m.Flags&FlagIsResponse == 0 {
+		return bad("a request (flags %#x) arrived at a remote", m.Flags)
+	}
+	if m.Interface != r.desc.Fingerprint {
+		return fmt.Errorf("%w: fingerprint 0x%08x (%s) reached a remote of %s (0x%08x)", ErrWrongInterface,
+			m.Interface, MethodName(m.Interface, m.Method), r.desc.Name, r.desc.Fingerprint)
+	}
+	r.mu.Lock()
+	pc, ok := r.pending[m.RequestID]
+	if !ok {
+		sent := m.RequestID != 0 && m.RequestID <= r.lastID
+		r.mu.Unlock()
+		if sent {
+			// The reply to a call that gave up (its context ended).
+			m.Close()
+			return nil
+		}
+		return bad("request id %d was never sent", m.RequestID)
+	}
+	if pc.method != m.Method {
+		r.mu.Unlock()
+		return bad("reply to request %d of method %s", m.RequestID, r.desc.MethodName(pc.method))
+	}
+	delete(r.pending, m.RequestID)
+	r.mu.Unlock()
+	pc.done <- callResult{msg: m}
+	return nil
+}
+
+// shutdown stops the Remote with err (if it still runs): it fails every
+// waiting call and wakes the reader. It returns the disconnect handler to
+// call when the cause is the peer's side.
+func (r *Remote) shutdown(err error, peer bool) func(error) {
+	if err == nil {
+		return nil
+	}
+	r.mu.Lock()
+	if r.err != nil {
+		r.mu.Unlock()
+		return nil
+	}
+	r.err, r.disconnected = err, peer
+	pending := r.pending
+	r.pending = nil
+	var handler func(error)
+	if peer {
+		handler = r.onDisconnect
+	}
+	close(r.done)
+	r.mu.Unlock()
+	for _, pc := range pending {
+		pc.done <- callResult{err: err}
+	}
+	return handler
+}
+
+// SetDisconnectHandler sets f to be called once, with the reason, when the
+// pipe closes from the peer's side (the peer closed it or its process
+// died) or a bad reply closes it; not after Close. f runs after every
+// waiting call has failed, on the Remote's goroutine (or, when a call found
+// its reply bad, on that call's goroutine); it may call Close. If the
+// Remote is already disconnected, f is called before SetDisconnectHandler
+// returns. Setting a handler starts the goroutine that watches the pipe.
+func (r *Remote) SetDisconnectHandler(f func(error)) {
+	r.mu.Lock()
+	if r.err != nil {
+		err, disconnected := r.err, r.disconnected
+		r.mu.Unlock()
+		if disconnected && f != nil {
+			f(err)
+		}
+		return
+	}
+	r.onDisconnect = f
+	r.startReaderLocked()
+	r.mu.Unlock()
+}
+
+// Err returns why the Remote shut down: nil while it runs, ErrRemoteClosed
+// after Close, or an error matching ErrDisconnected.
+func (r *Remote) Err() error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.err
+}
+
+// Close closes the pipe, fails every waiting call with ErrRemoteClosed and
+// waits for the Remote's goroutine to finish. The disconnect handler is not
+// called. Close is idempotent and always returns nil.
+func (r *Remote) Close() error {
+	r.shutdown(ErrRemoteClosed, false)
+	_ = r.pipe.Close()
+	r.mu.Lock()
+	reading := r.reading
+	r.mu.Unlock()
+	if reading {
+		<-r.stopped
+	}
+	return nil
+}

@@ -1,0 +1,107 @@
+package gentest_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/mage-ipc/mage/mage"
+	"github.com/mage-ipc/mage/mage/internal/gentest/everything"
+)
+
+// FuzzGeneratedDecoders sends arbitrary payloads to receivers of generated
+// interfaces. A payload is either rejected as a bad message, with the
+// implementation never called, or accepted; an accepted request to an
+// Echo method must come back byte for byte, which shows the generated
+// decoder accepted exactly one encoding of the values it passed on.
+func FuzzGeneratedDecoders(f *testing.F) {
+	f.Add(uint8(0), []byte{1, 2, 0, 0, 0, 3, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 9}, uint8(0))
+	f.Add(uint8(3), []byte{1, 0, 0, 0, 'x', 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}, uint8(0))
+	f.Add(uint8(3), []byte{0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}, uint8(0))
+	f.Add(uint8(1), []byte{2, 0, 0, 0, 'n', 'o'}, uint8(1))
+	f.Add(uint8(2), []byte{}, uint8(0))
+	f.Add(uint8(4), []byte{1, 2, 0, 0, 0, 3, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 9}, uint8(0))
+	f.Fuzz(func(t *testing.T, which uint8, payload []byte, attach uint8) {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		target := fuzzTargets[int(which)%len(fuzzTargets)]
+		a, b := mage.CreatePipe()
+		defer a.Close()
+		var calls func() int32
+		var rcv *mage.Receiver
+		var sets chan setArgs
+		if target.desc == everything.ScalarsDescriptor {
+			impl := newScalars()
+			sets = impl.sets
+			rcv, calls = everything.BindScalars(b, impl), impl.calls.Load
+		} else {
+			impl := &variableImpl{}
+			rcv, calls = everything.BindVariable(b, impl), impl.calls.Load
+		}
+		defer rcv.Close()
+
+		md, _ := target.desc.Method(ordinal(t, target.desc, target.method))
+		m := &mage.Message{Interface: target.desc.Fingerprint, Method: md.Ordinal, Payload: payload}
+		if md.HasReply {
+			m.Flags, m.RequestID = mage.FlagExpectsResponse, 1
+		}
+		for i := 0; i < int(attach%3); i++ {
+			p, q := mage.CreatePipe()
+			_ = q.Close()
+			m.Pipes = append(m.Pipes, p)
+		}
+		if err := a.WriteMessage(m); err != nil {
+			t.Fatal(err)
+		}
+		for {
+			select {
+			case <-rcv.Done():
+				if err := rcv.Err(); !errors.Is(err, mage.ErrBadMessage) {
+					t.Fatalf("receiver stopped with %v", err)
+				}
+				if calls() != 0 {
+					t.Fatal("a rejected message reached the implementation")
+				}
+				return
+			case <-sets:
+				if attach%3 != 0 {
+					t.Fatal("a message with extra pipes was accepted")
+				}
+				return
+			case <-a.Ready():
+				reply, err := a.ReadMessage()
+				if errors.Is(err, mage.ErrNoMessage) {
+					continue
+				}
+				if err != nil {
+					// The receiver closed the pipe: a bad message.
+					continue
+				}
+				if attach%3 != 0 {
+					t.Fatal("a message with extra pipes was accepted")
+				}
+				if target.echoes && len(payload) < 4000 && !bytes.Equal(reply.Payload[1:], payload) { // error text over 4096 bytes is cut
+					t.Fatalf("accepted %x but echoed %x", payload, reply.Payload[1:])
+				}
+				return
+			case <-ctx.Done():
+				t.Fatal("no outcome")
+			}
+		}
+	})
+}
+
+var fuzzTargets = []struct {
+	desc   *mage.InterfaceDescriptor
+	method string
+	echoes bool // the reply repeats the request's payload after its status byte
+}{
+	{everything.ScalarsDescriptor, "Echo", true},
+	{everything.ScalarsDescriptor, "Fail", true}, // the error text is the argument
+	{everything.ScalarsDescriptor, "Nothing", true},
+	{everything.VariableDescriptor, "Echo", true},
+	{everything.ScalarsDescriptor, "Set", false},
+	{everything.VariableDescriptor, "Sum", false},
+}
