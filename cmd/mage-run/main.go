@@ -1,0 +1,76 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/urfave/cli/v2"
+)
+
+func main() {
+	os.Exit(run(os.Args, os.Stdout, os.Stderr))
+}
+
+// Exit statuses. An interrupted demo exits with 128 plus the signal number.
+const (
+	exitOK     = 0
+	exitFailed = 1 // a process of the tree failed, or mage-run itself did
+	exitUsage  = 2
+)
+
+// statusError ends run with a given status and an optional message. An
+// empty message prints nothing. Any other error from the CLI (an unknown
+// command or flag) is a usage error.
+type statusError struct {
+	code int
+	msg  string
+}
+
+func (e *statusError) Error() string { return e.msg }
+
+// run is mage-run's main, minus the process: it returns the exit status.
+// When the environment selects a demo role, this process is one of the
+// demo's children and runs that role instead of the CLI.
+func run(args []string, stdout, stderr io.Writer) int {
+	return runWith(args, stdout, stderr, notifySignals)
+}
+
+// runWith is run with the source of signals injected, for tests.
+func runWith(args []string, stdout, stderr io.Writer, notify notifyFunc) int {
+	if role, ok := os.LookupEnv(envRole); ok {
+		return runRole(role, stderr)
+	}
+	app := newApp(stdout, stderr, notify)
+	err := app.Run(args)
+	if err == nil {
+		return exitOK
+	}
+	var status *statusError
+	if errors.As(err, &status) {
+		if status.msg != "" {
+			fmt.Fprintf(stderr, "mage-run: %s\n", status.msg)
+		}
+		return status.code
+	}
+	fmt.Fprintf(stderr, "mage-run: %v\n", err)
+	return exitUsage
+}
+
+// newApp builds the CLI. Its exit handler is replaced so that app.Run
+// never calls os.Exit: run decides the status.
+func newApp(stdout, stderr io.Writer, notify notifyFunc) *cli.App {
+	return &cli.App{
+		Name:            "mage-run",
+		Usage:           "launch, wire and supervise trees of processes that talk over mage pipes",
+		Writer:          stdout,
+		ErrWriter:       stderr,
+		HideHelpCommand: true,
+		ExitErrHandler:  func(*cli.Context, error) {},
+		OnUsageError: func(_ *cli.Context, err error, _ bool) error {
+			return &statusError{code: exitUsage, msg: err.Error()}
+		},
+		Commands: []*cli.Command{demoCommand(notify)},
+	}
+}

@@ -1,0 +1,119 @@
+package launcher
+
+import (
+	"fmt"
+	"os/exec"
+	"path/filepath"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+
+	"github.com/mage-ipc/mage/invitation"
+	"github.com/mage-ipc/mage/mage"
+)
+
+// Defaults for the zero fields of Options.
+const (
+	DefaultAcceptTimeout = 10 * time.Second
+	DefaultWaitDelay     = 2 * time.Second
+)
+
+// BadMessagePolicy says what the launcher does when this node rejects a
+// message that came from a child's node.
+type BadMessagePolicy uint8
+
+const (
+	// KillOnBadMessage kills the child and records the bad message as the
+	// reason in its Exit. It is the default: a child that sends malformed
+	// messages is broken or compromised.
+	KillOnBadMessage BadMessagePolicy = iota
+	// IgnoreBadMessage only logs the bad message. The pipe it arrived on is
+	// closed either way (by whoever rejected it).
+	IgnoreBadMessage
+)
+
+func (p BadMessagePolicy) String() string {
+	switch p {
+	case KillOnBadMessage:
+		return "kill"
+	case IgnoreBadMessage:
+		return "ignore"
+	}
+	return fmt.Sprintf("BadMessagePolicy(%d)", uint8(p))
+}
+
+// Options configures Start. The zero value starts a child with no pipes,
+// no logging, and the default timeouts.
+type Options struct {
+	// Name names the child in logs and errors. Default: the base name of
+	// cmd.Path.
+	Name string
+	// Node is the node the child's pipes belong to. Nil means the
+	// Invitation's node, or mage.DefaultNode when Invitation is nil too.
+	Node *mage.Node
+	// Invitation, when not nil, is the invitation to send; the caller made
+	// it and may hold its local pipe ends already. Start takes ownership of
+	// it: on failure it is closed. When nil, Start makes one.
+	Invitation *invitation.Invitation
+	// Pipes are the names of pipes to attach to the invitation; the local
+	// ends are then available from Child.Pipe.
+	Pipes []string
+	// AcceptTimeout bounds the wait for the child to accept its invitation
+	// (from the moment it was started). A child that does not accept in
+	// time is killed and reaped, and Start fails with ErrAcceptTimeout.
+	// Zero means DefaultAcceptTimeout.
+	AcceptTimeout time.Duration
+	// WaitDelay bounds, after the child has exited, the wait for its stderr
+	// and its connection to reach EOF: a process outside the child's group
+	// that inherited them can hold them open. It also becomes cmd.WaitDelay
+	// when that is zero, to bound the copying of a stdin or stdout that is
+	// not an *os.File. Zero means DefaultWaitDelay.
+	WaitDelay time.Duration
+	// Logger receives the launcher's logs about the child, through
+	// Logger.Named(Name). Nil means no logging.
+	Logger hclog.Logger
+	// CaptureStderr makes the launcher read the child's stderr and
+	// re-emit each line through the child's logger: a line written by an
+	// hclog JSON logger keeps its level, message and keys; any other line is
+	// logged at Info as message "stderr" with key "line". The last lines
+	// also go into a StartError. cmd.Stderr must be nil.
+	CaptureStderr bool
+	// OnExit, when not nil, is called once, on a goroutine of the launcher,
+	// after the child has been reaped and Done is closed. It is not called
+	// for a child whose Start failed.
+	OnExit func(Exit)
+	// BadMessage says what to do when this node rejects a message from the
+	// child's node. The default is KillOnBadMessage.
+	BadMessage BadMessagePolicy
+	// NoParentDeathSignal, on Linux, starts the child without the
+	// parent-death signal (SIGKILL) it otherwise gets: see the package
+	// documentation. The child then learns of its parent's death only by
+	// EOF on its invitation socket.
+	NoParentDeathSignal bool
+}
+
+// withDefaults fills the zero fields of o that do not depend on an
+// invitation, and checks those that must agree with cmd.
+func (o Options) withDefaults(cmd *exec.Cmd) (Options, error) {
+	if o.Name == "" {
+		o.Name = filepath.Base(cmd.Path)
+	}
+	if o.AcceptTimeout <= 0 {
+		o.AcceptTimeout = DefaultAcceptTimeout
+	}
+	if o.WaitDelay <= 0 {
+		o.WaitDelay = DefaultWaitDelay
+	}
+	if o.Logger == nil {
+		o.Logger = hclog.NewNullLogger()
+	}
+	switch {
+	case o.BadMessage > IgnoreBadMessage:
+		return o, fmt.Errorf("%w: unknown bad message policy %s", ErrInvalid, o.BadMessage)
+	case o.CaptureStderr && cmd.Stderr != nil:
+		return o, fmt.Errorf("%w: CaptureStderr is set but cmd.Stderr is not nil", ErrInvalid)
+	case o.Invitation != nil && o.Node != nil && o.Invitation.Node() != o.Node:
+		return o, fmt.Errorf("%w: Options.Node is not the node of Options.Invitation", ErrInvalid)
+	}
+	return o, nil
+}
