@@ -8,7 +8,9 @@
 // The same binary plays both parts: started normally it is the main
 // process; started with an invitation in its environment it is the network
 // process. The main process serves a few pages on a loopback HTTP server,
-// so the fetches are real.
+// so the fetches are real. The launcher starts and supervises the network
+// process; the invitation is made first so that calls can be queued before
+// the process exists.
 package main
 
 import (
@@ -23,8 +25,11 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hashicorp/go-hclog"
+
 	"github.com/mage-ipc/mage/examples/netproc/netprocmagen"
 	"github.com/mage-ipc/mage/invitation"
+	"github.com/mage-ipc/mage/launcher"
 	"github.com/mage-ipc/mage/mage"
 )
 
@@ -38,7 +43,7 @@ func run(stdout, stderr io.Writer) int {
 	acc, err := invitation.Accept(ctx)
 	switch {
 	case errors.Is(err, invitation.ErrNotInvited):
-		err = mainProcess(ctx, stdout)
+		err = mainProcess(ctx, stdout, stderr)
 	case err == nil:
 		err = networkProcess(acc, stderr)
 	}
@@ -51,7 +56,7 @@ func run(stdout, stderr io.Writer) int {
 
 // mainProcess starts the network process, sends it a one-way FetchURL and a
 // Fetch that waits for its reply, and then closes the pipe, which ends it.
-func mainProcess(ctx context.Context, stdout io.Writer) error {
+func mainProcess(ctx context.Context, stdout, stderr io.Writer) error {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == "/missing" {
 			http.NotFound(w, r)
@@ -76,23 +81,17 @@ func mainProcess(ctx context.Context, stdout io.Writer) error {
 		return err
 	}
 
-	cmd := exec.Command(self)
-	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
-	if err := inv.PrepareCommand(cmd); err != nil {
-		return err
-	}
-	err = cmd.Start()
-	inv.CloseChildSide()
+	child, err := launcher.Start(ctx, exec.Command(self), launcher.Options{
+		Name:       "netproc",
+		Invitation: inv,
+		// The network process logs to its stderr; re-emit its lines.
+		CaptureStderr: true,
+		Logger:        hclog.New(&hclog.LoggerOptions{Name: "main", Output: stderr}),
+	})
 	if err != nil {
-		inv.Close()
 		return err
 	}
-	if _, err := inv.Send(ctx); err != nil {
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
-		return err
-	}
-	fmt.Fprintf(stdout, "main: started network process %d\n", cmd.Process.Pid)
+	fmt.Fprintf(stdout, "main: started network process %d\n", child.Pid())
 
 	for _, path := range []string{"/index.html", "/missing"} {
 		status, length, err := network.Fetch(ctx, srv.URL+path)
@@ -103,8 +102,8 @@ func mainProcess(ctx context.Context, stdout io.Writer) error {
 	}
 	// Closing our end tells the network process we are done.
 	_ = network.Close()
-	if err := cmd.Wait(); err != nil {
-		return fmt.Errorf("network process: %w", err)
+	if exit := child.Wait(); !exit.Success() {
+		return fmt.Errorf("network process: %s", exit)
 	}
 	fmt.Fprintln(stdout, "main: network process exited cleanly")
 	return nil
