@@ -356,3 +356,48 @@ func TestAttachValidatesNames(t *testing.T) {
 	}
 	inv.Close()
 }
+
+// TestAttachPipe sends an existing pipe end as an attachment; its peer
+// stays with the caller, with the messages written to it before.
+func TestAttachPipe(t *testing.T) {
+	node := mage.NewNode(mage.NodeOptions{})
+	defer node.Close()
+	inv := invitation.New(node)
+	a, b := node.CreatePipe()
+	if err := inv.AttachPipe("main", b); err != nil {
+		t.Fatal(err)
+	}
+	if err := inv.AttachPipe("main", b); err == nil {
+		t.Fatal("attaching a name twice succeeded")
+	}
+	if got := inv.Names(); len(got) != 1 || got[0] != "main" {
+		t.Fatalf("Names() = %v", got)
+	}
+	if err := a.WriteMessage(&mage.Message{Payload: []byte("ping")}); err != nil {
+		t.Fatal(err)
+	}
+	cmd := childCommand("echo")
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	if err := inv.PrepareCommand(cmd); err != nil {
+		t.Fatal(err)
+	}
+	err := cmd.Start()
+	inv.CloseChildSide()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := inv.Send(ctxFor(t)); err != nil {
+		t.Fatal(err)
+	}
+	if got := readText(t, a); got != "ping" {
+		t.Fatalf("echo %q", got)
+	}
+	if got := inv.Names(); len(got) != 1 {
+		t.Fatalf("Names() after Send = %v", got)
+	}
+	a.Close()
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("child: %v: %s", err, stderr.String())
+	}
+}

@@ -74,13 +74,38 @@ func (inv *Invitation) Attach(name string) (mage.MessagePipe, error) {
 		return mage.MessagePipe{}, fmt.Errorf("invitation: attach %q: %w", name, ErrAlreadySent)
 	case inv.closed:
 		return mage.MessagePipe{}, fmt.Errorf("invitation: attach %q: invitation closed", name)
-	case inv.local[name].IsValid():
+	case inv.remote[name].IsValid():
 		return mage.MessagePipe{}, fmt.Errorf("invitation: attach: %q is already attached", name)
 	}
 	mine, theirs := inv.node.CreatePipe()
 	inv.local[name] = mine
 	inv.remote[name] = theirs
 	return mine, nil
+}
+
+// AttachPipe adds an existing pipe end under name: it travels to the child,
+// whose Accept finds it as name, while its peer stays wherever it is (with
+// another child, say, so that two children share a pipe). The caller gives
+// end up; Pipe(name) reports nothing for it, as the parent keeps no end.
+func (inv *Invitation) AttachPipe(name string, end mage.MessagePipe) error {
+	if err := mage.ValidAttachmentName(name); err != nil {
+		return fmt.Errorf("invitation: attach: %w", err)
+	}
+	if !end.IsValid() || end.Node() != inv.node {
+		return fmt.Errorf("invitation: attach %q: %w: not a pipe of the invitation's node", name, mage.ErrBadAttachment)
+	}
+	inv.mu.Lock()
+	defer inv.mu.Unlock()
+	switch {
+	case inv.sent:
+		return fmt.Errorf("invitation: attach %q: %w", name, ErrAlreadySent)
+	case inv.closed:
+		return fmt.Errorf("invitation: attach %q: invitation closed", name)
+	case inv.remote[name].IsValid():
+		return fmt.Errorf("invitation: attach: %q is already attached", name)
+	}
+	inv.remote[name] = end
+	return nil
 }
 
 // Pipe returns the parent's end of the pipe attached as name.
@@ -95,8 +120,8 @@ func (inv *Invitation) Pipe(name string) (mage.MessagePipe, bool) {
 func (inv *Invitation) Names() []string {
 	inv.mu.Lock()
 	defer inv.mu.Unlock()
-	names := make([]string, 0, len(inv.local))
-	for n := range inv.local {
+	names := make([]string, 0, len(inv.remote))
+	for n := range inv.remote {
 		names = append(names, n)
 	}
 	sort.Strings(names)
@@ -223,7 +248,6 @@ func (inv *Invitation) trySendOn(ctx context.Context, conn *net.UnixConn) (*mage
 		return nil, handshakeError(err)
 	}
 	inv.mu.Lock()
-	inv.remote = nil
 	brokerSock := inv.brokerMine
 	inv.brokerMine = nil
 	inv.mu.Unlock()
@@ -267,10 +291,12 @@ func (inv *Invitation) Close() {
 		}
 	}
 	inv.mine, inv.theirs, inv.brokerMine, inv.brokerTheirs = nil, nil, nil, nil
-	if inv.remote != nil {
+	if !inv.sent {
 		for name, p := range inv.remote {
 			_ = p.Close()
-			_ = inv.local[name].Close()
+			if local, ok := inv.local[name]; ok {
+				_ = local.Close()
+			}
 		}
 		inv.remote = nil
 	}
