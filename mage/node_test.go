@@ -52,49 +52,56 @@ func finish(t *testing.T, parent *mage.Node, pr *peer, ends ...mage.MessagePipe)
 	}
 }
 
-func TestFIFOUnderLoadAcrossNodes(t *testing.T) {
+// floodAndCheck writes 100,000 numbered messages to w from eight goroutines
+// and checks that r reads them all, each sender's in its order.
+func floodAndCheck(t *testing.T, w, r mage.MessagePipe) {
+	t.Helper()
 	const senders, perSender = 8, 100_000 / 8
+	var wg sync.WaitGroup
+	errs := make(chan error, senders)
+	for s := range senders {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range perSender {
+				payload := make([]byte, 5)
+				payload[0] = byte(s)
+				binary.LittleEndian.PutUint32(payload[1:], uint32(i))
+				if err := w.WriteMessage(&mage.Message{Payload: payload}); err != nil {
+					errs <- err
+					return
+				}
+			}
+		}()
+	}
+	defer wg.Wait()
+	nextSeq := make([]uint32, senders)
+	ctx := testContext(t)
+	for range senders * perSender {
+		m, err := next(ctx, r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s, i := m.Payload[0], binary.LittleEndian.Uint32(m.Payload[1:])
+		if i != nextSeq[s] {
+			t.Fatalf("sender %d: got message %d, want %d", s, i, nextSeq[s])
+		}
+		nextSeq[s]++
+	}
+	select {
+	case err := <-errs:
+		t.Fatal(err)
+	default:
+	}
+}
+
+func TestFIFOUnderLoadAcrossNodes(t *testing.T) {
 	forEachHarness(t, func(t *testing.T, start harness) {
 		parent := mage.NewNode(mage.NodeOptions{})
 		defer parent.Close()
 		a, b := parent.CreatePipe()
 		pr := start(t, parent, "echo", b)
-
-		var wg sync.WaitGroup
-		errs := make(chan error, senders)
-		for s := range senders {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				for i := range perSender {
-					payload := make([]byte, 5)
-					payload[0] = byte(s)
-					binary.LittleEndian.PutUint32(payload[1:], uint32(i))
-					if err := a.WriteMessage(&mage.Message{Payload: payload}); err != nil {
-						errs <- err
-						return
-					}
-				}
-			}()
-		}
-		nextSeq := make([]uint32, senders)
-		ctx := testContext(t)
-		for range senders * perSender {
-			m, err := next(ctx, a)
-			if err != nil {
-				t.Fatal(err)
-			}
-			s, i := m.Payload[0], binary.LittleEndian.Uint32(m.Payload[1:])
-			if i != nextSeq[s] {
-				t.Fatalf("sender %d: got message %d, want %d", s, i, nextSeq[s])
-			}
-			nextSeq[s]++
-		}
-		wg.Wait()
-		close(errs)
-		for err := range errs {
-			t.Fatal(err)
-		}
+		floodAndCheck(t, a, a)
 		finish(t, parent, pr, a)
 	})
 }

@@ -1,12 +1,10 @@
 package mage_test
 
 import (
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
 	"os"
-	"sync"
 	"testing"
 
 	"github.com/mage-ipc/mage/mage"
@@ -57,39 +55,10 @@ func TestPipeInOneNode(t *testing.T) {
 }
 
 func TestFIFOUnderLoadInOneNode(t *testing.T) {
-	const senders, perSender = 8, 100_000 / 8
 	n := mage.NewNode(mage.NodeOptions{})
 	defer n.Close()
 	a, b := n.CreatePipe()
-	var wg sync.WaitGroup
-	for s := range senders {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range perSender {
-				payload := make([]byte, 5)
-				payload[0] = byte(s)
-				binary.LittleEndian.PutUint32(payload[1:], uint32(i))
-				if err := a.WriteMessage(&mage.Message{Payload: payload}); err != nil {
-					panic(err)
-				}
-			}
-		}()
-	}
-	nextSeq := make([]uint32, senders)
-	ctx := testContext(t)
-	for range senders * perSender {
-		m, err := next(ctx, b)
-		if err != nil {
-			t.Fatal(err)
-		}
-		s, i := m.Payload[0], binary.LittleEndian.Uint32(m.Payload[1:])
-		if i != nextSeq[s] {
-			t.Fatalf("sender %d: got message %d, want %d", s, i, nextSeq[s])
-		}
-		nextSeq[s]++
-	}
-	wg.Wait()
+	floodAndCheck(t, a, b)
 }
 
 func TestWriteRejectsBadAttachments(t *testing.T) {
