@@ -84,30 +84,7 @@ func (r *Receiver) loop() {
 // serve handles requests until Close (ErrReceiverClosed), the peer's
 // closure (ErrDisconnected) or a bad message.
 func (r *Receiver) serve() error {
-	for {
-		select {
-		case <-r.quit:
-			return ErrReceiverClosed
-		case <-r.pipe.Ready():
-		}
-		for {
-			select {
-			case <-r.quit:
-				return ErrReceiverClosed
-			default:
-			}
-			m, err := r.pipe.ReadMessage()
-			if errors.Is(err, ErrNoMessage) {
-				break
-			}
-			if err != nil {
-				return fmt.Errorf("%w: %w", ErrDisconnected, err)
-			}
-			if err := r.handle(m); err != nil {
-				return err
-			}
-		}
-	}
+	return readUntil(r.pipe, r.quit, ErrReceiverClosed, r.handle)
 }
 
 // handle validates and dispatches one request. An error is a bad message,

@@ -2,7 +2,6 @@ package mage
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"sync"
 )
@@ -236,31 +235,13 @@ func (r *Remote) readLoop() {
 // read delivers replies until the pipe closes (returning why) or the Remote
 // shuts down (returning nil).
 func (r *Remote) read() error {
-	for {
-		select {
-		case <-r.done:
-			return nil
-		case <-r.pipe.Ready():
+	return readUntil(r.pipe, r.done, nil, func(m *Message) error {
+		if err := r.deliver(m); err != nil {
+			r.pipe.ReportBadMessage(m, err)
+			return fmt.Errorf("%w: %w", ErrDisconnected, err)
 		}
-		for {
-			select {
-			case <-r.done:
-				return nil
-			default:
-			}
-			m, err := r.pipe.ReadMessage()
-			if errors.Is(err, ErrNoMessage) {
-				break
-			}
-			if err != nil {
-				return fmt.Errorf("%w: %w", ErrDisconnected, err)
-			}
-			if err := r.deliver(m); err != nil {
-				r.pipe.ReportBadMessage(m, err)
-				return fmt.Errorf("%w: %w", ErrDisconnected, err)
-			}
-		}
-	}
+		return nil
+	})
 }
 
 // deliver hands a reply to the call waiting for it. An error means m is a
