@@ -88,3 +88,48 @@ func TestBadMessageHandlers(t *testing.T) {
 	default:
 	}
 }
+
+// TestOversizedMessageFromPeer: a peer that sends more than this node's
+// limits allow is cut off and reported, and nothing of the message is
+// delivered.
+func TestOversizedMessageFromPeer(t *testing.T) {
+	bad := make(chan mage.NodeName, 1)
+	strict := mage.NewNode(mage.NodeOptions{
+		Limits:       mage.Limits{MaxPayload: 16},
+		OnBadMessage: func(from mage.NodeName, err error) { bad <- from },
+	})
+	defer strict.Close()
+	loose := mage.NewNode(mage.NodeOptions{})
+	defer loose.Close()
+	ca, cb, err := mage.ConnPair()
+	if err != nil {
+		t.Fatal(err)
+	}
+	keep, give := strict.CreatePipe()
+	conns := make(chan *mage.Connection, 1)
+	go func() {
+		c, err := loose.Connect(testContext(t), cb, mage.ConnectOptions{})
+		if err != nil {
+			conns <- nil
+			return
+		}
+		conns <- c
+	}()
+	if _, err := strict.Connect(testContext(t), ca, mage.ConnectOptions{Attach: map[string]mage.MessagePipe{"p": give}}); err != nil {
+		t.Fatal(err)
+	}
+	c := <-conns
+	if c == nil {
+		t.Fatal("loose side failed to connect")
+	}
+	p, _ := c.Pipe("p")
+	write(t, p, &mage.Message{Payload: make([]byte, 17)})
+	if from := <-bad; from != loose.Name() {
+		t.Fatalf("bad message blamed on %s, want %s", from, loose.Name())
+	}
+	_, err = next(testContext(t), keep)
+	var pce *mage.PeerClosedError
+	if !errors.As(err, &pce) || !pce.NodeLost {
+		t.Fatalf("after the oversized message: %v, want a node loss", err)
+	}
+}

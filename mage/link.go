@@ -267,6 +267,11 @@ func (l *link) handleUser(u *wire.User, fds []int) error {
 	if len(fds) != u.NumHandles {
 		return fmt.Errorf("%w: user frame declares %d handles but %d arrived", errProtocol, u.NumHandles, len(fds))
 	}
+	// The sender's limits may be looser than ours; ours hold here.
+	if lim := l.node.limits; len(u.Payload) > lim.MaxPayload || len(u.Ports) > lim.MaxPipes || len(fds) > lim.MaxHandles {
+		return fmt.Errorf("%w: message over this node's limits: %d payload bytes (limit %d), %d pipes (limit %d), %d handles (limit %d)",
+			errProtocol, len(u.Payload), lim.MaxPayload, len(u.Ports), lim.MaxPipes, len(fds), lim.MaxHandles)
+	}
 	m := &Message{
 		Interface: u.Interface,
 		Method:    u.Method,

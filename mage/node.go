@@ -17,7 +17,9 @@ type NodeName [16]byte
 func (n NodeName) String() string { return hex.EncodeToString(n[:]) }
 
 // Limits bound what one message may carry. They are enforced when a message
-// is written and, by the wire decoder, when one arrives.
+// is written, and when one arrives from another node: a node that sends more
+// than this node allows is misbehaving, and its connection is cut and
+// reported to the bad-message handlers.
 type Limits struct {
 	// MaxPayload is the largest payload in bytes.
 	MaxPayload int
