@@ -34,7 +34,8 @@ var (
 )
 
 // RemoteError is the error a call returns when the implementation returned
-// an error: it carries the error's text across the pipe.
+// an error, or when its results could not be sent (over a limit, say): it
+// carries the error's text across the pipe.
 type RemoteError struct {
 	// Method is the full name of the method, as "calc.Calculator.Add".
 	Method string

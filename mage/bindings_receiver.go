@@ -124,16 +124,38 @@ func (r *Receiver) handle(m *Message) error {
 		reply.release()
 		reply = ErrorReply(reply.err)
 	}
+	if err := r.reply(m, reply); err != nil && !closing(err) {
+		// The results cannot travel (over a limit, a pipe that cannot be
+		// sent, a file that cannot be duplicated): tell the caller why
+		// rather than leave it waiting for a reply that never comes. Only
+		// a payload limit too small for the error text makes this fail
+		// too, and then the caller waits for its context.
+		_ = r.reply(m, ErrorReply(fmt.Errorf("mage: %s: reply not sent: %w", r.desc.MethodName(m.Method), err)))
+	}
+	// Otherwise our end is closing (Close raced with the call) or the
+	// caller's is gone; a caller still there learns of it as a
+	// disconnection.
+	return nil
+}
+
+// reply sends the reply to request m, consuming e.
+func (r *Receiver) reply(m *Message, e *Encoder) error {
 	out := &Message{
 		Interface: r.desc.Fingerprint, Method: m.Method, Flags: FlagIsResponse, RequestID: m.RequestID,
-		Payload: reply.buf, Pipes: reply.pipes, Handles: reply.handles,
+		Payload: e.buf, Pipes: e.pipes, Handles: e.handles,
 	}
-	if err := r.pipe.WriteMessage(out); err != nil {
-		// Our end is closing (Close raced with the call); the caller
-		// learns of it as a disconnection.
-		reply.release()
+	err := r.pipe.WriteMessage(out)
+	if err != nil {
+		e.release()
 	}
-	return nil
+	return err
+}
+
+// closing reports whether a write failed because the pipe is going away at
+// either end, so that no reply can reach the caller anyway.
+func closing(err error) bool {
+	return errors.Is(err, ErrPeerClosed) || errors.Is(err, ErrPipeClosed) ||
+		errors.Is(err, ErrPipeMoved) || errors.Is(err, ErrNodeClosed) || errors.Is(err, ErrInvalidPipe)
 }
 
 // validate checks a request's header against the interface.

@@ -256,14 +256,15 @@ func (c *checker) checkNames(files []*File) {
 				continue
 			}
 			byName[iface.Name] = iface
-			for _, name := range generatedNames(iface.Name) {
+			names := packageLevelNames(iface)
+			for _, name := range names {
 				if prev, ok := byGoName[name]; ok {
 					c.errorf(iface.Pos, "interface %s conflicts with interface %s at %s: both generate the Go name %s",
 						iface.Name, prev.Name, prev.Pos, name)
 					break
 				}
 			}
-			for _, name := range generatedNames(iface.Name) {
+			for _, name := range names {
 				if _, ok := byGoName[name]; !ok {
 					byGoName[name] = iface
 				}

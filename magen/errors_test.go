@@ -102,6 +102,38 @@ func TestErrors(t *testing.T) {
 		{"ordinal too large", "interface Foo { A@4294967296(); }", nil, []string{
 			"a.magen:1:19: ordinal 4294967296 is out of range (0 to 4294967295)",
 		}},
+		{"ordinal not decimal", "interface Foo { A@0x10();\n B@7b(); }", nil, []string{
+			"a.magen:1:19: ordinal 0x10 is not a decimal number",
+			"a.magen:2:4: ordinal 7b is not a decimal number",
+		}},
+		{"negative ordinal", "interface Foo { A@-1(); }", nil, []string{
+			"a.magen:1:19: illegal character U+002D '-'",
+		}},
+		{"extra semicolon", "interface Foo { A@1();; }", nil, []string{
+			"a.magen:1:23: expected method name or '}', found ';'",
+		}},
+		{"ordinal without method name", "interface Foo { @1(); }", nil, []string{
+			"a.magen:1:17: expected method name or '}', found '@'",
+		}},
+		{"two replies", "interface Foo { A@1() => (int a) => (int b); }", nil, []string{
+			"a.magen:1:33: expected ';' after method A, found '=>'",
+		}},
+		{"stray closing brace", "interface Foo {}\n}", nil, []string{
+			"a.magen:2:1: expected 'interface', 'import' or 'package', found '}'",
+		}},
+		{"end of file in parameters", "interface Foo { A@1(int a", nil, []string{
+			"a.magen:1:26: expected ',' or ')' after parameter a, found end of file",
+			"a.magen:1:26: expected '}' to close interface Foo (opened at 1:15), found end of file",
+		}},
+		{"end of file after interface", "interface Foo {}\ninterface", nil, []string{
+			"a.magen:2:10: expected interface name after 'interface', found end of file",
+		}},
+		{"end of file after package", "package", nil, []string{
+			"a.magen:1:8: expected package name after 'package', found end of file",
+		}},
+		{"package name not an identifier", "package 1a;", nil, []string{
+			"a.magen:1:9: expected package name after 'package', found number 1a",
+		}},
 		{"missing parameter name", "interface Foo { A@1(int); }", nil, []string{
 			"a.magen:1:24: expected parameter name after type int, found ')'",
 		}},
@@ -110,6 +142,15 @@ func TestErrors(t *testing.T) {
 		}},
 		{"missing type", "interface Foo { A@1(, int a); }", nil, []string{
 			"a.magen:1:21: expected parameter type, found ','",
+		}},
+		{"missing result type", "interface Foo { A@1() => (, int a); }", nil, []string{
+			"a.magen:1:27: expected result type, found ','",
+		}},
+		{"missing comma between results", "interface Foo { A@1() => (int a int b); }", nil, []string{
+			"a.magen:1:33: expected ',' or ')' after result a, found int",
+		}},
+		{"type with a parameter it does not take", "interface Foo { A@1(handle<int> a); }", nil, []string{
+			"a.magen:1:27: expected parameter name after type handle, found '<'",
 		}},
 		{"reply without paren", "interface Foo { A@1() => int; }", nil, []string{
 			"a.magen:1:26: expected '(' after '=>', found int",
@@ -123,11 +164,21 @@ func TestErrors(t *testing.T) {
 		{"array unclosed", "interface Foo { A@1(array<int a); }", nil, []string{
 			"a.magen:1:31: expected '>' to close array<int, found a",
 		}},
+		{"arrays nested too deep", "interface Foo { A@1(" + strings.Repeat("array<", 17) + "int" + strings.Repeat(">", 17) + " a); }", nil, []string{
+			"a.magen:1:117: arrays nested more than 16 deep",
+		}},
 		{"array of nothing", "interface Foo { A@1(array<> a); }", nil, []string{
 			"a.magen:1:27: expected element type in array<...>, found '>'",
 		}},
 		{"pending without name", "interface Foo { A@1(pending_remote<> a); }", nil, []string{
 			"a.magen:1:36: expected interface name in pending_remote<...>, found '>'",
+		}},
+		{"pending without angle", "interface Foo { A@1(pending_remote Foo f); }", nil, []string{
+			"a.magen:1:36: expected '<' after pending_remote, found Foo",
+		}},
+		{"pending of a type", "interface Foo { A@1(pending_receiver<array<int>> a);\n B@2(pending_remote<string> s); }", nil, []string{
+			"a.magen:1:38: expected interface name in pending_receiver<...>, found type array",
+			"a.magen:2:21: expected interface name in pending_remote<...>, found type string",
 		}},
 		{"pending unclosed", "interface Foo { A@1(pending_receiver<Foo a); }", nil, []string{
 			"a.magen:1:42: expected '>' to close pending_receiver<Foo, found a",
@@ -193,6 +244,9 @@ func TestErrors(t *testing.T) {
 		{"generated names collide", "interface Foo {}\ninterface FooRemote {}", nil, []string{
 			"a.magen:2:1: interface FooRemote conflicts with interface Foo at a.magen:1:1: both generate the Go name FooRemote",
 		}},
+		{"generated helper names collide", "interface A { B_C(); }\ninterface A_B { C(); }", nil, []string{
+			"a.magen:2:1: interface A_B conflicts with interface A at a.magen:1:1: both generate the Go name _A_B_C_ordinal",
+		}},
 		{"lower-case interface", "interface foo {}", nil, []string{
 			"a.magen:1:1: interface name foo must begin with an upper-case letter (it becomes an exported Go name)",
 		}},
@@ -210,8 +264,9 @@ func TestErrors(t *testing.T) {
 			"a.magen:1:28: duplicate parameter x in method A (the first is at a.magen:1:21)",
 			"a.magen:1:47: duplicate result y in method A (the first is at a.magen:1:40)",
 		}},
-		{"parameter with underscore", "interface Foo { A@1(int _x); }", nil, []string{
+		{"parameter with underscore", "interface Foo { A@1(int _x) => (int _y); }", nil, []string{
 			"a.magen:1:21: parameter name _x must begin with a letter",
+			"a.magen:1:33: result name _y must begin with a letter",
 		}},
 		{"duplicate ordinal", "interface Foo { A@1(); B@1(); }", nil, []string{
 			"a.magen:1:26: method B has ordinal 1, already used by method A at a.magen:1:17",

@@ -8,8 +8,7 @@ import (
 
 // FuzzLoad feeds arbitrary text to the parser and checker. They must never
 // panic, every error must carry a position in the file, and whatever loads
-// cleanly must generate (go/format accepting the output means it parses
-// as Go).
+// cleanly must generate well-shaped Go (see checkShape).
 func FuzzLoad(f *testing.F) {
 	seeds, _ := filepath.Glob(filepath.Join("testdata", "golden", "*.magen"))
 	more, _ := filepath.Glob(filepath.Join("..", "mage", "testdata", "magen", "*.magen"))
@@ -35,8 +34,10 @@ func FuzzLoad(f *testing.F) {
 			}
 			return
 		}
-		if _, err := Generate(files[0], Options{Package: "fuzz"}); err != nil {
+		out, err := Generate(files[0], Options{Package: "fuzz"})
+		if err != nil {
 			t.Fatalf("Generate failed on input that loaded cleanly: %v\ninput: %q", err, src)
 		}
+		checkShape(t, out)
 	})
 }

@@ -38,10 +38,10 @@ func Generate(f *File, opts Options) ([]byte, error) {
 	if pkg == "" {
 		return nil, ErrNoPackage
 	}
-	if !gotoken.IsIdentifier(pkg) {
+	if !gotoken.IsIdentifier(pkg) || pkg == "_" {
 		return nil, fmt.Errorf("magen: %q is not a valid Go package name", pkg)
 	}
-	g := &generator{file: f}
+	g := &generator{file: f, pkgNames: packageNames(f)}
 	g.header(pkg)
 	for _, iface := range f.Interfaces {
 		g.iface(iface)
@@ -56,7 +56,9 @@ func Generate(f *File, opts Options) ([]byte, error) {
 
 type generator struct {
 	file *File
-	buf  bytes.Buffer
+	// pkgNames are the package-level names parameters must not shadow.
+	pkgNames map[string]bool
+	buf      bytes.Buffer
 }
 
 // p writes one line of code.
@@ -129,12 +131,12 @@ func (g *generator) iface(iface *Interface) {
 	methods := make([]method, len(iface.Methods))
 	for i, m := range iface.Methods {
 		taken := map[string]bool{}
-		params := goNames(m.Params, taken)
+		params := goNames(m.Params, g.pkgNames, taken)
 		methods[i] = method{
 			Method:  m,
-			ordinal: fmt.Sprintf("_%s_%s_ordinal", iface.Name, m.Name),
+			ordinal: ordinalName(iface, m),
 			params:  params,
-			results: goNames(m.Results, taken),
+			results: goNames(m.Results, g.pkgNames, taken),
 		}
 	}
 	g.constants(iface, methods)
@@ -331,11 +333,11 @@ func (g *generator) receiver(iface *Interface, methods []method) {
 	g.p("// that does not decode is rejected as a bad message and never reaches")
 	g.p("// impl. Close the receiver to stop it.")
 	g.p("func Bind%s(p mage.MessagePipe, impl %s) *mage.Receiver {", name, name)
-	g.p("return mage.NewReceiver(p, %sDescriptor, _%s_dispatch(impl))", name, name)
+	g.p("return mage.NewReceiver(p, %sDescriptor, %s(impl))", name, dispatchName(iface))
 	g.p("}")
 	g.p("")
-	g.p("// _%s_dispatch decodes one request and calls impl with it.", name)
-	g.p("func _%s_dispatch(impl %s) mage.DispatchFunc {", name, name)
+	g.p("// %s decodes one request and calls impl with it.", dispatchName(iface))
+	g.p("func %s(impl %s) mage.DispatchFunc {", dispatchName(iface), name)
 	g.p("return func(ctx context.Context, method uint32, d *mage.Decoder) (*mage.Encoder, error) {")
 	if len(methods) > 0 {
 		g.p("switch method {")

@@ -3,8 +3,12 @@ package magen
 import (
 	"bytes"
 	"flag"
+	"go/format"
+	goparser "go/parser"
+	gotoken "go/token"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -28,6 +32,7 @@ func TestGolden(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			checkShape(t, got)
 			golden := strings.TrimSuffix(in, ".magen") + ".golden"
 			if *update {
 				if err := os.WriteFile(golden, got, 0o644); err != nil {
@@ -43,6 +48,29 @@ func TestGolden(t *testing.T) {
 				t.Errorf("output differs from %s (run go test -update to accept):\n%s", golden, firstDiff(string(want), string(got)))
 			}
 		})
+	}
+}
+
+// checkShape checks what every generated file must be: the header on the
+// first line, gofmt-clean Go, importing only the standard library and the
+// runtime.
+func checkShape(t *testing.T, src []byte) {
+	t.Helper()
+	if !bytes.HasPrefix(src, []byte(Header+"\n")) {
+		t.Errorf("output does not begin with %q", Header)
+	}
+	if formatted, err := format.Source(src); err != nil || !bytes.Equal(formatted, src) {
+		t.Errorf("output is not gofmt-clean (%v)", err)
+	}
+	f, err := goparser.ParseFile(gotoken.NewFileSet(), "out.go", src, goparser.ImportsOnly)
+	if err != nil {
+		t.Fatalf("output does not parse: %v", err)
+	}
+	for _, imp := range f.Imports {
+		path, _ := strconv.Unquote(imp.Path.Value)
+		if path != RuntimeImport && strings.Contains(path, ".") {
+			t.Errorf("output imports %s, which is neither the standard library nor the runtime", path)
+		}
 	}
 }
 
@@ -72,23 +100,26 @@ func firstDiff(want, got string) string {
 	return "(no line differs)"
 }
 
-// TestCommittedBindings regenerates the packages the runtime's end-to-end
-// tests use (mage/internal/gentest) from mage/testdata/magen and checks
-// that the committed files are byte for byte what magen makes now. If it
-// fails, run go generate ./mage/internal/gentest/...
+// TestCommittedBindings regenerates the committed bindings (the packages
+// the runtime's end-to-end tests use, mage/internal/gentest, from
+// mage/testdata/magen, and the example's) and checks that the committed
+// files are byte for byte what magen makes now. If it fails, run
+// go generate ./mage/internal/gentest/... ./examples/...
 func TestCommittedBindings(t *testing.T) {
-	src := filepath.Join("..", "mage", "testdata", "magen")
-	gen := filepath.Join("..", "mage", "internal", "gentest")
-	for _, c := range []struct{ pkg, dir string }{
-		{"", "everything"}, // everything.magen and observer.magen declare their package
-		{"seed", "seed"},
+	testdata := filepath.Join("..", "mage", "testdata", "magen")
+	gentest := filepath.Join("..", "mage", "internal", "gentest")
+	for _, c := range []struct{ pkg, gen, src string }{
+		// everything.magen and observer.magen declare their package.
+		{"", filepath.Join(gentest, "everything"), testdata},
+		{"seed", filepath.Join(gentest, "seed"), testdata},
+		{"", filepath.Join("..", "examples", "netproc", "netprocmagen"), filepath.Join("..", "examples", "netproc", "netprocmagen")},
 	} {
-		outs, err := filepath.Glob(filepath.Join(gen, c.dir, "*.magen.go"))
+		outs, err := filepath.Glob(filepath.Join(c.gen, "*.magen.go"))
 		if err != nil || len(outs) == 0 {
-			t.Fatalf("no generated files in %s", c.dir)
+			t.Fatalf("no generated files in %s", c.gen)
 		}
 		for _, out := range outs {
-			in := filepath.Join(src, strings.TrimSuffix(filepath.Base(out), ".go"))
+			in := filepath.Join(c.src, strings.TrimSuffix(filepath.Base(out), ".go"))
 			files, err := Load(in)
 			if err != nil {
 				t.Fatalf("Load: %s", errorLines(err))
@@ -97,12 +128,13 @@ func TestCommittedBindings(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			checkShape(t, got)
 			want, err := os.ReadFile(out)
 			if err != nil {
 				t.Fatal(err)
 			}
 			if !bytes.Equal(got, want) {
-				t.Errorf("%s is stale (run go generate ./mage/internal/gentest/...):\n%s", out, firstDiff(string(want), string(got)))
+				t.Errorf("%s is stale (run go generate ./mage/internal/gentest/... ./examples/...):\n%s", out, firstDiff(string(want), string(got)))
 			}
 		}
 	}
@@ -147,12 +179,40 @@ func TestGenerateErrors(t *testing.T) {
 	if _, err := Generate(f, Options{}); err != ErrNoPackage {
 		t.Errorf("no package: %v", err)
 	}
-	if _, err := Generate(f, Options{Package: "not-go"}); err == nil {
-		t.Errorf("bad package name accepted")
+	for _, bad := range []string{"not-go", "type", "_", "1a"} {
+		if _, err := Generate(f, Options{Package: bad}); err == nil {
+			t.Errorf("bad package name %q accepted", bad)
+		}
+	}
+	// A package statement whose last element is a Go keyword.
+	if _, err := Generate(loadOne(t, "package my.type; interface Foo {}"), Options{}); err == nil || err.Error() != `magen: "type" is not a valid Go package name` {
+		t.Errorf("package my.type: %v", err)
 	}
 	// A file without interfaces makes a file without imports.
 	out, err := Generate(loadOne(t, "package empty;"), Options{})
 	if err != nil || strings.Contains(string(out), "import") {
 		t.Errorf("empty file: %v\n%s", err, out)
+	}
+}
+
+// TestGoNames pins how IDL parameter names become Go names: anything the
+// generated code or Go itself gives a meaning to gets '_' appended until
+// it is free.
+func TestGoNames(t *testing.T) {
+	f := loadOne(t, `import "b.magen";
+interface Foo {
+  M@1(int type, int len, int ctx, int r, int r0, int r12, int rx, int FooRemote, int NewBarPendingRemote, int x, int x_)
+    => (int x, int err, int type, int Bar);
+}`)
+	m := f.Interfaces[0].Methods[0]
+	pkg := packageNames(f)
+	taken := map[string]bool{}
+	params := strings.Join(goNames(m.Params, pkg, taken), " ")
+	results := strings.Join(goNames(m.Results, pkg, taken), " ")
+	if want := "type_ len_ ctx_ r_ r0_ r12_ rx FooRemote_ NewBarPendingRemote_ x x_"; params != want {
+		t.Errorf("parameters: %s\nwant:       %s", params, want)
+	}
+	if want := "x__ err_ type__ Bar_"; results != want {
+		t.Errorf("results: %s\nwant:    %s", results, want)
 	}
 }

@@ -144,8 +144,10 @@ func (lx *lexer) scan() (token, bool) {
 		}
 		return lx.token(tokIdent, string(lx.src[lx.off:lx.off+n]), pos, n), true
 	case isDigit(c):
+		// Letters run on into the number (0x10, 7a), so that the parser
+		// can say the whole word is not a decimal number.
 		n := 1
-		for lx.off+n < len(lx.src) && isDigit(lx.src[lx.off+n]) {
+		for lx.off+n < len(lx.src) && (isDigit(lx.src[lx.off+n]) || isLetter(lx.src[lx.off+n])) {
 			n++
 		}
 		return lx.token(tokInt, string(lx.src[lx.off:lx.off+n]), pos, n), true

@@ -24,7 +24,7 @@ func Load(filenames ...string) ([]*File, error) {
 // files, in order, with imports, types, ordinals and fingerprints resolved.
 //
 // An import path is relative to the directory of the importing file. A file
-// reached twice, by any spelling that cleans to the same path, is read once.
+// reached twice, by any spelling of the same absolute path, is read once.
 //
 // The error, if any, is an ErrorList holding every problem found, sorted by
 // position. Meaning is checked only when every file parsed cleanly, so that
@@ -61,7 +61,7 @@ type loading struct {
 // load reads and parses name and, depth first, its imports. from is the
 // import statement that names it, or nil for a file named by the caller.
 func (ld *loading) load(name string, from *Import) *File {
-	key := filepath.Clean(name)
+	key := pathKey(name)
 	if f, ok := ld.byPath[key]; ok {
 		return f
 	}
@@ -89,4 +89,13 @@ func (ld *loading) load(name string, from *Import) *File {
 		imp.File = ld.load(path, imp)
 	}
 	return f
+}
+
+// pathKey is the absolute, clean form of a file name, which names one file
+// however it was spelt.
+func pathKey(name string) string {
+	if abs, err := filepath.Abs(name); err == nil {
+		return abs
+	}
+	return filepath.Clean(name)
 }

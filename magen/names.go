@@ -27,6 +27,52 @@ func generatedNames(iface string) []string {
 	}
 }
 
+// packageNames lists the package-level names generated for the interfaces
+// of f and of every file it reaches by imports, which share f's Go package.
+// Method bodies refer to some of them (FooPendingRemote, NewFooPendingRemote),
+// so a parameter must not shadow any.
+func packageNames(f *File) map[string]bool {
+	names := map[string]bool{}
+	seen := map[*File]bool{}
+	var walk func(*File)
+	walk = func(g *File) {
+		if g == nil || seen[g] {
+			return
+		}
+		seen[g] = true
+		for _, iface := range g.Interfaces {
+			for _, name := range generatedNames(iface.Name) {
+				names[name] = true
+			}
+		}
+		for _, imp := range g.Imports {
+			walk(imp.File)
+		}
+	}
+	walk(f)
+	return names
+}
+
+// ordinalName is the name of the constant that holds m's ordinal.
+func ordinalName(iface *Interface, m *Method) string {
+	return "_" + iface.Name + "_" + m.Name + "_ordinal"
+}
+
+// dispatchName is the name of iface's dispatch function.
+func dispatchName(iface *Interface) string { return "_" + iface.Name + "_dispatch" }
+
+// packageLevelNames lists every package-level Go name the generator declares
+// for iface: the exported ones and its unexported helpers, whose names are
+// ambiguous once '_' is in names (interface A_B with method C and
+// interface A with method B_C would share _A_B_C_ordinal).
+func packageLevelNames(iface *Interface) []string {
+	names := append(generatedNames(iface.Name), dispatchName(iface))
+	for _, m := range iface.Methods {
+		names = append(names, ordinalName(iface, m))
+	}
+	return names
+}
+
 // predeclared are Go's predeclared identifiers. A parameter that took one
 // of these names would shadow it inside generated code.
 var predeclared = map[string]bool{
@@ -48,14 +94,14 @@ var localNames = map[string]bool{
 }
 
 // goNames turns IDL parameter names into Go identifiers that are neither
-// keywords, predeclared identifiers, names of generated code's own, nor any
-// name in taken; it appends '_' until that holds. The result names are
-// added to taken.
-func goNames(params []*Param, taken map[string]bool) []string {
+// keywords, predeclared identifiers, names of generated code's own, package
+// names in pkg, nor any name in taken; it appends '_' until that holds. The
+// result names are added to taken.
+func goNames(params []*Param, pkg, taken map[string]bool) []string {
 	out := make([]string, len(params))
 	for i, p := range params {
 		name := p.Name
-		for gotoken.IsKeyword(name) || predeclared[name] || localNames[name] || taken[name] || isResultLocal(name) {
+		for gotoken.IsKeyword(name) || predeclared[name] || localNames[name] || pkg[name] || taken[name] || isResultLocal(name) {
 			name += "_"
 		}
 		taken[name] = true

@@ -1,6 +1,7 @@
 package magen
 
 import (
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -242,8 +243,11 @@ func (p *parser) parseMethod() *Method {
 			return nil
 		}
 		n, err := strconv.ParseUint(p.tok.lit, 10, 32)
-		if err != nil {
+		switch {
+		case errors.Is(err, strconv.ErrRange):
 			p.errorf(p.tok.pos, "ordinal %s is out of range (0 to 4294967295)", p.tok.lit)
+		case err != nil:
+			p.errorf(p.tok.pos, "ordinal %s is not a decimal number", p.tok.lit)
 		}
 		m.Ordinal, m.HasOrdinal, m.OrdinalPos = uint32(n), true, p.tok.pos
 		p.next()
@@ -304,7 +308,7 @@ func (p *parser) parseParams(what string) ([]*Param, bool) {
 // param = type ident .
 func (p *parser) parseParam(what string) (*Param, bool) {
 	pos := p.tok.pos
-	typ, ok := p.parseType(what + " type")
+	typ, ok := p.parseType(what+" type", 0)
 	if !ok {
 		return nil, false
 	}
@@ -318,7 +322,9 @@ func (p *parser) parseParam(what string) (*Param, bool) {
 }
 
 // type = basic | "array" "<" type ">" | ( "pending_remote" | "pending_receiver" ) "<" ident ">" .
-func (p *parser) parseType(what string) (*Type, bool) {
+//
+// depth counts the arrays around the type.
+func (p *parser) parseType(what string, depth int) (*Type, bool) {
 	if p.tok.kind != tokIdent {
 		p.errorExpected(what)
 		return nil, false
@@ -333,17 +339,23 @@ func (p *parser) parseType(what string) (*Type, bool) {
 	switch word {
 	case "array":
 		t.Kind, t.Name = KindArray, ""
+		if depth == maxArrayDepth {
+			p.errorf(t.Pos, "arrays nested more than %d deep", maxArrayDepth)
+			return nil, false
+		}
 		if !p.expect(tokLAngle, "'<' after array") {
 			return nil, false
 		}
-		elem, ok := p.parseType("element type in array<...>")
+		elem, ok := p.parseType("element type in array<...>", depth+1)
 		if !ok {
 			return nil, false
 		}
 		t.Elem = elem
-		if !p.expect(tokRAngle, "'>' to close array<"+elem.String()) {
+		if p.tok.kind != tokRAngle {
+			p.errorExpected("'>' to close array<" + elem.String())
 			return nil, false
 		}
+		p.next()
 	case "pending_remote", "pending_receiver":
 		t.Kind = KindPendingRemote
 		if word == "pending_receiver" {
@@ -354,6 +366,10 @@ func (p *parser) parseType(what string) (*Type, bool) {
 		}
 		if p.tok.kind != tokIdent {
 			p.errorExpected("interface name in " + word + "<...>")
+			return nil, false
+		}
+		if _, basic := basicKinds[p.tok.lit]; basic || isGenericWord(p.tok.lit) {
+			p.errorf(p.tok.pos, "expected interface name in %s<...>, found type %s", word, p.tok.lit)
 			return nil, false
 		}
 		t.Name = p.tok.lit
@@ -371,6 +387,16 @@ func (p *parser) parseType(what string) (*Type, bool) {
 		t.Kind = KindInvalid
 	}
 	return t, true
+}
+
+// maxArrayDepth bounds how deeply arrays nest. Real interfaces nest two or
+// three deep; the bound keeps a hostile file from making the parser and
+// the generator take quadratic time and memory.
+const maxArrayDepth = 16
+
+// isGenericWord reports whether word starts a type with a type parameter.
+func isGenericWord(word string) bool {
+	return word == "array" || word == "pending_remote" || word == "pending_receiver"
 }
 
 // genericHint suggests the parameterised type a misspelt word<...> meant.

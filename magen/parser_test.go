@@ -51,9 +51,11 @@ func dumpParams(ps []*Param) string {
 	return strings.Join(parts, ", ")
 }
 
+// loadOne loads src as a.magen. It may import b.magen, which declares
+// interface Bar.
 func loadOne(t *testing.T, src string) *File {
 	t.Helper()
-	files, err := memLoader(map[string]string{"a.magen": src}).Load("a.magen")
+	files, err := memLoader(map[string]string{"a.magen": src, "b.magen": "interface Bar {}"}).Load("a.magen")
 	if err != nil {
 		t.Fatalf("Load:\n%s\nsource:\n%s", errorLines(err), src)
 	}
@@ -87,6 +89,8 @@ func TestParseConstructs(t *testing.T) {
 			fmt.Sprintf("interface Foo { M@%d(bool a, int b, long c, double d, char e, string f, MessagePipe g); }", DeriveOrdinal("M"))},
 		{"new types", "interface Foo { M@1(bytes a, handle b, array<int> c, array<array<array<string>>> d); }",
 			"interface Foo { M@1(bytes a, handle b, array<int> c, array<array<array<string>>> d); }"},
+		{"arrays nested as deep as allowed", "interface Foo { M@1(" + strings.Repeat("array<", 16) + "int" + strings.Repeat(">", 16) + " a); }",
+			"interface Foo { M@1(" + strings.Repeat("array<", 16) + "int" + strings.Repeat(">", 16) + " a); }"},
 		{"typed pipes", "interface Foo { M@1(pending_remote<Foo> a, pending_receiver<Bar> b, array<pending_remote<Bar>> c); } interface Bar {}",
 			"interface Foo { M@1(pending_remote<Foo> a, pending_receiver<Bar> b, array<pending_remote<Bar>> c); } interface Bar { }"},
 		{"reply", "interface Foo { Add@1(int a, int b) => (int sum); }", "interface Foo { Add@1(int a, int b) => (int sum); }"},
@@ -98,7 +102,13 @@ func TestParseConstructs(t *testing.T) {
 		{"package", "package calc;", "package calc;"},
 		{"dotted package", "package mage.test.calc;", "package mage.test.calc;"},
 		{"several interfaces", "interface A {} interface B {} interface C { M@1(); }", "interface A { } interface B { } interface C { M@1(); }"},
-		{"comments everywhere", "// head\npackage p; // tail\n// doc\ninterface /* no */ A", ""},
+		{"comments everywhere", "// head\npackage p; // tail\n// doc\ninterface A // after the name\n{ // open\n  M@1( // params\n    int a // after a parameter\n  ) // before the semicolon\n  ; // after it\n} // close\n// end",
+			"package p; interface A { M@1(int a); }"},
+		{"comment between every token", "interface// c\nFoo// c\n{// c\nM// c\n@// c\n1// c\n(// c\nint// c\na// c\n)// c\n=>// c\n(// c\nbool// c\nok// c\n)// c\n;// c\n}",
+			"interface Foo { M@1(int a) => (bool ok); }"},
+		{"seed method lines with comments", "interface ParentProcess {\n  NavigateToURL(string url, int delay); // navigates\n  OpenFile(string name, bool truncate);// no space\n}",
+			fmt.Sprintf("interface ParentProcess { NavigateToURL@%d(string url, int delay); OpenFile@%d(string name, bool truncate); }",
+				DeriveOrdinal("NavigateToURL"), DeriveOrdinal("OpenFile"))},
 		{"comment trailing a method keeps it", "interface Foo {\n  Fetch(); // fetches\n  Go@2(); // goes\n}",
 			fmt.Sprintf("interface Foo { Fetch@%d(); Go@2(); }", fetch)},
 		{"comment inside a method", "interface Foo {\n  M@1(int a, // first\n    int b // second\n  ); }", "interface Foo { M@1(int a, int b); }"},
@@ -107,11 +117,12 @@ func TestParseConstructs(t *testing.T) {
 			"interface Foo { M@1(int interface, string package, bool import, int int); }"},
 		{"CRLF and tabs", "interface Foo {\r\n\tM@1(int a);\r\n}\r\n", "interface Foo { M@1(int a); }"},
 		{"byte order mark", "\xEF\xBB\xBFinterface Foo {}", "interface Foo { }"},
+		{"leading zeros in an ordinal", "interface Foo { M@007(); }", "interface Foo { M@7(); }"},
+		{"same name for a parameter and a result", "interface Foo { Echo@1(string s) => (string s); }", "interface Foo { Echo@1(string s) => (string s); }"},
+		{"names that shadow embedded Remote methods", "interface Foo { Close@1(); Err@2() => (); }", "interface Foo { Close@1(); Err@2() => (); }"},
+		{"interface used before it is declared", "interface A { M@1(pending_receiver<B> b); } interface B {}", "interface A { M@1(pending_receiver<B> b); } interface B { }"},
 	}
 	for _, tt := range tests {
-		if tt.name == "comments everywhere" {
-			continue // an error case in disguise; see TestErrors
-		}
 		t.Run(tt.name, func(t *testing.T) {
 			if got := dump(loadOne(t, tt.src)); got != tt.want {
 				t.Errorf("got  %s\nwant %s", got, tt.want)

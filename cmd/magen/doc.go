@@ -5,13 +5,15 @@
 //	magen [-out DIR] [-package NAME] FILE.magen...
 //
 // For each FILE.magen it writes FILE.magen.go beside the input, or into DIR
-// with -out. The Go package name is, in order: -package; the last element of
-// the file's package statement; $GOPACKAGE (set by go generate) when the
-// output goes to the current directory; the output directory's name.
+// (which must exist) with -out. The Go package name is, in order:
+// -package; the last element of the file's package statement; $GOPACKAGE
+// (set by go generate) when the output goes to the current directory; the
+// output directory's name.
 //
 // Files are checked all together before anything is written: on any error
 // magen writes nothing, prints every error as file:line:col: message on
-// standard error and exits with status 1 (2 for a usage error).
+// standard error and exits with status 1 (2 for a usage error: a bad flag,
+// a -package that is not a Go identifier, an -out that is not a directory).
 //
 // From a Go package:
 //

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	gotoken "go/token"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -44,7 +45,20 @@ func run(args []string, stdout, stderr io.Writer) int {
 		flags.Usage()
 		return exitUsage
 	}
-	outputs, err := generate(flags.Args(), *outDir, *pkg)
+	if *pkg != "" && (!gotoken.IsIdentifier(*pkg) || *pkg == "_") {
+		fmt.Fprintf(stderr, "magen: -package %q is not a valid Go package name\n", *pkg)
+		return exitUsage
+	}
+	if *outDir != "" {
+		if info, err := os.Stat(*outDir); err != nil || !info.IsDir() {
+			if err == nil {
+				err = errors.New("not a directory")
+			}
+			fmt.Fprintf(stderr, "magen: -out %s: %v\n", *outDir, unwrapPath(err))
+			return exitUsage
+		}
+	}
+	outputs, err := generate(dedup(flags.Args()), *outDir, *pkg)
 	if err != nil {
 		magen.PrintError(stderr, err)
 		return exitError
@@ -57,6 +71,40 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	_ = stdout // magen prints nothing on success
 	return exitOK
+}
+
+// dedup drops inputs that name a file named before, so that
+// `magen a.magen ./a.magen` generates a.magen once.
+func dedup(inputs []string) []string {
+	seen := map[string]bool{}
+	out := inputs[:0:0]
+	for _, in := range inputs {
+		key := absPath(in)
+		if !seen[key] {
+			seen[key] = true
+			out = append(out, in)
+		}
+	}
+	return out
+}
+
+// absPath is the absolute form of name, which names one file however it
+// was spelt.
+func absPath(name string) string {
+	if abs, err := filepath.Abs(name); err == nil {
+		return abs
+	}
+	return filepath.Clean(name)
+}
+
+// unwrapPath drops the *fs.PathError around err, whose path the caller
+// already names.
+func unwrapPath(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
 }
 
 type output struct {
@@ -76,19 +124,22 @@ func generate(inputs []string, outDir, pkg string) ([]output, error) {
 	seen := map[string]string{}
 	for i, f := range files {
 		path := outputPath(inputs[i], outDir)
-		if prev, ok := seen[path]; ok {
+		if prev, ok := seen[absPath(path)]; ok {
 			errs.Add(magen.Position{Filename: inputs[i]}, fmt.Sprintf("output %s would also be written for %s", path, prev))
 			continue
 		}
-		seen[path] = inputs[i]
-		name, err := packageName(f, pkg, filepath.Dir(path), outDir)
-		if err != nil {
-			errs.Add(magen.Position{Filename: inputs[i]}, err.Error())
+		seen[absPath(path)] = inputs[i]
+		name := packageName(f, pkg, filepath.Dir(path))
+		if name == "" {
+			errs.Add(magen.Position{Filename: inputs[i]}, fmt.Sprintf(
+				"no Go package name: the file has no package statement and the name of directory %s is not a Go identifier; add a package statement or pass -package", filepath.Dir(path)))
 			continue
 		}
 		data, err := magen.Generate(f, magen.Options{Package: name})
 		if err != nil {
-			errs.Add(magen.Position{Filename: inputs[i]}, err.Error())
+			// Positioned at the file, the package prefix would say
+			// "magen:" twice.
+			errs.Add(magen.Position{Filename: inputs[i]}, strings.TrimPrefix(err.Error(), "magen: "))
 			continue
 		}
 		outputs = append(outputs, output{path: path, data: data})
@@ -108,25 +159,23 @@ func outputPath(input, outDir string) string {
 	return filepath.Join(outDir, name)
 }
 
-// packageName chooses the Go package of one output file.
-func packageName(f *magen.File, flagPkg, dir, outDir string) (string, error) {
+// packageName chooses the Go package of one output file written into dir,
+// or returns "" when nothing names one.
+func packageName(f *magen.File, flagPkg, dir string) string {
 	if flagPkg != "" {
-		return flagPkg, nil
+		return flagPkg
 	}
 	if name := f.GoPackage(); name != "" {
-		return name, nil
+		return name
 	}
 	if env := os.Getenv("GOPACKAGE"); env != "" && sameDir(dir, ".") {
-		return env, nil
+		return env
 	}
 	abs, err := filepath.Abs(dir)
 	if err != nil {
-		return "", fmt.Errorf("magen: choosing a package name: %w", err)
+		return ""
 	}
-	if name := sanitize(filepath.Base(abs)); name != "" {
-		return name, nil
-	}
-	return "", fmt.Errorf("magen: no Go package name for %s: add a package statement or pass -package", dir)
+	return sanitize(filepath.Base(abs))
 }
 
 func sameDir(a, b string) bool {

@@ -187,6 +187,67 @@ func TestUsage(t *testing.T) {
 	}
 }
 
+// TestBadFlags: a bad -package or -out is a usage error, said once, before
+// any file is read.
+func TestBadFlags(t *testing.T) {
+	dir := t.TempDir()
+	write(t, dir, map[string]string{"a.magen": "package p;\ninterface A {}\n"})
+	in := filepath.Join(dir, "a.magen")
+	for _, tt := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"-package", "bad-name", in}, `magen: -package "bad-name" is not a valid Go package name` + "\n"},
+		{[]string{"-package", "_", in}, `magen: -package "_" is not a valid Go package name` + "\n"},
+		{[]string{"-out", filepath.Join(dir, "nope"), in}, "magen: -out " + filepath.Join(dir, "nope") + ": no such file or directory\n"},
+		{[]string{"-out", in, in}, "magen: -out " + in + ": not a directory\n"},
+	} {
+		code, stdout, stderr := runMagen(t, tt.args...)
+		if code != 2 || stdout != "" || stderr != tt.want {
+			t.Errorf("%v: exit %d, stderr %q; want exit 2, %q", tt.args, code, stderr, tt.want)
+		}
+	}
+	if got := entries(t, dir); len(got) != 1 {
+		t.Errorf("files written: %v", got)
+	}
+}
+
+// TestNoPackageName: without a package statement or -package, a directory
+// whose name cannot be made a Go identifier is an error naming the file.
+func TestNoPackageName(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "type")
+	write(t, dir, map[string]string{"a.magen": "interface A {}\n", "b.magen": "package my.func;\ninterface B {}\n"})
+	t.Setenv("GOPACKAGE", "")
+	a, b := filepath.Join(dir, "a.magen"), filepath.Join(dir, "b.magen")
+	code, _, stderr := runMagen(t, a, b)
+	want := a + ": no Go package name: the file has no package statement and the name of directory " + dir +
+		" is not a Go identifier; add a package statement or pass -package\n" +
+		b + `: "func" is not a valid Go package name` + "\n"
+	if code != 1 || stderr != want {
+		t.Errorf("exit %d, stderr:\n%s\nwant:\n%s", code, stderr, want)
+	}
+	if got := entries(t, dir); len(got) != 2 {
+		t.Errorf("files written: %v", got)
+	}
+	if code, _, stderr := runMagen(t, "-package", "fine", a, b); code != 0 {
+		t.Errorf("with -package: exit %d: %s", code, stderr)
+	}
+}
+
+// TestSameInputTwice: naming a file twice, by any spelling, generates it
+// once.
+func TestSameInputTwice(t *testing.T) {
+	dir := t.TempDir()
+	write(t, dir, map[string]string{"a.magen": "package p;\ninterface A {}\n"})
+	t.Chdir(dir)
+	if code, _, stderr := runMagen(t, "a.magen", "./a.magen", "../"+filepath.Base(dir)+"/a.magen"); code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	if got := strings.Join(entries(t, dir), " "); got != "a.magen a.magen.go" {
+		t.Errorf("files: %s", got)
+	}
+}
+
 func TestDuplicateOutput(t *testing.T) {
 	dir := t.TempDir()
 	write(t, dir, map[string]string{"x/a.magen": "package p;", "y/a.magen": "package p;"})

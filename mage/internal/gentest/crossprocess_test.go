@@ -28,14 +28,23 @@ func TestCrossProcessCarrier(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer r.Close()
-	back, count, err := remote.Files(ctx, w, nil, "written by the child")
+	extraR, extraW, err := os.Pipe()
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got, err := io.ReadAll(r); err != nil || string(got) != "written by the child" || count != 1 {
+	defer extraR.Close()
+	back, count, err := remote.Files(ctx, w, []*os.File{extraW}, "written by the child")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := io.ReadAll(r); err != nil || string(got) != "written by the child" || count != 2 {
 		t.Errorf("read %q, %v; count %d", got, err, count)
 	}
-	if got, err := io.ReadAll(back); err != nil || len(got) != 1 || got[0] != 1 {
+	// The child closed its copy of extraW; ours went with the message.
+	if got, err := io.ReadAll(extraR); err != nil || len(got) != 0 {
+		t.Errorf("extra file: read %q, %v", got, err)
+	}
+	if got, err := io.ReadAll(back); err != nil || len(got) != 1 || got[0] != 2 {
 		t.Errorf("file from the child held %v, %v", got, err)
 	}
 	_ = back.Close()
@@ -108,6 +117,10 @@ func TestCrossProcessCarrier(t *testing.T) {
 		_ = rv.Close()
 	}
 
+	// Nested arrays of files and pipes, the files carried as real
+	// descriptors both ways.
+	checkNested(t, ctx, remote)
+
 	// Letting go of the Carrier ends the child cleanly.
 	_ = remote.Close()
 	if err := ch.wait(); err != nil {
@@ -166,7 +179,10 @@ func TestCrossProcessDeath(t *testing.T) {
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- remote.Nothing(ctx) }()
-	// Nothing blocks in the child; kill it mid-call.
+	// Nothing blocks in the child. One-way calls still return at once,
+	// however many queue up behind it.
+	sendMany(t, ctx, remote, 20000)
+	// Kill the child mid-call.
 	_ = ch.cmd.Process.Kill()
 	err := <-errc
 	if !errors.Is(err, mage.ErrDisconnected) || !errors.Is(err, mage.ErrPeerClosed) {

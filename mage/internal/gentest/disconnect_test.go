@@ -3,6 +3,7 @@ package gentest_test
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 
 	"github.com/mage-ipc/mage/mage"
@@ -145,5 +146,73 @@ func TestDisconnectHandlers(t *testing.T) {
 	remote.SetDisconnectHandler(func(err error) { late <- err })
 	if err := <-late; !errors.Is(err, mage.ErrDisconnected) {
 		t.Errorf("late remote handler got %v", err)
+	}
+}
+
+// TestReplyNotSendable: when the implementation's results cannot be sent
+// (here, over the node's payload limit), the caller gets an error reply
+// saying why instead of waiting for a reply that never comes.
+func TestReplyNotSendable(t *testing.T) {
+	ctx := testContext(t)
+	// A Variable.Echo request with a string of 180 bytes is 200 bytes; its
+	// reply is 201.
+	node := mage.NewNode(mage.NodeOptions{Limits: mage.Limits{MaxPayload: 200}})
+	defer node.Close()
+	a, b := node.CreatePipe()
+	impl := &variableImpl{}
+	rcv := everything.BindVariable(b, impl)
+	defer rcv.Close()
+	remote := everything.NewVariableRemote(a)
+	defer remote.Close()
+	_, _, _, _, _, err := remote.Echo(ctx, strings.Repeat("x", 180), nil, nil, nil, nil)
+	var re *mage.RemoteError
+	if !errors.As(err, &re) || !strings.Contains(re.Message, "too large") {
+		t.Fatalf("Echo = %v, want a *mage.RemoteError saying the reply is too large", err)
+	}
+	if impl.calls.Load() != 1 {
+		t.Fatalf("%d calls", impl.calls.Load())
+	}
+	// The pipe is still up: a reply that fits goes through.
+	if total, err := remote.Sum(ctx, nil); err != nil || total != 0 {
+		t.Fatalf("Sum = %d, %v", total, err)
+	}
+}
+
+// TestInvalidPipe: binding the zero value of a pending end (what a
+// pending_receiver or pending_remote sent as "no pipe" decodes to) gives a
+// Receiver or Remote that is disconnected from the start, not one that
+// waits forever.
+func TestInvalidPipe(t *testing.T) {
+	ctx := testContext(t)
+	rcv := everything.ScalarsPendingReceiver{}.Bind(newScalars())
+	defer rcv.Close()
+	gone := make(chan error, 1)
+	rcv.SetDisconnectHandler(func(err error) { gone <- err })
+	select {
+	case err := <-gone:
+		if !errors.Is(err, mage.ErrDisconnected) || !errors.Is(err, mage.ErrInvalidPipe) {
+			t.Errorf("receiver handler got %v", err)
+		}
+	case <-ctx.Done():
+		t.Fatal("a receiver of no pipe did not stop")
+	}
+
+	remote := everything.ScalarsPendingRemote{}.Bind()
+	defer remote.Close()
+	if err := remote.Set(true, 1, 2, 3, 4); !errors.Is(err, mage.ErrInvalidPipe) {
+		t.Errorf("Set = %v", err)
+	}
+	if err := remote.Nothing(ctx); !errors.Is(err, mage.ErrInvalidPipe) {
+		t.Errorf("Nothing = %v", err)
+	}
+	remoteGone := make(chan error, 1)
+	remote.SetDisconnectHandler(func(err error) { remoteGone <- err })
+	select {
+	case err := <-remoteGone:
+		if !errors.Is(err, mage.ErrDisconnected) {
+			t.Errorf("remote handler got %v", err)
+		}
+	case <-ctx.Done():
+		t.Fatal("a remote of no pipe never reported its disconnection")
 	}
 }

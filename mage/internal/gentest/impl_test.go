@@ -220,6 +220,29 @@ func (c *carrierImpl) Mixed(_ context.Context, observers []everything.ObserverPe
 
 func (c *carrierImpl) Ping() { c.calls.Add(1) }
 
+// Nested closes the pipes it got and sends the files back, last first, in
+// one inner array.
+func (c *carrierImpl) Nested(_ context.Context, files [][]*os.File, pipes [][]mage.MessagePipe) ([][]*os.File, int32, error) {
+	c.calls.Add(1)
+	var back []*os.File
+	for i := len(files) - 1; i >= 0; i-- {
+		for j := len(files[i]) - 1; j >= 0; j-- {
+			back = append(back, files[i][j])
+		}
+	}
+	n := int32(0)
+	for _, inner := range pipes {
+		for _, p := range inner {
+			n++
+			_ = p.Close()
+		}
+	}
+	if back == nil {
+		return nil, n, nil
+	}
+	return [][]*os.File{back}, n, nil
+}
+
 func (c *carrierImpl) Close() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -243,6 +266,18 @@ type keywordsImpl struct{}
 
 func (keywordsImpl) Go(_ context.Context, type_ int32, func_ string, range_ bool, len_ int64, e_ byte, r_ int32, ctx_ int32, err_ int32, r0_ int32) (int32, int32, int32, error) {
 	return type_ + int32(len(func_)), r_ + ctx_, err_ + r0_, nil
+}
+
+// Shadow sends back the first observer it got, closes the others, and
+// adds their count to n.
+func (keywordsImpl) Shadow(_ context.Context, observers []everything.ObserverPendingRemote, n int32) (everything.ObserverPendingRemote, int32, error) {
+	if len(observers) == 0 {
+		return everything.ObserverPendingRemote{}, n, nil
+	}
+	for _, o := range observers[1:] {
+		_ = o.PassPipe().Close()
+	}
+	return observers[0], n + int32(len(observers)), nil
 }
 
 // Compile-time checks that the implementations satisfy the interfaces.

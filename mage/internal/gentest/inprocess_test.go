@@ -117,6 +117,66 @@ func TestOrderOneAtATime(t *testing.T) {
 	}
 }
 
+// sendMany makes n one-way calls from another goroutine and fails the test
+// if they do not all return before ctx ends: a one-way call must never
+// wait for the peer.
+func sendMany(t *testing.T, ctx context.Context, remote *everything.ScalarsRemote, n int) {
+	t.Helper()
+	done := make(chan error, 1)
+	go func() {
+		for i := 0; i < n; i++ {
+			if err := remote.Set(true, int32(i), 0, 0, 0); err != nil {
+				done <- err
+				return
+			}
+		}
+		done <- nil
+	}()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("Set: %v", err)
+		}
+	case <-ctx.Done():
+		t.Fatalf("%d one-way calls did not return: Set blocks on the peer", n)
+	}
+}
+
+// TestOneWayNeverBlocks: one-way calls return while the peer reads
+// nothing, and while its implementation is stuck in a method.
+func TestOneWayNeverBlocks(t *testing.T) {
+	ctx := testContext(t)
+
+	// Nobody reads the other end.
+	a, b := mage.CreatePipe()
+	defer b.Close()
+	remote := everything.NewScalarsRemote(a)
+	defer remote.Close()
+	sendMany(t, ctx, remote, 20000)
+
+	// The implementation is busy in a method with a reply.
+	remote, impl, _ := bindScalars(t)
+	impl.block = make(chan struct{})
+	impl.entered = make(chan struct{}, 1)
+	errc := make(chan error, 1)
+	go func() { errc <- remote.Nothing(ctx) }()
+	<-impl.entered
+	sendMany(t, ctx, remote, 20000)
+	if n := len(impl.sets); n != 0 {
+		t.Fatalf("%d Sets ran while Nothing was running", n)
+	}
+	close(impl.block)
+	if err := <-errc; err != nil {
+		t.Fatal(err)
+	}
+	// Once it is free, the queued calls arrive, in order.
+	for i := 0; i < 20000; i++ {
+		if got := <-impl.sets; got.i != int32(i) {
+			t.Fatalf("Set %d arrived as %d", i, got.i)
+		}
+	}
+}
+
 func TestVariable(t *testing.T) {
 	ctx := testContext(t)
 	a, b := mage.CreatePipe()
@@ -178,6 +238,28 @@ func TestKeywords(t *testing.T) {
 	x, y, z, err := remote.Go(ctx, 1, "abc", true, 0, 'e', 2, 3, 4, 5)
 	if err != nil || x != 4 || y != 5 || z != 9 {
 		t.Fatalf("Go = %d, %d, %d, %v", x, y, z, err)
+	}
+
+	// Parameters named like the package-level names the method bodies use
+	// (ObserverPendingRemote, NewObserverPendingRemote) compile and work.
+	obs := newObserver()
+	var pending []everything.ObserverPendingRemote
+	for i := 0; i < 2; i++ {
+		r, recv := everything.NewObserverPipe()
+		pending = append(pending, r)
+		defer recv.Bind(obs).Close()
+	}
+	back, n, err := remote.Shadow(ctx, pending, 40)
+	if err != nil || n != 42 || !back.IsValid() {
+		t.Fatalf("Shadow = %v, %d, %v", back, n, err)
+	}
+	o := back.Bind()
+	defer o.Close()
+	if err := o.Notify("shadowed", 1); err != nil {
+		t.Fatal(err)
+	}
+	if ev := <-obs.seen; ev != "shadowed" {
+		t.Errorf("event %q", ev)
 	}
 }
 
@@ -360,6 +442,63 @@ func TestHandles(t *testing.T) {
 	if _, _, err := remote.Files(ctx, f, []*os.File{f}, ""); !errors.Is(err, mage.ErrEncode) {
 		t.Errorf("Files(f, [f]) = %v, want ErrEncode", err)
 	}
+}
+
+// checkNested sends nested arrays of files and pipes and checks that every
+// file comes back, in reverse order, still the same open file: each is the
+// read end of an os.Pipe whose write end we keep.
+func checkNested(t *testing.T, ctx context.Context, remote *everything.CarrierRemote) {
+	t.Helper()
+	var reads [3]*os.File
+	var writes [3]*os.File
+	for i := range reads {
+		r, w, err := os.Pipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		reads[i], writes[i] = r, w
+		defer w.Close()
+	}
+	var ours []mage.MessagePipe
+	var theirs [3]mage.MessagePipe
+	for i := range theirs {
+		a, b := mage.CreatePipe()
+		ours = append(ours, a)
+		theirs[i] = b
+	}
+	defer func() {
+		for _, p := range ours {
+			_ = p.Close()
+		}
+	}()
+	files := [][]*os.File{{reads[0], reads[1]}, nil, {reads[2]}}
+	pipes := [][]mage.MessagePipe{{theirs[0]}, {theirs[1], theirs[2]}}
+	back, n, err := remote.Nested(ctx, files, pipes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n != 3 || len(back) != 1 || len(back[0]) != 3 {
+		t.Fatalf("Nested = %v, %d", back, n)
+	}
+	for i, w := range writes {
+		if _, err := w.Write([]byte{byte('a' + i)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i, f := range back[0] {
+		b := make([]byte, 1)
+		_, err := io.ReadFull(f, b)
+		_ = f.Close()
+		if want := byte('a' + 2 - i); err != nil || b[0] != want {
+			t.Errorf("file %d read %q, %v; want %q", i, b, err, want)
+		}
+	}
+}
+
+func TestNestedAttachments(t *testing.T) {
+	ctx := testContext(t)
+	remote, _ := bindCarrier(t)
+	checkNested(t, ctx, remote)
 }
 
 func TestSeedInterfaces(t *testing.T) {

@@ -453,7 +453,7 @@ func NewVariablePipe() (VariablePendingRemote, VariablePendingReceiver) {
 // CarrierFingerprint identifies Carrier in every message of its pipes: the first
 // four bytes of the SHA-256 of the interface's canonical text. A message
 // with another fingerprint is rejected as a bad message.
-const CarrierFingerprint uint32 = 0xa66e8b1b
+const CarrierFingerprint uint32 = 0x52a512a1
 
 // Method ordinals of Carrier.
 const (
@@ -465,6 +465,7 @@ const (
 	_Carrier_Files_ordinal       uint32 = 3877444400
 	_Carrier_Mixed_ordinal       uint32 = 3114856344
 	_Carrier_Ping_ordinal        uint32 = 7
+	_Carrier_Nested_ordinal      uint32 = 3507516522
 )
 
 // CarrierDescriptor describes Carrier to the mage runtime, which names its
@@ -481,6 +482,7 @@ var CarrierDescriptor = mage.RegisterInterface(&mage.InterfaceDescriptor{
 		{Ordinal: _Carrier_Files_ordinal, Name: "Files", HasReply: true},
 		{Ordinal: _Carrier_Mixed_ordinal, Name: "Mixed", HasReply: true},
 		{Ordinal: _Carrier_Ping_ordinal, Name: "Ping"},
+		{Ordinal: _Carrier_Nested_ordinal, Name: "Nested", HasReply: true},
 	},
 })
 
@@ -499,6 +501,10 @@ type Carrier interface {
 	Files(ctx context.Context, f *os.File, more []*os.File, note string) (back *os.File, count int32, err error)
 	Mixed(ctx context.Context, observers []ObserverPendingRemote, pipes []mage.MessagePipe, maybe *os.File) (observers_ int32, pipes_ int32, had_file bool, err error)
 	Ping()
+
+	// Nested returns how many files and pipes it got, and the files back in
+	// reverse order, in one inner array.
+	Nested(ctx context.Context, files [][]*os.File, pipes [][]mage.MessagePipe) (back [][]*os.File, pipes_ int32, err error)
 }
 
 // CarrierRemote calls Carrier on the implementation bound to the other end of
@@ -631,6 +637,26 @@ func (r *CarrierRemote) Ping() error {
 	return r.Remote.Send(_Carrier_Ping_ordinal, e)
 }
 
+// Nested calls Carrier.Nested and waits for its reply. It fails with an error
+// matching mage.ErrDisconnected if the pipe closes first, with ctx's error
+// if ctx ends first, and with a *mage.RemoteError if the implementation
+// returned an error. Pipes and files passed to it are consumed either way.
+func (r *CarrierRemote) Nested(ctx context.Context, files [][]*os.File, pipes [][]mage.MessagePipe) ([][]*os.File, int32, error) {
+	e := mage.NewEncoder(8)
+	mage.WriteArray(e, files, func(e *mage.Encoder, v []*os.File) { mage.WriteArray(e, v, (*mage.Encoder).WriteHandle) })
+	mage.WriteArray(e, pipes, func(e *mage.Encoder, v []mage.MessagePipe) { mage.WriteArray(e, v, (*mage.Encoder).WritePipe) })
+	d := new(mage.Decoder)
+	if err := r.Remote.Call(ctx, _Carrier_Nested_ordinal, e, d); err != nil {
+		return nil, 0, err
+	}
+	r0 := mage.ReadArray(d, 4, func(d *mage.Decoder) []*os.File { return mage.ReadArray(d, 4, (*mage.Decoder).ReadHandle) })
+	r1 := d.ReadInt32()
+	if err := d.Finish(); err != nil {
+		return nil, 0, err
+	}
+	return r0, r1, nil
+}
+
 // BindCarrier serves impl on p, the end of a pipe whose other end is (or will
 // be) bound to a CarrierRemote. A goroutine of the returned receiver reads
 // messages and calls impl's methods one at a time, in order; a message
@@ -726,6 +752,20 @@ func _Carrier_dispatch(impl Carrier) mage.DispatchFunc {
 			}
 			impl.Ping()
 			return nil, nil
+		case _Carrier_Nested_ordinal:
+			p0 := mage.ReadArray(d, 4, func(d *mage.Decoder) []*os.File { return mage.ReadArray(d, 4, (*mage.Decoder).ReadHandle) })
+			p1 := mage.ReadArray(d, 4, func(d *mage.Decoder) []mage.MessagePipe { return mage.ReadArray(d, 4, (*mage.Decoder).ReadPipe) })
+			if err := d.Finish(); err != nil {
+				return nil, err
+			}
+			r0, r1, err := impl.Nested(ctx, p0, p1)
+			if err != nil {
+				return mage.ErrorReply(err), nil
+			}
+			e := mage.NewReplyEncoder(8)
+			mage.WriteArray(e, r0, func(e *mage.Encoder, v []*os.File) { mage.WriteArray(e, v, (*mage.Encoder).WriteHandle) })
+			e.WriteInt32(r1)
+			return e, nil
 		}
 		return nil, mage.ErrUnknownMethod
 	}
@@ -783,11 +823,12 @@ func NewCarrierPipe() (CarrierPendingRemote, CarrierPendingReceiver) {
 // KeywordsFingerprint identifies Keywords in every message of its pipes: the first
 // four bytes of the SHA-256 of the interface's canonical text. A message
 // with another fingerprint is rejected as a bad message.
-const KeywordsFingerprint uint32 = 0x0d26788a
+const KeywordsFingerprint uint32 = 0xea3c1d49
 
 // Method ordinals of Keywords.
 const (
-	_Keywords_Go_ordinal uint32 = 1104201067
+	_Keywords_Go_ordinal     uint32 = 1104201067
+	_Keywords_Shadow_ordinal uint32 = 2194778241
 )
 
 // KeywordsDescriptor describes Keywords to the mage runtime, which names its
@@ -797,6 +838,7 @@ var KeywordsDescriptor = mage.RegisterInterface(&mage.InterfaceDescriptor{
 	Fingerprint: KeywordsFingerprint,
 	Methods: []mage.MethodDescriptor{
 		{Ordinal: _Keywords_Go_ordinal, Name: "Go", HasReply: true},
+		{Ordinal: _Keywords_Shadow_ordinal, Name: "Shadow", HasReply: true},
 	},
 })
 
@@ -809,6 +851,10 @@ var KeywordsDescriptor = mage.RegisterInterface(&mage.InterfaceDescriptor{
 // caller receives as a *mage.RemoteError.
 type Keywords interface {
 	Go(ctx context.Context, type_ int32, func_ string, range_ bool, len_ int64, e_ byte, r_ int32, ctx_ int32, err_ int32, r0_ int32) (type__ int32, r__ int32, err__ int32, err error)
+
+	// Shadow names its parameters like the package-level names the generated
+	// code uses in method bodies.
+	Shadow(ctx context.Context, ObserverPendingRemote_ []ObserverPendingRemote, Keywords_ int32) (NewObserverPendingRemote_ ObserverPendingRemote, KeywordsRemote_ int32, err error)
 }
 
 // KeywordsRemote calls Keywords on the implementation bound to the other end of
@@ -855,6 +901,26 @@ func (r *KeywordsRemote) Go(ctx context.Context, type_ int32, func_ string, rang
 	return r0, r1, r2, nil
 }
 
+// Shadow calls Keywords.Shadow and waits for its reply. It fails with an error
+// matching mage.ErrDisconnected if the pipe closes first, with ctx's error
+// if ctx ends first, and with a *mage.RemoteError if the implementation
+// returned an error. Pipes and files passed to it are consumed either way.
+func (r *KeywordsRemote) Shadow(ctx context.Context, ObserverPendingRemote_ []ObserverPendingRemote, Keywords_ int32) (ObserverPendingRemote, int32, error) {
+	e := mage.NewEncoder(8 + 4*len(ObserverPendingRemote_))
+	mage.WriteArray(e, ObserverPendingRemote_, func(e *mage.Encoder, v ObserverPendingRemote) { e.WritePipe(v.PassPipe()) })
+	e.WriteInt32(Keywords_)
+	d := new(mage.Decoder)
+	if err := r.Remote.Call(ctx, _Keywords_Shadow_ordinal, e, d); err != nil {
+		return ObserverPendingRemote{}, 0, err
+	}
+	r0 := NewObserverPendingRemote(d.ReadPipe())
+	r1 := d.ReadInt32()
+	if err := d.Finish(); err != nil {
+		return ObserverPendingRemote{}, 0, err
+	}
+	return r0, r1, nil
+}
+
 // BindKeywords serves impl on p, the end of a pipe whose other end is (or will
 // be) bound to a KeywordsRemote. A goroutine of the returned receiver reads
 // messages and calls impl's methods one at a time, in order; a message
@@ -889,6 +955,20 @@ func _Keywords_dispatch(impl Keywords) mage.DispatchFunc {
 			e.WriteInt32(r0)
 			e.WriteInt32(r1)
 			e.WriteInt32(r2)
+			return e, nil
+		case _Keywords_Shadow_ordinal:
+			p0 := mage.ReadArray(d, 4, func(d *mage.Decoder) ObserverPendingRemote { return NewObserverPendingRemote(d.ReadPipe()) })
+			p1 := d.ReadInt32()
+			if err := d.Finish(); err != nil {
+				return nil, err
+			}
+			r0, r1, err := impl.Shadow(ctx, p0, p1)
+			if err != nil {
+				return mage.ErrorReply(err), nil
+			}
+			e := mage.NewReplyEncoder(8)
+			e.WritePipe(r0.PassPipe())
+			e.WriteInt32(r1)
 			return e, nil
 		}
 		return nil, mage.ErrUnknownMethod
