@@ -100,6 +100,11 @@ func AcceptWith(ctx context.Context, opts AcceptOptions) (*Accepted, error) {
 	if opts.ExitWhenParentGone {
 		go func() {
 			<-c.Done()
+			if errors.Is(c.Err(), mage.ErrClosedLocally) {
+				// This process closed it (Node.Close on its way out): the
+				// parent is not gone, and the exit is the process's own.
+				return
+			}
 			fmt.Fprintln(os.Stderr, "invitation: parent connection ended, exiting:", c.Err())
 			os.Exit(1)
 		}()

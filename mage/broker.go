@@ -90,6 +90,13 @@ func (l *link) handleRequestIntroduction(node ports.NodeName) error {
 		n.introduceLocked(l, other)
 		return nil
 	}
+	if _, gone := n.lost[node]; gone {
+		// Tell the requester, which may be waiting to hear whether node
+		// lives: with the routes through this node collapsed, no proxy
+		// here will tell it.
+		_ = l.ch.Send(wire.AppendIntroduce(nil, &wire.Introduce{Node: wire.NodeName(node), Unknown: true}), nil)
+		return nil
+	}
 	n.pendingIntros[node] = append(n.pendingIntros[node], l.peer)
 	return nil
 }
@@ -153,6 +160,12 @@ func (l *link) handleIntroduce(in *wire.Introduce, fds []int) error {
 	if !fromBroker && !isBroker {
 		return fmt.Errorf("%w: introduction from %s, which is not the broker", errProtocol, NodeName(l.peer))
 	}
+	if in.Unknown && fromBroker && len(fds) == 0 {
+		n.mu.Lock()
+		defer n.mu.Unlock()
+		n.lostLocked(node, fmt.Errorf("%w: %s", errNodeUnknown, NodeName(node)))
+		return nil
+	}
 	if in.Unknown || len(fds) != 1 {
 		closeFDs(fds)
 		return fmt.Errorf("%w: introduction to %s without a socket", errProtocol, NodeName(node))
@@ -184,6 +197,17 @@ func (n *Node) connectIntroduced(node ports.NodeName, f *os.File) {
 	n.log.Warn("introduced connection failed", "node", NodeName(node).String(), "error", err)
 	n.mu.Lock()
 	defer n.mu.Unlock()
+	n.lostLocked(node, err)
+}
+
+// errNodeUnknown is why a node is lost that the broker reported gone or
+// unknown when asked for an introduction.
+var errNodeUnknown = errors.New("mage: the broker knows no such node")
+
+// lostLocked treats node, to which this node has no connection, as lost
+// with err: events waiting for it are dropped and the ports that depend on
+// it learn. It does nothing if a connection to node exists after all.
+func (n *Node) lostLocked(node ports.NodeName, err error) {
 	if n.links[node] != nil {
 		return
 	}

@@ -33,6 +33,9 @@ var (
 	// ErrAlreadyConnected is returned by Connect when the peer node is
 	// already connected to this one.
 	ErrAlreadyConnected = errors.New("mage: node already connected")
+	// ErrClosedLocally is Connection.Err after this side closed the
+	// connection (Connection.Close or Node.Close).
+	ErrClosedLocally = errors.New("mage: connection closed locally")
 )
 
 // PeerClosedError is what ReadMessage returns when the peer is gone. It

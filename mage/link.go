@@ -36,7 +36,7 @@ func (s linkState) String() string {
 }
 
 // errClosedLocally is why a connection this side closed ended.
-var errClosedLocally = errors.New("mage: connection closed locally")
+var errClosedLocally = ErrClosedLocally
 
 // errProtocol matches every breach of the node protocol by a peer.
 var errProtocol = errors.New("mage: protocol violation")
@@ -197,6 +197,14 @@ func (l *link) handleFrame(f *wire.Frame, fds []int) error {
 		return l.acceptEvent(ports.PeerMovedEvent{Target: ports.PortName(f.PeerMoved.Target), NewNode: ports.NodeName(f.PeerMoved.NewNode)})
 	case wire.TypePortAccepted:
 		return l.acceptEvent(ports.PortAcceptedEvent{Target: ports.PortName(f.PortAccepted.Target)})
+	case wire.TypeObserveProxy:
+		o := &f.ObserveProxy
+		return l.acceptEvent(ports.ObserveProxyEvent{
+			Proxy:       ports.Address{Node: ports.NodeName(o.ProxyNode), Port: ports.PortName(o.ProxyPort)},
+			ProxyTarget: ports.Address{Node: ports.NodeName(o.ProxyTargetNode), Port: ports.PortName(o.ProxyTargetPort)},
+		})
+	case wire.TypeObserveProxyAck:
+		return l.acceptEvent(ports.ObserveProxyAckEvent{Target: ports.PortName(f.ObserveProxyAck.Target), LastSeq: f.ObserveProxyAck.LastSeq})
 	case wire.TypeRequestIntroduction:
 		return l.handleRequestIntroduction(ports.NodeName(f.RequestIntroduction.Node))
 	case wire.TypeIntroduce:
@@ -382,6 +390,17 @@ func (l *link) sendEventLocked(ev ports.Event) {
 		_ = l.sendFrameLocked(l.encodeBuf, nil)
 	case ports.PortAcceptedEvent:
 		l.encodeBuf = wire.AppendPortAccepted(l.encodeBuf[:0], &wire.PortAccepted{Target: wire.PortName(e.Target)})
+		_ = l.sendFrameLocked(l.encodeBuf, nil)
+	case ports.ObserveProxyEvent:
+		l.encodeBuf = wire.AppendObserveProxy(l.encodeBuf[:0], &wire.ObserveProxy{
+			ProxyNode:       wire.NodeName(e.Proxy.Node),
+			ProxyPort:       wire.PortName(e.Proxy.Port),
+			ProxyTargetNode: wire.NodeName(e.ProxyTarget.Node),
+			ProxyTargetPort: wire.PortName(e.ProxyTarget.Port),
+		})
+		_ = l.sendFrameLocked(l.encodeBuf, nil)
+	case ports.ObserveProxyAckEvent:
+		l.encodeBuf = wire.AppendObserveProxyAck(l.encodeBuf[:0], &wire.ObserveProxyAck{Target: wire.PortName(e.Target), LastSeq: e.LastSeq})
 		_ = l.sendFrameLocked(l.encodeBuf, nil)
 	default:
 		panic(fmt.Sprintf("mage: no frame for port event %T", ev))

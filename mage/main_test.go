@@ -26,8 +26,8 @@ func TestMain(m *testing.M) {
 	goleak.VerifyTestMain(m)
 }
 
-// runChild is the main of a child process: it connects to the parent over
-// fd 3, takes the pipe attached as "p", and plays role on it.
+// runChild is the main of a child process: it connects to the parent, its
+// broker, over fd 3, takes the pipe attached as "p", and plays role on it.
 func runChild(role string) int {
 	conn, err := mage.UnixConn(os.NewFile(3, "parent"))
 	if err != nil {
@@ -36,7 +36,7 @@ func runChild(role string) int {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	c, err := mage.Connect(ctx, conn, mage.ConnectOptions{})
+	c, err := mage.Connect(ctx, conn, mage.ConnectOptions{AsBroker: true})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "child: connect:", err)
 		return 3
@@ -164,7 +164,7 @@ func inProcessPeer(t testing.TB, parent *mage.Node, role string, p mage.MessageP
 	go func() {
 		// Like a child process, the node goes when its role ends.
 		defer child.Close()
-		c, err := child.Connect(ctx, cb, mage.ConnectOptions{})
+		c, err := child.Connect(ctx, cb, mage.ConnectOptions{AsBroker: true})
 		if err != nil {
 			done <- err
 			return

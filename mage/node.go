@@ -40,6 +40,11 @@ type NodeOptions struct {
 	// or a message the bindings could not decode. It must not block. A
 	// supervisor uses it to kill the node's process.
 	OnBadMessage func(from NodeName, err error)
+	// Trace, when not nil, receives a line for every message the node's
+	// pipes write and read: the method's name (from the interfaces magen
+	// registered), the payload's size, the pipes and handles attached, and
+	// the nodes it goes from and to. See also EnvTrace.
+	Trace hclog.Logger
 }
 
 // Node is this process's place in a mage process tree: it owns the ports
@@ -56,6 +61,10 @@ type Node struct {
 	log    hclog.Logger
 	limits Limits
 	onBad  func(from NodeName, err error)
+	// trace is NodeOptions.Trace; nil when off.
+	trace hclog.Logger
+	// counts are the node's message counts.
+	counts counters
 	// version is the protocol version this node speaks: ProtocolVersion,
 	// except in tests of the version check.
 	version uint16
@@ -94,11 +103,17 @@ type Node struct {
 	// bg counts the goroutines that connect introduced sockets; Close waits
 	// for them.
 	bg sync.WaitGroup
+
+	// flushed, when set, is called with mu held at the end of every
+	// flushLocked: tests use it to wait for the node to settle without
+	// sleeping (export_test.go).
+	flushed func()
 }
 
-var defaultNode = sync.OnceValue(func() *Node { return NewNode(NodeOptions{}) })
+var defaultNode = sync.OnceValue(func() *Node { return NewNode(NodeOptions{Trace: traceFromEnv()}) })
 
-// DefaultNode returns the process's node, creating it on first use.
+// DefaultNode returns the process's node, creating it on first use. It
+// traces its messages when EnvTrace is set.
 func DefaultNode() *Node { return defaultNode() }
 
 // CreatePipe returns the two ends of a new pipe on the DefaultNode.
@@ -122,6 +137,7 @@ func NewNode(opts NodeOptions) *Node {
 		log:       log,
 		limits:    opts.Limits.withDefaults(),
 		onBad:     opts.OnBadMessage,
+		trace:     opts.Trace,
 		version:   ProtocolVersion,
 		endpoints: make(map[ports.PortName]*endpoint),
 		links:     make(map[ports.NodeName]*link),
@@ -216,6 +232,12 @@ func (n *Node) newEndpointLocked(p ports.PortName) MessagePipe {
 // flushLocked sends what the port state machine produced and wakes the
 // readers whose ports changed.
 func (n *Node) flushLocked() {
+	// Connections first: an introduction asked for here goes to the broker
+	// ahead of the events below, among them the acks that let a proxy on
+	// the broker go.
+	for _, node := range n.ports.TakeWatchedNodes() {
+		n.watchLocked(node)
+	}
 	for _, out := range n.ports.TakeOutgoing() {
 		n.sendLocked(out)
 	}
@@ -224,6 +246,21 @@ func (n *Node) flushLocked() {
 			e.signal()
 		}
 	}
+	if n.flushed != nil {
+		n.flushed()
+	}
+}
+
+// watchLocked makes sure this node hears if node is lost: a port now
+// depends on it (it sends there, or something for it comes from there),
+// and only a connection's end tells of a node's loss. Once routes
+// collapse, the nodes that used to stand between two ends no longer do
+// that for them.
+func (n *Node) watchLocked(node ports.NodeName) {
+	if _, gone := n.lost[node]; gone || node == n.name || n.links[node] != nil {
+		return
+	}
+	n.requestIntroductionLocked(node)
 }
 
 // sendLocked hands one event to the connection to its node, or keeps it

@@ -199,6 +199,10 @@ func TestPipeBouncedTenTimes(t *testing.T) {
 		}
 		write(t, q, text("back"))
 		expectText(t, q0, "back")
+		// The route collapsed: the parent holds a, q0 and q, no proxy.
+		if err := mage.WaitPortCount(testContext(t), parent, 3); err != nil {
+			t.Fatalf("after ten bounces: %v", err)
+		}
 		if err := q0.Close(); err != nil {
 			t.Fatal(err)
 		}

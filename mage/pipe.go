@@ -155,6 +155,10 @@ func (p MessagePipe) WriteMessage(m *Message) error {
 		}
 		return fmt.Errorf("mage: write message: %w", err)
 	}
+	n.counts.sent.Add(1)
+	if n.trace != nil {
+		n.traceSentLocked(p.e, m, len(attached), len(fds))
+	}
 	n.flushLocked()
 	n.mu.Unlock()
 	for _, f := range handles {
@@ -199,6 +203,10 @@ func (p MessagePipe) ReadMessage() (*Message, error) {
 		// Taking a message can reveal a closure queued behind it, or the
 		// next message; let the port state machine tell the readers.
 		n.flushLocked()
+		n.counts.received.Add(1)
+		if n.trace != nil {
+			n.traceReceived(m)
+		}
 		return m, nil
 	}
 	st, err := n.ports.Status(p.e.port)

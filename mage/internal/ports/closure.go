@@ -51,6 +51,12 @@ func (n *Node) acceptClosure(from NodeName, ev ClosureEvent) error {
 		n.cutOff(p, NodeName{})
 		return nil
 	}
+	if p.state == stateProxying && p.acked {
+		// The sender switched past this proxy before it could close, so
+		// its closure goes to the proxy's target.
+		return &EventError{From: from, Target: ev.Target, Err: ErrBadEvent,
+			Detail: "closure sent to a bypassed proxy"}
+	}
 	if p.peerClosed {
 		if p.lost || ev.LastSeq == p.lastRecv {
 			return nil
@@ -86,8 +92,9 @@ func (n *Node) acceptClosure(from NodeName, ev ClosureEvent) error {
 	return err
 }
 
-// acceptPeerMoved handles a PeerMovedEvent: the peer end's stint on node
-// from is over, one on ev.NewNode begins.
+// acceptPeerMoved handles a PeerMovedEvent: the sending stint on node from
+// is over, one on ev.NewNode begins. A proxy looking for its referrer asks
+// the new node.
 func (n *Node) acceptPeerMoved(from NodeName, ev PeerMovedEvent) error {
 	if ev.NewNode.IsZero() {
 		return &EventError{From: from, Target: ev.Target, Err: ErrBadEvent, Detail: "peer moved to the zero node"}
@@ -98,14 +105,20 @@ func (n *Node) acceptPeerMoved(from NodeName, ev PeerMovedEvent) error {
 	}
 	p.addSource(from, -1)
 	p.addSource(ev.NewNode, 1)
+	n.noteWatched(ev.NewNode)
 	if n.lost[ev.NewNode] && p.waitsOn(ev.NewNode) {
 		n.lose(p, ev.NewNode)
+		return nil
+	}
+	if p.state == stateProxying && p.observing && !p.acked && !p.peerClosed {
+		n.observe(p, ev.NewNode)
 	}
 	return nil
 }
 
 // acceptPortAccepted handles a PortAcceptedEvent: the port moved from here
-// to node from arrived, so the peer may stop watching this node for it.
+// to node from arrived, so the peer may stop watching this node for it,
+// and this proxy may start asking to be bypassed.
 func (n *Node) acceptPortAccepted(from NodeName, ev PortAcceptedEvent) {
 	p := n.ports[n.proxyTo[Address{Node: from, Port: ev.Target}]]
 	if p == nil || p.state != stateProxying || !p.announceMove {
@@ -114,6 +127,9 @@ func (n *Node) acceptPortAccepted(from NodeName, ev PortAcceptedEvent) {
 	p.announceMove = false
 	n.emit(p.peer.Node, PeerMovedEvent{Target: p.peer.Port, NewNode: from})
 	n.maybeRemoveProxy(p)
+	if n.ports[p.name] == p {
+		n.startObserving(p)
+	}
 }
 
 // lose cuts p off because node is lost and p waits on it.

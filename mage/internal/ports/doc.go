@@ -13,13 +13,15 @@
 // Every user message carries a per-direction sequence number starting at 1.
 // A receiving port releases messages strictly in sequence order, holding
 // early arrivals in a small reorder queue; a proxy forwards in the same
-// order. This one rule keeps a pipe FIFO while its ends move.
+// order. This one rule keeps a pipe FIFO while its ends move and while
+// routes collapse.
 //
 // Sending a message that carries ports to another node moves each carried
 // port: it becomes a proxy to a fresh port on the destination node, whose
 // [Descriptor] travels in the [UserEvent]; messages queued on the moved port
 // follow it, in order, recursively. A moved port keeps its sequence numbers
-// and keeps sending straight to its peer's address.
+// and keeps sending to its peer's address; route collapsing (below) then
+// removes the proxies from the way.
 //
 // Closure carries the last sequence number sent, so the peer reports
 // [Status].PeerClosed only after it took everything sent before. A
@@ -27,24 +29,121 @@
 // sequence number, so the proxies on the way to the closed peer learn when
 // they may go; after both ends closed, no port remains anywhere.
 //
+// # Route collapsing
+//
+// Look at one direction of a pipe: messages to end E, sent by the other
+// end F. F's receiving port sends to its peer address. If E has moved,
+// that address is a proxy, which forwards to the port E moved to, which may
+// itself be a proxy, and so on to E's receiving port. The port whose peer
+// (or, for a proxy, whose target) is a given proxy is that proxy's referrer:
+// F's port for the first proxy, the preceding proxy for the others. Each
+// proxy has exactly one referrer, because each port is the next hop of
+// exactly one other.
+//
+// A proxy removes itself in three steps (collapse.go):
+//
+//  1. Once its move was acknowledged ([PortAcceptedEvent]), the proxy sends
+//     an [ObserveProxyEvent] (itself, its target) to every node a sender of
+//     it is known to live on: the nodes its stint counts (see Node loss)
+//     hold as live. Later, each [PeerMovedEvent] it receives names another
+//     node, and it asks that node too.
+//  2. A node that gets the event from node N looks for its receiving port
+//     whose peer is that proxy on N (by an index of peers; the proxy cannot
+//     know that port's name). If there is one and it is still open, it
+//     switches its peer to the proxy's target, and answers with an
+//     [ObserveProxyAckEvent] carrying the last sequence number it sent:
+//     every later message goes to the target directly. Otherwise it
+//     ignores the event: that port moved on, or closed, or the referrer is
+//     a proxy.
+//  3. The proxy, once acknowledged, forwards every message up to that
+//     sequence number, in order, as always; then it sends its target a
+//     [PeerMovedEvent] naming the node the ack came from, and goes.
+//
+// Ordering. The referrer's switch is one step of one node: every message up
+// to the acknowledged number L went to the proxy, every later one goes to
+// the target. The proxy forwards each message up to L once, refuses any
+// beyond L, and stays until all up to L have arrived (messages the sender
+// sent from earlier nodes included). The target merges the two streams by
+// sequence number, so the reader sees one gapless FIFO stream, each
+// message once. Closure needs nothing more: a referrer that closes before
+// switching closes to the proxy, which passes the closure, with its last
+// sequence number, on to the target; one that closes after switching
+// closes to the target. Either way the target waits for every message up
+// to that number.
+//
+// Only receiving ports switch; a proxy's target never changes. A proxy
+// whose referrer is another proxy therefore waits: when that one goes, its
+// PeerMovedEvent names the node of the sender that bypassed it, and the
+// waiting proxy asks there. A chain A→B→C→D collapses from the sender's
+// end, one proxy per round trip, to A→D. Letting proxies switch too would
+// let two neighbouring proxies bypass each other at once, and a sender
+// could end up sending to a proxy that has gone.
+//
+// Liveness: every proxy goes once the system is quiet and both ends stay
+// open. By induction along the chain it is enough that the first proxy,
+// whose referrer is F's port, reaches F's node. Its stint counts hold F's
+// node, or a PeerMovedEvent naming it is still on its way: each move of F
+// while F sends to the proxy ends with such an event to the proxy (the
+// moved port's peer), sent after the new node adopted F's port, so the ask
+// that follows finds it there or finds it gone, and another event follows.
+// F moves only finitely often.
+//
+// Capabilities: an ObserveProxyEvent speaks only for a proxy on the node
+// that sends it (anything else is refused), and it can only redirect the
+// port whose next hop is that proxy: the one node that already carries
+// that port's every message. A proxy takes an ack only from a node it
+// asked, only once, and refuses one whose sequence number is below what it
+// already forwarded (the pipe is cut off then). A bypassed proxy refuses
+// messages beyond the acknowledged number and closures. Such errors are
+// [EventError]s; no remote input panics or touches another pipe.
+//
 // # Node loss
 //
 // [Node.LostNode] closes, with [ReasonNodeLost], every port whose pipe can
-// no longer be served: ports whose peer lives on the lost node, proxies that
-// forward to it, and ports that might still be waiting for something that
-// was in flight from it. The last case needs to know where a pipe end's
-// messages come from. A port counts, per node, the "sending stints" of its
-// peer end: the peer starts on one node, and every move ends the stint on
-// the old node and starts one on the new. An adopted port also watches the
-// node whose proxy forwards to it. The node a port is moved to acknowledges
-// it ([PortAcceptedEvent]); only then does the old node tell the peer
-// ([PeerMovedEvent]), on the same link as, so behind, every message the end
-// sent from there. So a port stops watching a node only once nothing for it
-// can be in flight from there and the end has safely arrived elsewhere, and
-// a proxy stays until its move was acknowledged, because until then it alone
-// can report that the destination died with the port on its way. A port
-// that is cut off delivers what it holds in sequence and then reports the
-// peer closed: a prefix, in order, never duplicated.
+// no longer be served: receiving ports whose peer lives on the lost node,
+// proxies that forward to it, and ports that might still be waiting for
+// something that was in flight from it. The last case needs to know where
+// a port's messages come from. A port counts, per node, the sending stints
+// that feed it: the peer end's time on one node while it sends to this
+// port, or a proxy that forwards to it. A stint starts with the pipe (on the
+// pair's node), with an adoption (the proxy left on the old node feeds the
+// new port), or with a PeerMovedEvent (the event's sending node ends one,
+// its NewNode starts one); it ends with a PeerMovedEvent or, for the
+// referrer that bypasses a proxy, with the ack. Each end marker travels on
+// the same link as, so behind, everything the stint sent. Counts may dip
+// below zero while markers overtake starts.
+//
+// The node a port is moved to acknowledges it ([PortAcceptedEvent]); only
+// then does the old node tell the peer that the end moved
+// ([PeerMovedEvent]), and a proxy stays until its move was acknowledged,
+// because until then it alone can report that the destination died with
+// the port on its way.
+//
+// Collapsing keeps this exact:
+//
+//   - A proxy that dies before forwarding everything is still counted by
+//     its target as a stint (the adoption started it; only its final
+//     PeerMovedEvent, sent behind its last forwarded message, ends it), so
+//     the target cuts the pipe off.
+//   - That final event replaces the proxy's node with the referrer's: after
+//     a collapse the receiving port counts only the sender's node, and the
+//     nodes that used to stand between the ends may die without breaking
+//     the pipe.
+//   - Between the ack and that event only the proxy knows where its
+//     referrer now sends from. It watches that node meanwhile and cuts the
+//     pipe off if it is lost: a conservative report (the referrer may have
+//     sent nothing more), never a silent gap.
+//   - A proxy does not watch its own peer's node, which may be a long
+//     bypassed stop of the other end; the receiving ports watch their
+//     current peers.
+//   - A port switched to a target on a node already known lost is cut off
+//     at once.
+//
+// A port that is cut off delivers what it holds in sequence and then
+// reports the peer closed: a prefix, in order, never duplicated. A node
+// learns of a loss only from its caller, so [Node.TakeWatchedNodes] names
+// the nodes its ports came to depend on; the runtime connects to them, so
+// that it hears if one goes even when no message ever passes between them.
 //
 // # Contract
 //
@@ -56,11 +155,6 @@
 // same node never leave the node. Bodies are opaque; Config.DropBody is
 // called for every body the node discards, so the runtime can close the OS
 // handles inside.
-//
-// Route collapsing (removing proxies while both ends stay open, Mojo's
-// ObserveProxy protocol) is not implemented: a proxy lives until its pipe
-// closes or a node on its route is lost, and a route grows by one hop per
-// move.
 //
 // Sending a pipe end over its own pipe is refused where this node can see
 // it; after both ends have moved it cannot, and such a message would chase

@@ -33,8 +33,8 @@ type Descriptor struct {
 }
 
 // Event is something one node tells another about a port. The set of event
-// types is closed: UserEvent, ClosureEvent, PeerMovedEvent and
-// PortAcceptedEvent.
+// types is closed: UserEvent, ClosureEvent, PeerMovedEvent,
+// PortAcceptedEvent, ObserveProxyEvent and ObserveProxyAckEvent.
 type Event interface {
 	// TargetPort is the port on the receiving node the event is for.
 	TargetPort() PortName
@@ -67,14 +67,24 @@ type ClosureEvent struct {
 	Lost bool
 }
 
-// PeerMovedEvent tells Target that its peer end, which was sending to it
-// from the event's sending node, has moved to NewNode and sends from there.
-// The old node emits it once NewNode has acknowledged the move (see
-// PortAcceptedEvent), on the same link as, and so behind, every message the
-// end sent from the old node. On arrival Target knows that nothing more is
-// in flight from the old node and that the end safely reached NewNode.
-// Target uses this only to decide which lost nodes may have swallowed
-// something meant for it (see Node.LostNode); it changes no route.
+// PeerMovedEvent tells Target that the sender that was sending to it from
+// the event's sending node now sends from NewNode. Two things end a sender's
+// time on a node this way:
+//
+//   - The peer end moved: the old node emits the event once NewNode has
+//     acknowledged the move (see PortAcceptedEvent).
+//   - A proxy that forwarded to Target was bypassed (see
+//     ObserveProxyAckEvent): the proxy emits the event once it has forwarded
+//     the last message routed through it; NewNode is where the port that
+//     bypassed it lives.
+//
+// Either way it travels on the same link as, and so behind, every message
+// the old sender sent from the old node. On arrival Target knows that
+// nothing more is in flight from the old node and that the new sender is
+// on NewNode. Target uses this to decide which lost nodes may have
+// swallowed something meant for it (see Node.LostNode); a proxy that is
+// looking for the port that sends to it also asks NewNode (see
+// ObserveProxyEvent). It changes no route.
 //
 // This event is an addition to the brief's event set (Mojo's
 // UpdatePreviousPeer plays a similar role).
@@ -92,6 +102,36 @@ type PeerMovedEvent struct {
 // This event is an addition to the brief's event set (Mojo's PortAccepted).
 type PortAcceptedEvent struct {
 	Target PortName
+}
+
+// ObserveProxyEvent asks that the port sending to the proxy Proxy send to
+// ProxyTarget instead (route collapsing; Mojo's ObserveProxy). Proxy lives
+// on the sending node: a proxy speaks only for itself, so an event whose
+// Proxy.Node is not the sending node is refused.
+//
+// A proxy sends it, once its move was acknowledged, to every node that may
+// hold its referrer: the port whose peer is the proxy. It does not know
+// that port's name, only nodes its senders are known to live on, so the
+// receiving node looks the referrer up by its peer. A receiving port whose
+// peer is Proxy switches its peer to ProxyTarget and answers with an
+// ObserveProxyAckEvent; anything else (no such port, the sender moved on,
+// or the port sending to the proxy is itself a proxy that must be bypassed
+// first) ignores it. The proxy asks again whenever it learns a new node of
+// its sender (PeerMovedEvent).
+type ObserveProxyEvent struct {
+	Proxy       Address
+	ProxyTarget Address
+}
+
+// ObserveProxyAckEvent tells the proxy Target that the port that sent to it
+// has switched to the proxy's target, and that LastSeq is the last sequence
+// number that port sent before switching, through the proxy. The proxy
+// forwards every message up to LastSeq, then tells its target that the
+// sender now lives on the node the ack came from (PeerMovedEvent), and
+// goes. Only a node the proxy asked may acknowledge it.
+type ObserveProxyAckEvent struct {
+	Target  PortName
+	LastSeq uint64
 }
 
 // Outgoing is an event for another node.
@@ -113,7 +153,16 @@ func (e PeerMovedEvent) TargetPort() PortName { return e.Target }
 // sending node, not a port on the receiving node.
 func (e PortAcceptedEvent) TargetPort() PortName { return e.Target }
 
-func (UserEvent) isEvent()         {}
-func (ClosureEvent) isEvent()      {}
-func (PeerMovedEvent) isEvent()    {}
-func (PortAcceptedEvent) isEvent() {}
+// TargetPort implements Event. For this event it names the proxy, on the
+// sending node: the receiving node finds the port concerned by its peer.
+func (e ObserveProxyEvent) TargetPort() PortName { return e.Proxy.Port }
+
+// TargetPort implements Event.
+func (e ObserveProxyAckEvent) TargetPort() PortName { return e.Target }
+
+func (UserEvent) isEvent()            {}
+func (ClosureEvent) isEvent()         {}
+func (PeerMovedEvent) isEvent()       {}
+func (PortAcceptedEvent) isEvent()    {}
+func (ObserveProxyEvent) isEvent()    {}
+func (ObserveProxyAckEvent) isEvent() {}

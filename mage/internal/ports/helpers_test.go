@@ -217,8 +217,35 @@ func (n *Node) dump() string {
 	slices.SortFunc(names, comparePorts)
 	for _, name := range names {
 		p := n.ports[name]
-		fmt.Fprintf(&b, "\n    %v state=%d peer=%v target=%v send=%d recv=%d missing=%d queued=%d peerClosed=%v last=%d lost=%v sources=%v inTransit=%v",
-			name, p.state, p.peer, p.target, p.nextSend, p.nextRecv, p.nextMissing, len(p.queue), p.peerClosed, p.lastRecv, p.lost, p.sources, p.inTransit)
+		fmt.Fprintf(&b, "\n    %v state=%d peer=%v target=%v send=%d recv=%d missing=%d queued=%d peerClosed=%v last=%d lost=%v sources=%v inTransit=%v announce=%v observing=%v asked=%v acked=%v ackSeq=%d handover=%v",
+			name, p.state, p.peer, p.target, p.nextSend, p.nextRecv, p.nextMissing, len(p.queue), p.peerClosed, p.lastRecv, p.lost, p.sources, p.inTransit,
+			p.announceMove, p.observing, p.asked, p.acked, p.ackSeq, p.handover)
 	}
 	return b.String()
+}
+
+// checkIndexes reports whether n's lookup maps agree with its ports: every
+// receiving port is its peer's referrer, every proxy is found by its
+// target, and nothing else is in either map.
+func (n *Node) checkIndexes() error {
+	receiving, proxies := 0, 0
+	for name, p := range n.ports {
+		switch p.state {
+		case stateReceiving:
+			receiving++
+			if got := n.referrers[p.peer]; got != name {
+				return fmt.Errorf("port %v with peer %v: referrers index says %v", name, p.peer, got)
+			}
+		case stateProxying:
+			proxies++
+			if got := n.proxyTo[p.target]; got != name {
+				return fmt.Errorf("proxy %v to %v: proxyTo index says %v", name, p.target, got)
+			}
+		}
+	}
+	if len(n.referrers) != receiving || len(n.proxyTo) != proxies {
+		return fmt.Errorf("indexes hold %d referrers and %d proxies, the node %d receiving ports and %d proxies",
+			len(n.referrers), len(n.proxyTo), receiving, proxies)
+	}
+	return nil
 }

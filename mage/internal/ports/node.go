@@ -36,6 +36,10 @@ type Node struct {
 	lost  map[NodeName]bool
 	// proxyTo finds a proxy by its target, for PortAcceptedEvent.
 	proxyTo map[Address]PortName
+	// referrers finds a receiving port by its peer, for ObserveProxyEvent.
+	// At most one port anywhere sends to a given port, so the key is unique
+	// among well-behaved nodes.
+	referrers map[Address]PortName
 
 	// local holds events between this node's own ports; flush empties it
 	// before every method returns.
@@ -44,6 +48,11 @@ type Node struct {
 
 	changed    []PortName
 	changedSet map[PortName]bool
+
+	// watched collects, for TakeWatchedNodes, other nodes that a port
+	// started to depend on.
+	watched    []NodeName
+	watchedSet map[NodeName]bool
 
 	// internalErr keeps the first error an event between this node's own
 	// ports produced. Such an error is a bug in this package; tests check it.
@@ -74,7 +83,9 @@ func NewNode(cfg Config) *Node {
 		ports:      map[PortName]*port{},
 		lost:       map[NodeName]bool{},
 		proxyTo:    map[Address]PortName{},
+		referrers:  map[Address]PortName{},
 		changedSet: map[PortName]bool{},
+		watchedSet: map[NodeName]bool{},
 	}
 }
 
@@ -91,6 +102,7 @@ func (n *Node) CreatePortPair() (PortName, PortName) {
 	pa.addSource(n.name, 1)
 	pb.addSource(n.name, 1)
 	n.ports[a], n.ports[b] = pa, pb
+	n.referrers[pa.peer], n.referrers[pb.peer] = a, b
 	return a, b
 }
 
@@ -269,6 +281,20 @@ func (n *Node) AcceptEvent(from NodeName, e Event) error {
 			return &EventError{From: from, Err: ErrBadEvent, Detail: "nil event"}
 		}
 		n.acceptPortAccepted(from, *ev)
+	case ObserveProxyEvent:
+		err = n.acceptObserveProxy(from, ev)
+	case *ObserveProxyEvent:
+		if ev == nil {
+			return &EventError{From: from, Err: ErrBadEvent, Detail: "nil event"}
+		}
+		err = n.acceptObserveProxy(from, *ev)
+	case ObserveProxyAckEvent:
+		err = n.acceptObserveProxyAck(from, ev)
+	case *ObserveProxyAckEvent:
+		if ev == nil {
+			return &EventError{From: from, Err: ErrBadEvent, Detail: "nil event"}
+		}
+		err = n.acceptObserveProxyAck(from, *ev)
 	default:
 		err = &EventError{From: from, Err: ErrBadEvent, Detail: "unknown event type"}
 	}
@@ -319,8 +345,36 @@ func (n *Node) TakeStatusChanges() []PortName {
 	return out
 }
 
+// TakeWatchedNodes returns the other nodes that ports of this node started
+// to depend on since the last call, each once: a peer they now send to, or
+// a node a sender now sends to them from. The node learns that one of them
+// is lost only if the caller tells it (LostNode), so a runtime that has no
+// connection to such a node should make one, or otherwise make sure it
+// hears of the node's loss. Names may repeat across calls.
+func (n *Node) TakeWatchedNodes() []NodeName {
+	if len(n.watched) == 0 {
+		return nil // the common case, on every flush
+	}
+	out := n.watched
+	n.watched = nil
+	clear(n.watchedSet)
+	return out
+}
+
 // PortCount returns the number of live ports of any state, for leak checks.
 func (n *Node) PortCount() int { return len(n.ports) }
+
+// ProxyCount returns the number of proxies, for checks that routes
+// collapsed.
+func (n *Node) ProxyCount() int {
+	c := 0
+	for _, p := range n.ports {
+		if p.state == stateProxying {
+			c++
+		}
+	}
+	return c
+}
 
 // userPort returns the port the caller names, which must be a receiving
 // port it owns.
@@ -341,9 +395,29 @@ func (n *Node) removePort(p *port) {
 		return
 	}
 	delete(n.ports, p.name)
-	if p.state == stateProxying {
+	switch p.state {
+	case stateProxying:
 		delete(n.proxyTo, p.target)
+	case stateReceiving:
+		n.forgetReferrer(p)
 	}
+}
+
+// forgetReferrer removes receiving port p from the referrers index.
+func (n *Node) forgetReferrer(p *port) {
+	if n.referrers[p.peer] == p.name {
+		delete(n.referrers, p.peer)
+	}
+}
+
+// noteWatched records that a port of this node now depends on node (see
+// TakeWatchedNodes).
+func (n *Node) noteWatched(node NodeName) {
+	if node == n.name || node.IsZero() || n.watchedSet[node] {
+		return
+	}
+	n.watchedSet[node] = true
+	n.watched = append(n.watched, node)
 }
 
 func (n *Node) markChanged(name PortName) {
@@ -389,6 +463,10 @@ func (n *Node) flush() {
 			err = n.acceptPeerMoved(n.name, ev)
 		case PortAcceptedEvent:
 			n.acceptPortAccepted(n.name, ev)
+		case ObserveProxyEvent:
+			err = n.acceptObserveProxy(n.name, ev)
+		case ObserveProxyAckEvent:
+			err = n.acceptObserveProxyAck(n.name, ev)
 		}
 		n.noteBug(err)
 	}

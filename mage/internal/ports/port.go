@@ -24,7 +24,9 @@ type port struct {
 	state portState
 
 	// peer is where this end sends: the other end's address as this end
-	// knows it. A proxy keeps it to tell the other end about losses.
+	// knows it, possibly a proxy on the way there. An ObserveProxyEvent from
+	// that proxy moves it one hop closer. A proxy keeps the value it had when
+	// it moved, to tell the other end about losses.
 	peer Address
 	// target is where a proxy forwards to.
 	target Address
@@ -53,6 +55,18 @@ type port struct {
 	// announceMove: a proxy whose move its peer has not been told about;
 	// it tells once the new node acknowledges the port (PortAcceptedEvent).
 	announceMove bool
+
+	// Route collapsing (collapse.go), for proxies. observing: the move was
+	// acknowledged and the proxy is asking for its referrer (the port whose
+	// peer it is); asked holds the nodes it asked, the only ones whose ack
+	// it takes. acked: the referrer now sends past it; ackSeq is the last
+	// sequence number routed through it, and handover the node the referrer
+	// sends from, which this proxy watches until its target knows.
+	observing bool
+	asked     map[NodeName]bool
+	acked     bool
+	ackSeq    uint64
+	handover  NodeName
 
 	// inTransit: a receiving port attached to a message sitting on this
 	// node; the message owns it.
@@ -108,6 +122,9 @@ func (p *port) takeAbove(seq uint64) []*queuedMessage {
 			delete(p.queue, s)
 		}
 	}
+	if p.nextMissing > seq+1 {
+		p.nextMissing = max(seq+1, p.nextRecv)
+	}
 	slices.SortFunc(out, func(a, b *queuedMessage) int {
 		switch {
 		case a.seq < b.seq:
@@ -132,9 +149,14 @@ func (p *port) drained() bool {
 	return p.peerClosed && p.nextRecv > p.lastRecv
 }
 
-// waitsOn reports whether a loss of node may cost this port messages: the
-// peer end sends to it from there, or it forwards there, or its peer lives
+// waitsOn reports whether a loss of node may cost this pipe messages: a
+// sender may still have something in flight to this port from there, or
+// this proxy forwards there, or this receiving port sends there, or this
+// bypassed proxy is the only one that knows its referrer now sends from
 // there.
+//
+// A proxy does not watch its peer's node: that peer may be long bypassed,
+// and the receiving port at the end of the route watches its own peer.
 func (p *port) waitsOn(node NodeName) bool {
 	if p.state == stateProxying && p.target.Node == node {
 		return true
@@ -142,10 +164,16 @@ func (p *port) waitsOn(node NodeName) bool {
 	if p.lost {
 		return false // already cut off
 	}
+	if p.state == stateProxying && p.acked && p.handover == node {
+		return true
+	}
 	if p.receivedAll() {
 		return false // nothing more to come, nothing to lose
 	}
-	return p.peer.Node == node || p.sources[node] > 0
+	if p.state == stateReceiving && p.peer.Node == node {
+		return true
+	}
+	return p.sources[node] > 0
 }
 
 func (p *port) addSource(node NodeName, delta int) {

@@ -45,6 +45,7 @@ func (n *Node) convertToProxy(a *port, to NodeName) Descriptor {
 		PeerClosed:  a.peerClosed,
 		PeerLastSeq: a.lastRecv,
 	}
+	n.forgetReferrer(a)
 	a.state = stateProxying
 	a.target = Address{Node: to, Port: d.Name}
 	a.inTransit = false
@@ -69,12 +70,22 @@ func (n *Node) pump(p *port) {
 	n.maybeRemoveProxy(p)
 }
 
-// maybeRemoveProxy removes proxy p once it has nothing left to do: it
-// forwarded the peer's last message, and its move was acknowledged (until
-// then it is the only one that can tell the peer if the port's new node
-// dies with the port on its way).
+// maybeRemoveProxy removes proxy p once it has nothing left to do, and its
+// move was acknowledged (until then it is the only one that can tell the
+// peer if the port's new node dies with the port on its way). Nothing is
+// left to do when it forwarded the last message of a closed or cut-off
+// pipe, or, once bypassed, the last message routed through it: then it
+// tells its target where the sender lives now, behind everything it
+// forwarded, and goes.
 func (n *Node) maybeRemoveProxy(p *port) {
-	if p.state == stateProxying && p.drained() && !p.announceMove {
+	if p.state != stateProxying || p.announceMove {
+		return
+	}
+	switch {
+	case p.drained():
+		n.removePort(p)
+	case p.acked && p.nextRecv > p.ackSeq:
+		n.emit(p.target.Node, PeerMovedEvent{Target: p.target.Port, NewNode: p.handover})
 		n.removePort(p)
 	}
 }
@@ -100,6 +111,12 @@ func (n *Node) deliver(from NodeName, target PortName, m *queuedMessage) error {
 			Detail: fmt.Sprintf("beyond the peer's last message %d", p.lastRecv)}
 	}
 	if p.state == stateProxying {
+		if p.acked && m.seq > p.ackSeq {
+			// The sender switched to the proxy's target after ackSeq.
+			n.discard(m)
+			return &EventError{From: from, Target: target, Seq: m.seq, Err: ErrBadSequence,
+				Detail: fmt.Sprintf("beyond the last message %d routed through this bypassed proxy", p.ackSeq)}
+		}
 		p.enqueue(m)
 		n.pump(p)
 		return nil
@@ -145,13 +162,19 @@ func (n *Node) adopt(from NodeName, d Descriptor, inTransit bool) error {
 	if _, used := n.ports[d.Name]; used {
 		return ErrPortExists
 	}
+	if _, used := n.referrers[d.Peer]; used {
+		// Only one port anywhere sends to a given port.
+		return ErrBadDescriptor
+	}
 	p := newPort(d.Name, d.Peer, d.NextSendSeq, d.NextRecvSeq)
-	// Until this end moves again, everything for it comes through the
-	// proxy left on from.
+	// Until the proxy left on from is bypassed or this end moves again,
+	// everything for it comes through that proxy.
 	p.addSource(from, 1)
 	p.inTransit = inTransit
 	p.peerClosed, p.lastRecv = d.PeerClosed, d.PeerLastSeq
 	n.ports[d.Name] = p
+	n.referrers[d.Peer] = d.Name
+	n.noteWatched(d.Peer.Node)
 	n.emit(from, PortAcceptedEvent{Target: d.Name})
 	switch {
 	case n.lost[from]:

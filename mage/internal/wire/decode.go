@@ -265,14 +265,11 @@ func decodeIntroduce(b []byte, h Header, in *Introduce) error {
 
 func decodeObserveProxy(b []byte, o *ObserveProxy) error {
 	const t = TypeObserveProxy
-	o.Target = portAt(b, offObserveProxyTarget)
 	o.ProxyNode = nodeAt(b, offObserveProxyProxyNode)
 	o.ProxyPort = portAt(b, offObserveProxyProxyPort)
 	o.ProxyTargetNode = nodeAt(b, offObserveProxyProxyTargetNode)
 	o.ProxyTargetPort = portAt(b, offObserveProxyProxyTargetPort)
 	switch {
-	case o.Target.IsZero():
-		return zeroName(t, "target port", offObserveProxyTarget)
 	case o.ProxyNode.IsZero():
 		return zeroName(t, "proxy node", offObserveProxyProxyNode)
 	case o.ProxyPort.IsZero():

@@ -244,8 +244,6 @@ func AppendIntroduce(dst []byte, in *Introduce) []byte {
 // Validate reports whether o can be encoded.
 func (o *ObserveProxy) Validate() error {
 	switch {
-	case o.Target.IsZero():
-		return fmt.Errorf("wire: cannot encode observe-proxy frame: zero target port: %w", ErrBadName)
 	case o.ProxyNode.IsZero() || o.ProxyPort.IsZero():
 		return fmt.Errorf("wire: cannot encode observe-proxy frame: zero proxy address: %w", ErrBadName)
 	case o.ProxyTargetNode.IsZero() || o.ProxyTargetPort.IsZero():
@@ -259,7 +257,6 @@ func AppendObserveProxy(dst []byte, o *ObserveProxy) []byte {
 	mustValid(o.Validate())
 	dst, b := grow(dst, observeProxySize)
 	putHeader(b, TypeObserveProxy, observeProxySize, 0, 0)
-	copy(b[offObserveProxyTarget:], o.Target[:])
 	copy(b[offObserveProxyProxyNode:], o.ProxyNode[:])
 	copy(b[offObserveProxyProxyPort:], o.ProxyPort[:])
 	copy(b[offObserveProxyProxyTargetNode:], o.ProxyTargetNode[:])

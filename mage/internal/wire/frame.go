@@ -86,12 +86,14 @@ func (in *Introduce) NumHandles() int {
 	return 1
 }
 
-// ObserveProxy announces that a proxy port forwards to ProxyTarget, so the
-// port that sends to the proxy can send to ProxyTarget directly instead.
+// ObserveProxy is sent by a proxy port to a node that may hold the port
+// sending to it (the proxy's referrer): that port should send to
+// ProxyTarget directly instead. The frame names no port on the receiving
+// node: the proxy does not know its referrer's name, and the receiving node
+// finds the referrer as its port whose peer is the proxy.
 type ObserveProxy struct {
-	// Target is the port the frame is addressed to: the proxy's peer.
-	Target PortName
-	// ProxyNode and ProxyPort address the proxy.
+	// ProxyNode and ProxyPort address the proxy. ProxyNode is the sending
+	// node; the receiver refuses a frame where it is not.
 	ProxyNode NodeName
 	ProxyPort PortName
 	// ProxyTargetNode and ProxyTargetPort address where the proxy forwards.
@@ -99,13 +101,14 @@ type ObserveProxy struct {
 	ProxyTargetPort PortName
 }
 
-// ObserveProxyAck answers an ObserveProxy: the sender will send directly to
-// the proxy's target from now on, and LastSeq is the last sequence number it
+// ObserveProxyAck answers an ObserveProxy: the sender sends directly to the
+// proxy's target from now on, and LastSeq is the last sequence number it
 // sent through the proxy, after which the proxy may go away.
 type ObserveProxyAck struct {
-	// Target is the proxy port the ack is for.
+	// Target is the proxy port the ack is for, on the receiving node.
 	Target PortName
-	// LastSeq is the last sequence number sent through the proxy.
+	// LastSeq is the last sequence number sent through the proxy; 0 if
+	// none was ever sent on the pipe in that direction.
 	LastSeq uint64
 }
 

@@ -64,7 +64,7 @@ func TestMalformed(t *testing.T) {
 	reqIntro := AppendRequestIntroduction(nil, &RequestIntroduction{Node: node(2)})
 	intro := AppendIntroduce(nil, &Introduce{Node: node(2)})
 	introUnknown := AppendIntroduce(nil, &Introduce{Node: node(2), Unknown: true})
-	observe := AppendObserveProxy(nil, &ObserveProxy{Target: port(1), ProxyNode: node(2), ProxyPort: port(3), ProxyTargetNode: node(4), ProxyTargetPort: port(5)})
+	observe := AppendObserveProxy(nil, &ObserveProxy{ProxyNode: node(2), ProxyPort: port(3), ProxyTargetNode: node(4), ProxyTargetPort: port(5)})
 	ack := AppendObserveProxyAck(nil, &ObserveProxyAck{Target: port(1), LastSeq: 9})
 	moved := AppendPeerMoved(nil, &PeerMoved{Target: port(1), NewNode: node(2)})
 	accepted := AppendPortAccepted(nil, &PortAccepted{Target: port(1)})
@@ -173,7 +173,6 @@ func TestMalformed(t *testing.T) {
 		{"introduce reserved", edit(intro, put32(offIntroduceReserved, 1)), ErrReserved, offIntroduceReserved},
 
 		// ObserveProxy.
-		{"observe-proxy zero target", edit(observe, zero16(offObserveProxyTarget)), ErrBadName, offObserveProxyTarget},
 		{"observe-proxy zero proxy node", edit(observe, zero16(offObserveProxyProxyNode)), ErrBadName, offObserveProxyProxyNode},
 		{"observe-proxy zero proxy port", edit(observe, zero16(offObserveProxyProxyPort)), ErrBadName, offObserveProxyProxyPort},
 		{"observe-proxy zero proxy target node", edit(observe, zero16(offObserveProxyProxyTargetNode)), ErrBadName, offObserveProxyProxyTargetNode},
@@ -327,14 +326,10 @@ func TestInvalidValues(t *testing.T) {
 		{"request-introduction zero node", (&RequestIntroduction{}).Validate,
 			func() { AppendRequestIntroduction(nil, &RequestIntroduction{}) }, ErrBadName},
 		{"introduce zero node", (&Introduce{}).Validate, func() { AppendIntroduce(nil, &Introduce{}) }, ErrBadName},
-		{"observe-proxy zero target", (&ObserveProxy{ProxyNode: node(1), ProxyPort: port(1), ProxyTargetNode: node(1), ProxyTargetPort: port(1)}).Validate,
+		{"observe-proxy zero proxy", (&ObserveProxy{ProxyTargetNode: node(1), ProxyTargetPort: port(1)}).Validate,
 			func() { AppendObserveProxy(nil, &ObserveProxy{}) }, ErrBadName},
-		{"observe-proxy zero proxy", (&ObserveProxy{Target: port(1), ProxyTargetNode: node(1), ProxyTargetPort: port(1)}).Validate,
-			func() { AppendObserveProxy(nil, &ObserveProxy{Target: port(1)}) }, ErrBadName},
-		{"observe-proxy zero proxy target", (&ObserveProxy{Target: port(1), ProxyNode: node(1), ProxyPort: port(1)}).Validate,
-			func() {
-				AppendObserveProxy(nil, &ObserveProxy{Target: port(1), ProxyNode: node(1), ProxyPort: port(1)})
-			}, ErrBadName},
+		{"observe-proxy zero proxy target", (&ObserveProxy{ProxyNode: node(1), ProxyPort: port(1)}).Validate,
+			func() { AppendObserveProxy(nil, &ObserveProxy{ProxyNode: node(1), ProxyPort: port(1)}) }, ErrBadName},
 		{"observe-proxy-ack zero target", (&ObserveProxyAck{}).Validate,
 			func() { AppendObserveProxyAck(nil, &ObserveProxyAck{}) }, ErrBadName},
 		{"peer-moved zero target", (&PeerMoved{NewNode: node(1)}).Validate,

@@ -55,7 +55,7 @@ func sampleFrames() []Frame {
 		{Type: TypeIntroduce, NumHandles: 1, Introduce: Introduce{Node: node(5)}},
 		{Type: TypeIntroduce, Introduce: Introduce{Node: node(5), Unknown: true}},
 		{Type: TypeObserveProxy, ObserveProxy: ObserveProxy{
-			Target: port(1), ProxyNode: node(2), ProxyPort: port(3), ProxyTargetNode: node(4), ProxyTargetPort: port(5),
+			ProxyNode: node(2), ProxyPort: port(3), ProxyTargetNode: node(4), ProxyTargetPort: port(5),
 		}},
 		{Type: TypeObserveProxyAck, ObserveProxyAck: ObserveProxyAck{Target: port(1), LastSeq: 12345}},
 		{Type: TypePeerMoved, PeerMoved: PeerMoved{Target: port(6), NewNode: node(7)}},
@@ -198,6 +198,16 @@ func TestGolden(t *testing.T) {
 			"474d0109" + "30000000" + "0000" + "0000" + "00000000" +
 				"44000000000000000000000000000000" +
 				"55000000000000000000000000000000"},
+		{"observe-proxy", AppendObserveProxy(nil, &ObserveProxy{ProxyNode: node(0x12), ProxyPort: port(0x34), ProxyTargetNode: node(0x56), ProxyTargetPort: port(0x78)}),
+			"474d0107" + "50000000" + "0000" + "0000" + "00000000" +
+				"12000000000000000000000000000000" +
+				"34000000000000000000000000000000" +
+				"56000000000000000000000000000000" +
+				"78000000000000000000000000000000"},
+		{"observe-proxy-ack", AppendObserveProxyAck(nil, &ObserveProxyAck{Target: port(0x9a), LastSeq: 0x0304}),
+			"474d0108" + "28000000" + "0000" + "0000" + "00000000" +
+				"9a000000000000000000000000000000" +
+				"0403000000000000"},
 		{"port-accepted", AppendPortAccepted(nil, &PortAccepted{Target: port(0x66)}),
 			"474d010a" + "28000000" + "0000" + "0000" + "00000000" +
 				"66000000000000000000000000000000" +

@@ -106,12 +106,11 @@ const (
 	introduceSize        = 40
 
 	// ObserveProxy.
-	offObserveProxyTarget          = 16
-	offObserveProxyProxyNode       = 32
-	offObserveProxyProxyPort       = 48
-	offObserveProxyProxyTargetNode = 64
-	offObserveProxyProxyTargetPort = 80
-	observeProxySize               = 96
+	offObserveProxyProxyNode       = 16
+	offObserveProxyProxyPort       = 32
+	offObserveProxyProxyTargetNode = 48
+	offObserveProxyProxyTargetPort = 64
+	observeProxySize               = 80
 
 	// ObserveProxyAck.
 	offObserveProxyAckTarget  = 16
@@ -166,7 +165,8 @@ const (
 	TypeRequestIntroduction
 	// TypeIntroduce is the broker's answer: a socket to the node.
 	TypeIntroduce
-	// TypeObserveProxy announces a proxy that can be bypassed.
+	// TypeObserveProxy asks that the port sending to a proxy send to the
+	// proxy's target instead.
 	TypeObserveProxy
 	// TypeObserveProxyAck answers TypeObserveProxy with the last sequence
 	// number sent through the proxy.

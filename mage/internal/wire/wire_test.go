@@ -74,12 +74,11 @@ func TestConstants(t *testing.T) {
 		{"offIntroduceReserved", offIntroduceReserved, 36},
 		{"introduceSize", introduceSize, 40},
 
-		{"offObserveProxyTarget", offObserveProxyTarget, 16},
-		{"offObserveProxyProxyNode", offObserveProxyProxyNode, 32},
-		{"offObserveProxyProxyPort", offObserveProxyProxyPort, 48},
-		{"offObserveProxyProxyTargetNode", offObserveProxyProxyTargetNode, 64},
-		{"offObserveProxyProxyTargetPort", offObserveProxyProxyTargetPort, 80},
-		{"observeProxySize", observeProxySize, 96},
+		{"offObserveProxyProxyNode", offObserveProxyProxyNode, 16},
+		{"offObserveProxyProxyPort", offObserveProxyProxyPort, 32},
+		{"offObserveProxyProxyTargetNode", offObserveProxyProxyTargetNode, 48},
+		{"offObserveProxyProxyTargetPort", offObserveProxyProxyTargetPort, 64},
+		{"observeProxySize", observeProxySize, 80},
 
 		{"offObserveProxyAckTarget", offObserveProxyAckTarget, 16},
 		{"offObserveProxyAckLastSeq", offObserveProxyAckLastSeq, 32},
