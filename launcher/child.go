@@ -36,6 +36,7 @@ type Child struct {
 	policy    BadMessagePolicy
 	onExit    func(Exit)
 	waitDelay time.Duration
+	keepConn  bool
 	// stderr is nil unless Options.CaptureStderr.
 	stderr *stderrCapture
 
@@ -115,8 +116,9 @@ func (c *Child) Kill() error {
 }
 
 // Stop ends the child politely: it closes the child's connection (the child
-// sees EOF on its invitation socket) and sends SIGTERM to the child and its
-// process group; if the child has not exited after grace, it sends SIGKILL.
+// sees EOF on its invitation socket; not with Options.KeepConnectionOnStop)
+// and sends SIGTERM to the child and its process group; if the child has
+// not exited after grace, it sends SIGKILL.
 // Stop returns once the child has been reaped, as Wait does; its error
 // reports a signal that could not be sent. A second call, or a call after
 // the child exited, just waits. The Exit's cause is CauseStopped unless
@@ -132,7 +134,7 @@ func (c *Child) Stop(grace time.Duration) error {
 	c.claimEndingLocked(ending{cause: CauseStopped, reason: "stopped"})
 	conn := c.conn
 	c.mu.Unlock()
-	if conn != nil {
+	if conn != nil && !c.keepConn {
 		_ = conn.Close()
 	}
 	errTerm := c.signal(syscall.SIGTERM)

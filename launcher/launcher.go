@@ -100,6 +100,7 @@ func prepare(cmd *exec.Cmd, opts Options) (*Child, error) {
 		policy:    opts.BadMessage,
 		onExit:    opts.OnExit,
 		waitDelay: opts.WaitDelay,
+		keepConn:  opts.KeepConnectionOnStop,
 		exited:    make(chan struct{}),
 		started:   make(chan struct{}),
 		done:      make(chan struct{}),

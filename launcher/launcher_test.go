@@ -287,6 +287,25 @@ func TestStopPolite(t *testing.T) {
 	}
 }
 
+// TestStopKeepingConnection stops a child that answers SIGTERM with a last
+// message: with KeepConnectionOnStop the message arrives.
+func TestStopKeepingConnection(t *testing.T) {
+	c := startChild(t, "termsay", launcher.Options{KeepConnectionOnStop: true})
+	p := ctl(t, c)
+	if got := mustRead(t, p); got != "ready" {
+		t.Fatalf("got %q", got)
+	}
+	if err := c.Stop(time.Hour); err != nil {
+		t.Errorf("Stop: %v", err)
+	}
+	if got := mustRead(t, p); got != "goodbye" {
+		t.Errorf("last message %q, want goodbye", got)
+	}
+	if exit := c.Wait(); exit.Cause != launcher.CauseStopped || exit.Code != 0 || exit.Signal != 0 {
+		t.Errorf("exit = %+v, want a polite stop", exit)
+	}
+}
+
 func TestStopIgnoringTerm(t *testing.T) {
 	c := startChild(t, "termignore", launcher.Options{})
 	if got := mustRead(t, ctl(t, c)); got != "ready" {

@@ -107,6 +107,25 @@ func init() {
 			<-sig
 			return nil
 		},
+		// termsay answers SIGTERM with a last message, then exits 0 once
+		// it is written.
+		"termsay": func(ctx context.Context) error {
+			sig := make(chan os.Signal, 1)
+			signal.Notify(sig, syscall.SIGTERM)
+			p, err := acceptPipe(ctx, "ctl")
+			if err != nil {
+				return err
+			}
+			if err := send(p, "ready"); err != nil {
+				return err
+			}
+			<-sig
+			if err := send(p, "goodbye"); err != nil {
+				return err
+			}
+			// Closing the node writes what is queued.
+			return mage.DefaultNode().Close()
+		},
 		// termignore ignores SIGTERM and its parent going away.
 		"termignore": func(ctx context.Context) error {
 			signal.Ignore(syscall.SIGTERM)

@@ -90,6 +90,14 @@ type Options struct {
 	// documentation. The child then learns of its parent's death only by
 	// EOF on its invitation socket.
 	NoParentDeathSignal bool
+	// KeepConnectionOnStop makes Stop send SIGTERM without first closing
+	// the child's connection, so that a child that handles SIGTERM can
+	// still finish what it is sending (the replies to calls in progress,
+	// say) before it exits; the connection closes when it does. mage-run
+	// stops its processes this way. By default Stop closes the connection
+	// first, which also reaches a child that ignores SIGTERM but watches
+	// its invitation socket.
+	KeepConnectionOnStop bool
 }
 
 // withDefaults fills the zero fields of o that do not depend on an
