@@ -7,18 +7,19 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/hashicorp/go-hclog"
 	"github.com/urfave/cli/v2"
+
+	"github.com/mage-ipc/mage/cmd/mage-run/internal/demo"
 )
 
 // Demo limits and defaults.
 const (
-	defaultWorkers = 3
-	defaultJobs    = 5
-	maxWorkers     = 64
-	maxJobs        = 100000
-	defaultGrace   = 2 * time.Second
-	defaultTimeout = 30 * time.Second
+	defaultWorkers  = 3
+	maxWorkers      = 64
+	maxJobs         = 1000000
+	defaultRate     = 20
+	defaultDuration = 10 * time.Second
+	defaultGrace    = 2 * time.Second
 )
 
 // notifyFunc relays SIGINT and SIGTERM to ch until the returned function is
@@ -30,76 +31,85 @@ func notifySignals(ch chan<- os.Signal) func() {
 	return func() { signal.Stop(ch) }
 }
 
-// demoCommand is `mage-run demo`. notify is how it learns of signals.
+// demoCommand is `mage-run demo`.
 func demoCommand(notify notifyFunc) *cli.Command {
 	return &cli.Command{
 		Name:  "demo",
-		Usage: "run a demo tree: a service and workers talking over pipes the parent passes between them",
-		Description: "mage-run starts itself as one service process and --workers worker processes.\n" +
-			"For each worker it makes a pipe and sends one end to the service and the other\n" +
-			"to the worker; each worker sends --jobs jobs to the service over it and checks\n" +
-			"the answers. Exit status: 0 when every worker succeeded, 1 otherwise,\n" +
-			"128+signal when interrupted.",
-		Flags: []cli.Flag{
-			&cli.IntFlag{Name: "workers", Value: defaultWorkers, Usage: fmt.Sprintf("number of worker processes (1 to %d)", maxWorkers)},
-			&cli.IntFlag{Name: "jobs", Value: defaultJobs, Usage: fmt.Sprintf("jobs each worker sends to the service (1 to %d)", maxJobs)},
-			&cli.DurationFlag{Name: "timeout", Value: defaultTimeout, Usage: "stop the tree and fail after this long"},
+		Usage: "run the built-in demo tree: a parent, a service and workers exchanging typed calls",
+		Description: "mage-run runs its own binary as a parent process, a service process and\n" +
+			"--workers worker processes that the parent launches through the supervisor\n" +
+			"interface. The parent passes each worker a pipe to the service; workers call\n" +
+			"the service with replies. With --jobs N every worker does N jobs and the tree\n" +
+			"ends by itself; otherwise it runs for --duration or until interrupted, and is\n" +
+			"stopped in order. --print-spec shows the spec it runs.",
+		Flags: append(logFlags(),
+			&cli.IntFlag{Name: "workers", Value: defaultWorkers, Usage: fmt.Sprintf("worker processes (1 to %d)", maxWorkers)},
+			&cli.IntFlag{Name: "jobs", Usage: fmt.Sprintf("jobs per worker (0 to %d; 0: until stopped)", maxJobs)},
+			&cli.IntFlag{Name: "rate", Value: defaultRate, Usage: "most jobs a second per worker (0: no limit)"},
+			&cli.DurationFlag{Name: "duration", Value: defaultDuration, Usage: "without --jobs, stop the tree after this long (0: run until interrupted)"},
 			&cli.DurationFlag{Name: "grace", Value: defaultGrace, Usage: "how long a stopped process may take to exit before it is killed"},
-			&cli.StringFlag{Name: "log-level", Value: "info", Usage: "trace, debug, info, warn or error"},
-			// Shows a failing worker: the service answers this worker wrongly.
-			&cli.IntFlag{Name: "lie-to", Hidden: true},
-		},
+			&cli.BoolFlag{Name: "trace", Usage: "log every message each process sends and receives"},
+			&cli.StringFlag{Name: "view", Value: "auto", Usage: "live, plain or auto (live on a terminal)"},
+			&cli.BoolFlag{Name: "print-spec", Usage: "print the demo's spec and exit"},
+			&cli.StringFlag{Name: "notify-ready", Usage: "append a line to this existing file (or named pipe) once the tree is up"},
+			// Shows a failing tree: the service answers this worker wrongly.
+			&cli.StringFlag{Name: "lie-to", Hidden: true},
+		),
 		Action: func(c *cli.Context) error {
-			cfg, err := demoConfigFrom(c)
+			cfg, stopAfter, err := demoConfigFrom(c)
 			if err != nil {
 				return err
 			}
-			level := hclog.LevelFromString(c.String("log-level"))
-			if level == hclog.NoLevel {
-				return &statusError{code: exitUsage, msg: fmt.Sprintf("unknown log level %q", c.String("log-level"))}
+			if c.Bool("print-spec") {
+				fmt.Fprint(c.App.Writer, cfg.Text())
+				return nil
 			}
-			log := hclog.New(&hclog.LoggerOptions{Name: "mage-run", Output: c.App.ErrWriter, Level: level})
-			exe, err := os.Executable()
+			s, err := cfg.Spec()
 			if err != nil {
 				return &statusError{code: exitFailed, msg: err.Error()}
 			}
-			sigs := make(chan os.Signal, 1)
-			stop := notify(sigs)
-			defer stop()
-			d := newDemo(cfg, exe, c.App.Writer, log, sigs)
-			return d.run(c.Context)
+			sv, err := newSupervision(c, notify)
+			if err != nil {
+				return err
+			}
+			sv.spec, sv.title, sv.stopAfter = s, "mage-run demo", stopAfter
+			return sv.run()
 		},
 	}
 }
 
-// demoConfig is what the demo's flags say.
-type demoConfig struct {
-	workers int
-	jobs    int
-	lieTo   int
-	grace   time.Duration
-	timeout time.Duration
-}
-
-func demoConfigFrom(c *cli.Context) (demoConfig, error) {
-	cfg := demoConfig{
-		workers: c.Int("workers"),
-		jobs:    c.Int("jobs"),
-		lieTo:   c.Int("lie-to"),
-		grace:   c.Duration("grace"),
-		timeout: c.Duration("timeout"),
+// demoConfigFrom reads the demo's flags.
+func demoConfigFrom(c *cli.Context) (demo.Config, time.Duration, error) {
+	cfg := demo.Config{
+		Workers: c.Int("workers"),
+		Jobs:    c.Int("jobs"),
+		Rate:    c.Int("rate"),
+		Grace:   c.Duration("grace"),
+		LieTo:   c.String("lie-to"),
 	}
 	if c.NArg() > 0 {
-		return cfg, &statusError{code: exitUsage, msg: fmt.Sprintf("demo takes no arguments, got %q", c.Args().First())}
+		return cfg, 0, usageError("demo takes no arguments, got %q", c.Args().First())
 	}
-	if cfg.workers < 1 || cfg.workers > maxWorkers {
-		return cfg, &statusError{code: exitUsage, msg: fmt.Sprintf("--workers must be from 1 to %d", maxWorkers)}
+	switch {
+	case cfg.Workers < 1 || cfg.Workers > maxWorkers:
+		return cfg, 0, usageError("--workers must be from 1 to %d", maxWorkers)
+	case cfg.Jobs < 0 || cfg.Jobs > maxJobs:
+		return cfg, 0, usageError("--jobs must be from 0 to %d", maxJobs)
+	case cfg.Rate < 0:
+		return cfg, 0, usageError("--rate must not be negative")
+	case cfg.Grace <= 0:
+		return cfg, 0, usageError("--grace must be positive")
+	case c.Duration("duration") < 0:
+		return cfg, 0, usageError("--duration must not be negative")
 	}
-	if cfg.jobs < 1 || cfg.jobs > maxJobs {
-		return cfg, &statusError{code: exitUsage, msg: fmt.Sprintf("--jobs must be from 1 to %d", maxJobs)}
+	exe, err := os.Executable()
+	if err != nil {
+		return cfg, 0, &statusError{code: exitFailed, msg: err.Error()}
 	}
-	if cfg.grace <= 0 || cfg.timeout <= 0 {
-		return cfg, &statusError{code: exitUsage, msg: "--grace and --timeout must be positive"}
+	cfg.Exe = exe
+	var stopAfter time.Duration
+	if cfg.Jobs == 0 {
+		stopAfter = c.Duration("duration")
 	}
-	return cfg, nil
+	return cfg, stopAfter, nil
 }

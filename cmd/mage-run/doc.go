@@ -1,27 +1,18 @@
 // Command mage-run launches, wires and supervises trees of processes that
-// talk over mage message pipes.
+// talk over mage message pipes. It is the root of the tree it runs, and so
+// its broker.
 //
-// This first slice has one command, demo, which needs no files and no build
-// step: mage-run re-executes itself in hidden roles (selected by the
-// MAGE_RUN_DEMO_ROLE environment variable) to run a small tree.
+//	mage-run run [--trace] [--view auto|live|plain] SPEC   run and supervise a tree
+//	mage-run check SPEC                                    validate a spec (exit 2 if invalid)
+//	mage-run graph [--format dot|mermaid] SPEC             print a spec's topology
+//	mage-run demo [--workers N] [--jobs M]                 run the built-in demo tree
 //
-//	mage-run demo [--workers N] [--jobs M]
+// A spec (HCL) nests process blocks to form the tree and joins their
+// attachments with pipe blocks; internal/spec reads it. internal/tree runs
+// it: starts, restarts, stop order, pipes and the supervisor interface
+// (package supervisor). internal/view draws it. The demo (internal/demo)
+// runs mage-run's own binary in roles selected by MAGE_RUN_DEMO_ROLE.
 //
-// The parent (mage-run itself) launches one service process and N worker
-// processes with the launcher, each with an invitation pipe named
-// "control". For every worker it makes a new pipe, sends one end to the
-// service and the other to the worker over their control pipes: the two
-// siblings then talk directly over that pipe, routed through the parent's
-// node. Each worker sends M jobs ("square 7"), checks every answer, reports
-// a summary to the parent and exits. The parent prints one line per event,
-// then a table of every process with its pid, exit status and message
-// counts.
-//
-// Exit status: 0 when every worker got every answer right and every process
-// exited cleanly; 1 when a worker or the service failed; 2 for a usage
-// error; 128 plus the signal number when SIGINT or SIGTERM stopped the demo
-// (the children are stopped first, each with a grace period).
-//
-// The spec-driven commands of the full tool (check, graph, run) are not
-// written yet.
+// main is os.Exit(run(...)); nothing below it exits the process. Exit
+// statuses are documented in docs/mage-run.md.
 package main

@@ -7,6 +7,8 @@ import (
 	"os"
 
 	"github.com/urfave/cli/v2"
+
+	"github.com/mage-ipc/mage/cmd/mage-run/internal/demo"
 )
 
 func main() {
@@ -17,7 +19,7 @@ func main() {
 const (
 	exitOK     = 0
 	exitFailed = 1 // a process of the tree failed, or mage-run itself did
-	exitUsage  = 2
+	exitUsage  = 2 // a usage error or an invalid spec
 )
 
 // statusError ends run with a given status and an optional message. An
@@ -39,8 +41,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 
 // runWith is run with the source of signals injected, for tests.
 func runWith(args []string, stdout, stderr io.Writer, notify notifyFunc) int {
-	if role, ok := os.LookupEnv(envRole); ok {
-		return runRole(role, stderr)
+	if role, ok := os.LookupEnv(demo.EnvRole); ok {
+		return demo.RunRole(role, stderr)
 	}
 	app := newApp(stdout, stderr, notify)
 	err := app.Run(args)
@@ -71,6 +73,6 @@ func newApp(stdout, stderr io.Writer, notify notifyFunc) *cli.App {
 		OnUsageError: func(_ *cli.Context, err error, _ bool) error {
 			return &statusError{code: exitUsage, msg: err.Error()}
 		},
-		Commands: []*cli.Command{demoCommand(notify)},
+		Commands: []*cli.Command{runCommand(notify), checkCommand(), graphCommand(), demoCommand(notify)},
 	}
 }

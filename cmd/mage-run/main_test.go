@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"regexp"
 	"strings"
@@ -9,14 +10,20 @@ import (
 	"syscall"
 	"testing"
 
+	"github.com/rogpeppe/go-internal/testscript"
 	"go.uber.org/goleak"
+
+	"github.com/mage-ipc/mage/cmd/mage-run/internal/demo"
+	"github.com/mage-ipc/mage/cmd/mage-run/internal/testnode"
 )
 
-// TestMain doubles as the demo's children: the demo re-executes its own
-// executable, which under test is this test binary, with the role in the
-// environment.
+// TestMain doubles as mage-run itself in two ways. The demo re-executes
+// its own executable, which under test is this test binary, with the role
+// in the environment: that check comes first, before testscript looks at
+// the binary's name. And the scripts in testdata/scripts run this binary
+// as the "mage-run" command, through testscript.Main.
 func TestMain(m *testing.M) {
-	if _, ok := os.LookupEnv(envRole); ok {
+	if _, ok := os.LookupEnv(demo.EnvRole); ok {
 		os.Exit(run(os.Args, os.Stdout, os.Stderr))
 	}
 	// A child built with -race sleeps a second before exiting, for late
@@ -24,7 +31,27 @@ func TestMain(m *testing.M) {
 	if err := os.Setenv("GORACE", strings.TrimSpace(os.Getenv("GORACE")+" atexit_sleep_ms=0")); err != nil {
 		panic(err)
 	}
-	goleak.VerifyTestMain(m)
+	testscript.Main(leakCheckedM{m}, map[string]func(){
+		"mage-run": func() { os.Exit(run(os.Args, os.Stdout, os.Stderr)) },
+		"testnode": func() { os.Exit(testnode.Main(os.Args[1:], os.Stdout, os.Stderr)) },
+	})
+}
+
+// leakCheckedM runs the tests and then fails the run if goroutines were
+// left behind, as goleak.VerifyTestMain does; testscript.Main calls
+// os.Exit itself, so it needs the check folded into Run.
+type leakCheckedM struct{ m *testing.M }
+
+func (l leakCheckedM) Run() int {
+	code := l.m.Run()
+	if code != 0 {
+		return code
+	}
+	if err := goleak.Find(); err != nil {
+		fmt.Fprintf(os.Stderr, "goleak: errors on successful test run: %v\n", err)
+		return 1
+	}
+	return 0
 }
 
 // lockedBuffer is a bytes.Buffer safe for the logger's goroutines.
@@ -48,10 +75,11 @@ func (b *lockedBuffer) String() string {
 // noSignals is a notifyFunc that never delivers a signal.
 func noSignals(chan<- os.Signal) func() { return func() {} }
 
-func runDemo(t *testing.T, args ...string) (code int, stdout, stderr string) {
+// runCLI runs mage-run in this process with args and no signals.
+func runCLI(t *testing.T, args ...string) (code int, stdout, stderr string) {
 	t.Helper()
 	var out, errOut lockedBuffer
-	code = runWith(append([]string{"mage-run", "demo"}, args...), &out, &errOut, noSignals)
+	code = runWith(append([]string{"mage-run"}, args...), &out, &errOut, noSignals)
 	return code, out.String(), errOut.String()
 }
 
@@ -65,102 +93,106 @@ func wantLines(t *testing.T, text string, patterns ...string) {
 	}
 }
 
-func TestDemoSucceeds(t *testing.T) {
-	code, stdout, stderr := runDemo(t)
-	if code != exitOK {
-		t.Fatalf("exit status %d, want 0\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
+// lineIndex returns the index of the first line of text matching pattern,
+// or fails.
+func lineIndex(t *testing.T, text, pattern string) int {
+	t.Helper()
+	re := regexp.MustCompile(pattern)
+	for i, line := range strings.Split(text, "\n") {
+		if re.MatchString(line) {
+			return i
+		}
 	}
-	wantLines(t, stdout,
-		`service: started \(pid \d+\)`,
-		`worker 1: 5 jobs answered by the service`,
-		`worker 2: 5 jobs answered by the service`,
-		`worker 3: 5 jobs answered by the service`,
-		`worker 3: exited \(exit status 0\)`,
-		`service: answered 15 of 15 jobs from 3 workers`,
-		`PROCESS +PID +EXIT +MSGS OUT +MSGS IN +RESULT`,
-		`service +\d+ +exited \(exit status 0\) +15 +15 +ok`,
-		`worker 1 +\d+ +exited \(exit status 0\) +5 +5 +ok`,
-		`worker 2 +\d+ +exited \(exit status 0\) +5 +5 +ok`,
-		`worker 3 +\d+ +exited \(exit status 0\) +5 +5 +ok`,
-	)
-	// The service's own log line, captured from its stderr and re-emitted
-	// through the parent's logger under the child's name.
-	wantLines(t, stderr, `.*mage-run\.service: serving a worker: worker=2`)
+	t.Fatalf("no line matches %q in:\n%s", pattern, text)
+	return -1
 }
 
-func TestDemoFlags(t *testing.T) {
-	code, stdout, stderr := runDemo(t, "--workers", "2", "--jobs", "7")
+func TestDemoSucceeds(t *testing.T) {
+	code, stdout, stderr := runCLI(t, "demo", "--jobs", "5", "--rate", "0", "--view", "plain")
 	if code != exitOK {
 		t.Fatalf("exit status %d, want 0\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
 	}
 	wantLines(t, stdout,
-		`worker 2: 7 jobs answered by the service`,
-		`service +\d+ +exited \(exit status 0\) +14 +14 +ok`,
+		`\S+ parent: running \(pid \d+\)`,
+		`\S+ service: running \(pid \d+\)`,
+		`\S+ worker#3: running \(pid \d+\)`,
+		`\S+ parent: finished: exited \(exit status 0\)`,
+		`PROCESS +RESULT +RESTARTS +MSGS IN +MSGS OUT +LAST EXIT`,
+		`parent +finished +0 .*`,
+		`  service +(finished|stopped) +0 .*`,
+		`  worker#1 +(finished|stopped) +0 .*`,
+		`  worker#3 +(finished|stopped) +0 .*`,
 	)
-	if strings.Contains(stdout, "worker 3") {
-		t.Errorf("a third worker ran:\n%s", stdout)
+	// The parent's own log lines, JSON on its stderr, re-emitted by
+	// mage-run under the instance's name with their keys.
+	for i := 1; i <= 3; i++ {
+		wantLines(t, stderr, fmt.Sprintf(`.*\[INFO\]  mage-run\.parent: worker finished: module=parent jobs=5 right=5 worker="worker#%d"`, i))
 	}
+	wantLines(t, stderr, `.*mage-run\.parent: service answered: module=parent squares=15 workers=3`)
 }
 
 func TestDemoFailingWorker(t *testing.T) {
-	code, stdout, stderr := runDemo(t, "--lie-to", "2")
+	code, stdout, stderr := runCLI(t, "demo", "--jobs", "3", "--rate", "0", "--workers", "2", "--lie-to", "worker#2", "--view", "plain")
 	if code != exitFailed {
 		t.Fatalf("exit status %d, want %d\nstdout:\n%s\nstderr:\n%s", code, exitFailed, stdout, stderr)
 	}
-	wantLines(t, stdout,
-		`worker 1: 5 jobs answered by the service`,
-		`worker 2: 5 of 5 answers from the service were wrong`,
-		`worker 2: exited \(exit status 1\)`,
-		`worker 1 +\d+ +exited \(exit status 0\) +5 +5 +ok`,
-		`worker 2 +\d+ +exited \(exit status 1\) +5 +5 +5 wrong answers`,
+	wantLines(t, stdout, `parent +failed +0 +.*exited \(exit status 1\)`)
+	wantLines(t, stderr,
+		`.*mage-run\.parent: worker got wrong answers: module=parent right=0 sent=3 worker="worker#2" wrong=3`,
+		`mage-run: parent failed: exited \(exit status 1\)`,
 	)
-	wantLines(t, stderr, `mage-run: the demo failed: worker 2`)
 }
 
-// TestDemoInterrupted delivers SIGINT as soon as worker 1 is reported
-// started: the demo takes the signal before starting worker 2, stops the
-// two processes it has, and exits 128+SIGINT.
+// TestDemoInterrupted delivers SIGINT once the third worker runs: the tree
+// stops in order, children before parents, and mage-run exits 0.
 func TestDemoInterrupted(t *testing.T) {
 	var sigs chan<- os.Signal
 	notify := func(ch chan<- os.Signal) func() {
 		sigs = ch
 		return func() {}
 	}
-	out := &triggerWriter{trigger: "worker 1: started", fire: func() { sigs <- syscall.SIGINT }}
+	out := &triggerWriter{trigger: "worker#3: running", fire: func() { sigs <- syscall.SIGINT }}
 	var errOut lockedBuffer
-	code := runWith([]string{"mage-run", "demo"}, out, &errOut, notify)
-	stdout := out.buf.String()
-	if code != 128+int(syscall.SIGINT) {
-		t.Fatalf("exit status %d, want %d\nstdout:\n%s\nstderr:\n%s", code, 128+int(syscall.SIGINT), stdout, errOut.String())
+	code := runWith([]string{"mage-run", "demo", "--duration", "0", "--view", "plain"}, out, &errOut, notify)
+	stdout := out.String()
+	if code != exitOK {
+		t.Fatalf("exit status %d, want 0\nstdout:\n%s\nstderr:\n%s", code, stdout, errOut.String())
 	}
-	wantLines(t, stdout,
-		`mage-run: interrupt: stopping the tree`,
-		`service: stopped \(.*\)`,
-		`worker 1: stopped \(.*\)`,
-		`worker 1 +\d+ +stopped \(.*\) +- +- +no report`,
-	)
-	if strings.Contains(stdout, "worker 2") {
-		t.Errorf("worker 2 was started after the signal:\n%s", stdout)
+	parentStopping := lineIndex(t, stdout, `parent: stopping`)
+	for _, child := range []string{"service", "worker#1", "worker#2", "worker#3"} {
+		if i := lineIndex(t, stdout, child+`: stopped`); i > parentStopping {
+			t.Errorf("%s stopped after the parent began to stop:\n%s", child, stdout)
+		}
 	}
-	wantLines(t, errOut.String(), `mage-run: stopped by SIGINT`)
+	wantLines(t, stdout, `parent +stopped +0 .*`)
+	// Each worker, stopped, still told the parent what it had done.
+	for i := 1; i <= 3; i++ {
+		wantLines(t, errOut.String(), fmt.Sprintf(`.*mage-run\.parent: worker finished: module=parent jobs=\d+ right=\d+ worker="worker#%d"`, i))
+	}
 }
 
-// triggerWriter calls fire, once, when a line containing trigger is
-// written. The demo writes from the goroutine that called run.
+// triggerWriter calls fire, once, when a write contains trigger.
 type triggerWriter struct {
-	buf     bytes.Buffer
+	lockedBuffer
 	trigger string
 	fire    func()
-	fired   bool
+	once    sync.Once
 }
 
 func (w *triggerWriter) Write(p []byte) (int, error) {
-	n, err := w.buf.Write(p)
-	if !w.fired && strings.Contains(string(p), w.trigger) {
-		w.fired = true
-		w.fire()
+	n, err := w.lockedBuffer.Write(p)
+	if strings.Contains(string(p), w.trigger) {
+		w.once.Do(w.fire)
 	}
 	return n, err
+}
+
+func TestDemoPrintSpec(t *testing.T) {
+	code, stdout, stderr := runCLI(t, "demo", "--print-spec", "--workers", "5")
+	if code != exitOK {
+		t.Fatalf("exit status %d\nstderr:\n%s", code, stderr)
+	}
+	wantLines(t, stdout, `process "parent" \{`, `    on_demand    = true`, `.*MAGE_RUN_DEMO_WORKERS = "5".*`)
 }
 
 func TestDemoUsageErrors(t *testing.T) {
@@ -170,20 +202,21 @@ func TestDemoUsageErrors(t *testing.T) {
 		{"--bogus"},
 		{"extra"},
 		{"--log-level", "loud"},
+		{"--log-format", "xml"},
+		{"--view", "fancy"},
 	} {
-		code, stdout, stderr := runDemo(t, args...)
+		code, stdout, stderr := runCLI(t, append([]string{"demo"}, args...)...)
 		if code != exitUsage {
 			t.Errorf("demo %q: exit status %d, want %d\nstdout:\n%s\nstderr:\n%s", args, code, exitUsage, stdout, stderr)
 		}
-		if strings.Contains(stdout, "started") {
+		if strings.Contains(stdout, "running") {
 			t.Errorf("demo %q started processes:\n%s", args, stdout)
 		}
 	}
 }
 
 func TestUnknownCommand(t *testing.T) {
-	var out, errOut lockedBuffer
-	if code := runWith([]string{"mage-run", "nosuch"}, &out, &errOut, noSignals); code != exitUsage {
+	if code, _, _ := runCLI(t, "nosuch"); code != exitUsage {
 		t.Errorf("exit status %d, want %d", code, exitUsage)
 	}
 }
@@ -192,7 +225,7 @@ func TestUnknownCommand(t *testing.T) {
 // signal set-up, to check that it is undone without leaking.
 func TestRealSignalsRegistered(t *testing.T) {
 	var out, errOut lockedBuffer
-	if code := run([]string{"mage-run", "demo", "--workers", "1", "--jobs", "1"}, &out, &errOut); code != exitOK {
+	if code := run([]string{"mage-run", "demo", "--workers", "1", "--jobs", "1", "--view", "plain"}, &out, &errOut); code != exitOK {
 		t.Fatalf("exit status %d, want 0\nstdout:\n%s\nstderr:\n%s", code, out.String(), errOut.String())
 	}
 }

@@ -1,0 +1,321 @@
+package spec
+
+import (
+	"fmt"
+	"regexp"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/gohcl"
+	"github.com/hashicorp/hcl/v2/hclsyntax"
+)
+
+// The schemas of the four kinds of block. Attributes are not marked
+// required: the parser reports a missing one itself, at the block's
+// header rather than at its opening brace.
+var (
+	rootSchema = &hcl.BodySchema{
+		Blocks: []hcl.BlockHeaderSchema{
+			{Type: "process", LabelNames: []string{"name"}},
+			{Type: "pipe"},
+		},
+	}
+	processSchema = &hcl.BodySchema{
+		Attributes: []hcl.AttributeSchema{
+			{Name: "command"},
+			{Name: "env"},
+			{Name: "dir"},
+			{Name: "count"},
+			{Name: "stop_timeout"},
+			{Name: "on_demand"},
+			{Name: "after"},
+		},
+		Blocks: []hcl.BlockHeaderSchema{
+			{Type: "restart"},
+			{Type: "process", LabelNames: []string{"name"}},
+		},
+	}
+	restartSchema = &hcl.BodySchema{
+		Attributes: []hcl.AttributeSchema{
+			{Name: "policy"},
+			{Name: "backoff"},
+			{Name: "max_backoff"},
+			{Name: "limit"},
+		},
+	}
+	pipeSchema = &hcl.BodySchema{
+		Attributes: []hcl.AttributeSchema{
+			{Name: "from"},
+			{Name: "to"},
+		},
+	}
+)
+
+// processName is what a process may be called: an endpoint splits at the
+// first dot, and the name shows up in logs and graphs unquoted.
+var processName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_-]*$`)
+
+// Parse reads a spec from src; filename is used only in positions. It
+// returns every problem it finds, sorted by position. When the
+// diagnostics hold an error the spec is nil.
+func Parse(filename string, src []byte) (*Spec, hcl.Diagnostics) {
+	file, diags := hclsyntax.ParseConfig(src, filename, hcl.InitialPos)
+	if diags.HasErrors() {
+		// Syntax errors make everything after them guesswork.
+		return nil, diags
+	}
+	p := &parser{spec: &Spec{}, byName: make(map[string]*Process)}
+	p.diags = diags
+	p.root(file.Body)
+	p.checkAfter()
+	p.checkPipes()
+	sortDiagnostics(p.diags)
+	if p.diags.HasErrors() {
+		return nil, p.diags
+	}
+	return p.spec, p.diags
+}
+
+// parser holds what Parse has read so far. Structural problems are found
+// while decoding; those that need the whole file (pipes may name a process
+// declared after them) once it is read.
+type parser struct {
+	spec   *Spec
+	byName map[string]*Process
+	diags  hcl.Diagnostics
+}
+
+func (p *parser) errorf(rng hcl.Range, format string, args ...any) {
+	r := rng
+	p.diags = append(p.diags, &hcl.Diagnostic{
+		Severity: hcl.DiagError,
+		Summary:  fmt.Sprintf(format, args...),
+		Subject:  &r,
+	})
+}
+
+func (p *parser) content(body hcl.Body, schema *hcl.BodySchema) *hcl.BodyContent {
+	content, diags := body.Content(schema)
+	p.diags = append(p.diags, diags...)
+	return content
+}
+
+func (p *parser) root(body hcl.Body) {
+	for _, b := range p.content(body, rootSchema).Blocks {
+		switch b.Type {
+		case "process":
+			p.spec.Processes = append(p.spec.Processes, p.process(b, nil))
+		case "pipe":
+			p.spec.Pipes = append(p.spec.Pipes, p.pipe(b))
+		}
+	}
+}
+
+func (p *parser) process(b *hcl.Block, parent *Process) *Process {
+	proc := &Process{
+		Name:        b.Labels[0],
+		Count:       DefaultCount,
+		StopTimeout: DefaultStopTimeout,
+		Parent:      parent,
+		DeclRange:   b.DefRange,
+	}
+	p.declare(proc, b.LabelRanges[0])
+	content := p.content(b.Body, processSchema)
+	p.processAttributes(proc, content.Attributes)
+	var restart *hcl.Block
+	for _, child := range content.Blocks {
+		switch child.Type {
+		case "restart":
+			// A second block is checked too, for its own mistakes.
+			r := p.restart(child)
+			if restart != nil {
+				p.errorf(child.DefRange, "process %q has a second restart block; the first is at line %d", proc.Name, restart.DefRange.Start.Line)
+				continue
+			}
+			restart, proc.Restart = child, r
+			if proc.OnDemand {
+				p.errorf(child.DefRange, "process %q is on_demand and has a restart block: mage-run never restarts an on-demand process; its parent launches a new one", proc.Name)
+			}
+		case "process":
+			proc.Children = append(proc.Children, p.process(child, proc))
+		}
+	}
+	return proc
+}
+
+// declare checks a process's name and records it.
+func (p *parser) declare(proc *Process, rng hcl.Range) {
+	if !processName.MatchString(proc.Name) {
+		p.errorf(rng, "process name %q must start with a letter or '_' and hold only letters, digits, '_' and '-'", proc.Name)
+		return
+	}
+	if first, dup := p.byName[proc.Name]; dup {
+		p.errorf(rng, "duplicate process name %q: first declared at line %d (names are unique across the whole spec)", proc.Name, first.DeclRange.Start.Line)
+		return
+	}
+	p.byName[proc.Name] = proc
+}
+
+func (p *parser) processAttributes(proc *Process, attrs hcl.Attributes) {
+	if a, ok := attrs["command"]; !ok {
+		p.errorf(proc.DeclRange, "process %q has no command", proc.Name)
+	} else if p.decode(a, &proc.Command) {
+		switch {
+		case len(proc.Command) == 0:
+			p.errorf(a.Expr.Range(), "command of process %q is empty: it needs at least the program", proc.Name)
+		case proc.Command[0] == "":
+			p.errorf(a.Expr.Range(), "command of process %q names an empty program", proc.Name)
+		}
+	}
+	if a, ok := attrs["env"]; ok {
+		p.decode(a, &proc.Env)
+	}
+	if a, ok := attrs["dir"]; ok {
+		p.decode(a, &proc.Dir)
+	}
+	if a, ok := attrs["count"]; ok && p.decode(a, &proc.Count) && proc.Count < 1 {
+		p.errorf(a.Expr.Range(), "count must be at least 1, not %d", proc.Count)
+	}
+	if a, ok := attrs["stop_timeout"]; ok {
+		p.duration(a, &proc.StopTimeout)
+	}
+	if a, ok := attrs["after"]; ok && p.decode(a, &proc.After) {
+		proc.AfterRange = a.Expr.Range()
+	}
+	if a, ok := attrs["on_demand"]; ok && p.decode(a, &proc.OnDemand) && proc.OnDemand {
+		switch {
+		case proc.Parent == nil:
+			p.errorf(a.Expr.Range(), "process %q is on_demand but not nested: only its parent process can launch it", proc.Name)
+		case proc.Count > 1:
+			p.errorf(a.Expr.Range(), "process %q is on_demand and has count = %d: its parent launches instances one at a time", proc.Name, proc.Count)
+		}
+	}
+}
+
+func (p *parser) restart(b *hcl.Block) Restart {
+	r := Restart{Policy: RestartOnFailure, Backoff: DefaultBackoff, MaxBackoff: DefaultMaxBackoff, Limit: DefaultRestartLimit}
+	attrs := p.content(b.Body, restartSchema).Attributes
+	if a, ok := attrs["policy"]; ok {
+		var s string
+		if p.decode(a, &s) {
+			policy, ok := parsePolicy(s)
+			if !ok {
+				p.errorf(a.Expr.Range(), "unknown restart policy %q: want never, on-failure or always", s)
+			}
+			r.Policy = policy
+		}
+	}
+	if a, ok := attrs["limit"]; ok && p.decode(a, &r.Limit) && r.Limit < 0 {
+		p.errorf(a.Expr.Range(), "restart limit must not be negative (0 means no limit), not %d", r.Limit)
+	}
+	backoff, hasBackoff := attrs["backoff"]
+	if hasBackoff {
+		hasBackoff = p.duration(backoff, &r.Backoff)
+	}
+	maxBackoff, hasMax := attrs["max_backoff"]
+	if hasMax {
+		hasMax = p.duration(maxBackoff, &r.MaxBackoff)
+	}
+	switch {
+	case hasBackoff && hasMax && r.Backoff > r.MaxBackoff:
+		p.errorf(backoff.Expr.Range(), "backoff %v is longer than max_backoff %v", r.Backoff, r.MaxBackoff)
+	case r.Backoff > r.MaxBackoff:
+		// A long first delay with the default cap: the cap rises to it.
+		r.MaxBackoff = r.Backoff
+	}
+	if r.Policy == RestartNever {
+		r.Limit = 0
+	}
+	return r
+}
+
+func (p *parser) pipe(b *hcl.Block) *Pipe {
+	pipe := &Pipe{DeclRange: b.DefRange}
+	attrs := p.content(b.Body, pipeSchema).Attributes
+	pipe.From, pipe.FromRange = p.endpoint(b, attrs, "from")
+	pipe.To, pipe.ToRange = p.endpoint(b, attrs, "to")
+	return pipe
+}
+
+// endpoint reads the from or to attribute of a pipe. Whether the process
+// exists is checked later, by checkPipes.
+func (p *parser) endpoint(b *hcl.Block, attrs hcl.Attributes, name string) (Endpoint, hcl.Range) {
+	a, ok := attrs[name]
+	if !ok {
+		p.errorf(b.DefRange, "pipe has no %q endpoint", name)
+		return Endpoint{}, b.DefRange
+	}
+	var s string
+	if !p.decode(a, &s) {
+		return Endpoint{}, a.Expr.Range()
+	}
+	e, ok := parseEndpoint(s)
+	if !ok {
+		p.errorf(a.Expr.Range(), "pipe endpoint %q must be of the form process.attachment", s)
+	}
+	return e, a.Expr.Range()
+}
+
+func parseEndpoint(s string) (Endpoint, bool) {
+	for i := 0; i < len(s); i++ {
+		if s[i] == '.' {
+			e := Endpoint{Process: s[:i], Attachment: s[i+1:]}
+			if e.Process == "" || e.Attachment == "" {
+				return Endpoint{}, false
+			}
+			return e, true
+		}
+	}
+	return Endpoint{}, false
+}
+
+// decode evaluates an attribute, which may not refer to variables or call
+// functions, into target and reports whether it could.
+func (p *parser) decode(a *hcl.Attribute, target any) bool {
+	diags := gohcl.DecodeExpression(a.Expr, nil, target)
+	if !diags.HasErrors() {
+		return true
+	}
+	// The first problem is the one to fix: a reference to a variable is
+	// followed by a complaint that its value is unknown.
+	d := *diags[0]
+	if d.Summary == "Unsuitable value type" {
+		// gohcl's wording is "Unsuitable value type: Unsuitable value:
+		// list of string required, but have string"; name the attribute.
+		d.Summary = a.Name + ": " + strings.TrimPrefix(d.Detail, "Unsuitable value: ")
+		d.Detail = ""
+	}
+	p.diags = append(p.diags, &d)
+	return false
+}
+
+// duration decodes a positive Go duration such as "1m30s".
+func (p *parser) duration(a *hcl.Attribute, target *time.Duration) bool {
+	var s string
+	if !p.decode(a, &s) {
+		return false
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil || d <= 0 {
+		p.errorf(a.Expr.Range(), "%s: %q is not a positive duration such as \"500ms\", \"5s\" or \"1m30s\"", a.Name, s)
+		return false
+	}
+	*target = d
+	return true
+}
+
+func sortDiagnostics(diags hcl.Diagnostics) {
+	sort.SliceStable(diags, func(i, j int) bool {
+		a, b := diags[i].Subject, diags[j].Subject
+		switch {
+		case a == nil || b == nil:
+			return a == nil && b != nil
+		case a.Filename != b.Filename:
+			return a.Filename < b.Filename
+		default:
+			return a.Start.Byte < b.Start.Byte
+		}
+	})
+}

@@ -1,0 +1,223 @@
+package spec
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/hashicorp/hcl/v2"
+)
+
+// Defaults for the settings a spec may leave out.
+const (
+	DefaultCount       = 1
+	DefaultStopTimeout = 5 * time.Second
+	DefaultBackoff     = 100 * time.Millisecond
+	DefaultMaxBackoff  = 10 * time.Second
+	// DefaultRestartLimit is how many restarts a process gets under
+	// on-failure or always when its restart block sets no limit.
+	DefaultRestartLimit = 3
+)
+
+// Attachment names with a meaning of their own. They are spelled out here
+// rather than taken from package supervisor, which the spec reader need not
+// depend on; a test checks that they agree.
+const (
+	// ReservedAttachment is where every process finds mage-run's
+	// supervisor interface; no pipe may use it.
+	ReservedAttachment = "mage-run"
+	// ParentAttachment is where an on-demand process finds its pipe to
+	// the process that launched it.
+	ParentAttachment = "parent"
+)
+
+// Spec is a parsed and validated spec file.
+type Spec struct {
+	// Processes are the top-level processes, in file order. Their
+	// children hang below them.
+	Processes []*Process
+	// Pipes are the pipe declarations, in file order.
+	Pipes []*Pipe
+}
+
+// Process is one process block: a program to run, Count times, and the
+// processes nested in it.
+type Process struct {
+	// Name is the block's label, unique across the whole spec.
+	Name string
+	// Command is the program and its arguments; never empty.
+	Command []string
+	// Env holds variables added to the environment mage-run was started
+	// with; nil when the block sets none.
+	Env map[string]string
+	// Dir is the working directory; empty means mage-run's own.
+	Dir string
+	// Count is the number of replicas, at least 1.
+	Count int
+	// OnDemand marks a process that mage-run does not start with its
+	// parent: each instance is started when the parent asks for one
+	// through the supervisor interface (Supervisor.Launch). Such a
+	// process is nested, has Count 1 and is never restarted.
+	OnDemand bool
+	// StopTimeout is how long a stopped process may take to exit before
+	// it is killed.
+	StopTimeout time.Duration
+	// Restart says what to do when the process exits.
+	Restart Restart
+	// After names sibling processes (blocks with the same parent) that
+	// must be running before this one starts, and that are stopped only
+	// after it has stopped.
+	After []string
+	// AfterRange is the position of the after attribute, for messages.
+	AfterRange hcl.Range
+	// Children are the nested process blocks, in file order.
+	Children []*Process
+	// Parent is the enclosing process block, nil at the top level.
+	Parent *Process
+	// DeclRange is the position of the block's header, for messages.
+	DeclRange hcl.Range
+}
+
+// Restart is a process's restart policy. Delays start at Backoff and
+// double after each restart, up to MaxBackoff.
+type Restart struct {
+	Policy     RestartPolicy
+	Backoff    time.Duration
+	MaxBackoff time.Duration
+	// Limit is how many times the process is restarted before mage-run
+	// gives up on it; 0 means no limit. It is 0, and unused, under
+	// RestartNever.
+	Limit int
+}
+
+// RestartPolicy says when an exited process is started again.
+type RestartPolicy int
+
+// The restart policies.
+const (
+	// RestartNever leaves an exited process exited.
+	RestartNever RestartPolicy = iota
+	// RestartOnFailure restarts a process that exited with a non-zero
+	// status or was killed by a signal it was not sent by mage-run.
+	RestartOnFailure
+	// RestartAlways restarts a process however it exited, unless
+	// mage-run is stopping it.
+	RestartAlways
+)
+
+var policyNames = [...]string{
+	RestartNever:     "never",
+	RestartOnFailure: "on-failure",
+	RestartAlways:    "always",
+}
+
+// String returns the policy as written in a spec.
+func (p RestartPolicy) String() string {
+	if p >= 0 && int(p) < len(policyNames) {
+		return policyNames[p]
+	}
+	return fmt.Sprintf("RestartPolicy(%d)", int(p))
+}
+
+// parsePolicy is the inverse of String.
+func parsePolicy(s string) (RestartPolicy, bool) {
+	for p, name := range policyNames {
+		if name == s {
+			return RestartPolicy(p), true
+		}
+	}
+	return 0, false
+}
+
+// Pipe joins an attachment of one process to an attachment of another.
+// Pipes carry messages both ways; From and To only say which end was
+// written first.
+type Pipe struct {
+	From, To Endpoint
+	// DeclRange is the position of the block's header; FromRange and
+	// ToRange are those of the two endpoint values.
+	DeclRange, FromRange, ToRange hcl.Range
+}
+
+// Attachment returns the attachment of side 0 (From) or 1 (To).
+func (pp *Pipe) Attachment(side int) string {
+	if side == 0 {
+		return pp.From.Attachment
+	}
+	return pp.To.Attachment
+}
+
+// Endpoint is one end of a pipe: the attachment name the process passes to
+// invitation.Accept to find it.
+type Endpoint struct {
+	Process    string
+	Attachment string
+}
+
+// String returns the endpoint as written in a spec: process.attachment.
+func (e Endpoint) String() string { return e.Process + "." + e.Attachment }
+
+// Walk calls fn for every process in tree order: each process before its
+// children, siblings in file order.
+func (s *Spec) Walk(fn func(*Process)) {
+	var walk func([]*Process)
+	walk = func(ps []*Process) {
+		for _, p := range ps {
+			fn(p)
+			walk(p.Children)
+		}
+	}
+	walk(s.Processes)
+}
+
+// Multi reports whether the block has more than one instance inside one
+// instance of its parent: it is replicated or started on demand.
+func (p *Process) Multi() bool { return p.Count > 1 || p.OnDemand }
+
+// Ancestors returns p's enclosing blocks, nearest first.
+func (p *Process) Ancestors() []*Process {
+	var out []*Process
+	for a := p.Parent; a != nil; a = a.Parent {
+		out = append(out, a)
+	}
+	return out
+}
+
+// Scope returns the innermost block enclosing both ends of the pipe, or
+// nil when that is the spec's top level. One pipe is made per instance of
+// the scope: the two ends meet inside it.
+func (pp *Pipe) Scope(s *Spec) *Process {
+	from, to := s.Process(pp.From.Process), s.Process(pp.To.Process)
+	inFrom := map[*Process]bool{from: true}
+	for _, a := range from.Ancestors() {
+		inFrom[a] = true
+	}
+	for b := to; b != nil; b = b.Parent {
+		if inFrom[b] {
+			return b
+		}
+	}
+	return nil
+}
+
+// MultiBelow reports whether block b, or any block between b and scope
+// (scope itself excluded), has more than one instance per instance of its
+// parent: then an instance of scope may hold many instances of b.
+func MultiBelow(b, scope *Process) bool {
+	for ; b != nil && b != scope; b = b.Parent {
+		if b.Multi() {
+			return true
+		}
+	}
+	return false
+}
+
+// Process returns the process with the given name, or nil.
+func (s *Spec) Process(name string) *Process {
+	var found *Process
+	s.Walk(func(p *Process) {
+		if found == nil && p.Name == name {
+			found = p
+		}
+	})
+	return found
+}

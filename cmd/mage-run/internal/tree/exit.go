@@ -1,0 +1,201 @@
+package tree
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/mage-ipc/mage/cmd/mage-run/internal/spec"
+	"github.com/mage-ipc/mage/launcher"
+)
+
+// exited handles the end of in's current run: it restarts the instance,
+// or ends it for good.
+func (t *Tree) exited(in *instance, exit launcher.Exit) {
+	in.child = nil
+	in.lastExit = &exit
+	if in.stdout != nil {
+		// The process is reaped, so os/exec has copied all it wrote.
+		in.stdout.flush()
+		in.stdout = nil
+	}
+	if in.supervisor != nil {
+		// Close cancels a request being served; it waits for nothing else.
+		_ = in.supervisor.Close()
+		in.supervisor = nil
+	}
+	t.failReconnects(in, fmt.Errorf("process %s exited", in.name))
+	log := t.log.Named(in.name)
+	if in.stopWanted || t.stopping {
+		log.Info("process stopped", "exit", exit.String())
+		t.end(in, OutcomeStopped, exit.String())
+		return
+	}
+	delay, restart := t.restartDelay(in, exit)
+	if restart {
+		in.state = StateBackoff
+		in.restarts++
+		log.Warn("process exited; restarting", "exit", exit.String(), "restart", in.restarts, "in", delay)
+		run := in.run
+		in.backoff = time.AfterFunc(delay, func() { t.send(backoffEvent{in: in, run: run}) })
+		t.observe(in, fmt.Sprintf("%s; restart %d in %v", exit.String(), in.restarts, delay))
+		return
+	}
+	switch {
+	case exit.Success():
+		log.Info("process finished", "exit", exit.String())
+		t.end(in, OutcomeFinished, exit.String())
+	case in.block.Restart.Policy != spec.RestartNever:
+		log.Error("process failed; giving up", "exit", exit.String(), "restarts", in.restarts)
+		t.end(in, OutcomeFailed, fmt.Sprintf("%s; gave up after %d restarts", exit.String(), in.restarts))
+	default:
+		log.Error("process failed", "exit", exit.String())
+		t.end(in, OutcomeFailed, exit.String())
+	}
+}
+
+// restartDelay says whether in's policy restarts it after exit, and after
+// how long: the backoff doubles with every restart, up to its cap.
+func (t *Tree) restartDelay(in *instance, exit launcher.Exit) (time.Duration, bool) {
+	r := in.block.Restart
+	switch r.Policy {
+	case spec.RestartNever:
+		return 0, false
+	case spec.RestartOnFailure:
+		if exit.Success() {
+			return 0, false
+		}
+	}
+	if r.Limit > 0 && in.restarts >= r.Limit {
+		return 0, false
+	}
+	delay := r.Backoff
+	for i := 0; i < in.restarts && delay < r.MaxBackoff; i++ {
+		delay *= 2
+	}
+	return min(delay, r.MaxBackoff), true
+}
+
+// backoffEvent says a restart delay has passed.
+type backoffEvent struct {
+	in  *instance
+	run int
+}
+
+func (ev backoffEvent) apply(t *Tree) {
+	in := ev.in
+	if in.state != StateBackoff || in.run != ev.run {
+		return // stopped meanwhile
+	}
+	in.backoff = nil
+	t.startInstance(in)
+}
+
+// end ends in for good: what waits for it is told, its children are torn
+// down, and a parent waiting for its children to end may now stop.
+func (t *Tree) end(in *instance, outcome Outcome, detail string) {
+	in.state = StateEnded
+	in.outcome = outcome
+	if in.backoff != nil {
+		in.backoff.Stop()
+		in.backoff = nil
+	}
+	if outcome == OutcomeFailed {
+		t.failures = append(t.failures, in)
+	}
+	t.observe(in, detail)
+	t.endSlots(in)
+	for _, c := range in.children {
+		t.stopSubtree(c)
+	}
+	if in.parent != nil {
+		t.maybeStop(in.parent)
+	}
+	for _, s := range t.siblings(in) {
+		t.maybeStop(s)
+	}
+	// A sibling that waited for this one may start now.
+	t.startReady(t.siblings(in))
+}
+
+// stopSubtree ends in and everything below it, children first.
+func (t *Tree) stopSubtree(in *instance) {
+	if in.ended() {
+		return
+	}
+	in.stopWanted = true
+	switch in.state {
+	case StateWaiting:
+		t.end(in, OutcomeNotStarted, "")
+	case StateBackoff:
+		t.end(in, OutcomeStopped, "")
+	case StateStarting:
+		// The start fails, and its event ends the instance.
+		if in.cancelStart != nil {
+			in.cancelStart()
+		}
+	case StateRunning:
+		for _, c := range in.children {
+			t.stopSubtree(c)
+		}
+		t.maybeStop(in)
+	case StateStopping:
+	}
+}
+
+// stopProcess stops in's process politely, then by force after its stop
+// timeout. The exit arrives as an exitEvent.
+func (t *Tree) stopProcess(in *instance) {
+	if in.child == nil || in.stopSent {
+		return
+	}
+	in.state = StateStopping
+	in.stopSent = true
+	t.observe(in, "")
+	child, grace := in.child, in.block.StopTimeout
+	t.log.Named(in.name).Info("stopping process", "pid", child.Pid(), "timeout", grace)
+	t.workers.Add(1)
+	go func() {
+		defer t.workers.Done()
+		if err := child.Stop(grace); err != nil {
+			t.log.Named(in.name).Error("stopping process failed", "error", err)
+		}
+	}()
+}
+
+// beginStop shuts the whole tree down in order.
+func (t *Tree) beginStop() {
+	if t.stopping {
+		return
+	}
+	t.stopping = true
+	t.log.Info("stopping the tree")
+	for i := len(t.roots) - 1; i >= 0; i-- {
+		t.stopSubtree(t.roots[i])
+	}
+}
+
+// killAll kills every process at once.
+func (t *Tree) killAll() {
+	t.stopping, t.killing = true, true
+	t.log.Warn("killing the tree")
+	for _, in := range t.all {
+		if in.ended() {
+			continue
+		}
+		in.stopWanted = true
+		switch in.state {
+		case StateWaiting:
+			t.end(in, OutcomeNotStarted, "")
+		case StateBackoff:
+			t.end(in, OutcomeStopped, "")
+		case StateStarting:
+			if in.cancelStart != nil {
+				in.cancelStart()
+			}
+		case StateRunning, StateStopping:
+			if err := in.child.Kill(); err != nil {
+				t.log.Named(in.name).Error("killing process failed", "error", err)
+			}
+		}
+	}
+}

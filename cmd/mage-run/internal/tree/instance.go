@@ -1,0 +1,113 @@
+package tree
+
+import (
+	"context"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/mage-ipc/mage/cmd/mage-run/internal/spec"
+	"github.com/mage-ipc/mage/launcher"
+	"github.com/mage-ipc/mage/mage"
+)
+
+// instance is one instance of a process block. The tree's loop owns it.
+type instance struct {
+	block    *spec.Process
+	name     string
+	replica  int // from 1 among the instances of block under parent
+	parent   *instance
+	children []*instance
+	// args are appended to the block's command: Launch's arguments.
+	args []string
+	// launchedBy is the Launch request that made an on-demand instance,
+	// answered once its first start succeeds or fails.
+	launchedBy *launchRequest
+	// launched marks an instance made by Launch, not with the tree.
+	launched bool
+	// ran is set once a run of the instance has accepted its invitation.
+	ran bool
+
+	state   State
+	outcome Outcome
+	// run counts starts; events carry the run they belong to, so that an
+	// event of an earlier run is recognised.
+	run       int
+	restarts  int
+	child     *launcher.Child
+	startedAt time.Time
+	lastExit  *launcher.Exit
+	// earlyExit is an exit that arrived before the start's own event.
+	earlyExit *launcher.Exit
+	// cancelStart ends a start in progress.
+	cancelStart context.CancelFunc
+	// backoff is the timer of a pending restart.
+	backoff *time.Timer
+	// stopWanted: mage-run is ending this instance (tree shutdown or
+	// teardown); once its children have ended it is stopped, and it is
+	// never restarted.
+	stopWanted bool
+	// stopSent: Stop was called on the current process.
+	stopSent bool
+	// stdout re-emits the current run's standard output, unless
+	// Options.Stdout takes it.
+	stdout *lineLogger
+	// supervisor serves the Supervisor interface to the current run.
+	supervisor *mage.Receiver
+	// slots are the instance's pipe attachments, by name.
+	slots map[string]*slot
+	// launches counts the on-demand instances launched under this one,
+	// per block, for their numbers.
+	launches map[*spec.Process]int
+	// reconnects are Reconnect requests waiting for a new pipe, by
+	// attachment.
+	reconnects map[string][]*reconnectRequest
+}
+
+// instanceName names the instance of block b numbered replica under
+// parent: see the package documentation.
+func instanceName(b *spec.Process, replica int, parent *instance) string {
+	name := b.Name
+	if b.Multi() {
+		name += "#" + strconv.Itoa(replica)
+	}
+	if parent != nil && strings.ContainsRune(parent.name, '#') {
+		name = parent.name + "/" + name
+	}
+	return name
+}
+
+// ended reports whether the instance has ended for good.
+func (in *instance) ended() bool { return in.state == StateEnded }
+
+// liveChildren reports whether any child instance has not ended.
+func (in *instance) liveChildren() bool {
+	for _, c := range in.children {
+		if !c.ended() {
+			return true
+		}
+	}
+	return false
+}
+
+// walk calls fn for in and its descendants, parents first.
+func (in *instance) walk(fn func(*instance)) {
+	fn(in)
+	for _, c := range in.children {
+		c.walk(fn)
+	}
+}
+
+// ancestor returns the instance of block b that in is, or is under; nil
+// for a nil b (the top level) or when there is none.
+func (in *instance) ancestor(b *spec.Process) *instance {
+	if b == nil {
+		return nil
+	}
+	for a := in; a != nil; a = a.parent {
+		if a.block == b {
+			return a
+		}
+	}
+	return nil
+}

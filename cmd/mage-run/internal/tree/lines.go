@@ -1,0 +1,63 @@
+package tree
+
+import (
+	"bytes"
+	"sync"
+
+	"github.com/hashicorp/go-hclog"
+)
+
+// maxLine bounds a line kept while waiting for its end; a longer one is
+// logged in pieces.
+const maxLine = 64 << 10
+
+// lineLogger is an io.Writer that logs each line written to it, for a
+// process's standard output.
+type lineLogger struct {
+	log hclog.Logger
+	key string
+
+	// mu guards buf; os/exec writes from one goroutine, but the Writer
+	// contract does not promise it.
+	mu  sync.Mutex
+	buf []byte
+}
+
+func newLineLogger(log hclog.Logger, key string) *lineLogger {
+	return &lineLogger{log: log, key: key}
+}
+
+func (w *lineLogger) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.buf = append(w.buf, p...)
+	for {
+		i := bytes.IndexByte(w.buf, '\n')
+		if i < 0 {
+			break
+		}
+		w.emit(w.buf[:i])
+		w.buf = w.buf[i+1:]
+	}
+	if len(w.buf) >= maxLine {
+		w.emit(w.buf)
+		w.buf = w.buf[:0]
+	}
+	// Keep the buffer from growing by appends at its end alone.
+	w.buf = append([]byte(nil), w.buf...)
+	return len(p), nil
+}
+
+func (w *lineLogger) emit(line []byte) {
+	w.log.Info(w.key, "line", string(bytes.TrimRight(line, "\r")))
+}
+
+// flush logs a last line that had no newline.
+func (w *lineLogger) flush() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if len(w.buf) > 0 {
+		w.emit(w.buf)
+		w.buf = nil
+	}
+}

@@ -1,0 +1,27 @@
+package tree
+
+import (
+	"os"
+	"strings"
+	"testing"
+
+	"go.uber.org/goleak"
+
+	"github.com/mage-ipc/mage/cmd/mage-run/internal/testnode"
+)
+
+// envTestNode makes this test binary play testnode, for the processes of
+// the trees the tests run.
+const envTestNode = "TREE_TEST_NODE"
+
+func TestMain(m *testing.M) {
+	if os.Getenv(envTestNode) != "" {
+		os.Exit(testnode.Main(os.Args[1:], os.Stdout, os.Stderr))
+	}
+	// A child built with -race sleeps a second before exiting, for late
+	// reports; these children report without it.
+	if err := os.Setenv("GORACE", strings.TrimSpace(os.Getenv("GORACE")+" atexit_sleep_ms=0")); err != nil {
+		panic(err)
+	}
+	goleak.VerifyTestMain(m)
+}

@@ -1,0 +1,100 @@
+package tree
+
+import (
+	"time"
+
+	"github.com/mage-ipc/mage/launcher"
+	"github.com/mage-ipc/mage/mage"
+)
+
+// Row is one instance as the tree last published it.
+type Row struct {
+	Instance string
+	Process  string
+	// Depth is the instance's depth in the tree, 0 at the top level.
+	Depth    int
+	State    State
+	Outcome  Outcome
+	Pid      int
+	Restarts int
+	// Since is when the current run accepted its invitation; zero when
+	// none runs.
+	Since time.Time
+	// Node is the name of the current run's node, for asking it for its
+	// counters; zero when none runs.
+	Node mage.NodeName
+	// LastExit is how the last run ended, if one did.
+	LastExit *launcher.Exit
+}
+
+// Result is how a tree ended.
+type Result struct {
+	// Rows are the instances, in tree order.
+	Rows []Row
+	// Failed lists the instances that failed for good, in the order they
+	// did.
+	Failed []Row
+}
+
+// Snapshot returns every instance, in tree order: each before its
+// children, siblings in the order they were made.
+func (t *Tree) Snapshot() []Row {
+	t.snapMu.Lock()
+	defer t.snapMu.Unlock()
+	return append([]Row(nil), t.snapshot...)
+}
+
+// publish makes the loop's state visible to Snapshot.
+func (t *Tree) publish() {
+	rows := t.rows()
+	t.snapMu.Lock()
+	t.snapshot = rows
+	t.snapMu.Unlock()
+}
+
+func (t *Tree) rows() []Row {
+	rows := make([]Row, 0, len(t.all))
+	var add func(in *instance, depth int)
+	add = func(in *instance, depth int) {
+		rows = append(rows, t.row(in, depth))
+		for _, c := range in.children {
+			add(c, depth+1)
+		}
+	}
+	for _, in := range t.roots {
+		add(in, 0)
+	}
+	return rows
+}
+
+func (t *Tree) row(in *instance, depth int) Row {
+	r := Row{
+		Instance: in.name,
+		Process:  in.block.Name,
+		Depth:    depth,
+		State:    in.state,
+		Outcome:  in.outcome,
+		Restarts: in.restarts,
+		LastExit: in.lastExit,
+	}
+	if in.child != nil {
+		r.Pid = in.child.Pid()
+		r.Since = in.startedAt
+		if c := in.child.Connection(); c != nil {
+			r.Node = c.Peer()
+		}
+	}
+	return r
+}
+
+func (t *Tree) computeResult() Result {
+	res := Result{Rows: t.rows()}
+	for _, in := range t.failures {
+		for _, r := range res.Rows {
+			if r.Instance == in.name {
+				res.Failed = append(res.Failed, r)
+			}
+		}
+	}
+	return res
+}

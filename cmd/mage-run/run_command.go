@@ -1,0 +1,85 @@
+package main
+
+import (
+	"fmt"
+
+	"github.com/hashicorp/go-hclog"
+	"github.com/urfave/cli/v2"
+)
+
+// runCommand is `mage-run run SPEC`.
+func runCommand(notify notifyFunc) *cli.Command {
+	return &cli.Command{
+		Name:      "run",
+		Usage:     "run the tree of processes a spec describes, and supervise it",
+		ArgsUsage: "SPEC",
+		Description: "Starts every process of the spec with its pipes, restarts processes by their\n" +
+			"policies, and stops the tree in order (children before parents) on SIGINT or\n" +
+			"SIGTERM; a second signal kills everything. See docs/mage-run.md.",
+		Flags: append(logFlags(),
+			&cli.BoolFlag{Name: "trace", Usage: "log every message each process sends and receives"},
+			&cli.StringFlag{Name: "view", Value: "auto", Usage: "live (a table redrawn in place), plain (a line per change) or auto (live on a terminal)"},
+			&cli.DurationFlag{Name: "stop-after", Usage: "stop the tree in order after this long (0: never)"},
+			&cli.StringFlag{Name: "notify-ready", Usage: "append a line to this existing file (or named pipe) once every process started with the tree is running"},
+		),
+		Action: func(c *cli.Context) error {
+			path, s, err := loadSpecArg(c)
+			if err != nil {
+				return err
+			}
+			sv, err := newSupervision(c, notify)
+			if err != nil {
+				return err
+			}
+			sv.spec = s
+			sv.title = "mage-run " + path
+			return sv.run()
+		},
+	}
+}
+
+// logFlags are the logging flags of the commands that run a tree.
+func logFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.StringFlag{Name: "log-format", Value: "text", Usage: "text or json"},
+		&cli.StringFlag{Name: "log-level", Value: "info", Usage: "trace, debug, info, warn or error"},
+	}
+}
+
+// newSupervision reads the flags shared by run and demo.
+func newSupervision(c *cli.Context, notify notifyFunc) (supervision, error) {
+	sv := supervision{
+		trace:       c.Bool("trace"),
+		view:        c.String("view"),
+		stdout:      c.App.Writer,
+		stderr:      c.App.ErrWriter,
+		notify:      notify,
+		stopAfter:   c.Duration("stop-after"),
+		notifyReady: c.String("notify-ready"),
+	}
+	switch f := c.String("log-format"); f {
+	case "text":
+	case "json":
+		sv.logs.json = true
+	default:
+		return sv, usageError("unknown log format %q: want text or json", f)
+	}
+	name := c.String("log-level")
+	sv.logs.level = hclog.LevelFromString(name)
+	if sv.logs.level == hclog.NoLevel || name == "off" {
+		return sv, usageError("unknown log level %q: want trace, debug, info, warn or error", name)
+	}
+	switch sv.view {
+	case "auto", "live", "plain":
+	default:
+		return sv, usageError("unknown view %q: want auto, live or plain", sv.view)
+	}
+	if sv.stopAfter < 0 {
+		return sv, usageError("--stop-after must not be negative")
+	}
+	return sv, nil
+}
+
+func usageError(format string, args ...any) error {
+	return &statusError{code: exitUsage, msg: fmt.Sprintf(format, args...)}
+}

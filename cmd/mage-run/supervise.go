@@ -1,0 +1,212 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"syscall"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+	"golang.org/x/term"
+
+	"github.com/mage-ipc/mage/cmd/mage-run/internal/spec"
+	"github.com/mage-ipc/mage/cmd/mage-run/internal/tree"
+	"github.com/mage-ipc/mage/cmd/mage-run/internal/view"
+	"github.com/mage-ipc/mage/launcher"
+	"github.com/mage-ipc/mage/mage"
+)
+
+// redrawEvery is how often the live view is redrawn.
+const redrawEvery = 250 * time.Millisecond
+
+// supervision is one run of a tree from a spec, with its view, logs and
+// signals: what `run` and `demo` share.
+type supervision struct {
+	spec   *spec.Spec
+	title  string
+	logs   logSettings
+	trace  bool
+	view   string
+	stdout io.Writer
+	stderr io.Writer
+	notify notifyFunc
+	// stopAfter, when positive, stops the tree in order after this long.
+	stopAfter time.Duration
+	// notifyReady, when not empty, is a file (or named pipe) to which
+	// "ready" is appended once the tree's processes have started.
+	notifyReady string
+}
+
+// logSettings are the --log-format and --log-level flags.
+type logSettings struct {
+	json  bool
+	level hclog.Level
+}
+
+// run runs the tree to its end and returns the error that gives mage-run
+// its exit status: nil when the tree finished cleanly.
+func (s supervision) run() error {
+	sigs := make(chan os.Signal, 2)
+	stopSignals := s.notify(sigs)
+	defer stopSignals()
+
+	var (
+		t     *tree.Tree
+		live  *view.Live
+		plain *view.Plain
+	)
+	logOut := s.stderr
+	if s.useLive() {
+		live = view.NewLive(s.stdout, s.title, func() []tree.Row { return t.Snapshot() }, nil, s.terminalWidth)
+		logOut = live.LogWriter(s.stderr)
+	} else {
+		plain = view.NewPlain(s.stdout)
+	}
+	log := hclog.New(&hclog.LoggerOptions{
+		Name:       "mage-run",
+		Output:     logOut,
+		Level:      s.logs.level,
+		JSONFormat: s.logs.json,
+	})
+	names := tree.NewNodeNames()
+	nodeOpts := mage.NodeOptions{Logger: log.Named("node")}
+	if s.trace {
+		nodeOpts.Trace = names.Logger(log)
+	}
+	node := mage.NewNode(nodeOpts)
+	defer node.Close()
+	opts := tree.Options{Spec: s.spec, Node: node, Logger: log, Names: names}
+	if plain != nil {
+		opts.Observe = plain.Event
+	}
+	if s.trace {
+		opts.Env = append(opts.Env, mage.EnvTrace+"=1")
+	}
+	t = tree.Start(opts)
+
+	var redraw <-chan time.Time
+	if live != nil {
+		ticker := time.NewTicker(redrawEvery)
+		defer ticker.Stop()
+		redraw = ticker.C
+		live.Redraw()
+	}
+	var stopTimer <-chan time.Time
+	if s.stopAfter > 0 {
+		timer := time.NewTimer(s.stopAfter)
+		defer timer.Stop()
+		stopTimer = timer.C
+	}
+	var killedBy os.Signal
+	interrupts := 0
+	ready := t.Ready()
+loop:
+	for {
+		select {
+		case <-t.Done():
+			break loop
+		case <-ready:
+			ready = nil
+			log.Info("the tree is up")
+			if s.notifyReady != "" {
+				if err := appendLine(s.notifyReady, "ready mage-run"); err != nil {
+					log.Error("cannot notify readiness", "file", s.notifyReady, "error", err)
+				}
+			}
+		case <-redraw:
+			live.Redraw()
+		case <-stopTimer:
+			log.Info("stopping the tree", "after", s.stopAfter)
+			t.Stop()
+		case sig := <-sigs:
+			interrupts++
+			if interrupts == 1 {
+				log.Info("signal: stopping the tree in order; a second signal kills it", "signal", sig.String())
+				t.Stop()
+				continue
+			}
+			log.Warn("second signal: killing every process", "signal", sig.String())
+			killedBy = sig
+			t.Kill()
+		}
+	}
+	res := t.Wait()
+	if live != nil {
+		live.Close()
+	}
+	fmt.Fprintln(s.stdout)
+	view.WriteSummary(s.stdout, res.Rows, nil)
+	return treeStatus(res, killedBy)
+}
+
+// useLive reports whether to draw the live view: --view live, or auto on
+// a terminal.
+func (s supervision) useLive() bool {
+	switch s.view {
+	case "live":
+		return true
+	case "plain":
+		return false
+	}
+	f, ok := s.stdout.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
+}
+
+// terminalWidth returns the width of the terminal stdout is, or 0.
+func (s supervision) terminalWidth() int {
+	if f, ok := s.stdout.(*os.File); ok {
+		if w, _, err := term.GetSize(int(f.Fd())); err == nil {
+			return w
+		}
+	}
+	return 0
+}
+
+// treeStatus is the exit status of a tree that ended: see docs/mage-run.md.
+func treeStatus(res tree.Result, killedBy os.Signal) error {
+	if sig, ok := killedBy.(syscall.Signal); ok {
+		return &statusError{code: 128 + int(sig), msg: "killed every process on a second " + sig.String()}
+	}
+	if len(res.Failed) == 0 {
+		return nil
+	}
+	r := res.Failed[0]
+	msg := r.Instance + " failed"
+	code := exitFailed
+	if e := r.LastExit; e != nil {
+		msg += ": " + e.String()
+		code = exitCodeOf(*e)
+	}
+	if n := len(res.Failed); n > 1 {
+		msg += fmt.Sprintf(" (and %d more)", n-1)
+	}
+	return &statusError{code: code, msg: msg}
+}
+
+// exitCodeOf maps how a process ended to mage-run's status: its own exit
+// code, or 128 plus the signal that killed it, or 1 when there is neither
+// (it could not be started).
+func exitCodeOf(e launcher.Exit) int {
+	switch {
+	case e.Signal != 0:
+		return 128 + int(e.Signal)
+	case e.Code > 0:
+		return e.Code
+	}
+	return exitFailed
+}
+
+// appendLine appends line and a newline to the file at path, which must
+// exist (a named pipe, say).
+func appendLine(path, line string) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0)
+	if err != nil {
+		return err
+	}
+	_, err = fmt.Fprintln(f, line)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
