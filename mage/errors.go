@@ -33,6 +33,9 @@ var (
 	// ErrAlreadyConnected is returned by Connect when the peer node is
 	// already connected to this one.
 	ErrAlreadyConnected = errors.New("mage: node already connected")
+	// ErrNotConnected is returned by Node.PeerCounters for a node this
+	// node has no connection to, or whose connection ended.
+	ErrNotConnected = errors.New("mage: not connected to that node")
 	// ErrClosedLocally is Connection.Err after this side closed the
 	// connection (Connection.Close or Node.Close).
 	ErrClosedLocally = errors.New("mage: connection closed locally")

@@ -205,6 +205,10 @@ func (l *link) handleFrame(f *wire.Frame, fds []int) error {
 		})
 	case wire.TypeObserveProxyAck:
 		return l.acceptEvent(ports.ObserveProxyAckEvent{Target: ports.PortName(f.ObserveProxyAck.Target), LastSeq: f.ObserveProxyAck.LastSeq})
+	case wire.TypeCountersRequest:
+		return l.handleCountersRequest(&f.CountersRequest)
+	case wire.TypeCounters:
+		return l.handleCounters(&f.Counters)
 	case wire.TypeRequestIntroduction:
 		return l.handleRequestIntroduction(ports.NodeName(f.RequestIntroduction.Node))
 	case wire.TypeIntroduce:

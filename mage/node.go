@@ -92,7 +92,13 @@ type Node struct {
 	// it before it connected; introduced holds the pairs already introduced.
 	pendingIntros map[ports.NodeName][]ports.NodeName
 	introduced    map[[2]ports.NodeName]bool
-	closed        bool
+	// countersCalls are the PeerCounters calls waiting for answers, by
+	// request id; countersNext is the last id used.
+	countersCalls map[uint64]*countersCall
+	countersNext  uint64
+	// lastCounters holds the latest counts each peer reported.
+	lastCounters map[ports.NodeName]Counters
+	closed       bool
 
 	// badMu guards badHandlers, apart from mu so that handlers may call
 	// into the node.
@@ -207,6 +213,7 @@ func (n *Node) Close() error {
 		delete(n.endpoints, p)
 	}
 	n.flushLocked()
+	n.reportFinalCountersLocked()
 	n.mu.Unlock()
 	// Channels are closed outside mu: their readers report their end through
 	// the node, which takes mu.

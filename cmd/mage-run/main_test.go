@@ -118,10 +118,13 @@ func TestDemoSucceeds(t *testing.T) {
 		`\S+ worker#3: running \(pid \d+\)`,
 		`\S+ parent: finished: exited \(exit status 0\)`,
 		`PROCESS +RESULT +RESTARTS +MSGS IN +MSGS OUT +LAST EXIT`,
-		`parent +finished +0 .*`,
-		`  service +(finished|stopped) +0 .*`,
-		`  worker#1 +(finished|stopped) +0 .*`,
-		`  worker#3 +(finished|stopped) +0 .*`,
+		// Every process reports its message counts as it closes: the
+		// parent sent 3 Launch, 3 AddClient, 3 Run and an Answered, and got
+		// their 7 replies; each worker its Run and 5 Squares' replies.
+		`parent +finished +0 +7 +10 .*`,
+		`  service +(finished|stopped) +0 +19 +16 .*`,
+		`  worker#1 +(finished|stopped) +0 +6 +6 .*`,
+		`  worker#3 +(finished|stopped) +0 +6 +6 .*`,
 	)
 	// The parent's own log lines, JSON on its stderr, re-emitted by
 	// mage-run under the instance's name with their keys.

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"os"
@@ -55,10 +56,21 @@ func (s supervision) run() error {
 		t     *tree.Tree
 		live  *view.Live
 		plain *view.Plain
+		node  *mage.Node
 	)
+	// counters reads what a process's node last reported: the poller
+	// below asks the running ones, and each reports its final counts as
+	// it closes.
+	counters := func(r tree.Row) (view.Counters, bool) {
+		if r.Node == (mage.NodeName{}) {
+			return view.Counters{}, false
+		}
+		c, ok := node.LastPeerCounters(r.Node)
+		return view.Counters{In: c.Received, Out: c.Sent}, ok
+	}
 	logOut := s.stderr
 	if s.useLive() {
-		live = view.NewLive(s.stdout, s.title, func() []tree.Row { return t.Snapshot() }, nil, s.terminalWidth)
+		live = view.NewLive(s.stdout, s.title, func() []tree.Row { return t.Snapshot() }, counters, s.terminalWidth)
 		logOut = live.LogWriter(s.stderr)
 	} else {
 		plain = view.NewPlain(s.stdout)
@@ -74,7 +86,7 @@ func (s supervision) run() error {
 	if s.trace {
 		nodeOpts.Trace = names.Logger(log)
 	}
-	node := mage.NewNode(nodeOpts)
+	node = mage.NewNode(nodeOpts)
 	defer node.Close()
 	opts := tree.Options{Spec: s.spec, Node: node, Logger: log, Names: names}
 	if plain != nil {
@@ -84,6 +96,12 @@ func (s supervision) run() error {
 		opts.Env = append(opts.Env, mage.EnvTrace+"=1")
 	}
 	t = tree.Start(opts)
+	pollDone := make(chan struct{})
+	defer func() { <-pollDone }()
+	go func() {
+		defer close(pollDone)
+		pollCounters(node, t)
+	}()
 
 	var redraw <-chan time.Time
 	if live != nil {
@@ -136,8 +154,36 @@ loop:
 		live.Close()
 	}
 	fmt.Fprintln(s.stdout)
-	view.WriteSummary(s.stdout, res.Rows, nil)
+	view.WriteSummary(s.stdout, res.Rows, counters)
 	return treeStatus(res, killedBy)
+}
+
+// pollEvery is how often the running processes are asked for their
+// message counts.
+const pollEvery = 500 * time.Millisecond
+
+// pollCounters asks every running process's node for its counts, every
+// pollEvery, until the tree is done. The answers land in the node's
+// LastPeerCounters.
+func pollCounters(node *mage.Node, t *tree.Tree) {
+	ticker := time.NewTicker(pollEvery)
+	defer ticker.Stop()
+	for {
+		select {
+		case <-t.Done():
+			return
+		case <-ticker.C:
+		}
+		for _, r := range t.Snapshot() {
+			if r.State != tree.StateRunning || r.Node == (mage.NodeName{}) {
+				continue
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), pollEvery)
+			// A process that is gone or slow just keeps its last counts.
+			_, _ = node.PeerCounters(ctx, r.Node)
+			cancel()
+		}
+	}
 }
 
 // useLive reports whether to draw the live view: --view live, or auto on

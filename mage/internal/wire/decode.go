@@ -53,6 +53,10 @@ func Decode(b []byte, f *Frame) error {
 		return decodePeerMoved(b, &f.PeerMoved)
 	case TypePortAccepted:
 		return decodePortAccepted(b, &f.PortAccepted)
+	case TypeCountersRequest:
+		return decodeCountersRequest(b, &f.CountersRequest)
+	case TypeCounters:
+		return decodeCounters(b, &f.Counters)
 	}
 	// ParseHeader refused every other type.
 	return decodeErr(0, ErrUnknownType, "type", offType, "unknown frame type "+itoa(int(h.Type)))
@@ -311,6 +315,21 @@ func decodePortAccepted(b []byte, a *PortAccepted) error {
 		return zeroName(t, "target port", offPortAcceptedTarget)
 	}
 	return checkZero(t, b, offPortAcceptedReserved, portAcceptedSize, "reserved")
+}
+
+func decodeCountersRequest(b []byte, r *CountersRequest) error {
+	r.ID = binary.LittleEndian.Uint64(b[offCountersRequestID:])
+	if r.ID == 0 {
+		return decodeErr(TypeCountersRequest, ErrBadValue, "id", offCountersRequestID, "zero id")
+	}
+	return nil
+}
+
+func decodeCounters(b []byte, c *Counters) error {
+	c.ID = binary.LittleEndian.Uint64(b[offCountersID:])
+	c.Sent = binary.LittleEndian.Uint64(b[offCountersSent:])
+	c.Received = binary.LittleEndian.Uint64(b[offCountersReceived:])
+	return nil
 }
 
 func boolString(v bool) string {

@@ -321,6 +321,33 @@ func AppendPortAccepted(dst []byte, a *PortAccepted) []byte {
 	return dst
 }
 
+// Validate reports whether r can be encoded.
+func (r *CountersRequest) Validate() error {
+	if r.ID == 0 {
+		return fmt.Errorf("wire: cannot encode counters-request frame: zero id: %w", ErrBadValue)
+	}
+	return nil
+}
+
+// AppendCountersRequest appends a CountersRequest frame.
+func AppendCountersRequest(dst []byte, r *CountersRequest) []byte {
+	mustValid(r.Validate())
+	dst, b := grow(dst, countersRequestSize)
+	putHeader(b, TypeCountersRequest, countersRequestSize, 0, 0)
+	binary.LittleEndian.PutUint64(b[offCountersRequestID:], r.ID)
+	return dst
+}
+
+// AppendCounters appends a Counters frame.
+func AppendCounters(dst []byte, c *Counters) []byte {
+	dst, b := grow(dst, countersSize)
+	putHeader(b, TypeCounters, countersSize, 0, 0)
+	binary.LittleEndian.PutUint64(b[offCountersID:], c.ID)
+	binary.LittleEndian.PutUint64(b[offCountersSent:], c.Sent)
+	binary.LittleEndian.PutUint64(b[offCountersReceived:], c.Received)
+	return dst
+}
+
 // AppendFrame appends the frame f describes: the field matching f.Type. The
 // handle count comes from that field (User.NumHandles, Introduce.Unknown),
 // not from f.NumHandles. It panics on an unknown type.
@@ -346,6 +373,10 @@ func AppendFrame(dst []byte, f *Frame) []byte {
 		return AppendPeerMoved(dst, &f.PeerMoved)
 	case TypePortAccepted:
 		return AppendPortAccepted(dst, &f.PortAccepted)
+	case TypeCountersRequest:
+		return AppendCountersRequest(dst, &f.CountersRequest)
+	case TypeCounters:
+		return AppendCounters(dst, &f.Counters)
 	}
 	panic(fmt.Sprintf("wire: AppendFrame: unknown frame type %d", f.Type))
 }

@@ -132,6 +132,23 @@ type PortAccepted struct {
 	Target PortName
 }
 
+// CountersRequest asks the receiving node how many messages its pipes have
+// written and read. It answers with a Counters frame carrying the same ID.
+type CountersRequest struct {
+	// ID pairs the answer with the request; never zero.
+	ID uint64
+}
+
+// Counters answers a CountersRequest, or, with ID FinalCountersID, is
+// sent unasked by a node to its broker as it closes.
+type Counters struct {
+	// ID is the request's, or FinalCountersID.
+	ID uint64
+	// Sent and Received count the messages the node's pipes have written
+	// and read since the node was made.
+	Sent, Received uint64
+}
+
 // Frame is a decoded frame. Only the field matching Type is meaningful; the
 // others hold whatever earlier frames left there. A Frame is meant to be
 // reused: Decode keeps the capacity of Attach and User.Ports, so a reader
@@ -153,4 +170,6 @@ type Frame struct {
 	ObserveProxyAck     ObserveProxyAck
 	PeerMoved           PeerMoved
 	PortAccepted        PortAccepted
+	CountersRequest     CountersRequest
+	Counters            Counters
 }

@@ -34,6 +34,8 @@ var shapes = [typeLimit]frameShape{
 	TypeObserveProxyAck:     {minLen: observeProxyAckSize, maxLen: observeProxyAckSize},
 	TypePeerMoved:           {minLen: peerMovedSize, maxLen: peerMovedSize},
 	TypePortAccepted:        {minLen: portAcceptedSize, maxLen: portAcceptedSize},
+	TypeCountersRequest:     {minLen: countersRequestSize, maxLen: countersRequestSize},
+	TypeCounters:            {minLen: countersSize, maxLen: countersSize},
 }
 
 // ParseHeader decodes and checks the common header at the start of b. b may

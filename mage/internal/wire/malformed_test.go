@@ -68,6 +68,8 @@ func TestMalformed(t *testing.T) {
 	ack := AppendObserveProxyAck(nil, &ObserveProxyAck{Target: port(1), LastSeq: 9})
 	moved := AppendPeerMoved(nil, &PeerMoved{Target: port(1), NewNode: node(2)})
 	accepted := AppendPortAccepted(nil, &PortAccepted{Target: port(1)})
+	countersReq := AppendCountersRequest(nil, &CountersRequest{ID: 1})
+	counters := AppendCounters(nil, &Counters{ID: 1, Sent: 2, Received: 3})
 
 	const userDesc = offUserPayload + 8
 	tests := []struct {
@@ -84,7 +86,7 @@ func TestMalformed(t *testing.T) {
 		{"version 0", edit(closure, put8(offVersion, 0)), ErrUnsupportedVersion, -1},
 		{"version 2", edit(closure, put8(offVersion, 2)), ErrUnsupportedVersion, -1},
 		{"type 0", edit(closure, put8(offType, 0)), ErrUnknownType, offType},
-		{"type 11", edit(closure, put8(offType, 11)), ErrUnknownType, offType},
+		{"type 13", edit(closure, put8(offType, 13)), ErrUnknownType, offType},
 		{"type 255", edit(closure, put8(offType, 255)), ErrUnknownType, offType},
 		{"reserved header", edit(closure, put32(offReserved, 1)), ErrReserved, offReserved},
 		{"reserved header high bit", edit(closure, put32(offReserved, 1<<31)), ErrReserved, offReserved},
@@ -195,6 +197,10 @@ func TestMalformed(t *testing.T) {
 		{"port-accepted reserved last byte", edit(accepted, put8(portAcceptedSize-1, 0x80)), ErrReserved, portAcceptedSize - 1},
 		{"port-accepted too short", edit(accepted, resize(portAcceptedSize-8)), ErrBadLength, offLength},
 		{"port-accepted too long", edit(accepted, resize(portAcceptedSize+8)), ErrBadLength, offLength},
+		// CountersRequest and Counters.
+		{"counters-request zero id", edit(countersReq, put8(offCountersRequestID, 0)), ErrBadValue, offCountersRequestID},
+		{"counters-request too long", edit(countersReq, resize(countersRequestSize+8)), ErrBadLength, offLength},
+		{"counters too short", edit(counters, resize(countersSize-8)), ErrBadLength, offLength},
 		{"port-accepted with port", edit(accepted, put16(offNumPorts, 1)), ErrBadCount, offNumPorts},
 		{"port-accepted with handle", edit(accepted, put16(offNumHandles, 1)), ErrBadCount, offNumHandles},
 	}
@@ -338,6 +344,8 @@ func TestInvalidValues(t *testing.T) {
 			func() { AppendPeerMoved(nil, &PeerMoved{Target: port(1)}) }, ErrBadName},
 		{"port-accepted zero target", (&PortAccepted{}).Validate,
 			func() { AppendPortAccepted(nil, &PortAccepted{}) }, ErrBadName},
+		{"counters-request zero id", (&CountersRequest{}).Validate,
+			func() { AppendCountersRequest(nil, &CountersRequest{}) }, ErrBadValue},
 		{"append frame unknown type", func() error { return ErrUnknownType },
 			func() { AppendFrame(nil, &Frame{Type: typeLimit}) }, ErrUnknownType},
 	}

@@ -60,6 +60,9 @@ func sampleFrames() []Frame {
 		{Type: TypeObserveProxyAck, ObserveProxyAck: ObserveProxyAck{Target: port(1), LastSeq: 12345}},
 		{Type: TypePeerMoved, PeerMoved: PeerMoved{Target: port(6), NewNode: node(7)}},
 		{Type: TypePortAccepted, PortAccepted: PortAccepted{Target: port(8)}},
+		{Type: TypeCountersRequest, CountersRequest: CountersRequest{ID: 1}},
+		{Type: TypeCounters, Counters: Counters{ID: 1<<64 - 1, Sent: 12, Received: 1 << 40}},
+		{Type: TypeCounters, Counters: Counters{ID: FinalCountersID, Sent: 1}},
 	}
 }
 
@@ -96,6 +99,10 @@ func sameBody(got, want *Frame) bool {
 		return got.PeerMoved == want.PeerMoved
 	case TypePortAccepted:
 		return got.PortAccepted == want.PortAccepted
+	case TypeCountersRequest:
+		return got.CountersRequest == want.CountersRequest
+	case TypeCounters:
+		return got.Counters == want.Counters
 	}
 	return false
 }
@@ -212,6 +219,12 @@ func TestGolden(t *testing.T) {
 			"474d010a" + "28000000" + "0000" + "0000" + "00000000" +
 				"66000000000000000000000000000000" +
 				"0000000000000000"},
+		{"counters-request", AppendCountersRequest(nil, &CountersRequest{ID: 0x0102}),
+			"474d010b" + "18000000" + "0000" + "0000" + "00000000" +
+				"0201000000000000"},
+		{"counters", AppendCounters(nil, &Counters{ID: 7, Sent: 0x0a0b, Received: 0x0c}),
+			"474d010c" + "28000000" + "0000" + "0000" + "00000000" +
+				"0700000000000000" + "0b0a000000000000" + "0c00000000000000"},
 	}
 	for _, tt := range tests {
 		if got := hex.EncodeToString(tt.b); got != tt.want {

@@ -48,6 +48,10 @@ const (
 
 	// MaxAttachmentNameSize is the longest name of an attachment.
 	MaxAttachmentNameSize = 64
+
+	// FinalCountersID is the id of a Counters frame nobody asked for: the
+	// counts a node sends its broker as it closes.
+	FinalCountersID = 0
 )
 
 // Offsets inside the common header.
@@ -126,6 +130,16 @@ const (
 	offPortAcceptedTarget   = 16
 	offPortAcceptedReserved = 32
 	portAcceptedSize        = 40
+
+	// CountersRequest.
+	offCountersRequestID = 16
+	countersRequestSize  = 24
+
+	// Counters.
+	offCountersID       = 16
+	offCountersSent     = 24
+	offCountersReceived = 32
+	countersSize        = 40
 )
 
 // Offsets inside a port descriptor, counted from its start.
@@ -176,6 +190,10 @@ const (
 	// TypePortAccepted tells a moved port's old node that the new node
 	// adopted it.
 	TypePortAccepted
+	// TypeCountersRequest asks the receiving node for its message counts.
+	TypeCountersRequest
+	// TypeCounters answers TypeCountersRequest.
+	TypeCounters
 
 	typeLimit // one past the last valid type
 )
@@ -191,6 +209,8 @@ var frameTypeNames = [...]string{
 	TypeObserveProxyAck:     "observe-proxy-ack",
 	TypePeerMoved:           "peer-moved",
 	TypePortAccepted:        "port-accepted",
+	TypeCountersRequest:     "counters-request",
+	TypeCounters:            "counters",
 }
 
 // Valid reports whether t is a defined frame type.

@@ -32,6 +32,8 @@ func TestConstants(t *testing.T) {
 		{"TypeObserveProxyAck", int(TypeObserveProxyAck), 8},
 		{"TypePeerMoved", int(TypePeerMoved), 9},
 		{"TypePortAccepted", int(TypePortAccepted), 10},
+		{"TypeCountersRequest", int(TypeCountersRequest), 11},
+		{"TypeCounters", int(TypeCounters), 12},
 
 		{"offMagic", offMagic, 0},
 		{"offVersion", offVersion, 2},
@@ -92,6 +94,15 @@ func TestConstants(t *testing.T) {
 		{"offPortAcceptedReserved", offPortAcceptedReserved, 32},
 		{"portAcceptedSize", portAcceptedSize, 40},
 
+		{"offCountersRequestID", offCountersRequestID, 16},
+		{"countersRequestSize", countersRequestSize, 24},
+
+		{"offCountersID", offCountersID, 16},
+		{"offCountersSent", offCountersSent, 24},
+		{"offCountersReceived", offCountersReceived, 32},
+		{"countersSize", countersSize, 40},
+		{"FinalCountersID", FinalCountersID, 0},
+
 		{"offDescName", offDescName, 0},
 		{"offDescPeerNode", offDescPeerNode, 16},
 		{"offDescPeerPort", offDescPeerPort, 32},
@@ -124,6 +135,12 @@ func TestConstants(t *testing.T) {
 	if offPortAcceptedReserved+8 != portAcceptedSize {
 		t.Errorf("port-accepted fields end at %d, portAcceptedSize is %d", offPortAcceptedReserved+8, portAcceptedSize)
 	}
+	if offCountersRequestID+8 != countersRequestSize {
+		t.Errorf("counters-request fields end at %d, countersRequestSize is %d", offCountersRequestID+8, countersRequestSize)
+	}
+	if offCountersReceived+8 != countersSize {
+		t.Errorf("counters fields end at %d, countersSize is %d", offCountersReceived+8, countersSize)
+	}
 }
 
 func TestMagicBytes(t *testing.T) {
@@ -146,7 +163,9 @@ func TestFrameTypeString(t *testing.T) {
 		TypeObserveProxyAck:     "observe-proxy-ack",
 		TypePeerMoved:           "peer-moved",
 		TypePortAccepted:        "port-accepted",
-		11:                      "FrameType(11)",
+		TypeCountersRequest:     "counters-request",
+		TypeCounters:            "counters",
+		13:                      "FrameType(13)",
 		255:                     "FrameType(255)",
 	}
 	for ft, s := range want {

@@ -32,9 +32,11 @@ type instance struct {
 	outcome Outcome
 	// run counts starts; events carry the run they belong to, so that an
 	// event of an earlier run is recognised.
-	run       int
-	restarts  int
-	child     *launcher.Child
+	run      int
+	restarts int
+	child    *launcher.Child
+	// node is the node of the current or last run.
+	node      mage.NodeName
 	startedAt time.Time
 	lastExit  *launcher.Exit
 	// earlyExit is an exit that arrived before the start's own event.

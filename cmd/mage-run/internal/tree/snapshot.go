@@ -20,8 +20,8 @@ type Row struct {
 	// Since is when the current run accepted its invitation; zero when
 	// none runs.
 	Since time.Time
-	// Node is the name of the current run's node, for asking it for its
-	// counters; zero when none runs.
+	// Node is the name of the node of the current or last run, for its
+	// counters; zero before the first run accepted its invitation.
 	Node mage.NodeName
 	// LastExit is how the last run ended, if one did.
 	LastExit *launcher.Exit
@@ -76,13 +76,11 @@ func (t *Tree) row(in *instance, depth int) Row {
 		Outcome:  in.outcome,
 		Restarts: in.restarts,
 		LastExit: in.lastExit,
+		Node:     in.node,
 	}
 	if in.child != nil {
 		r.Pid = in.child.Pid()
 		r.Since = in.startedAt
-		if c := in.child.Connection(); c != nil {
-			r.Node = c.Peer()
-		}
 	}
 	return r
 }

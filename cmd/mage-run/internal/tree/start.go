@@ -165,6 +165,9 @@ func (ev startedEvent) apply(t *Tree) {
 		return
 	}
 	in.child = ev.child
+	if c := ev.child.Connection(); c != nil {
+		in.node = c.Peer()
+	}
 	in.startedAt = time.Now()
 	in.state = StateRunning
 	in.ran = true

@@ -17,9 +17,9 @@ type Counters struct {
 	In, Out uint64
 }
 
-// CountersFunc returns the last counters read for an instance, and
+// CountersFunc returns the last counters read for an instance's row, and
 // whether any were.
-type CountersFunc func(instance string) (Counters, bool)
+type CountersFunc func(r tree.Row) (Counters, bool)
 
 // writeTable writes rows as an aligned table: live for the running view,
 // or the summary at the end.
@@ -34,7 +34,7 @@ func writeTable(w io.Writer, rows []tree.Row, counters CountersFunc, now time.Ti
 		name := strings.Repeat("  ", r.Depth) + r.Instance
 		in, out := "-", "-"
 		if counters != nil {
-			if c, ok := counters(r.Instance); ok {
+			if c, ok := counters(r); ok {
 				in, out = strconv.FormatUint(c.In, 10), strconv.FormatUint(c.Out, 10)
 			}
 		}

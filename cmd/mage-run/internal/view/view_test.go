@@ -23,8 +23,8 @@ func testRows() []tree.Row {
 
 func TestLiveRedrawsInPlace(t *testing.T) {
 	var out bytes.Buffer
-	v := NewLive(&out, "mage-run test", testRows, func(instance string) (Counters, bool) {
-		return Counters{In: 7, Out: 9}, instance == "parent"
+	v := NewLive(&out, "mage-run test", testRows, func(r tree.Row) (Counters, bool) {
+		return Counters{In: 7, Out: 9}, r.Instance == "parent"
 	}, nil)
 	v.Redraw()
 	first := out.String()
