@@ -123,23 +123,33 @@ func (t *Tree) stopSubtree(in *instance) {
 		return
 	}
 	in.stopWanted = true
+	if t.stopWithoutProcess(in) || in.state != StateRunning {
+		return
+	}
+	for _, c := range in.children {
+		t.stopSubtree(c)
+	}
+	t.maybeStop(in)
+}
+
+// stopWithoutProcess ends in if it has no process to signal, and reports
+// whether it had none: a waiting instance never starts, one in backoff is
+// not started again, and a start in progress is cancelled (its failure
+// then ends the instance).
+func (t *Tree) stopWithoutProcess(in *instance) bool {
 	switch in.state {
 	case StateWaiting:
 		t.end(in, OutcomeNotStarted, "")
 	case StateBackoff:
 		t.end(in, OutcomeStopped, "")
 	case StateStarting:
-		// The start fails, and its event ends the instance.
 		if in.cancelStart != nil {
 			in.cancelStart()
 		}
-	case StateRunning:
-		for _, c := range in.children {
-			t.stopSubtree(c)
-		}
-		t.maybeStop(in)
-	case StateStopping:
+	default:
+		return false
 	}
+	return true
 }
 
 // stopProcess stops in's process politely, then by force after its stop
@@ -176,26 +186,18 @@ func (t *Tree) beginStop() {
 
 // killAll kills every process at once.
 func (t *Tree) killAll() {
-	t.stopping, t.killing = true, true
+	t.stopping = true
 	t.log.Warn("killing the tree")
 	for _, in := range t.all {
 		if in.ended() {
 			continue
 		}
 		in.stopWanted = true
-		switch in.state {
-		case StateWaiting:
-			t.end(in, OutcomeNotStarted, "")
-		case StateBackoff:
-			t.end(in, OutcomeStopped, "")
-		case StateStarting:
-			if in.cancelStart != nil {
-				in.cancelStart()
-			}
-		case StateRunning, StateStopping:
-			if err := in.child.Kill(); err != nil {
-				t.log.Named(in.name).Error("killing process failed", "error", err)
-			}
+		if t.stopWithoutProcess(in) {
+			continue
+		}
+		if err := in.child.Kill(); err != nil {
+			t.log.Named(in.name).Error("killing process failed", "error", err)
 		}
 	}
 }

@@ -85,7 +85,6 @@ type Tree struct {
 	all      []*instance
 	links    map[linkKey]*link
 	stopping bool
-	killing  bool
 	// failures lists the instances that failed for good, in order.
 	failures []*instance
 
