@@ -161,7 +161,11 @@ func TestThreeLevelTreeWithIntroduction(t *testing.T) {
 	}
 	m, err := read(ctx, p)
 	if err != nil {
-		t.Fatalf("%v (stderr: %s)", err, stderr.String())
+		// The child's stderr is complete, and safe to read, once it is
+		// waited for.
+		p.Close()
+		werr := cmd.Wait()
+		t.Fatalf("%v (middle: %v; stderr: %s)", err, werr, stderr.String())
 	}
 	want := "leaf1 got hello from leaf2; leaf2 got hello from leaf1"
 	if got := string(m.Payload); got != want {

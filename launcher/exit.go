@@ -68,10 +68,14 @@ func (e Exit) Success() bool {
 	return e.Cause == CauseExited && e.Code == 0 && e.Signal == 0
 }
 
-// Status describes the status alone: "exit status 3", "signal SIGKILL".
+// Status describes the status alone: "exit status 3", "signal SIGKILL",
+// or "no status" for a process that never ran or could not be waited for.
 func (e Exit) Status() string {
-	if e.Signal != 0 {
+	switch {
+	case e.Signal != 0:
 		return "signal " + signalName(e.Signal)
+	case e.Code < 0:
+		return "no status"
 	}
 	return "exit status " + strconv.Itoa(e.Code)
 }

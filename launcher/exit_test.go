@@ -31,6 +31,7 @@ func TestExitString(t *testing.T) {
 		{Exit{Code: 0, Reason: "exited"}, "exited (exit status 0)"},
 		{Exit{Code: -1, Signal: syscall.SIGKILL, Cause: CauseKilled, Reason: "killed"}, "killed (signal SIGKILL)"},
 		{Exit{Code: -1, Signal: syscall.SIGSEGV, Reason: "signaled"}, "signaled (signal SIGSEGV)"},
+		{Exit{Code: -1, Cause: CauseStartFailed, Reason: "start failed"}, "start failed (no status)"},
 	} {
 		if got := tc.e.String(); got != tc.want {
 			t.Errorf("%+v: %q, want %q", tc.e, got, tc.want)

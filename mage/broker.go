@@ -94,7 +94,7 @@ func (l *link) handleRequestIntroduction(node ports.NodeName) error {
 		// Tell the requester, which may be waiting to hear whether node
 		// lives: with the routes through this node collapsed, no proxy
 		// here will tell it.
-		_ = l.ch.Send(wire.AppendIntroduce(nil, &wire.Introduce{Node: wire.NodeName(node), Unknown: true}), nil)
+		l.sendControlLocked(wire.AppendIntroduce(nil, &wire.Introduce{Node: wire.NodeName(node), Unknown: true}), nil)
 		return nil
 	}
 	n.pendingIntros[node] = append(n.pendingIntros[node], l.peer)
@@ -121,7 +121,7 @@ func (n *Node) introduceLocked(a, b *link) {
 			n.log.Error("introduction failed", "node", NodeName(to.peer).String(), "error", err)
 			return
 		}
-		_ = to.ch.Send(wire.AppendIntroduce(nil, &wire.Introduce{Node: wire.NodeName(about)}), []int{fd})
+		to.sendControlLocked(wire.AppendIntroduce(nil, &wire.Introduce{Node: wire.NodeName(about)}), []int{fd})
 	}
 	send(a, fa, b.peer)
 	send(b, fb, a.peer)

@@ -79,6 +79,12 @@ func (n *Node) Connect(ctx context.Context, conn *net.UnixConn, opts ConnectOpti
 	}
 	l.start()
 	if err := l.sendHello(opts.Token); err != nil {
+		if cause := l.err(); cause != nil {
+			// The reader failed the link first (the peer's hello came
+			// with the wrong token, say): that, not the closed channel,
+			// is why.
+			err = cause
+		}
 		return nil, n.failConnect(l, names, err)
 	}
 	if err := l.await(ctx, l.helloDone); err != nil {
@@ -168,6 +174,7 @@ func (n *Node) sendAttachments(l *link, list []attachment) error {
 		return fmt.Errorf("%w: sending attachments: %w", ErrHandshake, err)
 	}
 	l.ready = true
+	l.sendEarlyLocked()
 	if l.asBroker {
 		// Introductions asked for before the broker was up.
 		for node := range n.waiting {

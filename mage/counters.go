@@ -86,7 +86,7 @@ func (l *link) handleCountersRequest(r *wire.CountersRequest) error {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	l.encodeBuf = wire.AppendCounters(l.encodeBuf[:0], &wire.Counters{ID: r.ID, Sent: c.Sent, Received: c.Received})
-	_ = l.sendFrameLocked(l.encodeBuf, nil)
+	l.sendControlLocked(l.encodeBuf, nil)
 	return nil
 }
 

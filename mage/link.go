@@ -63,10 +63,13 @@ type link struct {
 	attachDone chan struct{}
 	dead       chan struct{}
 
-	// ready, registered and encodeBuf are guarded by node.mu. ready means
-	// our attachments went out, so events may follow them.
+	// ready, registered, early and encodeBuf are guarded by node.mu.
+	// ready means our attachments went out, so events may follow them;
+	// early holds answers to the peer (introductions, counters) asked for
+	// before that, which the peer may not read before our attachments.
 	ready      bool
 	registered bool
+	early      []earlyFrame
 	encodeBuf  []byte
 
 	// causeMu guards cause, the first reason the link failed.
@@ -323,6 +326,10 @@ func (l *link) HandleError(err error) {
 	cause := l.err()
 	n := l.node
 	n.mu.Lock()
+	for _, f := range l.early {
+		closeFDs(f.fds)
+	}
+	l.early = nil
 	if l.registered {
 		l.registered = false
 		if n.links[l.peer] == l {
@@ -409,6 +416,32 @@ func (l *link) sendEventLocked(ev ports.Event) {
 	default:
 		panic(fmt.Sprintf("mage: no frame for port event %T", ev))
 	}
+}
+
+// earlyFrame is a frame, and the descriptors it carries, kept until the
+// link is ready.
+type earlyFrame struct {
+	frame []byte
+	fds   []int
+}
+
+// sendControlLocked sends a frame that answers the peer: an introduction,
+// counters. The peer reads nothing between the hellos and our attachments,
+// so before those have gone out (ready) the frame waits in early.
+func (l *link) sendControlLocked(frame []byte, fds []int) {
+	if l.ready {
+		_ = l.sendFrameLocked(frame, fds)
+		return
+	}
+	l.early = append(l.early, earlyFrame{frame: append([]byte(nil), frame...), fds: fds})
+}
+
+// sendEarlyLocked sends what waited for the link to be ready.
+func (l *link) sendEarlyLocked() {
+	for _, f := range l.early {
+		_ = l.sendFrameLocked(f.frame, f.fds)
+	}
+	l.early = nil
 }
 
 // sendFrameLocked queues an encoded frame. A failure means the channel is

@@ -66,7 +66,7 @@ func demoCommand(notify notifyFunc) *cli.Command {
 			}
 			s, err := cfg.Spec()
 			if err != nil {
-				return &statusError{code: exitFailed, msg: err.Error()}
+				return &statusError{code: exitCannotRun, msg: err.Error()}
 			}
 			sv, err := newSupervision(c, notify)
 			if err != nil {
@@ -104,7 +104,7 @@ func demoConfigFrom(c *cli.Context) (demo.Config, time.Duration, error) {
 	}
 	exe, err := os.Executable()
 	if err != nil {
-		return cfg, 0, &statusError{code: exitFailed, msg: err.Error()}
+		return cfg, 0, &statusError{code: exitCannotRun, msg: err.Error()}
 	}
 	cfg.Exe = exe
 	var stopAfter time.Duration

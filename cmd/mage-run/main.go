@@ -15,11 +15,18 @@ func main() {
 	os.Exit(run(os.Args, os.Stdout, os.Stderr))
 }
 
-// Exit statuses. An interrupted demo exits with 128 plus the signal number.
+// Exit statuses other than a failed process's own (docs/mage-run.md has
+// the whole table). The 12x codes follow timeout(1) and env(1).
 const (
-	exitOK     = 0
-	exitFailed = 1 // a process of the tree failed, or mage-run itself did
-	exitUsage  = 2 // a usage error or an invalid spec
+	exitOK    = 0
+	exitUsage = 2 // a usage error or an invalid spec
+	// exitCannotRun: mage-run itself failed, or a process could not be
+	// started and has no status of its own.
+	exitCannotRun = 125
+	// exitCannotExec: a process's program exists but cannot be run.
+	exitCannotExec = 126
+	// exitNotFound: a process's program does not exist.
+	exitNotFound = 127
 )
 
 // statusError ends run with a given status and an optional message. An

@@ -2,9 +2,12 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
+	"os/exec"
 	"syscall"
 	"time"
 
@@ -219,7 +222,7 @@ func treeStatus(res tree.Result, killedBy os.Signal) error {
 	}
 	r := res.Failed[0]
 	msg := r.Instance + " failed"
-	code := exitFailed
+	code := exitCannotRun
 	if e := r.LastExit; e != nil {
 		msg += ": " + e.String()
 		code = exitCodeOf(*e)
@@ -231,16 +234,21 @@ func treeStatus(res tree.Result, killedBy os.Signal) error {
 }
 
 // exitCodeOf maps how a process ended to mage-run's status: its own exit
-// code, or 128 plus the signal that killed it, or 1 when there is neither
-// (it could not be started).
+// code, or 128 plus the signal that killed it; when it has neither (it
+// could not be started), 127 for a program that does not exist, 126 for
+// one that cannot be run, 125 otherwise.
 func exitCodeOf(e launcher.Exit) int {
 	switch {
 	case e.Signal != 0:
 		return 128 + int(e.Signal)
 	case e.Code > 0:
 		return e.Code
+	case errors.Is(e.Err, exec.ErrNotFound), errors.Is(e.Err, fs.ErrNotExist):
+		return exitNotFound
+	case errors.Is(e.Err, fs.ErrPermission):
+		return exitCannotExec
 	}
-	return exitFailed
+	return exitCannotRun
 }
 
 // appendLine appends line and a newline to the file at path, which must
