@@ -9,11 +9,12 @@
 // usually a named pipe the script waits on). The roles:
 //
 //	serve ATT                   serve Echo on ATT until its peer closes it, Quit, or SIGTERM
-//	serve-peers ATT             serve Echo on every pipe the Peers stream ATT brings, until SIGTERM
+//	serve-peers ATT             serve Echo on every pipe the Peers stream ATT brings, until SIGTERM or Quit
 //	call ATT TEXT...            call Echo.Say on ATT for each TEXT and print the replies
 //	relay IN OUT                serve Echo on IN by calling Echo on OUT, until IN's peer closes it
 //	reconnect ATT TEXT          call, Quit the server, get a new pipe from Supervisor.Reconnect, call again
 //	launch PROC TEXT [ARGS...]  launch on-demand PROC, call Echo.Say on the pipe to it
+//	launch-wait PROC            launch on-demand PROC and wait until it is gone
 //	after-peer-gone W ATT TEXT  wait until the process on attachment W is gone, then call on ATT
 //	wait                        run until SIGTERM, then exit 0
 //	stubborn                    signal ready, and again on SIGTERM, which it otherwise ignores

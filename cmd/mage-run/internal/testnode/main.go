@@ -101,6 +101,8 @@ func (n *node) run(ctx context.Context, role string, args []string) error {
 		return n.reconnect(ctx, args)
 	case "launch":
 		return n.launch(ctx, args)
+	case "launch-wait":
+		return n.launchWait(ctx, args)
 	case "after-peer-gone":
 		return n.afterPeerGone(ctx, args)
 	case "wait":
@@ -191,19 +193,28 @@ func (n *node) servePeers(args []string) error {
 	if err != nil {
 		return err
 	}
-	peers := &peerServer{n: n}
+	peers := &peerServer{n: n, echo: newEcho()}
 	r := supervisor.BindPeers(p, peers)
 	defer r.Close()
 	n.signalReady()
-	<-n.stopCtx.Done()
+	select {
+	case <-n.stopCtx.Done():
+	case code := <-peers.echo.quit:
+		return &errQuit{code: int(code)}
+	}
 	return nil
 }
 
-type peerServer struct{ n *node }
+// peerServer serves Echo to every peer it is told of, with one echo, so
+// that a Quit from any of them ends the process.
+type peerServer struct {
+	n    *node
+	echo *echo
+}
 
 func (s *peerServer) Connected(instance string, pipe mage.MessagePipe) {
 	fmt.Fprintf(s.n.stdout, "connected: %s\n", instance)
-	BindEcho(pipe, newEcho())
+	BindEcho(pipe, s.echo)
 }
 
 // say calls Echo.Say(text) on remote and prints the reply.
@@ -325,6 +336,36 @@ func (n *node) launch(ctx context.Context, args []string) error {
 	remote := NewEchoRemote(p)
 	defer remote.Close()
 	return n.say(ctx, remote, arg(args, 1))
+}
+
+// launchWait launches on-demand process args[0] and waits until it is
+// gone (its pipe to this process closes).
+func (n *node) launchWait(ctx context.Context, args []string) error {
+	sup, err := supervisor.Connect(n.acc)
+	if err != nil {
+		return err
+	}
+	defer sup.Close()
+	instance, p, err := sup.Launch(ctx, arg(args, 0), nil)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(n.stdout, "launched: %s\n", instance)
+	defer p.Close()
+	for {
+		_, err := p.ReadMessage()
+		switch {
+		case errors.Is(err, mage.ErrNoMessage):
+			select {
+			case <-p.Ready():
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		case err != nil:
+			fmt.Fprintf(n.stdout, "%s is gone\n", instance)
+			return nil
+		}
+	}
 }
 
 // afterPeerGone waits until the process on attachment args[0] is gone,

@@ -103,24 +103,26 @@ func (t *Tree) takeForStart(s *slot) mage.MessagePipe {
 		_ = l.peers.Close()
 		l.peers = supervisor.NewPeersRemote(peers)
 		for _, other := range t.all {
-			if os := other.slots[l.pipe.Attachment(1-s.side)]; os != nil && os.link == l && other.state.live() {
-				t.announce(l, other, os)
+			if peerSlot := other.slots[l.pipe.Attachment(1-s.side)]; peerSlot != nil && peerSlot.link == l && other.state.live() {
+				t.announce(l, other, peerSlot)
 			}
 		}
 		return mine
 	default:
+		// An instance of the many side: a new pipe at every start, whose
+		// far end the single side gets through Connected.
 		mine, theirs := t.node.CreatePipe()
 		t.connected(l, s.in, theirs)
 		return mine
 	}
 }
 
-// announce gives the instance behind slot os a new pipe to the single
-// side of l, and the single side its other end.
-func (t *Tree) announce(l *link, other *instance, os *slot) {
+// announce gives other, through its slot peerSlot, a new pipe to the
+// single side of l, and the single side its other end.
+func (t *Tree) announce(l *link, other *instance, peerSlot *slot) {
 	mine, theirs := t.node.CreatePipe()
 	t.connected(l, other, theirs)
-	t.offer(os, mine)
+	t.offer(peerSlot, mine)
 }
 
 // connected tells l's single side, through its Peers stream, about a pipe
@@ -165,8 +167,8 @@ func (t *Tree) endSlots(in *instance) {
 		case s.stream():
 			_ = l.peers.Close()
 			for _, other := range t.all {
-				if os := other.slots[l.pipe.Attachment(1-s.side)]; os != nil && os.link == l {
-					t.failReconnectsOf(os, "the process at the other end, "+in.name+", has ended")
+				if peerSlot := other.slots[l.pipe.Attachment(1-s.side)]; peerSlot != nil && peerSlot.link == l {
+					t.failReconnectsOf(peerSlot, "the process at the other end, "+in.name+", has ended")
 				}
 			}
 		}
