@@ -113,6 +113,9 @@ func TestCommittedBindings(t *testing.T) {
 		{"", filepath.Join(gentest, "everything"), testdata},
 		{"seed", filepath.Join(gentest, "seed"), testdata},
 		{"", filepath.Join("..", "examples", "netproc", "netprocmagen"), filepath.Join("..", "examples", "netproc", "netprocmagen")},
+		{"", filepath.Join("..", "supervisor"), filepath.Join("..", "supervisor")},
+		{"", filepath.Join("..", "cmd", "mage-run", "internal", "demo"), filepath.Join("..", "cmd", "mage-run", "internal", "demo")},
+		{"", filepath.Join("..", "cmd", "mage-run", "internal", "testnode"), filepath.Join("..", "cmd", "mage-run", "internal", "testnode")},
 	} {
 		outs, err := filepath.Glob(filepath.Join(c.gen, "*.magen.go"))
 		if err != nil || len(outs) == 0 {
@@ -134,7 +137,7 @@ func TestCommittedBindings(t *testing.T) {
 				t.Fatal(err)
 			}
 			if !bytes.Equal(got, want) {
-				t.Errorf("%s is stale (run go generate ./mage/internal/gentest/... ./examples/...):\n%s", out, firstDiff(string(want), string(got)))
+				t.Errorf("%s is stale (run go generate ./mage/internal/gentest/... ./examples/... ./supervisor ./cmd/mage-run/...):\n%s", out, firstDiff(string(want), string(got)))
 			}
 		}
 	}
