@@ -31,20 +31,21 @@ func (w *lineLogger) Write(p []byte) (int, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.buf = append(w.buf, p...)
+	rest := w.buf
 	for {
-		i := bytes.IndexByte(w.buf, '\n')
+		i := bytes.IndexByte(rest, '\n')
 		if i < 0 {
 			break
 		}
-		w.emit(w.buf[:i])
-		w.buf = w.buf[i+1:]
+		w.emit(rest[:i])
+		rest = rest[i+1:]
 	}
-	if len(w.buf) >= maxLine {
-		w.emit(w.buf)
-		w.buf = w.buf[:0]
+	if len(rest) >= maxLine {
+		w.emit(rest)
+		rest = nil
 	}
-	// Keep the buffer from growing by appends at its end alone.
-	w.buf = append([]byte(nil), w.buf...)
+	// Keep only the unfinished line, at the start of the buffer.
+	w.buf = w.buf[:copy(w.buf, rest)]
 	return len(p), nil
 }
 
