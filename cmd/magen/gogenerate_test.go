@@ -70,9 +70,10 @@ func main() {
 		t.Helper()
 		cmd := exec.Command(goTool, args...)
 		cmd.Dir = dir
-		// Offline, with no workspace of the caller's, and free to record
-		// requirements in this throw-away go.mod.
-		cmd.Env = append(os.Environ(), "GOFLAGS=-mod=mod", "GOPROXY=off", "GOWORK=off", "GOPACKAGE=")
+		// No workspace of the caller's, and free to record requirements in
+		// this throw-away go.mod. Modules come through the configured proxy,
+		// as for a user: the module cache may be empty.
+		cmd.Env = append(os.Environ(), "GOFLAGS=-mod=mod", "GOWORK=off", "GOPACKAGE=")
 		out, err := cmd.CombinedOutput()
 		return string(out), err
 	}
