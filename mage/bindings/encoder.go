@@ -1,10 +1,12 @@
-package mage
+package bindings
 
 import (
 	"encoding/binary"
 	"fmt"
 	"math"
 	"os"
+
+	"github.com/mage-ipc/mage/mage"
 )
 
 // Encoder builds the payload and attachments of one message. Generated
@@ -17,7 +19,7 @@ import (
 // An Encoder is used by one goroutine and sent once.
 type Encoder struct {
 	buf     []byte
-	pipes   []MessagePipe
+	pipes   []mage.MessagePipe
 	handles []*os.File
 	err     error
 }
@@ -131,7 +133,7 @@ func (e *Encoder) WriteBytes(v []byte) {
 // WritePipe attaches p, which the message will carry away: p becomes
 // unusable for the caller once the message is sent. An invalid p is sent
 // as "no pipe".
-func (e *Encoder) WritePipe(p MessagePipe) {
+func (e *Encoder) WritePipe(p mage.MessagePipe) {
 	if !p.IsValid() {
 		e.buf = binary.LittleEndian.AppendUint32(e.buf, noIndex)
 		return
