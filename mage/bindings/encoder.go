@@ -70,10 +70,14 @@ func (e *Encoder) fail(format string, args ...any) {
 }
 
 // release closes every pipe and file the Encoder holds, for a message that
-// will not be sent.
+// will not be sent. A bound pipe is left alone: it belongs to its Remote or
+// Receiver, not to the caller, and the runtime refused to send it
+// (mage.ErrPipeBound) so that the binding keeps working.
 func (e *Encoder) release() {
 	for _, p := range e.pipes {
-		_ = p.Close()
+		if !p.IsBound() {
+			_ = p.Close()
+		}
 	}
 	for _, f := range e.handles {
 		_ = f.Close()

@@ -23,7 +23,8 @@ type DispatchFunc func(ctx context.Context, method uint32, d *Decoder) (*Encoder
 // the implementation: it is reported as a bad message, the pipe is
 // closed and the Receiver stops.
 //
-// All methods are safe for concurrent use. The Receiver owns its pipe.
+// All methods are safe for concurrent use. The Receiver owns its pipe,
+// which cannot be sent away while it does (mage.ErrPipeBound).
 type Receiver struct {
 	pipe     mage.MessagePipe
 	desc     *InterfaceDescriptor
@@ -49,8 +50,10 @@ type Receiver struct {
 }
 
 // NewReceiver starts serving the interface desc describes on p, calling
-// dispatch for each request. The Receiver owns p.
+// dispatch for each request. The Receiver owns p: it marks p bound, so that
+// p can no longer be sent away (see mage.MessagePipe.SetBound).
 func NewReceiver(p mage.MessagePipe, desc *InterfaceDescriptor, dispatch DispatchFunc) *Receiver {
+	p.SetBound(true)
 	ctx, cancel := context.WithCancel(context.Background())
 	r := &Receiver{
 		pipe: p, desc: desc, dispatch: dispatch,

@@ -18,7 +18,8 @@ import (
 // called. When the pipe closes, every waiting call fails with an error
 // matching ErrDisconnected.
 //
-// All methods are safe for concurrent use. The Remote owns its pipe.
+// All methods are safe for concurrent use. The Remote owns its pipe, which
+// cannot be sent away while it does (mage.ErrPipeBound).
 type Remote struct {
 	pipe mage.MessagePipe
 	desc *InterfaceDescriptor
@@ -60,8 +61,10 @@ type callResult struct {
 var pendingCalls = sync.Pool{New: func() any { return &pendingCall{done: make(chan callResult, 1)} }}
 
 // NewRemote makes a Remote that sends the requests of the interface desc
-// describes on p, and owns p.
+// describes on p, and owns p: it marks p bound, so that p can no longer be
+// sent away (see mage.MessagePipe.SetBound).
 func NewRemote(p mage.MessagePipe, desc *InterfaceDescriptor) *Remote {
+	p.SetBound(true)
 	return &Remote{
 		pipe:    p,
 		desc:    desc,
