@@ -1,6 +1,8 @@
 module github.com/mage-ipc/mage
 
-go 1.26.8
+go 1.26.0
+
+tool github.com/mage-ipc/mage/cmd/magen
 
 require (
 	github.com/hashicorp/go-hclog v1.6.3

@@ -16,7 +16,8 @@ import (
 // that a process handed a stale or foreign socket fails instead of hanging.
 const DefaultAcceptTimeout = 30 * time.Second
 
-// AcceptOptions configures AcceptWith. The zero value is what Accept uses.
+// AcceptOptions configures AcceptWith and AcceptFrom. The zero value is
+// what Accept uses.
 type AcceptOptions struct {
 	// Node is the node the pipes join; nil means mage.DefaultNode.
 	Node *mage.Node
@@ -43,7 +44,8 @@ func Accept(ctx context.Context) (*Accepted, error) {
 // of this process do not inherit it, whatever happens next), checks that
 // the inherited descriptor is a Unix stream socket (or dials the named
 // socket), runs the handshake, checking the parent's protocol version and
-// token, and returns the pipes the parent attached.
+// token, and returns the pipes the parent attached. It is AcceptFrom with
+// the value the environment carries.
 //
 // It returns ErrNotInvited when EnvVar is unset, an error matching
 // ErrBadInvitation when it is malformed or names a descriptor that is not
@@ -65,6 +67,84 @@ func AcceptWith(ctx context.Context, opts AcceptOptions) (*Accepted, error) {
 	if err != nil {
 		return nil, err
 	}
+	var brokerConn *net.UnixConn
+	if addr.broker >= 0 {
+		if brokerConn, err = addr.openBroker(); err != nil {
+			_ = conn.Close()
+			return nil, err
+		}
+	}
+	return accept(ctx, conn, brokerConn, addr.token, addr.inviterIsBroker, opts)
+}
+
+// AcceptFrom accepts the invitation v, which the inviter passed on a
+// channel of its own (see Invitation.ChildValue), without looking at the
+// environment. It takes ownership of v.File and v.Broker, closing them
+// whatever happens. The broker is the inviter when v.Broker is nil.
+//
+// It fails with an error matching ErrBadInvitation (a *BadValueError) when
+// v.File or v.Broker is not an open Unix stream socket or v.Token is not
+// TokenSize bytes, and otherwise as AcceptWith does.
+func AcceptFrom(ctx context.Context, v Value, opts AcceptOptions) (*Accepted, error) {
+	closeAll := func() {
+		for _, f := range []*os.File{v.File, v.Broker} {
+			if f != nil {
+				_ = f.Close()
+			}
+		}
+	}
+	if len(v.Token) != TokenSize {
+		closeAll()
+		return nil, &BadValueError{Reason: fmt.Sprintf("the token is %d bytes, not %d", len(v.Token), TokenSize)}
+	}
+	if v.File == nil {
+		closeAll()
+		return nil, &BadValueError{Reason: "no socket (Value.File is nil)"}
+	}
+	conn, err := valueConn(v.File, "socket")
+	if err != nil {
+		if v.Broker != nil {
+			_ = v.Broker.Close()
+		}
+		return nil, err
+	}
+	var brokerConn *net.UnixConn
+	if v.Broker != nil {
+		if brokerConn, err = valueConn(v.Broker, "broker socket"); err != nil {
+			_ = conn.Close()
+			return nil, err
+		}
+	}
+	return accept(ctx, conn, brokerConn, v.Token, v.Broker == nil, opts)
+}
+
+// valueConn checks that f, a file of a Value, is a Unix stream socket and
+// makes a connection of it, closing f.
+func valueConn(f *os.File, what string) (*net.UnixConn, error) {
+	sc, err := f.SyscallConn()
+	if err != nil {
+		_ = f.Close()
+		return nil, &BadValueError{Reason: fmt.Sprintf("the %s %s is unusable", what, f.Name()), Err: err}
+	}
+	var bad error
+	if err := sc.Control(func(fd uintptr) { bad = checkStreamSocket(int(fd)) }); err != nil {
+		bad = err
+	}
+	if bad != nil {
+		_ = f.Close()
+		return nil, &BadValueError{Reason: fmt.Sprintf("the %s %s is unusable", what, f.Name()), Err: bad}
+	}
+	conn, err := mage.UnixConn(f)
+	if err != nil {
+		return nil, &BadValueError{Reason: fmt.Sprintf("the %s is unusable", what), Err: err}
+	}
+	return conn, nil
+}
+
+// accept runs the child's side of the handshake over conn (and joins the
+// broker over brokerConn, when the inviter is not the broker). It takes
+// ownership of both connections.
+func accept(ctx context.Context, conn, brokerConn *net.UnixConn, token []byte, inviterIsBroker bool, opts AcceptOptions) (*Accepted, error) {
 	if _, ok := ctx.Deadline(); !ok {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, DefaultAcceptTimeout)
@@ -74,14 +154,7 @@ func AcceptWith(ctx context.Context, opts AcceptOptions) (*Accepted, error) {
 	if node == nil {
 		node = mage.DefaultNode()
 	}
-	var brokerConn *net.UnixConn
-	if addr.broker >= 0 {
-		if brokerConn, err = addr.openBroker(); err != nil {
-			_ = conn.Close()
-			return nil, err
-		}
-	}
-	c, err := node.Connect(ctx, conn, mage.ConnectOptions{Token: addr.token, ExpectToken: addr.token, AsBroker: addr.inviterIsBroker})
+	c, err := node.Connect(ctx, conn, mage.ConnectOptions{Token: token, ExpectToken: token, AsBroker: inviterIsBroker})
 	if err != nil {
 		if brokerConn != nil {
 			_ = brokerConn.Close()

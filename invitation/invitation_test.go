@@ -31,7 +31,7 @@ func TestMain(m *testing.M) {
 func child(role string) int {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	inv, err := invitation.Accept(ctx)
+	inv, err := acceptFor(ctx, role)
 	if role == "report-error" {
 		fmt.Print(err)
 		return 0

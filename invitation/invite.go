@@ -87,12 +87,17 @@ func (inv *Invitation) Attach(name string) (mage.MessagePipe, error) {
 // whose Accept finds it as name, while its peer stays wherever it is (with
 // another child, say, so that two children share a pipe). The caller gives
 // end up; Pipe(name) reports nothing for it, as the parent keeps no end.
+// An end bound to a Remote or Receiver is refused with an error matching
+// mage.ErrPipeBound, and stays with its binding.
 func (inv *Invitation) AttachPipe(name string, end mage.MessagePipe) error {
 	if err := mage.ValidAttachmentName(name); err != nil {
 		return fmt.Errorf("invitation: attach: %w", err)
 	}
 	if !end.IsValid() || end.Node() != inv.node {
 		return fmt.Errorf("invitation: attach %q: %w: not a pipe of the invitation's node", name, mage.ErrBadAttachment)
+	}
+	if end.IsBound() {
+		return fmt.Errorf("invitation: attach %q: %w: %w", name, mage.ErrBadAttachment, mage.ErrPipeBound)
 	}
 	inv.mu.Lock()
 	defer inv.mu.Unlock()
@@ -132,32 +137,50 @@ func (inv *Invitation) Names() []string {
 // socketpair, appends the child's end to cmd.ExtraFiles and puts EnvVar in
 // cmd.Env (starting from os.Environ() when cmd.Env is nil, and replacing
 // any EnvVar already there). After cmd.Start, call CloseChildSide and Send.
+// To pass the invitation some other way, use ChildValue instead.
 func (inv *Invitation) PrepareCommand(cmd *exec.Cmd) error {
 	inv.mu.Lock()
 	defer inv.mu.Unlock()
-	if inv.sent || inv.mine != nil {
-		return fmt.Errorf("invitation: prepare command: %w", ErrAlreadySent)
-	}
-	mine, theirs, err := mage.SocketPair()
-	if err != nil {
+	if err := inv.makeSocketsLocked(); err != nil {
 		return fmt.Errorf("invitation: prepare command: %w", err)
 	}
-	inv.mine, inv.theirs = mine, theirs
-	cmd.ExtraFiles = append(cmd.ExtraFiles, theirs)
+	cmd.ExtraFiles = append(cmd.ExtraFiles, inv.theirs)
 	// ExtraFiles[i] becomes descriptor 3+i in the child.
 	addr := address{fd: 2 + len(cmd.ExtraFiles), token: inv.token, broker: -1}
-	if inv.node.HasBroker() {
-		bmine, btheirs, err := mage.SocketPair()
-		if err != nil {
-			return fmt.Errorf("invitation: prepare command: %w", err)
-		}
-		inv.brokerMine, inv.brokerTheirs = bmine, btheirs
-		cmd.ExtraFiles = append(cmd.ExtraFiles, btheirs)
+	if inv.brokerTheirs != nil {
+		cmd.ExtraFiles = append(cmd.ExtraFiles, inv.brokerTheirs)
 		addr.broker = 2 + len(cmd.ExtraFiles)
 	} else {
 		addr.inviterIsBroker = true
 	}
 	cmd.Env = withEnv(cmd.Env, EnvVar, addr.String())
+	return nil
+}
+
+// makeSocketsLocked makes the invitation socket and, when this node is not
+// the broker, the socket for the child's connection to the broker: the
+// invited process's ends go in theirs and brokerTheirs.
+func (inv *Invitation) makeSocketsLocked() error {
+	switch {
+	case inv.closed:
+		return errors.New("invitation closed")
+	case inv.sent || inv.mine != nil:
+		return ErrAlreadySent
+	}
+	mine, theirs, err := mage.SocketPair()
+	if err != nil {
+		return err
+	}
+	if inv.node.HasBroker() {
+		bmine, btheirs, err := mage.SocketPair()
+		if err != nil {
+			_ = mine.Close()
+			_ = theirs.Close()
+			return err
+		}
+		inv.brokerMine, inv.brokerTheirs = bmine, btheirs
+	}
+	inv.mine, inv.theirs = mine, theirs
 	return nil
 }
 

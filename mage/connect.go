@@ -116,7 +116,7 @@ func (n *Node) claimAttachments(attach map[string]MessagePipe) ([]attachment, er
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	for i, a := range list {
-		if err := a.e.errLocked(); err != nil {
+		if err := a.e.sendableErrLocked(); err != nil {
 			return nil, fmt.Errorf("%w: attachment %q: %w", ErrBadAttachment, a.name, err)
 		}
 		for _, prev := range list[:i] {

@@ -17,6 +17,11 @@ var (
 	// ErrPipeMoved is returned by operations on an end that was sent away
 	// inside a message or as an invitation attachment.
 	ErrPipeMoved = errors.New("mage: pipe was sent away")
+	// ErrPipeBound matches the error of sending an end that a binding (a
+	// Remote or Receiver of mage/bindings) owns, in a message or as a
+	// Connect or invitation attachment: the end stays where it is, and the
+	// binding keeps working. That error matches ErrBadAttachment too.
+	ErrPipeBound = errors.New("mage: pipe is bound to a Remote or Receiver")
 	// ErrInvalidPipe is returned for the zero MessagePipe.
 	ErrInvalidPipe = errors.New("mage: invalid pipe")
 	// ErrBadAttachment is returned by WriteMessage for a message that

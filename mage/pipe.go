@@ -49,8 +49,11 @@ type endpoint struct {
 	// new", and a pending signal absorbs later ones.
 	ready chan struct{}
 
-	// state is guarded by node.mu.
+	// state and bound are guarded by node.mu.
 	state endpointState
+	// bound is set while a binding (a Remote or Receiver) owns the end:
+	// the end may not be sent away then (see SetBound).
+	bound bool
 }
 
 func (e *endpoint) signal() {
@@ -72,6 +75,48 @@ func (e *endpoint) errLocked() error {
 		return ErrNodeClosed
 	}
 	return nil
+}
+
+// sendableErrLocked says why the end cannot be sent away (in a message or
+// as a Connect attachment), or nil.
+func (e *endpoint) sendableErrLocked() error {
+	if err := e.errLocked(); err != nil {
+		return err
+	}
+	if e.bound {
+		return ErrPipeBound
+	}
+	return nil
+}
+
+// SetBound marks the end as owned by a binding, or clears the mark. A bound
+// end can be read, written and closed as before, but not sent away:
+// WriteMessage refuses a message that carries it in Pipes, and Connect (so
+// an invitation) refuses it as an attachment, with an error matching
+// ErrPipeBound (and ErrBadAttachment). Sending it would leave the binding
+// alive on an end that no longer receives anything, and hand the messages
+// meant for it to the new holder.
+//
+// mage/bindings marks the end of every Remote and Receiver; a program's own
+// loop that owns an end may do the same. SetBound does nothing on the zero
+// MessagePipe.
+func (p MessagePipe) SetBound(bound bool) {
+	if p.e == nil {
+		return
+	}
+	p.e.node.mu.Lock()
+	p.e.bound = bound
+	p.e.node.mu.Unlock()
+}
+
+// IsBound reports whether the end is marked bound (see SetBound).
+func (p MessagePipe) IsBound() bool {
+	if p.e == nil {
+		return false
+	}
+	p.e.node.mu.Lock()
+	defer p.e.node.mu.Unlock()
+	return p.e.bound
 }
 
 // IsValid reports whether p refers to a pipe end at all (it may still be
@@ -109,7 +154,8 @@ func (p MessagePipe) String() string {
 //
 // It fails, sending nothing and consuming nothing, if this end was closed or
 // moved, if m exceeds the node's Limits, or if m.Pipes holds an invalid end,
-// this end, its peer, or one end twice.
+// this end, its peer, one end twice, or an end bound to a Remote or
+// Receiver (an error matching ErrPipeBound; see SetBound).
 func (p MessagePipe) WriteMessage(m *Message) error {
 	if p.e == nil {
 		return ErrInvalidPipe
@@ -328,7 +374,7 @@ func (n *Node) takeAttachmentsLocked(from *endpoint, pipes []MessagePipe) ([]por
 		case a.e.node != n:
 			return nil, fmt.Errorf("%w: pipe %d belongs to another node", ErrBadAttachment, i)
 		}
-		if err := a.e.errLocked(); err != nil {
+		if err := a.e.sendableErrLocked(); err != nil {
 			return nil, fmt.Errorf("%w: pipe %d: %w", ErrBadAttachment, i, err)
 		}
 		for _, prev := range names[:i] {

@@ -5,6 +5,8 @@ import (
 	"sync/atomic"
 
 	"github.com/hashicorp/go-hclog"
+
+	"github.com/mage-ipc/mage/mage/internal/registry"
 )
 
 // EnvTrace names the environment variable that turns tracing on for the
@@ -55,7 +57,7 @@ func (n *Node) traceSentLocked(e *endpoint, m *Message, pipes, handles int) {
 		to = NodeName(peer.Node).String()
 	}
 	n.trace.Info("message sent",
-		"method", MethodName(m.Interface, m.Method),
+		"method", registry.MethodName(m.Interface, m.Method),
 		"bytes", len(m.Payload),
 		"pipes", pipes,
 		"handles", handles,
@@ -68,7 +70,7 @@ func (n *Node) traceSentLocked(e *endpoint, m *Message, pipes, handles int) {
 // traceReceived logs a message read from a pipe of n.
 func (n *Node) traceReceived(m *Message) {
 	n.trace.Info("message received",
-		"method", MethodName(m.Interface, m.Method),
+		"method", registry.MethodName(m.Interface, m.Method),
 		"bytes", len(m.Payload),
 		"pipes", len(m.Pipes),
 		"handles", len(m.Handles),

@@ -70,7 +70,7 @@ func (c *checker) checkInterface(iface *Interface) {
 		case !startsWithUpper(m.Name):
 			c.errorf(m.Pos, "method name %s must begin with an upper-case letter (it becomes an exported Go name)", m.Name)
 		case m.Name == reservedMethod:
-			c.errorf(m.Pos, "method name %s is reserved: %s%s embeds *mage.%s under that name", m.Name, iface.Name, reservedMethod, reservedMethod)
+			c.errorf(m.Pos, "method name %s is reserved: %s%s embeds *bindings.%s under that name", m.Name, iface.Name, reservedMethod, reservedMethod)
 		}
 		if prev, ok := byName[m.Name]; ok {
 			c.errorf(m.Pos, "method %s.%s redeclared (the first is at %s)", iface.Name, m.Name, prev.Pos)

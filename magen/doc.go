@@ -16,7 +16,8 @@
 // Load parses files and the files they import and checks them; every problem
 // is reported as an Error positioned at file:line:col, collected in an
 // ErrorList. Generate turns one checked File into gofmt-clean Go source that
-// imports only the standard library and github.com/mage-ipc/mage.
+// imports only the standard library, github.com/mage-ipc/mage/mage and
+// github.com/mage-ipc/mage/mage/bindings.
 //
 // The language, the type mapping, the wire encoding, ordinals, fingerprints
 // and the generated API are described in docs/magen.md. The package imports

@@ -255,7 +255,7 @@ func TestErrors(t *testing.T) {
 			"a.magen:1:26: method name _baz must begin with an upper-case letter (it becomes an exported Go name)",
 		}},
 		{"reserved method", "interface Foo { Remote@1(); }", nil, []string{
-			"a.magen:1:17: method name Remote is reserved: FooRemote embeds *mage.Remote under that name",
+			"a.magen:1:17: method name Remote is reserved: FooRemote embeds *bindings.Remote under that name",
 		}},
 		{"method redeclared", "interface Foo { A@1(); A@2(int x); }", nil, []string{
 			"a.magen:1:24: method Foo.A redeclared (the first is at a.magen:1:17)",

@@ -68,8 +68,8 @@ func checkShape(t *testing.T, src []byte) {
 	}
 	for _, imp := range f.Imports {
 		path, _ := strconv.Unquote(imp.Path.Value)
-		if path != RuntimeImport && strings.Contains(path, ".") {
-			t.Errorf("output imports %s, which is neither the standard library nor the runtime", path)
+		if path != RuntimeImport && path != BindingsImport && strings.Contains(path, ".") {
+			t.Errorf("output imports %s, which is neither the standard library, the runtime nor the bindings", path)
 		}
 	}
 }
@@ -102,9 +102,11 @@ func firstDiff(want, got string) string {
 
 // TestCommittedBindings regenerates the committed bindings (the packages
 // the runtime's end-to-end tests use, mage/internal/gentest, from
-// mage/testdata/magen, and the example's) and checks that the committed
-// files are byte for byte what magen makes now. If it fails, run
-// go generate ./mage/internal/gentest/... ./examples/...
+// mage/testdata/magen, the example's, the supervisor's and mage-run's) and
+// checks that the committed files are byte for byte what magen makes now,
+// with the command line their header records, which must be the package's
+// //go:generate line. If it fails, run
+// go generate ./mage/internal/gentest/... ./examples/... ./supervisor ./cmd/mage-run/...
 func TestCommittedBindings(t *testing.T) {
 	testdata := filepath.Join("..", "mage", "testdata", "magen")
 	gentest := filepath.Join("..", "mage", "internal", "gentest")
@@ -121,26 +123,73 @@ func TestCommittedBindings(t *testing.T) {
 		if err != nil || len(outs) == 0 {
 			t.Fatalf("no generated files in %s", c.gen)
 		}
+		directive := goGenerateCommand(t, c.gen)
 		for _, out := range outs {
+			want, err := os.ReadFile(out)
+			if err != nil {
+				t.Fatal(err)
+			}
+			command := recordedCommand(string(want))
+			if command != directive {
+				t.Errorf("%s records the command %q, but its package generates with %q", out, command, directive)
+			}
 			in := filepath.Join(c.src, strings.TrimSuffix(filepath.Base(out), ".go"))
 			files, err := Load(in)
 			if err != nil {
 				t.Fatalf("Load: %s", errorLines(err))
 			}
-			got, err := Generate(files[0], Options{Package: c.pkg})
+			got, err := Generate(files[0], Options{Package: c.pkg, Command: command})
 			if err != nil {
 				t.Fatal(err)
 			}
 			checkShape(t, got)
-			want, err := os.ReadFile(out)
-			if err != nil {
-				t.Fatal(err)
-			}
 			if !bytes.Equal(got, want) {
 				t.Errorf("%s is stale (run go generate ./mage/internal/gentest/... ./examples/... ./supervisor ./cmd/mage-run/...):\n%s", out, firstDiff(string(want), string(got)))
 			}
 		}
 	}
+}
+
+// goGenerateCommand returns the magen command line of the one
+// "//go:generate go tool magen ..." line in dir's Go files, as magen
+// records it ("magen ARGS").
+func goGenerateCommand(t *testing.T, dir string) string {
+	t.Helper()
+	const prefix = "//go:generate go tool magen "
+	srcs, err := filepath.Glob(filepath.Join(dir, "*.go"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var found []string
+	for _, src := range srcs {
+		data, err := os.ReadFile(src)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, line := range strings.Split(string(data), "\n") {
+			if strings.HasPrefix(line, prefix) {
+				found = append(found, "magen "+strings.TrimPrefix(line, prefix))
+			}
+		}
+	}
+	if len(found) != 1 {
+		t.Fatalf("%s has %d lines starting %q, want 1", dir, len(found), prefix)
+	}
+	return found[0]
+}
+
+// recordedCommand returns the command line a generated file's header
+// records, or "".
+func recordedCommand(src string) string {
+	for _, line := range strings.Split(src, "\n") {
+		if line == "" {
+			break // the end of the header
+		}
+		if c, ok := strings.CutPrefix(line, "// command: "); ok {
+			return c
+		}
+	}
+	return ""
 }
 
 func TestGenerateOutputShape(t *testing.T) {
@@ -156,17 +205,19 @@ func TestGenerateOutputShape(t *testing.T) {
 	if !strings.HasPrefix(s, Header+"\n") {
 		t.Errorf("output does not start with the header")
 	}
-	for _, want := range []string{"package types\n", `"context"`, `"os"`, `"github.com/mage-ipc/mage/mage"`} {
+	for _, want := range []string{"package types\n", `"context"`, `"os"`, `"github.com/mage-ipc/mage/mage"`,
+		`"github.com/mage-ipc/mage/mage/bindings"`, "\nconst _ = bindings.SupportPackageIsVersion1\n"} {
 		if !strings.Contains(s, want) {
 			t.Errorf("output lacks %s", want)
 		}
 	}
-	// Imports: only the standard library and the runtime.
+	// Imports: only the standard library, the runtime and the bindings.
 	imports := s[strings.Index(s, "import ("):]
 	imports = imports[:strings.Index(imports, ")")]
 	for _, line := range strings.Split(imports, "\n")[1:] {
 		line = strings.TrimSpace(line)
-		if line != "" && line != `"context"` && line != `"os"` && line != `"github.com/mage-ipc/mage/mage"` {
+		if line != "" && line != `"context"` && line != `"os"` && line != `"github.com/mage-ipc/mage/mage"` &&
+			line != `"github.com/mage-ipc/mage/mage/bindings"` {
 			t.Errorf("unexpected import %s", line)
 		}
 	}

@@ -109,7 +109,7 @@ func minSize(t *Type) int {
 func encodeStmt(expr string, t *Type) string {
 	switch t.Kind {
 	case KindArray:
-		return fmt.Sprintf("mage.WriteArray(e, %s, %s)", expr, writeFunc(t.Elem))
+		return fmt.Sprintf("bindings.WriteArray(e, %s, %s)", expr, writeFunc(t.Elem))
 	case KindPendingRemote, KindPendingReceiver:
 		return fmt.Sprintf("e.WritePipe(%s.PassPipe())", expr)
 	}
@@ -120,29 +120,29 @@ func encodeStmt(expr string, t *Type) string {
 func decodeExpr(t *Type) string {
 	switch t.Kind {
 	case KindArray:
-		return fmt.Sprintf("mage.ReadArray(d, %d, %s)", minSize(t.Elem), readFunc(t.Elem))
+		return fmt.Sprintf("bindings.ReadArray(d, %d, %s)", minSize(t.Elem), readFunc(t.Elem))
 	case KindPendingRemote, KindPendingReceiver:
 		return fmt.Sprintf("New%s(d.ReadPipe())", goType(t))
 	}
 	return fmt.Sprintf("d.Read%s()", wireName(t))
 }
 
-// writeFunc is an expression of type func(*mage.Encoder, T).
+// writeFunc is an expression of type func(*bindings.Encoder, T).
 func writeFunc(t *Type) string {
 	switch t.Kind {
 	case KindArray, KindPendingRemote, KindPendingReceiver:
-		return fmt.Sprintf("func(e *mage.Encoder, v %s) { %s }", goType(t), encodeStmt("v", t))
+		return fmt.Sprintf("func(e *bindings.Encoder, v %s) { %s }", goType(t), encodeStmt("v", t))
 	}
-	return "(*mage.Encoder).Write" + wireName(t)
+	return "(*bindings.Encoder).Write" + wireName(t)
 }
 
-// readFunc is an expression of type func(*mage.Decoder) T.
+// readFunc is an expression of type func(*bindings.Decoder) T.
 func readFunc(t *Type) string {
 	switch t.Kind {
 	case KindArray, KindPendingRemote, KindPendingReceiver:
-		return fmt.Sprintf("func(d *mage.Decoder) %s { return %s }", goType(t), decodeExpr(t))
+		return fmt.Sprintf("func(d *bindings.Decoder) %s { return %s }", goType(t), decodeExpr(t))
 	}
-	return "(*mage.Decoder).Read" + wireName(t)
+	return "(*bindings.Decoder).Read" + wireName(t)
 }
 
 // sizeHint is an expression for the encoded size of the values, exact for

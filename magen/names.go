@@ -6,7 +6,7 @@ import (
 )
 
 // reservedMethod is the one method name an interface may not declare: the
-// generated FooRemote embeds *mage.Remote, whose field takes this name.
+// generated FooRemote embeds *bindings.Remote, whose field takes this name.
 const reservedMethod = "Remote"
 
 // generatedNames lists the package-level Go names the generator declares
@@ -90,7 +90,7 @@ var predeclared = map[string]bool{
 // imports, which parameters must not shadow.
 var localNames = map[string]bool{
 	"ctx": true, "err": true, "e": true, "d": true, "r": true,
-	"mage": true, "context": true, "os": true,
+	"mage": true, "bindings": true, "context": true, "os": true,
 }
 
 // goNames turns IDL parameter names into Go identifiers that are neither

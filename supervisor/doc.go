@@ -32,4 +32,4 @@
 //	go generate ./supervisor
 package supervisor
 
-//go:generate go run github.com/mage-ipc/mage/cmd/magen supervisor.magen
+//go:generate go tool magen supervisor.magen

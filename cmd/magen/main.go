@@ -58,7 +58,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 			return exitUsage
 		}
 	}
-	outputs, err := generate(dedup(flags.Args()), *outDir, *pkg)
+	opts := magen.Options{Package: *pkg, Command: commandLine(args), Version: magenVersion()}
+	outputs, err := generate(dedup(flags.Args()), *outDir, opts)
 	if err != nil {
 		magen.PrintError(stderr, err)
 		return exitError
@@ -114,7 +115,8 @@ type output struct {
 
 // generate loads and checks every input, then generates each; it writes
 // nothing.
-func generate(inputs []string, outDir, pkg string) ([]output, error) {
+// opts.Package is the -package flag; each file's package is chosen from it.
+func generate(inputs []string, outDir string, opts magen.Options) ([]output, error) {
 	files, err := magen.Load(inputs...)
 	if err != nil {
 		return nil, err
@@ -129,13 +131,15 @@ func generate(inputs []string, outDir, pkg string) ([]output, error) {
 			continue
 		}
 		seen[absPath(path)] = inputs[i]
-		name := packageName(f, pkg, filepath.Dir(path))
+		name := packageName(f, opts.Package, filepath.Dir(path))
 		if name == "" {
 			errs.Add(magen.Position{Filename: inputs[i]}, fmt.Sprintf(
 				"no Go package name: the file has no package statement and the name of directory %s is not a Go identifier; add a package statement or pass -package", filepath.Dir(path)))
 			continue
 		}
-		data, err := magen.Generate(f, magen.Options{Package: name})
+		fileOpts := opts
+		fileOpts.Package = name
+		data, err := magen.Generate(f, fileOpts)
 		if err != nil {
 			// Positioned at the file, the package prefix would say
 			// "magen:" twice.

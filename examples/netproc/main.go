@@ -31,6 +31,7 @@ import (
 	"github.com/mage-ipc/mage/invitation"
 	"github.com/mage-ipc/mage/launcher"
 	"github.com/mage-ipc/mage/mage"
+	"github.com/mage-ipc/mage/mage/bindings"
 )
 
 func main() {
@@ -120,7 +121,7 @@ func networkProcess(acc *invitation.Accepted, log io.Writer) error {
 	receiver := netprocmagen.BindNetworkProcess(pipe, impl)
 	<-receiver.Done()
 	_ = mage.DefaultNode().Close()
-	if err := receiver.Err(); err != nil && !errors.Is(err, mage.ErrPeerClosed) && !errors.Is(err, mage.ErrDisconnected) {
+	if err := receiver.Err(); err != nil && !errors.Is(err, mage.ErrPeerClosed) && !errors.Is(err, bindings.ErrDisconnected) {
 		return err
 	}
 	return nil

@@ -1,4 +1,4 @@
 // Package netprocmagen holds the bindings generated from netproc.magen.
 package netprocmagen
 
-//go:generate go run github.com/mage-ipc/mage/cmd/magen netproc.magen
+//go:generate go tool magen netproc.magen

@@ -9,11 +9,12 @@ import (
 	"testing"
 
 	"github.com/mage-ipc/mage/mage"
+	"github.com/mage-ipc/mage/mage/bindings"
 	"github.com/mage-ipc/mage/mage/internal/gentest/everything"
 )
 
 // ordinal looks a method's ordinal up in a descriptor.
-func ordinal(t testing.TB, d *mage.InterfaceDescriptor, name string) uint32 {
+func ordinal(t testing.TB, d *bindings.InterfaceDescriptor, name string) uint32 {
 	t.Helper()
 	for _, m := range d.Methods {
 		if m.Name == name {
@@ -67,7 +68,7 @@ func TestBadRequests(t *testing.T) {
 
 	tests := []struct {
 		name    string
-		desc    *mage.InterfaceDescriptor
+		desc    *bindings.InterfaceDescriptor
 		msg     func() *mage.Message
 		wantErr error
 	}{
@@ -76,63 +77,63 @@ func TestBadRequests(t *testing.T) {
 		}, nil},
 		{"short payload", scalars, func() *mage.Message {
 			return &mage.Message{Interface: scalars.Fingerprint, Method: set, Payload: okSet[:len(okSet)-1]}
-		}, mage.ErrBadMessage},
+		}, bindings.ErrBadMessage},
 		{"empty payload", scalars, func() *mage.Message {
 			return &mage.Message{Interface: scalars.Fingerprint, Method: set}
-		}, mage.ErrBadMessage},
+		}, bindings.ErrBadMessage},
 		{"trailing bytes", scalars, func() *mage.Message {
 			return &mage.Message{Interface: scalars.Fingerprint, Method: set, Payload: append(okSet, 0)}
-		}, mage.ErrBadMessage},
+		}, bindings.ErrBadMessage},
 		{"bool not 0 or 1", scalars, func() *mage.Message {
 			p := append([]byte(nil), okSet...)
 			p[0] = 2
 			return &mage.Message{Interface: scalars.Fingerprint, Method: set, Payload: p}
-		}, mage.ErrBadMessage},
+		}, bindings.ErrBadMessage},
 		{"unknown ordinal", scalars, func() *mage.Message {
 			return &mage.Message{Interface: scalars.Fingerprint, Method: 999, Payload: okSet}
-		}, mage.ErrUnknownMethod},
+		}, bindings.ErrUnknownMethod},
 		{"wrong fingerprint", scalars, func() *mage.Message {
 			return &mage.Message{Interface: variable.Fingerprint, Method: set, Payload: okSet}
-		}, mage.ErrWrongInterface},
+		}, bindings.ErrWrongInterface},
 		{"one-way method asks for a reply", scalars, func() *mage.Message {
 			return &mage.Message{Interface: scalars.Fingerprint, Method: set, Flags: mage.FlagExpectsResponse, RequestID: 1, Payload: okSet}
-		}, mage.ErrBadMessage},
+		}, bindings.ErrBadMessage},
 		{"method with reply does not ask for one", scalars, func() *mage.Message {
 			return &mage.Message{Interface: scalars.Fingerprint, Method: echo, Payload: okSet}
-		}, mage.ErrBadMessage},
+		}, bindings.ErrBadMessage},
 		{"reply sent to a receiver", scalars, func() *mage.Message {
 			return &mage.Message{Interface: scalars.Fingerprint, Method: set, Flags: mage.FlagIsResponse, Payload: okSet}
-		}, mage.ErrBadMessage},
+		}, bindings.ErrBadMessage},
 		{"count larger than payload", variable, func() *mage.Message {
 			return &mage.Message{Interface: variable.Fingerprint, Method: sum, Flags: mage.FlagExpectsResponse, RequestID: 1,
 				Payload: payload(uint32(math.MaxUint32), int64(1))}
-		}, mage.ErrBadMessage},
+		}, bindings.ErrBadMessage},
 		{"string length past the end", carrier, func() *mage.Message {
 			p1, p2 := mage.CreatePipe()
 			_ = p2.Close()
 			return &mage.Message{Interface: carrier.Fingerprint, Method: take, Pipes: []mage.MessagePipe{p1},
 				Payload: payload(uint32(0), uint32(100), "short")}
-		}, mage.ErrBadMessage},
+		}, bindings.ErrBadMessage},
 		{"missing pipe", carrier, func() *mage.Message {
 			return &mage.Message{Interface: carrier.Fingerprint, Method: take, Payload: payload(uint32(0), "tag")}
-		}, mage.ErrBadMessage},
+		}, bindings.ErrBadMessage},
 		{"extra pipe", carrier, func() *mage.Message {
 			p1, p2 := mage.CreatePipe()
 			_ = p2.Close()
 			return &mage.Message{Interface: carrier.Fingerprint, Method: take, Pipes: []mage.MessagePipe{p1},
 				Payload: payload(uint32(math.MaxUint32), "tag")}
-		}, mage.ErrBadMessage},
+		}, bindings.ErrBadMessage},
 		{"pipe index out of order", carrier, func() *mage.Message {
 			p1, p2 := mage.CreatePipe()
 			q1, q2 := mage.CreatePipe()
 			_, _ = p2.Close(), q2.Close()
 			return &mage.Message{Interface: carrier.Fingerprint, Method: mixed, Flags: mage.FlagExpectsResponse, RequestID: 1,
 				Pipes: []mage.MessagePipe{p1, q1}, Payload: payload(uint32(0), uint32(2), uint32(1), uint32(0), uint32(math.MaxUint32))}
-		}, mage.ErrBadMessage},
+		}, bindings.ErrBadMessage},
 		{"missing handle", carrier, func() *mage.Message {
 			return &mage.Message{Interface: carrier.Fingerprint, Method: files, Flags: mage.FlagExpectsResponse, RequestID: 1,
 				Payload: payload(uint32(0), uint32(0), "note")}
-		}, mage.ErrBadMessage},
+		}, bindings.ErrBadMessage},
 		{"extra handle", carrier, func() *mage.Message {
 			r, w, err := os.Pipe()
 			if err != nil {
@@ -141,7 +142,7 @@ func TestBadRequests(t *testing.T) {
 			_ = r.Close()
 			return &mage.Message{Interface: carrier.Fingerprint, Method: files, Flags: mage.FlagExpectsResponse, RequestID: 1,
 				Handles: []*os.File{w}, Payload: payload(uint32(math.MaxUint32), uint32(0), "note")}
-		}, mage.ErrBadMessage},
+		}, bindings.ErrBadMessage},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -149,7 +150,7 @@ func TestBadRequests(t *testing.T) {
 			a, b := mage.CreatePipe()
 			defer a.Close()
 			var calls func() int32
-			var rcv *mage.Receiver
+			var rcv *bindings.Receiver
 			switch tt.desc {
 			case scalars:
 				impl := newScalars()
@@ -183,7 +184,7 @@ func TestBadRequests(t *testing.T) {
 				}
 				return
 			}
-			if !errors.Is(err, tt.wantErr) || !errors.Is(err, mage.ErrBadMessage) {
+			if !errors.Is(err, tt.wantErr) || !errors.Is(err, bindings.ErrBadMessage) {
 				t.Fatalf("receiver stopped with %v, want %v", err, tt.wantErr)
 			}
 			if n := calls(); n != 0 {
@@ -236,7 +237,7 @@ func TestBadMessageReportedOnce(t *testing.T) {
 	if err := b.WriteMessage(&mage.Message{Interface: req.Interface, Method: req.Method, Flags: mage.FlagIsResponse, RequestID: req.RequestID, Payload: []byte{0}}); err != nil {
 		t.Fatal(err)
 	}
-	if err := <-errc; !errors.Is(err, mage.ErrBadMessage) {
+	if err := <-errc; !errors.Is(err, bindings.ErrBadMessage) {
 		t.Fatalf("Fail = %v", err)
 	}
 	if got := count(); len(got) != 2 {

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/mage-ipc/mage/mage"
+	"github.com/mage-ipc/mage/mage/bindings"
 	"github.com/mage-ipc/mage/mage/internal/gentest/everything"
 )
 
@@ -22,11 +23,11 @@ func TestWrongInterface(t *testing.T) {
 	remote := everything.NewScalarsRemote(a)
 	defer remote.Close()
 	_, _, _, _, _, err := remote.Echo(ctx, true, 1, 2, 3, 4)
-	if !errors.Is(err, mage.ErrDisconnected) {
+	if !errors.Is(err, bindings.ErrDisconnected) {
 		t.Fatalf("Echo on the wrong interface = %v, want ErrDisconnected", err)
 	}
 	<-rcv.Done()
-	if err := rcv.Err(); !errors.Is(err, mage.ErrWrongInterface) {
+	if err := rcv.Err(); !errors.Is(err, bindings.ErrWrongInterface) {
 		t.Fatalf("receiver stopped with %v, want ErrWrongInterface", err)
 	}
 	if impl.calls.Load() != 0 {
@@ -52,30 +53,30 @@ func TestBadReplies(t *testing.T) {
 		}, nil},
 		{"short", func(req *mage.Message) *mage.Message {
 			return &mage.Message{Interface: req.Interface, Method: req.Method, Flags: mage.FlagIsResponse, RequestID: req.RequestID, Payload: okEcho[:5]}
-		}, mage.ErrBadMessage},
+		}, bindings.ErrBadMessage},
 		{"empty", func(req *mage.Message) *mage.Message {
 			return &mage.Message{Interface: req.Interface, Method: req.Method, Flags: mage.FlagIsResponse, RequestID: req.RequestID}
-		}, mage.ErrBadMessage},
+		}, bindings.ErrBadMessage},
 		{"bad status", func(req *mage.Message) *mage.Message {
 			p := append([]byte{7}, okEcho[1:]...)
 			return &mage.Message{Interface: req.Interface, Method: req.Method, Flags: mage.FlagIsResponse, RequestID: req.RequestID, Payload: p}
-		}, mage.ErrBadMessage},
+		}, bindings.ErrBadMessage},
 		{"error text with trailing bytes", func(req *mage.Message) *mage.Message {
 			return &mage.Message{Interface: req.Interface, Method: req.Method, Flags: mage.FlagIsResponse, RequestID: req.RequestID,
 				Payload: payload(byte(1), "oops", byte(0))}
-		}, mage.ErrBadMessage},
+		}, bindings.ErrBadMessage},
 		{"other method", func(req *mage.Message) *mage.Message {
 			return &mage.Message{Interface: req.Interface, Method: nothing, Flags: mage.FlagIsResponse, RequestID: req.RequestID, Payload: []byte{0}}
-		}, mage.ErrBadMessage},
+		}, bindings.ErrBadMessage},
 		{"request id never sent", func(req *mage.Message) *mage.Message {
 			return &mage.Message{Interface: req.Interface, Method: req.Method, Flags: mage.FlagIsResponse, RequestID: req.RequestID + 100, Payload: okEcho}
-		}, mage.ErrBadMessage},
+		}, bindings.ErrBadMessage},
 		{"not a reply", func(req *mage.Message) *mage.Message {
 			return &mage.Message{Interface: req.Interface, Method: req.Method, RequestID: req.RequestID, Payload: okEcho}
-		}, mage.ErrBadMessage},
+		}, bindings.ErrBadMessage},
 		{"wrong fingerprint", func(req *mage.Message) *mage.Message {
 			return &mage.Message{Interface: req.Interface + 1, Method: req.Method, Flags: mage.FlagIsResponse, RequestID: req.RequestID, Payload: okEcho}
-		}, mage.ErrWrongInterface},
+		}, bindings.ErrWrongInterface},
 		{"extra handle", func(req *mage.Message) *mage.Message {
 			r, w, err := os.Pipe()
 			if err != nil {
@@ -84,11 +85,11 @@ func TestBadReplies(t *testing.T) {
 			_ = r.Close()
 			return &mage.Message{Interface: req.Interface, Method: req.Method, Flags: mage.FlagIsResponse, RequestID: req.RequestID,
 				Payload: okEcho, Handles: []*os.File{w}}
-		}, mage.ErrBadMessage},
+		}, bindings.ErrBadMessage},
 		{"bad double is fine, bad bool is not", func(req *mage.Message) *mage.Message {
 			p := payload(byte(0), byte(9), int32(2), int64(3), math.NaN(), byte(5))
 			return &mage.Message{Interface: req.Interface, Method: req.Method, Flags: mage.FlagIsResponse, RequestID: req.RequestID, Payload: p}
-		}, mage.ErrBadMessage},
+		}, bindings.ErrBadMessage},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -122,7 +123,7 @@ func TestBadReplies(t *testing.T) {
 				t.Fatalf("Echo = %v, want %v", err, tt.want)
 			}
 			// The remote is finished and says why.
-			if err := <-gone; !errors.Is(err, mage.ErrDisconnected) || !errors.Is(err, tt.want) {
+			if err := <-gone; !errors.Is(err, bindings.ErrDisconnected) || !errors.Is(err, tt.want) {
 				t.Fatalf("disconnect handler got %v", err)
 			}
 			t.Log(err)

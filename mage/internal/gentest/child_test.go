@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/mage-ipc/mage/mage"
+	"github.com/mage-ipc/mage/mage/bindings"
 	"github.com/mage-ipc/mage/mage/internal/gentest/everything"
 	"github.com/mage-ipc/mage/mage/internal/gentest/seed"
 )
@@ -122,14 +123,14 @@ var childRoles = map[string]func(ctx context.Context, p mage.MessagePipe) error{
 }
 
 // serveUntilDisconnect waits for a receiver to stop because its peer went.
-func serveUntilDisconnect(ctx context.Context, rcv *mage.Receiver) error {
+func serveUntilDisconnect(ctx context.Context, rcv *bindings.Receiver) error {
 	defer rcv.Close()
 	select {
 	case <-rcv.Done():
 	case <-ctx.Done():
 		return ctx.Err()
 	}
-	if err := rcv.Err(); !errors.Is(err, mage.ErrDisconnected) {
+	if err := rcv.Err(); !errors.Is(err, bindings.ErrDisconnected) {
 		return fmt.Errorf("receiver stopped with %w", err)
 	}
 	return nil

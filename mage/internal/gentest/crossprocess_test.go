@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/mage-ipc/mage/mage"
+	"github.com/mage-ipc/mage/mage/bindings"
 	"github.com/mage-ipc/mage/mage/internal/gentest/everything"
 	"github.com/mage-ipc/mage/mage/internal/gentest/seed"
 )
@@ -98,7 +99,7 @@ func TestCrossProcessCarrier(t *testing.T) {
 	}
 	_ = s2.Close()
 	var observers []everything.ObserverPendingRemote
-	var rcvs []*mage.Receiver
+	var rcvs []*bindings.Receiver
 	for i := 0; i < 2; i++ {
 		r, rv := everything.NewObserverPipe()
 		observers = append(observers, r)
@@ -185,14 +186,14 @@ func TestCrossProcessDeath(t *testing.T) {
 	// Kill the child mid-call.
 	_ = ch.cmd.Process.Kill()
 	err := <-errc
-	if !errors.Is(err, mage.ErrDisconnected) || !errors.Is(err, mage.ErrPeerClosed) {
+	if !errors.Is(err, bindings.ErrDisconnected) || !errors.Is(err, mage.ErrPeerClosed) {
 		t.Fatalf("Nothing = %v, want ErrDisconnected from a lost peer", err)
 	}
 	var pce *mage.PeerClosedError
 	if !errors.As(err, &pce) || !pce.NodeLost {
 		t.Errorf("cause %v does not say the node was lost", err)
 	}
-	if herr := <-gone; !errors.Is(herr, mage.ErrDisconnected) {
+	if herr := <-gone; !errors.Is(herr, bindings.ErrDisconnected) {
 		t.Errorf("disconnect handler got %v", herr)
 	}
 }
@@ -218,14 +219,14 @@ func TestCrossProcessBadMessage(t *testing.T) {
 	defer rcv.Close()
 	ch := startChild(t, node, "bad-sender", b)
 	<-rcv.Done()
-	if err := rcv.Err(); !errors.Is(err, mage.ErrBadMessage) {
+	if err := rcv.Err(); !errors.Is(err, bindings.ErrBadMessage) {
 		t.Fatalf("receiver stopped with %v", err)
 	}
 	if impl.calls.Load() != 0 {
 		t.Fatal("the implementation was called")
 	}
 	mu.Lock()
-	if from != ch.conn.Peer() || !errors.Is(hookErr, mage.ErrBadMessage) || reports != 1 {
+	if from != ch.conn.Peer() || !errors.Is(hookErr, bindings.ErrBadMessage) || reports != 1 {
 		t.Errorf("hook called %d times, last with %v from %v; want once from the child %v", reports, hookErr, from, ch.conn.Peer())
 	}
 	mu.Unlock()

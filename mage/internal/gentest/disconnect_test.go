@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/mage-ipc/mage/mage"
+	"github.com/mage-ipc/mage/mage/bindings"
 	"github.com/mage-ipc/mage/mage/internal/gentest/everything"
 )
 
@@ -22,14 +23,14 @@ func TestPendingCallFailsOnDisconnect(t *testing.T) {
 	// Wait until the request is on the pipe, then close without replying.
 	readOne(t, ctx, b)
 	_ = b.Close()
-	if err := <-errc; !errors.Is(err, mage.ErrDisconnected) || !errors.Is(err, mage.ErrPeerClosed) {
+	if err := <-errc; !errors.Is(err, bindings.ErrDisconnected) || !errors.Is(err, mage.ErrPeerClosed) {
 		t.Fatalf("Nothing = %v, want ErrDisconnected wrapping ErrPeerClosed", err)
 	}
 	// Later calls fail at once.
-	if err := remote.Nothing(ctx); !errors.Is(err, mage.ErrDisconnected) {
+	if err := remote.Nothing(ctx); !errors.Is(err, bindings.ErrDisconnected) {
 		t.Fatalf("Nothing after disconnect = %v", err)
 	}
-	if err := remote.Set(true, 0, 0, 0, 0); !errors.Is(err, mage.ErrDisconnected) {
+	if err := remote.Set(true, 0, 0, 0, 0); !errors.Is(err, bindings.ErrDisconnected) {
 		t.Fatalf("Set after disconnect = %v", err)
 	}
 }
@@ -49,10 +50,10 @@ func TestReceiverCloseFailsCall(t *testing.T) {
 	go func() { errc <- remote.Nothing(ctx) }()
 	<-impl.entered
 	_ = rcv.Close() // returns once Nothing has seen ctx end
-	if err := <-errc; !errors.Is(err, mage.ErrDisconnected) {
+	if err := <-errc; !errors.Is(err, bindings.ErrDisconnected) {
 		t.Fatalf("Nothing = %v, want ErrDisconnected", err)
 	}
-	if err := rcv.Err(); !errors.Is(err, mage.ErrReceiverClosed) {
+	if err := rcv.Err(); !errors.Is(err, bindings.ErrReceiverClosed) {
 		t.Fatalf("receiver Err = %v", err)
 	}
 }
@@ -90,10 +91,10 @@ func TestRemoteCloseFailsPending(t *testing.T) {
 	go func() { errc <- remote.Nothing(ctx) }()
 	readOne(t, ctx, b)
 	_ = remote.Close()
-	if err := <-errc; !errors.Is(err, mage.ErrRemoteClosed) {
+	if err := <-errc; !errors.Is(err, bindings.ErrRemoteClosed) {
 		t.Fatalf("Nothing = %v, want ErrRemoteClosed", err)
 	}
-	if err := remote.Set(true, 1, 2, 3, 4); !errors.Is(err, mage.ErrRemoteClosed) {
+	if err := remote.Set(true, 1, 2, 3, 4); !errors.Is(err, bindings.ErrRemoteClosed) {
 		t.Fatalf("Set after Close = %v", err)
 	}
 	_ = remote.Close() // idempotent
@@ -113,7 +114,7 @@ func TestDisconnectHandlers(t *testing.T) {
 	_ = remote.Close()
 	select {
 	case err := <-rcvGone:
-		if !errors.Is(err, mage.ErrDisconnected) {
+		if !errors.Is(err, bindings.ErrDisconnected) {
 			t.Errorf("receiver handler got %v", err)
 		}
 	case <-ctx.Done():
@@ -123,7 +124,7 @@ func TestDisconnectHandlers(t *testing.T) {
 	// A handler set after the fact is called at once.
 	late := make(chan error, 1)
 	rcv.SetDisconnectHandler(func(err error) { late <- err })
-	if err := <-late; !errors.Is(err, mage.ErrDisconnected) {
+	if err := <-late; !errors.Is(err, bindings.ErrDisconnected) {
 		t.Errorf("late receiver handler got %v", err)
 	}
 	_ = rcv.Close()
@@ -139,12 +140,12 @@ func TestDisconnectHandlers(t *testing.T) {
 		remoteGone <- err
 	})
 	_ = rcv.Close()
-	if err := <-remoteGone; !errors.Is(err, mage.ErrDisconnected) {
+	if err := <-remoteGone; !errors.Is(err, bindings.ErrDisconnected) {
 		t.Errorf("remote handler got %v", err)
 	}
 	late = make(chan error, 1)
 	remote.SetDisconnectHandler(func(err error) { late <- err })
-	if err := <-late; !errors.Is(err, mage.ErrDisconnected) {
+	if err := <-late; !errors.Is(err, bindings.ErrDisconnected) {
 		t.Errorf("late remote handler got %v", err)
 	}
 }
@@ -165,9 +166,9 @@ func TestReplyNotSendable(t *testing.T) {
 	remote := everything.NewVariableRemote(a)
 	defer remote.Close()
 	_, _, _, _, _, err := remote.Echo(ctx, strings.Repeat("x", 180), nil, nil, nil, nil)
-	var re *mage.RemoteError
+	var re *bindings.RemoteError
 	if !errors.As(err, &re) || !strings.Contains(re.Message, "too large") {
-		t.Fatalf("Echo = %v, want a *mage.RemoteError saying the reply is too large", err)
+		t.Fatalf("Echo = %v, want a *bindings.RemoteError saying the reply is too large", err)
 	}
 	if impl.calls.Load() != 1 {
 		t.Fatalf("%d calls", impl.calls.Load())
@@ -190,7 +191,7 @@ func TestInvalidPipe(t *testing.T) {
 	rcv.SetDisconnectHandler(func(err error) { gone <- err })
 	select {
 	case err := <-gone:
-		if !errors.Is(err, mage.ErrDisconnected) || !errors.Is(err, mage.ErrInvalidPipe) {
+		if !errors.Is(err, bindings.ErrDisconnected) || !errors.Is(err, mage.ErrInvalidPipe) {
 			t.Errorf("receiver handler got %v", err)
 		}
 	case <-ctx.Done():
@@ -209,7 +210,7 @@ func TestInvalidPipe(t *testing.T) {
 	remote.SetDisconnectHandler(func(err error) { remoteGone <- err })
 	select {
 	case err := <-remoteGone:
-		if !errors.Is(err, mage.ErrDisconnected) {
+		if !errors.Is(err, bindings.ErrDisconnected) {
 			t.Errorf("remote handler got %v", err)
 		}
 	case <-ctx.Done():

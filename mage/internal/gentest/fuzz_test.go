@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/mage-ipc/mage/mage"
+	"github.com/mage-ipc/mage/mage/bindings"
 	"github.com/mage-ipc/mage/mage/internal/gentest/everything"
 )
 
@@ -32,7 +33,7 @@ func FuzzGeneratedDecoders(f *testing.F) {
 		a, b := mage.CreatePipe()
 		defer a.Close()
 		var calls func() int32
-		var rcv *mage.Receiver
+		var rcv *bindings.Receiver
 		var sets chan setArgs
 		if target.desc == everything.ScalarsDescriptor {
 			impl := newScalars()
@@ -60,7 +61,7 @@ func FuzzGeneratedDecoders(f *testing.F) {
 		for {
 			select {
 			case <-rcv.Done():
-				if err := rcv.Err(); !errors.Is(err, mage.ErrBadMessage) {
+				if err := rcv.Err(); !errors.Is(err, bindings.ErrBadMessage) {
 					t.Fatalf("receiver stopped with %v", err)
 				}
 				if calls() != 0 {
@@ -96,7 +97,7 @@ func FuzzGeneratedDecoders(f *testing.F) {
 }
 
 var fuzzTargets = []struct {
-	desc   *mage.InterfaceDescriptor
+	desc   *bindings.InterfaceDescriptor
 	method string
 	echoes bool // the reply repeats the request's payload after its status byte
 }{
@@ -171,7 +172,7 @@ func FuzzGeneratedAttachmentDecoders(f *testing.F) {
 		for {
 			select {
 			case <-rcv.Done():
-				if err := rcv.Err(); !errors.Is(err, mage.ErrBadMessage) {
+				if err := rcv.Err(); !errors.Is(err, bindings.ErrBadMessage) {
 					t.Fatalf("receiver stopped with %v", err)
 				}
 				if n := impl.calls.Load(); n != 0 {

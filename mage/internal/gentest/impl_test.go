@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 
 	"github.com/mage-ipc/mage/mage"
+	"github.com/mage-ipc/mage/mage/bindings"
 	"github.com/mage-ipc/mage/mage/internal/gentest/everything"
 )
 
@@ -130,7 +131,7 @@ type carrierImpl struct {
 
 	mu        sync.Mutex
 	observers []*everything.ObserverRemote
-	receivers []*mage.Receiver
+	receivers []*bindings.Receiver
 }
 
 type taggedPipe struct {

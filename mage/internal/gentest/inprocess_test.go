@@ -10,12 +10,13 @@ import (
 	"testing"
 
 	"github.com/mage-ipc/mage/mage"
+	"github.com/mage-ipc/mage/mage/bindings"
 	"github.com/mage-ipc/mage/mage/internal/gentest/everything"
 	"github.com/mage-ipc/mage/mage/internal/gentest/seed"
 )
 
 // bindScalars serves a fresh scalarsImpl and returns a remote of it.
-func bindScalars(t *testing.T) (*everything.ScalarsRemote, *scalarsImpl, *mage.Receiver) {
+func bindScalars(t *testing.T) (*everything.ScalarsRemote, *scalarsImpl, *bindings.Receiver) {
 	t.Helper()
 	a, b := mage.CreatePipe()
 	impl := newScalars()
@@ -69,9 +70,9 @@ func TestRemoteError(t *testing.T) {
 	ctx := testContext(t)
 	remote, _, rcv := bindScalars(t)
 	n, err := remote.Fail(ctx, "no can do")
-	var re *mage.RemoteError
+	var re *bindings.RemoteError
 	if !errors.As(err, &re) || re.Message != "no can do" || re.Method != "mage.test.everything.Scalars.Fail" {
-		t.Fatalf("Fail = %d, %v; want a *mage.RemoteError", n, err)
+		t.Fatalf("Fail = %d, %v; want a *bindings.RemoteError", n, err)
 	}
 	// An implementation's error is an answer, not a broken pipe.
 	if _, _, _, _, _, err := remote.Echo(ctx, true, 1, 2, 3, 4); err != nil {
@@ -439,7 +440,7 @@ func TestHandles(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer g.Close()
-	if _, _, err := remote.Files(ctx, f, []*os.File{f}, ""); !errors.Is(err, mage.ErrEncode) {
+	if _, _, err := remote.Files(ctx, f, []*os.File{f}, ""); !errors.Is(err, bindings.ErrEncode) {
 		t.Errorf("Files(f, [f]) = %v, want ErrEncode", err)
 	}
 }
@@ -569,17 +570,17 @@ type fetchFunc func(string)
 func (f fetchFunc) FetchURL(url string) { f(url) }
 
 func TestRegistry(t *testing.T) {
-	d, ok := mage.LookupInterface(everything.ScalarsFingerprint)
+	d, ok := bindings.LookupInterface(everything.ScalarsFingerprint)
 	if !ok || d != everything.ScalarsDescriptor || d.Name != "mage.test.everything.Scalars" {
 		t.Fatalf("LookupInterface = %v, %v", d, ok)
 	}
-	if got := mage.MethodName(everything.ScalarsFingerprint, 2); got != "mage.test.everything.Scalars.Echo" {
+	if got := bindings.MethodName(everything.ScalarsFingerprint, 2); got != "mage.test.everything.Scalars.Echo" {
 		t.Errorf("MethodName = %q", got)
 	}
-	if got := mage.MethodName(seed.NetworkProcessFingerprint, 99); got != "NetworkProcess.#99" {
+	if got := bindings.MethodName(seed.NetworkProcessFingerprint, 99); got != "NetworkProcess.#99" {
 		t.Errorf("MethodName of an unknown ordinal = %q", got)
 	}
-	if got := mage.MethodName(0, 1); got != "interface 0x00000000 method 1" {
+	if got := bindings.MethodName(0, 1); got != "interface 0x00000000 method 1" {
 		t.Errorf("MethodName of an unknown interface = %q", got)
 	}
 }

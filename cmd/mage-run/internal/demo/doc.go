@@ -8,4 +8,4 @@
 // and report to the parent what they sent and what came back.
 package demo
 
-//go:generate go run github.com/mage-ipc/mage/cmd/magen demo.magen
+//go:generate go tool magen demo.magen

@@ -15,6 +15,7 @@ import (
 
 	"github.com/mage-ipc/mage/invitation"
 	"github.com/mage-ipc/mage/mage"
+	"github.com/mage-ipc/mage/mage/bindings"
 )
 
 // RunRole plays role in this process, logging to stderr as hclog JSON
@@ -74,13 +75,13 @@ func attachment(acc *invitation.Accepted, name string) (mage.MessagePipe, error)
 // serveUntilStopped waits until the peer closes the pipe r serves, or
 // the process is asked to stop; then it closes r, which lets a method in
 // progress reply first.
-func serveUntilStopped(stopCtx context.Context, r *mage.Receiver) error {
+func serveUntilStopped(stopCtx context.Context, r *bindings.Receiver) error {
 	select {
 	case <-r.Done():
 	case <-stopCtx.Done():
 		_ = r.Close()
 	}
-	if err := r.Err(); err != nil && !errors.Is(err, mage.ErrDisconnected) && !errors.Is(err, mage.ErrReceiverClosed) {
+	if err := r.Err(); err != nil && !errors.Is(err, bindings.ErrDisconnected) && !errors.Is(err, bindings.ErrReceiverClosed) {
 		return err
 	}
 	return nil

@@ -7,7 +7,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/mage-ipc/mage/invitation"
-	"github.com/mage-ipc/mage/mage"
+	"github.com/mage-ipc/mage/mage/bindings"
 )
 
 // service implements Service, and a Calculator per worker.
@@ -18,7 +18,7 @@ type service struct {
 	// mu guards the fields below.
 	mu        sync.Mutex
 	squares   int64
-	receivers []*mage.Receiver
+	receivers []*bindings.Receiver
 }
 
 func runService(stopCtx context.Context, acc *invitation.Accepted, log hclog.Logger) error {

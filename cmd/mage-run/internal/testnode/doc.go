@@ -24,4 +24,4 @@
 // Every role accepts its invitation first.
 package testnode
 
-//go:generate go run github.com/mage-ipc/mage/cmd/magen testnode.magen
+//go:generate go tool magen testnode.magen

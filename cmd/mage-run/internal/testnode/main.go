@@ -14,6 +14,7 @@ import (
 
 	"github.com/mage-ipc/mage/invitation"
 	"github.com/mage-ipc/mage/mage"
+	"github.com/mage-ipc/mage/mage/bindings"
 	"github.com/mage-ipc/mage/supervisor"
 )
 
@@ -303,7 +304,7 @@ func (n *node) reconnect(ctx context.Context, args []string) error {
 	}
 	select {
 	case err := <-gone:
-		fmt.Fprintf(n.stdout, "peer gone: %v\n", errors.Is(err, mage.ErrDisconnected))
+		fmt.Fprintf(n.stdout, "peer gone: %v\n", errors.Is(err, bindings.ErrDisconnected))
 	case <-ctx.Done():
 		return ctx.Err()
 	}

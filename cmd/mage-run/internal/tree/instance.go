@@ -9,6 +9,7 @@ import (
 	"github.com/mage-ipc/mage/cmd/mage-run/internal/spec"
 	"github.com/mage-ipc/mage/launcher"
 	"github.com/mage-ipc/mage/mage"
+	"github.com/mage-ipc/mage/mage/bindings"
 )
 
 // instance is one instance of a process block. The tree's loop owns it.
@@ -55,7 +56,7 @@ type instance struct {
 	// Options.Stdout takes it.
 	stdout *lineLogger
 	// supervisor serves the Supervisor interface to the current run.
-	supervisor *mage.Receiver
+	supervisor *bindings.Receiver
 	// slots are the instance's pipe attachments, by name.
 	slots map[string]*slot
 	// launches counts the on-demand instances launched under this one,

@@ -2,4 +2,4 @@
 // and observer.magen, which use every construct of the magen language.
 package everything
 
-//go:generate go run github.com/mage-ipc/mage/cmd/magen -out . ../../../testdata/magen/everything.magen ../../../testdata/magen/observer.magen
+//go:generate go tool magen -out . ../../../testdata/magen/everything.magen ../../../testdata/magen/observer.magen

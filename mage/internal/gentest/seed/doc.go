@@ -2,4 +2,4 @@
 // NetworkProcess interfaces, verbatim.
 package seed
 
-//go:generate go run github.com/mage-ipc/mage/cmd/magen -out . ../../../testdata/magen/parent_process.magen ../../../testdata/magen/network_process.magen
+//go:generate go tool magen -out . ../../../testdata/magen/parent_process.magen ../../../testdata/magen/network_process.magen

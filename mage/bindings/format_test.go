@@ -1,4 +1,4 @@
-package mage
+package bindings
 
 import (
 	"bytes"
@@ -7,6 +7,8 @@ import (
 	"math"
 	"os"
 	"testing"
+
+	"github.com/mage-ipc/mage/mage"
 )
 
 // TestBindingsFormatConstants pins the payload format's constants: they
@@ -44,7 +46,7 @@ func TestEncodeLayout(t *testing.T) {
 	WriteArray(e, []int32{7, 8}, (*Encoder).WriteInt32)
 	e.WriteHandle(nil)
 	e.WriteHandle(f)
-	e.WritePipe(MessagePipe{})
+	e.WritePipe(mage.MessagePipe{})
 	want := "01" + "00" + "41" + "feffffff" + "0807060504030201" + "000000000000f83f" +
 		"02000000" + "6869" + "00000000" + "02000000" + "07000000" + "08000000" +
 		"ffffffff" + "00000000" + "ffffffff"
@@ -99,7 +101,7 @@ func TestDecodeRoundTrip(t *testing.T) {
 	e.WriteBytes([]byte{1, 2, 3})
 	e.WriteBytes(nil)
 	WriteArray(e, [][]string{{"a"}, nil, {"b", "c"}}, func(e *Encoder, v []string) { WriteArray(e, v, (*Encoder).WriteString) })
-	d := NewDecoder(&Message{Payload: e.buf})
+	d := NewDecoder(&mage.Message{Payload: e.buf})
 	if v := d.ReadBool(); !v {
 		t.Error("bool")
 	}
@@ -163,7 +165,7 @@ func TestDecoderRejects(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			d := NewDecoder(&Message{Payload: p})
+			d := NewDecoder(&mage.Message{Payload: p})
 			tt.read(d)
 			err = d.Finish()
 			if !errors.Is(err, ErrBadMessage) {
@@ -188,7 +190,7 @@ func TestDecoderClosesOnFailure(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer r.Close()
-	d := NewDecoder(&Message{Payload: []byte{0, 0, 0, 0, 9}, Handles: []*os.File{w}})
+	d := NewDecoder(&mage.Message{Payload: []byte{0, 0, 0, 0, 9}, Handles: []*os.File{w}})
 	if d.ReadHandle() != w {
 		t.Fatal("handle 0 not returned")
 	}
@@ -212,7 +214,7 @@ func FuzzDecoder(f *testing.F) {
 		if len(program) > 64 {
 			return
 		}
-		d := NewDecoder(&Message{Payload: payload})
+		d := NewDecoder(&mage.Message{Payload: payload})
 		e := NewEncoder(len(payload))
 		for _, op := range program {
 			decodeAndEncode(op%10, d, e)

@@ -1,9 +1,11 @@
-package mage
+package bindings
 
 import (
 	"context"
 	"fmt"
 	"sync"
+
+	"github.com/mage-ipc/mage/mage"
 )
 
 // Remote is the untyped core of a generated FooRemote: it sends requests
@@ -16,9 +18,10 @@ import (
 // called. When the pipe closes, every waiting call fails with an error
 // matching ErrDisconnected.
 //
-// All methods are safe for concurrent use. The Remote owns its pipe.
+// All methods are safe for concurrent use. The Remote owns its pipe, which
+// cannot be sent away while it does (mage.ErrPipeBound).
 type Remote struct {
-	pipe MessagePipe
+	pipe mage.MessagePipe
 	desc *InterfaceDescriptor
 	// done is closed when the Remote shuts down, for whatever reason.
 	done chan struct{}
@@ -47,7 +50,7 @@ type pendingCall struct {
 }
 
 type callResult struct {
-	msg *Message
+	msg *mage.Message
 	err error
 }
 
@@ -58,8 +61,10 @@ type callResult struct {
 var pendingCalls = sync.Pool{New: func() any { return &pendingCall{done: make(chan callResult, 1)} }}
 
 // NewRemote makes a Remote that sends the requests of the interface desc
-// describes on p, and owns p.
-func NewRemote(p MessagePipe, desc *InterfaceDescriptor) *Remote {
+// describes on p, and owns p: it marks p bound, so that p can no longer be
+// sent away (see mage.MessagePipe.SetBound).
+func NewRemote(p mage.MessagePipe, desc *InterfaceDescriptor) *Remote {
+	p.SetBound(true)
 	return &Remote{
 		pipe:    p,
 		desc:    desc,
@@ -80,10 +85,10 @@ func (r *Remote) Send(method uint32, e *Encoder) error {
 	if err := r.check(method, e); err != nil {
 		return err
 	}
-	m := &Message{Interface: r.desc.Fingerprint, Method: method, Payload: e.buf, Pipes: e.pipes, Handles: e.handles}
+	m := &mage.Message{Interface: r.desc.Fingerprint, Method: method, Payload: e.buf, Pipes: e.pipes, Handles: e.handles}
 	if err := r.pipe.WriteMessage(m); err != nil {
 		e.release()
-		return fmt.Errorf("mage: %s: %w", r.desc.MethodName(method), err)
+		return fmt.Errorf("bindings: %s: %w", r.desc.MethodName(method), err)
 	}
 	return nil
 }
@@ -92,7 +97,7 @@ func (r *Remote) Send(method uint32, e *Encoder) error {
 func (r *Remote) check(method uint32, e *Encoder) error {
 	if e.err != nil {
 		e.release()
-		return fmt.Errorf("mage: %s: %w", r.desc.MethodName(method), e.err)
+		return fmt.Errorf("bindings: %s: %w", r.desc.MethodName(method), e.err)
 	}
 	r.mu.Lock()
 	err := r.err
@@ -136,8 +141,8 @@ func (r *Remote) Call(ctx context.Context, method uint32, e *Encoder, d *Decoder
 	r.startReaderLocked()
 	r.mu.Unlock()
 
-	m := &Message{
-		Interface: r.desc.Fingerprint, Method: method, Flags: FlagExpectsResponse, RequestID: id,
+	m := &mage.Message{
+		Interface: r.desc.Fingerprint, Method: method, Flags: mage.FlagExpectsResponse, RequestID: id,
 		Payload: e.buf, Pipes: e.pipes, Handles: e.handles,
 	}
 	if err := r.pipe.WriteMessage(m); err != nil {
@@ -145,7 +150,7 @@ func (r *Remote) Call(ctx context.Context, method uint32, e *Encoder, d *Decoder
 			<-pc.done // a shutdown failed the call meanwhile
 		}
 		e.release()
-		return fmt.Errorf("mage: %s: %w", r.desc.MethodName(method), err)
+		return fmt.Errorf("bindings: %s: %w", r.desc.MethodName(method), err)
 	}
 
 	select {
@@ -177,7 +182,7 @@ func (r *Remote) forget(id uint64) bool {
 
 // openReply reads a reply's status and points d at its results, or
 // returns the implementation's error.
-func (r *Remote) openReply(m *Message, d *Decoder) error {
+func (r *Remote) openReply(m *mage.Message, d *Decoder) error {
 	d.reset(m, 1, r.desc, true, r)
 	if len(m.Payload) == 0 {
 		d.fail("empty reply payload")
@@ -199,7 +204,7 @@ func (r *Remote) openReply(m *Message, d *Decoder) error {
 
 // badMessage rejects a reply that failed to decode, and shuts the Remote
 // down.
-func (r *Remote) badMessage(m *Message, bad error) {
+func (r *Remote) badMessage(m *mage.Message, bad error) {
 	// Shut down before closing the pipe, so that the reader, woken by the
 	// closure, does not report it as the cause.
 	err := fmt.Errorf("%w: %w", ErrDisconnected, bad)
@@ -235,7 +240,7 @@ func (r *Remote) readLoop() {
 // read delivers replies until the pipe closes (returning why) or the Remote
 // shuts down (returning nil).
 func (r *Remote) read() error {
-	return readUntil(r.pipe, r.done, nil, func(m *Message) error {
+	return readUntil(r.pipe, r.done, nil, func(m *mage.Message) error {
 		if err := r.deliver(m); err != nil {
 			r.pipe.ReportBadMessage(m, err)
 			return fmt.Errorf("%w: %w", ErrDisconnected, err)
@@ -246,11 +251,11 @@ func (r *Remote) read() error {
 
 // deliver hands a reply to the call waiting for it. An error means m is a
 // bad message.
-func (r *Remote) deliver(m *Message) error {
+func (r *Remote) deliver(m *mage.Message) error {
 	bad := func(format string, args ...any) error {
 		return fmt.Errorf("%w: %s reply: %s", ErrBadMessage, r.desc.MethodName(m.Method), fmt.Sprintf(format, args...))
 	}
-	if m.Flags&FlagIsResponse == 0 {
+	if m.Flags&mage.FlagIsResponse == 0 {
 		return bad("a request (flags %#x) arrived at a remote", m.Flags)
 	}
 	if m.Interface != r.desc.Fingerprint {

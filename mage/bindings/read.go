@@ -1,20 +1,22 @@
-package mage
+package bindings
 
 import (
 	"errors"
 	"fmt"
+
+	"github.com/mage-ipc/mage/mage"
 )
 
 // readUntil hands each message of p to handle, in order, until quit is
 // closed (it returns stopped), the pipe ends or is invalid (an error
 // matching ErrDisconnected and wrapping why) or handle fails (handle's
 // error). It is the loop of both a Receiver and a Remote's reply reader.
-func readUntil(p MessagePipe, quit <-chan struct{}, stopped error, handle func(*Message) error) error {
+func readUntil(p mage.MessagePipe, quit <-chan struct{}, stopped error, handle func(*mage.Message) error) error {
 	if !p.IsValid() {
 		// No pipe (a zero MessagePipe, or a pending end that travelled as
 		// "no pipe"): nothing will ever arrive, so it is disconnected from
 		// the start rather than waited on forever.
-		return fmt.Errorf("%w: %w", ErrDisconnected, ErrInvalidPipe)
+		return fmt.Errorf("%w: %w", ErrDisconnected, mage.ErrInvalidPipe)
 	}
 	for {
 		select {
@@ -29,7 +31,7 @@ func readUntil(p MessagePipe, quit <-chan struct{}, stopped error, handle func(*
 			default:
 			}
 			m, err := p.ReadMessage()
-			if errors.Is(err, ErrNoMessage) {
+			if errors.Is(err, mage.ErrNoMessage) {
 				break
 			}
 			if err != nil {

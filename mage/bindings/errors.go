@@ -1,4 +1,4 @@
-package mage
+package bindings
 
 import "errors"
 
@@ -11,26 +11,26 @@ var (
 	// interface fingerprint, or flags that do not fit the method. Such a
 	// message never reaches user code; the pipe it came on is closed and
 	// the node's bad-message hook fires.
-	ErrBadMessage = errors.New("mage: bad message")
+	ErrBadMessage = errors.New("bindings: bad message")
 	// ErrUnknownMethod matches a bad message whose method ordinal the
 	// interface does not have. It matches ErrBadMessage too.
-	ErrUnknownMethod error = &badMessageKind{"mage: bad message: unknown method"}
+	ErrUnknownMethod error = &badMessageKind{"bindings: bad message: unknown method"}
 	// ErrWrongInterface matches a bad message whose interface fingerprint is
 	// not the one of the Remote or Receiver it reached. It matches
 	// ErrBadMessage too.
-	ErrWrongInterface error = &badMessageKind{"mage: bad message: wrong interface"}
+	ErrWrongInterface error = &badMessageKind{"bindings: bad message: wrong interface"}
 	// ErrDisconnected matches the error of a call that cannot complete
 	// because the pipe closed: the peer closed it, its process died, or a
 	// bad message closed it. The error wraps the cause.
-	ErrDisconnected = errors.New("mage: disconnected")
+	ErrDisconnected = errors.New("bindings: disconnected")
 	// ErrRemoteClosed is returned by calls on a Remote after Close, and
 	// fails the calls still waiting when Close is called.
-	ErrRemoteClosed = errors.New("mage: remote closed")
+	ErrRemoteClosed = errors.New("bindings: remote closed")
 	// ErrReceiverClosed is what Receiver.Err returns after Close.
-	ErrReceiverClosed = errors.New("mage: receiver closed")
+	ErrReceiverClosed = errors.New("bindings: receiver closed")
 	// ErrEncode matches an argument that cannot be encoded: a string,
 	// byte slice or array over 4 GiB, or one *os.File passed twice.
-	ErrEncode = errors.New("mage: cannot encode")
+	ErrEncode = errors.New("bindings: cannot encode")
 )
 
 // RemoteError is the error a call returns when the implementation returned
@@ -44,7 +44,7 @@ type RemoteError struct {
 }
 
 func (e *RemoteError) Error() string {
-	return "mage: " + e.Method + ": remote error: " + e.Message
+	return "bindings: " + e.Method + ": remote error: " + e.Message
 }
 
 // badMessageKind is a sentinel for one kind of bad message.

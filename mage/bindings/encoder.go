@@ -1,10 +1,12 @@
-package mage
+package bindings
 
 import (
 	"encoding/binary"
 	"fmt"
 	"math"
 	"os"
+
+	"github.com/mage-ipc/mage/mage"
 )
 
 // Encoder builds the payload and attachments of one message. Generated
@@ -17,7 +19,7 @@ import (
 // An Encoder is used by one goroutine and sent once.
 type Encoder struct {
 	buf     []byte
-	pipes   []MessagePipe
+	pipes   []mage.MessagePipe
 	handles []*os.File
 	err     error
 }
@@ -68,10 +70,14 @@ func (e *Encoder) fail(format string, args ...any) {
 }
 
 // release closes every pipe and file the Encoder holds, for a message that
-// will not be sent.
+// will not be sent. A bound pipe is left alone: it belongs to its Remote or
+// Receiver, not to the caller, and the runtime refused to send it
+// (mage.ErrPipeBound) so that the binding keeps working.
 func (e *Encoder) release() {
 	for _, p := range e.pipes {
-		_ = p.Close()
+		if !p.IsBound() {
+			_ = p.Close()
+		}
 	}
 	for _, f := range e.handles {
 		_ = f.Close()
@@ -131,7 +137,7 @@ func (e *Encoder) WriteBytes(v []byte) {
 // WritePipe attaches p, which the message will carry away: p becomes
 // unusable for the caller once the message is sent. An invalid p is sent
 // as "no pipe".
-func (e *Encoder) WritePipe(p MessagePipe) {
+func (e *Encoder) WritePipe(p mage.MessagePipe) {
 	if !p.IsValid() {
 		e.buf = binary.LittleEndian.AppendUint32(e.buf, noIndex)
 		return

@@ -1,16 +1,18 @@
-package mage
+package bindings
 
 import (
 	"encoding/binary"
 	"fmt"
 	"math"
 	"os"
+
+	"github.com/mage-ipc/mage/mage"
 )
 
 // badMessageSink is told about a message that failed to decode: the
 // Remote or Receiver the message arrived at.
 type badMessageSink interface {
-	badMessage(m *Message, err error)
+	badMessage(m *mage.Message, err error)
 }
 
 // Decoder reads the values of one received message and validates them as
@@ -21,7 +23,7 @@ type badMessageSink interface {
 //
 // A Decoder is used by one goroutine.
 type Decoder struct {
-	msg     *Message
+	msg     *mage.Message
 	buf     []byte
 	off     int
 	pipes   int // pipes used so far
@@ -37,14 +39,14 @@ type Decoder struct {
 }
 
 // reset points d at m, with off bytes of the payload already read.
-func (d *Decoder) reset(m *Message, off int, desc *InterfaceDescriptor, reply bool, sink badMessageSink) {
+func (d *Decoder) reset(m *mage.Message, off int, desc *InterfaceDescriptor, reply bool, sink badMessageSink) {
 	*d = Decoder{msg: m, buf: m.Payload, off: off, desc: desc, reply: reply, sink: sink}
 }
 
 // NewDecoder returns a Decoder over m's payload and attachments, for
 // hand-written decoding and tests. Its Finish closes m's pipes and handles
 // on failure but reports the failure to no one.
-func NewDecoder(m *Message) *Decoder {
+func NewDecoder(m *mage.Message) *Decoder {
 	d := &Decoder{}
 	d.reset(m, 0, nil, false, nil)
 	return d
@@ -175,18 +177,18 @@ func (d *Decoder) ReadBytes() []byte {
 
 // ReadPipe reads a pipe index and returns that pipe of the message, or
 // the zero MessagePipe for "no pipe".
-func (d *Decoder) ReadPipe() MessagePipe {
+func (d *Decoder) ReadPipe() mage.MessagePipe {
 	at := d.off
 	i, ok := d.uint32()
 	switch {
 	case !ok || i == noIndex:
-		return MessagePipe{}
+		return mage.MessagePipe{}
 	case int64(i) >= int64(len(d.msg.Pipes)):
 		d.fail("missing pipe: index %d at offset %d, but the message carries %d", i, at, len(d.msg.Pipes))
-		return MessagePipe{}
+		return mage.MessagePipe{}
 	case int(i) != d.pipes:
 		d.fail("pipe index %d at offset %d out of order: expected %d", i, at, d.pipes)
-		return MessagePipe{}
+		return mage.MessagePipe{}
 	}
 	d.pipes++
 	return d.msg.Pipes[i]
@@ -248,7 +250,7 @@ func (d *Decoder) reject(err error) {
 	}
 	d.rejected = true
 	m := d.msg
-	d.msg = &Message{} // later reads see an empty message
+	d.msg = &mage.Message{} // later reads see an empty message
 	if d.sink != nil {
 		d.sink.badMessage(m, err)
 	} else {

@@ -1,4 +1,4 @@
-package mage
+package bindings
 
 // The payload format of the typed bindings. docs/magen.md describes it in
 // prose; bindings_format_test.go pins every constant.

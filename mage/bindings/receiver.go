@@ -1,10 +1,12 @@
-package mage
+package bindings
 
 import (
 	"context"
 	"errors"
 	"fmt"
 	"sync"
+
+	"github.com/mage-ipc/mage/mage"
 )
 
 // DispatchFunc is the generated part of a Receiver: it decodes one request
@@ -21,9 +23,10 @@ type DispatchFunc func(ctx context.Context, method uint32, d *Decoder) (*Encoder
 // the implementation: it is reported as a bad message, the pipe is
 // closed and the Receiver stops.
 //
-// All methods are safe for concurrent use. The Receiver owns its pipe.
+// All methods are safe for concurrent use. The Receiver owns its pipe,
+// which cannot be sent away while it does (mage.ErrPipeBound).
 type Receiver struct {
-	pipe     MessagePipe
+	pipe     mage.MessagePipe
 	desc     *InterfaceDescriptor
 	dispatch DispatchFunc
 	// ctx is given to methods with replies; it ends when the Receiver stops.
@@ -47,8 +50,10 @@ type Receiver struct {
 }
 
 // NewReceiver starts serving the interface desc describes on p, calling
-// dispatch for each request. The Receiver owns p.
-func NewReceiver(p MessagePipe, desc *InterfaceDescriptor, dispatch DispatchFunc) *Receiver {
+// dispatch for each request. The Receiver owns p: it marks p bound, so that
+// p can no longer be sent away (see mage.MessagePipe.SetBound).
+func NewReceiver(p mage.MessagePipe, desc *InterfaceDescriptor, dispatch DispatchFunc) *Receiver {
+	p.SetBound(true)
 	ctx, cancel := context.WithCancel(context.Background())
 	r := &Receiver{
 		pipe: p, desc: desc, dispatch: dispatch,
@@ -89,7 +94,7 @@ func (r *Receiver) serve() error {
 
 // handle validates and dispatches one request. An error is a bad message,
 // already reported, or ErrReceiverClosed.
-func (r *Receiver) handle(m *Message) error {
+func (r *Receiver) handle(m *mage.Message) error {
 	md, err := r.validate(m)
 	if err != nil {
 		r.pipe.ReportBadMessage(m, err)
@@ -118,7 +123,7 @@ func (r *Receiver) handle(m *Message) error {
 	default:
 	}
 	if reply == nil {
-		reply = ErrorReply(errors.New("mage: the implementation sent no reply"))
+		reply = ErrorReply(errors.New("bindings: the implementation sent no reply"))
 	}
 	if reply.err != nil {
 		reply.release()
@@ -130,7 +135,7 @@ func (r *Receiver) handle(m *Message) error {
 		// rather than leave it waiting for a reply that never comes. Only
 		// a payload limit too small for the error text makes this fail
 		// too, and then the caller waits for its context.
-		_ = r.reply(m, ErrorReply(fmt.Errorf("mage: %s: reply not sent: %w", r.desc.MethodName(m.Method), err)))
+		_ = r.reply(m, ErrorReply(fmt.Errorf("bindings: %s: reply not sent: %w", r.desc.MethodName(m.Method), err)))
 	}
 	// Otherwise our end is closing (Close raced with the call) or the
 	// caller's is gone; a caller still there learns of it as a
@@ -139,9 +144,9 @@ func (r *Receiver) handle(m *Message) error {
 }
 
 // reply sends the reply to request m, consuming e.
-func (r *Receiver) reply(m *Message, e *Encoder) error {
-	out := &Message{
-		Interface: r.desc.Fingerprint, Method: m.Method, Flags: FlagIsResponse, RequestID: m.RequestID,
+func (r *Receiver) reply(m *mage.Message, e *Encoder) error {
+	out := &mage.Message{
+		Interface: r.desc.Fingerprint, Method: m.Method, Flags: mage.FlagIsResponse, RequestID: m.RequestID,
 		Payload: e.buf, Pipes: e.pipes, Handles: e.handles,
 	}
 	err := r.pipe.WriteMessage(out)
@@ -154,12 +159,12 @@ func (r *Receiver) reply(m *Message, e *Encoder) error {
 // closing reports whether a write failed because the pipe is going away at
 // either end, so that no reply can reach the caller anyway.
 func closing(err error) bool {
-	return errors.Is(err, ErrPeerClosed) || errors.Is(err, ErrPipeClosed) ||
-		errors.Is(err, ErrPipeMoved) || errors.Is(err, ErrNodeClosed) || errors.Is(err, ErrInvalidPipe)
+	return errors.Is(err, mage.ErrPeerClosed) || errors.Is(err, mage.ErrPipeClosed) ||
+		errors.Is(err, mage.ErrPipeMoved) || errors.Is(err, mage.ErrNodeClosed) || errors.Is(err, mage.ErrInvalidPipe)
 }
 
 // validate checks a request's header against the interface.
-func (r *Receiver) validate(m *Message) (MethodDescriptor, error) {
+func (r *Receiver) validate(m *mage.Message) (MethodDescriptor, error) {
 	if m.Interface != r.desc.Fingerprint {
 		return MethodDescriptor{}, fmt.Errorf("%w: fingerprint 0x%08x (%s) reached a receiver of %s (0x%08x)", ErrWrongInterface,
 			m.Interface, MethodName(m.Interface, m.Method), r.desc.Name, r.desc.Fingerprint)
@@ -168,10 +173,10 @@ func (r *Receiver) validate(m *Message) (MethodDescriptor, error) {
 	if !ok {
 		return md, fmt.Errorf("%w: %s has no method with ordinal %d", ErrUnknownMethod, r.desc.Name, m.Method)
 	}
-	if m.Flags&FlagIsResponse != 0 {
+	if m.Flags&mage.FlagIsResponse != 0 {
 		return md, fmt.Errorf("%w: %s: a reply (flags %#x) arrived at a receiver", ErrBadMessage, r.desc.MethodName(m.Method), m.Flags)
 	}
-	if expects := m.Flags&FlagExpectsResponse != 0; expects != md.HasReply {
+	if expects := m.Flags&mage.FlagExpectsResponse != 0; expects != md.HasReply {
 		if md.HasReply {
 			return md, fmt.Errorf("%w: %s has a reply but the request does not ask for one", ErrBadMessage, r.desc.MethodName(m.Method))
 		}
@@ -180,7 +185,7 @@ func (r *Receiver) validate(m *Message) (MethodDescriptor, error) {
 	return md, nil
 }
 
-func (r *Receiver) badMessage(m *Message, err error) {
+func (r *Receiver) badMessage(m *mage.Message, err error) {
 	r.pipe.ReportBadMessage(m, err)
 }
 

@@ -1,9 +1,11 @@
-package mage
+package bindings
 
 import (
 	"fmt"
 	"sort"
 	"sync"
+
+	"github.com/mage-ipc/mage/mage/internal/registry"
 )
 
 // MethodDescriptor describes one method of an interface.
@@ -50,36 +52,23 @@ func (d *InterfaceDescriptor) MethodName(ordinal uint32) string {
 	return fmt.Sprintf("%s.#%d", d.Name, ordinal)
 }
 
-// registry holds the descriptors of every interface linked into the
-// program, by fingerprint, for tracing and diagnostics. It is filled while
-// packages initialise and read afterwards.
-var registry struct {
-	// mu guards byFingerprint.
-	mu            sync.RWMutex
-	byFingerprint map[uint32]*InterfaceDescriptor
-}
-
 // RegisterInterface records d so that LookupInterface and MethodName can
-// find it, and returns d. Generated code calls it while its package
-// initialises. When two descriptors share a fingerprint (the same .magen
-// file generated into two packages), the first one registered is kept.
+// find it (and the runtime's traces name d's methods), and returns d.
+// Generated code calls it while its package initialises. When two
+// descriptors share a fingerprint (the same .magen file generated into two
+// packages), the first one registered is kept.
 func RegisterInterface(d *InterfaceDescriptor) *InterfaceDescriptor {
-	registry.mu.Lock()
-	defer registry.mu.Unlock()
-	if registry.byFingerprint == nil {
-		registry.byFingerprint = map[uint32]*InterfaceDescriptor{}
-	}
-	if _, ok := registry.byFingerprint[d.Fingerprint]; !ok {
-		registry.byFingerprint[d.Fingerprint] = d
-	}
+	registry.Register(d.Fingerprint, d)
 	return d
 }
 
 // LookupInterface returns the registered descriptor with the fingerprint.
 func LookupInterface(fingerprint uint32) (*InterfaceDescriptor, bool) {
-	registry.mu.RLock()
-	defer registry.mu.RUnlock()
-	d, ok := registry.byFingerprint[fingerprint]
+	iface, ok := registry.Lookup(fingerprint)
+	if !ok {
+		return nil, false
+	}
+	d, ok := iface.(*InterfaceDescriptor)
 	return d, ok
 }
 
@@ -87,8 +76,5 @@ func LookupInterface(fingerprint uint32) (*InterfaceDescriptor, bool) {
 // interface's MethodName, or "interface 0x1234abcd method 7" when no
 // registered interface has the fingerprint.
 func MethodName(fingerprint, ordinal uint32) string {
-	if d, ok := LookupInterface(fingerprint); ok {
-		return d.MethodName(ordinal)
-	}
-	return fmt.Sprintf("interface 0x%08x method %d", fingerprint, ordinal)
+	return registry.MethodName(fingerprint, ordinal)
 }
