@@ -33,6 +33,15 @@ type ConnectOptions struct {
 	ExpectToken []byte
 	// ExpectNode, when not zero, must be the peer's node name.
 	ExpectNode NodeName
+	// OnBadMessage, when not nil, is called, on an I/O goroutine, for every
+	// message rejected from the peer of this connection, from the first
+	// byte on: a bad frame, a broken protocol rule or bound, and a message
+	// that arrived on this connection and was passed to ReportBadMessage.
+	// It is in place before the handshake starts, so a peer whose first
+	// write already breaks the rules is charged too, even before it has
+	// named itself. It is called before the node's own handlers and must
+	// not block.
+	OnBadMessage func(err error)
 	// AsBroker makes the peer this node's broker: the node asks it for
 	// introductions to nodes it has no connection to, and takes
 	// introductions from it alone. A node has at most one broker; the
@@ -63,10 +72,16 @@ func Connect(ctx context.Context, conn *net.UnixConn, opts ConnectOptions) (*Con
 // both handshakes are done, or fails when ctx ends first, the peer speaks
 // another protocol version, the tokens do not match, or the socket fails.
 // On failure conn is closed, and attachments that were not sent yet are left
-// with the caller, usable as before Connect.
+// with the caller, usable as before Connect. The handshake takes at most
+// Limits.HandshakeTimeout, whatever ctx allows. A handshake that completed
+// is never reported as failed, even when the peer closes right after it:
+// the Connection is then returned already ended (Done closed, Err set).
 //
 // Connect takes ownership of conn.
 func (n *Node) Connect(ctx context.Context, conn *net.UnixConn, opts ConnectOptions) (*Connection, error) {
+	ctx, cancel := context.WithTimeoutCause(ctx, n.limits.HandshakeTimeout,
+		fmt.Errorf("%w: not finished within %v: %w", ErrHandshake, n.limits.HandshakeTimeout, context.DeadlineExceeded))
+	defer cancel()
 	names, err := n.claimAttachments(opts.Attach)
 	if err != nil {
 		_ = conn.Close()

@@ -186,3 +186,27 @@ func TestAbort(t *testing.T) {
 		t.Fatalf("Send after Abort = %v, want ErrClosed", err)
 	}
 }
+
+// TestStopWhenFull: with StopWhenFull, a Send beyond the bound stops the
+// channel, charged to the peer, instead of dropping the frame.
+func TestStopWhenFull(t *testing.T) {
+	checkFDLeaks(t)
+	ca, cb := socketPair(t)
+	defer cb.Close() // never read
+	r := newRecorder()
+	c := start(t, ca, r, Options{MaxPendingBytes: 64 << 10, StopWhenFull: true})
+	frame := userFrame(1, 0, make([]byte, 1000), 0)
+	var err error
+	for i := 0; i < 100000 && err == nil; i++ {
+		err = c.Send(frame, nil)
+	}
+	if !errors.Is(err, ErrBackpressure) || !errors.Is(err, ErrPeerFault) {
+		t.Fatalf("Send = %v, want ErrBackpressure and ErrPeerFault", err)
+	}
+	if got := r.waitError(t); !errors.Is(got, ErrBackpressure) || !errors.Is(got, ErrPeerFault) {
+		t.Fatalf("HandleError(%v), want the backpressure that stopped it", got)
+	}
+	if err := c.Send(frame, nil); !errors.Is(err, ErrClosed) {
+		t.Fatalf("Send after the stop = %v, want ErrClosed", err)
+	}
+}

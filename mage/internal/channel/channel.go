@@ -50,6 +50,14 @@ type Options struct {
 	// in progress, as MaxPendingBytes bounds bytes; zero means no bound.
 	MaxPendingFDs int
 
+	// StopWhenFull makes a Send that would exceed MaxPendingBytes or
+	// MaxPendingFDs stop the channel instead of only failing: the peer is
+	// not reading, and frames that cannot be refused (acknowledgements,
+	// closures) must not be lost while the channel lives on. The error
+	// Send returns, and HandleError receives, matches both ErrBackpressure
+	// and ErrPeerFault.
+	StopWhenFull bool
+
 	// HandshakeFrameSize, when not zero, is the largest frame accepted
 	// until LiftHandshakeLimit is called: a peer that has not proved who it
 	// is yet cannot make the reader hold more than this for one frame. A

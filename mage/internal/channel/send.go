@@ -1,6 +1,7 @@
 package channel
 
 import (
+	"errors"
 	"fmt"
 
 	"golang.org/x/sys/unix"
@@ -59,6 +60,10 @@ func (c *Channel) send(fn func([]byte) []byte, frames []byte, fds []int) error {
 	if err != nil {
 		p.truncate(start, startRecs, startFDs)
 		closeFDs(fds)
+		if c.opts.StopWhenFull && errors.Is(err, ErrBackpressure) {
+			err = peerFault(fmt.Errorf("channel: the peer does not read: %w", err))
+			c.stopLocked(err)
+		}
 		return err
 	}
 	if start == 0 && !c.writing {
