@@ -210,8 +210,8 @@ func NewNode(opts NodeOptions) *Node {
 		waiting:   make(map[ports.NodeName][]ports.Outgoing),
 
 		waitingBytes: make(map[ports.NodeName]int),
-		lost:      make(map[ports.NodeName]error),
-		allLinks:  make(map[*link]struct{}),
+		lost:         make(map[ports.NodeName]error),
+		allLinks:     make(map[*link]struct{}),
 
 		introRequested: make(map[ports.NodeName]bool),
 		pendingIntros:  make(map[ports.NodeName][]ports.NodeName),
