@@ -105,8 +105,12 @@ func (n *Node) Connect(ctx context.Context, conn *net.UnixConn, opts ConnectOpti
 	if err := l.await(ctx, l.helloDone); err != nil {
 		return nil, n.failConnect(l, names, err)
 	}
-	if err := n.sendAttachments(l, names); err != nil {
-		return nil, n.failConnect(l, nil, err)
+	if unsent, err := n.sendAttachments(l, names); err != nil {
+		if cause := l.err(); cause != nil {
+			// The link died first: that is why.
+			err = fmt.Errorf("%w: %w", ErrHandshake, cause)
+		}
+		return nil, n.failConnect(l, unsent, err)
 	}
 	if err := l.await(ctx, l.attachDone); err != nil {
 		return nil, n.failConnect(l, nil, err)
@@ -170,23 +174,26 @@ func checkAttachmentName(name string) error {
 
 // sendAttachments moves the claimed ports to the peer and sends the Attach
 // frame, then lets the events queued for the peer (the moved ports' queued
-// messages among them) follow it.
-func (n *Node) sendAttachments(l *link, list []attachment) error {
+// messages among them) follow it. On failure it returns the attachments it
+// did not move, which are still the caller's (the peer may have been lost
+// already, so that none can move); those it moved are lost with the peer.
+func (n *Node) sendAttachments(l *link, list []attachment) ([]attachment, error) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	if n.closed {
-		return ErrNodeClosed
+		return list, ErrNodeClosed
 	}
 	atts := make([]wire.Attachment, 0, len(list))
-	for _, a := range list {
+	for i, a := range list {
 		d, err := n.ports.MovePort(a.e.port, l.peer)
 		if err != nil {
-			return fmt.Errorf("%w: attachment %q: %w", ErrHandshake, a.name, err)
+			n.flushLocked()
+			return list[i:], fmt.Errorf("%w: attachment %q: %w", ErrHandshake, a.name, err)
 		}
 		atts = append(atts, wire.Attachment{Name: a.name, Port: descriptorToWire(d)})
 	}
 	if err := l.sendFrameLocked(wire.AppendAttach(nil, atts), nil); err != nil {
-		return fmt.Errorf("%w: sending attachments: %w", ErrHandshake, err)
+		return nil, fmt.Errorf("%w: sending attachments: %w", ErrHandshake, err)
 	}
 	l.ready = true
 	l.sendEarlyLocked()
@@ -206,7 +213,7 @@ func (n *Node) sendAttachments(l *link, list []attachment) error {
 		n.servePendingIntroductionsLocked(l)
 	}
 	n.flushLocked()
-	return nil
+	return nil, nil
 }
 
 // failConnect tears down a connection whose handshake failed. Attachments
