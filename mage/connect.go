@@ -112,6 +112,9 @@ func (n *Node) Connect(ctx context.Context, conn *net.UnixConn, opts ConnectOpti
 		}
 		return nil, n.failConnect(l, unsent, err)
 	}
+	if n.beforeAttachWait != nil {
+		n.beforeAttachWait(l.dead)
+	}
 	if err := l.await(ctx, l.attachDone); err != nil {
 		return nil, n.failConnect(l, nil, err)
 	}

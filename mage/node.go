@@ -159,6 +159,12 @@ type Node struct {
 	// for them.
 	bg sync.WaitGroup
 
+	// beforeAttachWait, when set, is called by Connect before it waits for
+	// the peer's attachments, with the connection's dead channel: tests
+	// use it to make the peer's last frame and its end arrive together
+	// (export_test.go). It is set before any Connect and never changed.
+	beforeAttachWait func(dead <-chan struct{})
+
 	// flushed, when set, is called with mu held at the end of every
 	// flushLocked: tests use it to wait for the node to settle without
 	// sleeping (export_test.go).
