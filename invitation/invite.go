@@ -37,6 +37,8 @@ type Invitation struct {
 	// connection to the broker, made when this node is not the broker.
 	brokerMine, brokerTheirs *os.File
 	sent, closed             bool
+	// onBad is the connection's bad-message handler (OnBadMessage).
+	onBad func(err error)
 }
 
 // New returns an empty invitation on node (nil means mage.DefaultNode) with
@@ -257,13 +259,14 @@ func (inv *Invitation) trySendOn(ctx context.Context, conn *net.UnixConn) (*mage
 		return nil, fmt.Errorf("invitation: send: %w", ErrAlreadySent)
 	}
 	inv.sent = true
+	onBad := inv.onBad
 	attach := make(map[string]mage.MessagePipe, len(inv.remote))
 	for k, v := range inv.remote {
 		attach[k] = v
 	}
 	inv.mu.Unlock()
 
-	c, err := inv.node.Connect(ctx, conn, mage.ConnectOptions{Attach: attach, Token: inv.token, ExpectToken: inv.token})
+	c, err := inv.node.Connect(ctx, conn, mage.ConnectOptions{Attach: attach, Token: inv.token, ExpectToken: inv.token, OnBadMessage: onBad})
 	if err != nil {
 		inv.mu.Lock()
 		inv.sent = false

@@ -1,25 +1,11 @@
 package launcher
 
-import (
-	"syscall"
+import "syscall"
 
-	"github.com/mage-ipc/mage/mage"
-)
-
-// watchBadMessages registers, on node, a handler for messages the node
-// rejects, and acts on those from the child's node (peer) by the policy.
-func (c *Child) watchBadMessages(node *mage.Node, peer mage.NodeName) {
-	remove := node.AddBadMessageHandler(func(from mage.NodeName, err error) {
-		if from == peer {
-			c.badMessage(err)
-		}
-	})
-	c.mu.Lock()
-	c.removeBadHandler = remove
-	c.mu.Unlock()
-}
-
-// badMessage runs on an I/O goroutine of the node: it must not block.
+// badMessage is the invitation's bad-message handler
+// (invitation.Invitation.OnBadMessage), in place before the handshake
+// starts, so that a child whose first write breaks the rules is charged
+// too. It runs on an I/O goroutine of the node: it must not block.
 func (c *Child) badMessage(err error) {
 	c.log.Warn("bad message from child", "pid", c.pid, "policy", c.policy, "error", err)
 	if c.policy != KillOnBadMessage {

@@ -66,9 +66,6 @@ type Child struct {
 	ending *ending
 	// conn is the connection to the child's node, once it accepted.
 	conn *mage.Connection
-	// removeBadHandler unregisters the bad-message handler, once one was
-	// registered.
-	removeBadHandler func()
 }
 
 // ending is why the launcher ended a child.

@@ -113,6 +113,8 @@ func prepare(cmd *exec.Cmd, opts Options) (*Child, error) {
 		}
 		return nil, err
 	}
+	// Every report about the child's node, from the first byte it sends.
+	inv.OnBadMessage(c.badMessage)
 	for _, name := range opts.Pipes {
 		if _, err := inv.Attach(name); err != nil {
 			return fail(fmt.Errorf("launcher: %w", err))
@@ -219,7 +221,6 @@ func (c *Child) accepted(conn *mage.Connection) {
 	c.mu.Lock()
 	c.conn = conn
 	c.mu.Unlock()
-	c.watchBadMessages(c.inv.Node(), conn.Peer())
 	c.log.Info("child accepted its invitation", "pid", c.pid, "node", conn.Peer().String())
 	c.startOK = true
 	close(c.started)

@@ -21,13 +21,6 @@ func (c *Child) reap() {
 	<-c.started
 	c.drain()
 	exit := c.exitFrom(c.cmd.ProcessState, waitErr)
-	c.mu.Lock()
-	remove := c.removeBadHandler
-	c.removeBadHandler = nil
-	c.mu.Unlock()
-	if remove != nil {
-		remove()
-	}
 	c.logExit(exit)
 	c.exit = exit
 	close(c.done)

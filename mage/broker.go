@@ -211,12 +211,9 @@ func (n *Node) lostLocked(node ports.NodeName, err error) {
 	if n.links[node] != nil {
 		return
 	}
-	for _, out := range n.waiting[node] {
-		dropEvent(out.Event)
-	}
-	delete(n.waiting, node)
+	n.dropWaitingLocked(node)
 	delete(n.introRequested, node)
-	n.lost[node] = err
+	n.rememberLostLocked(node, err)
 	n.ports.LostNode(node)
 	n.flushLocked()
 }

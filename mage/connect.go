@@ -33,6 +33,15 @@ type ConnectOptions struct {
 	ExpectToken []byte
 	// ExpectNode, when not zero, must be the peer's node name.
 	ExpectNode NodeName
+	// OnBadMessage, when not nil, is called, on an I/O goroutine, for every
+	// message rejected from the peer of this connection, from the first
+	// byte on: a bad frame, a broken protocol rule or bound, and a message
+	// that arrived on this connection and was passed to ReportBadMessage.
+	// It is in place before the handshake starts, so a peer whose first
+	// write already breaks the rules is charged too, even before it has
+	// named itself. It is called before the node's own handlers and must
+	// not block.
+	OnBadMessage func(err error)
 	// AsBroker makes the peer this node's broker: the node asks it for
 	// introductions to nodes it has no connection to, and takes
 	// introductions from it alone. A node has at most one broker; the
@@ -63,10 +72,16 @@ func Connect(ctx context.Context, conn *net.UnixConn, opts ConnectOptions) (*Con
 // both handshakes are done, or fails when ctx ends first, the peer speaks
 // another protocol version, the tokens do not match, or the socket fails.
 // On failure conn is closed, and attachments that were not sent yet are left
-// with the caller, usable as before Connect.
+// with the caller, usable as before Connect. The handshake takes at most
+// Limits.HandshakeTimeout, whatever ctx allows. A handshake that completed
+// is never reported as failed, even when the peer closes right after it:
+// the Connection is then returned already ended (Done closed, Err set).
 //
 // Connect takes ownership of conn.
 func (n *Node) Connect(ctx context.Context, conn *net.UnixConn, opts ConnectOptions) (*Connection, error) {
+	ctx, cancel := context.WithTimeoutCause(ctx, n.limits.HandshakeTimeout,
+		fmt.Errorf("%w: not finished within %v: %w", ErrHandshake, n.limits.HandshakeTimeout, context.DeadlineExceeded))
+	defer cancel()
 	names, err := n.claimAttachments(opts.Attach)
 	if err != nil {
 		_ = conn.Close()
@@ -90,8 +105,15 @@ func (n *Node) Connect(ctx context.Context, conn *net.UnixConn, opts ConnectOpti
 	if err := l.await(ctx, l.helloDone); err != nil {
 		return nil, n.failConnect(l, names, err)
 	}
-	if err := n.sendAttachments(l, names); err != nil {
-		return nil, n.failConnect(l, nil, err)
+	if unsent, err := n.sendAttachments(l, names); err != nil {
+		if cause := l.err(); cause != nil {
+			// The link died first: that is why.
+			err = fmt.Errorf("%w: %w", ErrHandshake, cause)
+		}
+		return nil, n.failConnect(l, unsent, err)
+	}
+	if n.beforeAttachWait != nil {
+		n.beforeAttachWait(l.dead)
 	}
 	if err := l.await(ctx, l.attachDone); err != nil {
 		return nil, n.failConnect(l, nil, err)
@@ -155,23 +177,26 @@ func checkAttachmentName(name string) error {
 
 // sendAttachments moves the claimed ports to the peer and sends the Attach
 // frame, then lets the events queued for the peer (the moved ports' queued
-// messages among them) follow it.
-func (n *Node) sendAttachments(l *link, list []attachment) error {
+// messages among them) follow it. On failure it returns the attachments it
+// did not move, which are still the caller's (the peer may have been lost
+// already, so that none can move); those it moved are lost with the peer.
+func (n *Node) sendAttachments(l *link, list []attachment) ([]attachment, error) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	if n.closed {
-		return ErrNodeClosed
+		return list, ErrNodeClosed
 	}
 	atts := make([]wire.Attachment, 0, len(list))
-	for _, a := range list {
+	for i, a := range list {
 		d, err := n.ports.MovePort(a.e.port, l.peer)
 		if err != nil {
-			return fmt.Errorf("%w: attachment %q: %w", ErrHandshake, a.name, err)
+			n.flushLocked()
+			return list[i:], fmt.Errorf("%w: attachment %q: %w", ErrHandshake, a.name, err)
 		}
 		atts = append(atts, wire.Attachment{Name: a.name, Port: descriptorToWire(d)})
 	}
 	if err := l.sendFrameLocked(wire.AppendAttach(nil, atts), nil); err != nil {
-		return fmt.Errorf("%w: sending attachments: %w", ErrHandshake, err)
+		return nil, fmt.Errorf("%w: sending attachments: %w", ErrHandshake, err)
 	}
 	l.ready = true
 	l.sendEarlyLocked()
@@ -191,7 +216,7 @@ func (n *Node) sendAttachments(l *link, list []attachment) error {
 		n.servePendingIntroductionsLocked(l)
 	}
 	n.flushLocked()
-	return nil
+	return nil, nil
 }
 
 // failConnect tears down a connection whose handshake failed. Attachments

@@ -44,6 +44,16 @@ var (
 	// ErrClosedLocally is Connection.Err after this side closed the
 	// connection (Connection.Close or Node.Close).
 	ErrClosedLocally = errors.New("mage: connection closed locally")
+	// ErrPeerBackedUp is returned by WriteMessage, which then sends and
+	// consumes nothing, when Limits.MaxQueuedBytes are already queued
+	// toward the node the pipe's peer lives on: that node is not reading.
+	// Try again later, or treat the peer as stuck.
+	ErrPeerBackedUp = errors.New("mage: peer is not reading")
+	// ErrSlowReader is why a connection was cut when the frames this node
+	// had to send toward the peer exceeded twice Limits.MaxQueuedBytes (or
+	// Limits.MaxQueuedHandles descriptors): the peer does not read. It is
+	// reported as a bad message of the peer.
+	ErrSlowReader = errors.New("mage: peer does not read: connection cut")
 )
 
 // PeerClosedError is what ReadMessage returns when the peer is gone. It

@@ -9,6 +9,10 @@ import (
 // the handshake's version check.
 func SetProtocolVersionForTest(n *Node, v uint16) { n.version = v }
 
+// DelayAttachWaitForTest makes n's Connect call wait(dead) before it waits
+// for the peer's attachments, dead being the connection's Done.
+func DelayAttachWaitForTest(n *Node, wait func(dead <-chan struct{})) { n.beforeAttachWait = wait }
+
 // WaitPortCount waits, without polling, until n holds want ports (see
 // PortCount), or ctx ends. One waiter per node at a time.
 func WaitPortCount(ctx context.Context, n *Node, want int) error {

@@ -50,6 +50,8 @@ type link struct {
 	expectToken []byte
 	expectNode  NodeName
 	asBroker    bool
+	// onBad is ConnectOptions.OnBadMessage; nil when not set.
+	onBad func(err error)
 
 	// peer and received are written by the reader before it closes
 	// helloDone and attachDone respectively, and only read after.
@@ -86,12 +88,13 @@ func newLink(n *Node, conn *net.UnixConn, opts ConnectOptions) (*link, error) {
 		expectToken: opts.ExpectToken,
 		expectNode:  opts.ExpectNode,
 		asBroker:    opts.AsBroker,
+		onBad:       opts.OnBadMessage,
 		received:    make(map[string]MessagePipe),
 		helloDone:   make(chan struct{}),
 		attachDone:  make(chan struct{}),
 		dead:        make(chan struct{}),
 	}
-	l.ch = channel.New(conn, l, channel.Options{})
+	l.ch = channel.New(conn, l, n.limits.channelOptions())
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	switch {
@@ -114,15 +117,36 @@ func (l *link) sendHello(token []byte) error {
 	return nil
 }
 
-// await waits for a handshake step, the link's death, or ctx.
+// await waits for a handshake step, the link's death, or ctx. A step that
+// completed wins over both: the peer's last frame and its end may arrive
+// together, and select picks among ready cases at random, but the reader
+// closes step before it can see the end, so a completed step is seen.
 func (l *link) await(ctx context.Context, step <-chan struct{}) error {
 	select {
 	case <-step:
 		return nil
 	case <-l.dead:
-		return l.err()
 	case <-ctx.Done():
-		return fmt.Errorf("%w: %w", ErrHandshake, ctx.Err())
+	}
+	select {
+	case <-step:
+		return nil
+	default:
+	}
+	select {
+	case <-l.dead:
+		return l.err()
+	default:
+	}
+	err := ctx.Err()
+	switch cause := context.Cause(ctx); {
+	case cause == err:
+		return fmt.Errorf("%w: %w", ErrHandshake, err)
+	case errors.Is(cause, ErrHandshake):
+		// Connect's own HandshakeTimeout; it wraps DeadlineExceeded.
+		return cause
+	default:
+		return fmt.Errorf("%w: %w: %w", ErrHandshake, err, cause)
 	}
 }
 
@@ -251,6 +275,8 @@ func (l *link) handleHello(h *wire.Hello) error {
 	l.registered = true
 	n.links[peer] = l
 	l.state = linkAwaitAttach
+	// The peer proved who it is: frames of any allowed size from now on.
+	l.ch.LiftHandshakeLimit()
 	close(l.helloDone)
 	return nil
 }
@@ -295,6 +321,7 @@ func (l *link) handleUser(u *wire.User, fds []int) error {
 		Payload:   u.Payload,
 		fds:       fds,
 		source:    l.peer,
+		onBad:     l.onBad,
 	}
 	var descs []ports.Descriptor
 	if len(u.Ports) > 0 {
@@ -322,7 +349,7 @@ func (l *link) acceptEvent(ev ports.Event) error {
 // port whose route went through the peer learns that the peer's node is
 // lost.
 func (l *link) HandleError(err error) {
-	l.fail(err)
+	l.fail(l.linkCause(err))
 	cause := l.err()
 	n := l.node
 	n.mu.Lock()
@@ -335,11 +362,8 @@ func (l *link) HandleError(err error) {
 		if n.links[l.peer] == l {
 			delete(n.links, l.peer)
 		}
-		for _, out := range n.waiting[l.peer] {
-			dropEvent(out.Event)
-		}
-		delete(n.waiting, l.peer)
-		n.lost[l.peer] = cause
+		n.dropWaitingLocked(l.peer)
+		n.rememberLostLocked(l.peer, cause)
 		if n.brokerLink == l {
 			n.brokerLink = nil
 		}
@@ -356,16 +380,9 @@ func (l *link) HandleError(err error) {
 	delete(n.allLinks, l)
 	n.mu.Unlock()
 	if isPeerFault(cause) {
-		n.reportBad(NodeName(l.peer), cause)
+		n.reportBad(NodeName(l.peer), l.onBad, cause)
 	}
 	close(l.dead)
-}
-
-// isPeerFault tells a peer's misbehaviour from an ordinary end of the
-// connection.
-func isPeerFault(err error) bool {
-	var de *wire.DecodeError
-	return errors.Is(err, errProtocol) || errors.As(err, &de)
 }
 
 // sendEventLocked encodes one port event for the peer.
@@ -428,12 +445,27 @@ type earlyFrame struct {
 // sendControlLocked sends a frame that answers the peer: an introduction,
 // counters. The peer reads nothing between the hellos and our attachments,
 // so before those have gone out (ready) the frame waits in early.
+// At most Limits.MaxEarlyAnswers wait: a peer that asks for more before it
+// could have read our attachments is cut, as breaking the protocol.
 func (l *link) sendControlLocked(frame []byte, fds []int) {
 	if l.ready {
 		_ = l.sendFrameLocked(frame, fds)
 		return
 	}
+	if limit := l.node.limits.MaxEarlyAnswers; len(l.early) >= limit {
+		closeFDs(fds)
+		l.cutLocked(fmt.Errorf("%w: more than %d answers asked for before the handshake finished", errProtocol, limit))
+		return
+	}
 	l.early = append(l.early, earlyFrame{frame: append([]byte(nil), frame...), fds: fds})
+}
+
+// cutLocked fails the link with err without waiting for its goroutines,
+// which take node.mu on their way out; the reader reports err through
+// HandleError.
+func (l *link) cutLocked(err error) {
+	l.fail(err)
+	l.ch.Abort(err)
 }
 
 // sendEarlyLocked sends what waited for the link to be ready.

@@ -45,8 +45,10 @@ type Message struct {
 	// the runtime's hands.
 	fds []int
 	// source is the node the message arrived from (this node for local
-	// messages), for bad-message reports.
+	// messages), for bad-message reports; onBad is the OnBadMessage of
+	// the connection it arrived on, nil for local messages.
 	source ports.NodeName
+	onBad  func(err error)
 }
 
 // Close releases everything the message holds: it closes its pipes and its

@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"sync"
+	"time"
 
 	"github.com/hashicorp/go-hclog"
 
@@ -16,17 +17,59 @@ type NodeName [16]byte
 // String returns the name in hex.
 func (n NodeName) String() string { return hex.EncodeToString(n[:]) }
 
-// Limits bound what one message may carry. They are enforced when a message
-// is written, and when one arrives from another node: a node that sends more
-// than this node allows is misbehaving, and its connection is cut and
-// reported to the bad-message handlers.
+// Limits bound what one message may carry, and everything another node can
+// make this one hold: frames, time, queues, descriptors, memory. The
+// message limits are enforced when a message is written, and when one
+// arrives from another node: a node that sends more than this node allows
+// is misbehaving, and its connection is cut and reported to the bad-message
+// handlers (and to ConnectOptions.OnBadMessage). Zero fields take the value
+// of DefaultLimits; docs/security.md lists every bound with its policy.
 type Limits struct {
-	// MaxPayload is the largest payload in bytes.
+	// MaxPayload is the largest payload in bytes. Default 16 MiB.
 	MaxPayload int
-	// MaxPipes is the most pipe ends one message may carry.
+	// MaxPipes is the most pipe ends one message may carry. Default 64.
 	MaxPipes int
-	// MaxHandles is the most OS handles one message may carry.
+	// MaxHandles is the most OS handles one message may carry. Default 64.
 	MaxHandles int
+
+	// MaxHandshakeFrame is the largest frame accepted on a connection
+	// before the peer's Hello has been checked (version, token, name).
+	// Default 4 KiB; a Hello is at most 112 bytes. A peer that declares a
+	// larger frame first is cut as soon as the frame's header arrives,
+	// and reported.
+	MaxHandshakeFrame int
+	// HandshakeTimeout bounds Connect when its context would let it wait
+	// longer. Default 30 s. Connect then fails with an error matching
+	// ErrHandshake and context.DeadlineExceeded.
+	HandshakeTimeout time.Duration
+	// FrameTimeout bounds the time from the arrival of a frame's first byte
+	// to its last. Default 30 s. A peer that starts a frame and stalls is
+	// cut, and reported; nothing of the frame is kept. Silence between
+	// frames is not bounded.
+	FrameTimeout time.Duration
+	// MaxQueuedBytes bounds the bytes queued toward one peer node that
+	// does not read them. Default 64 MiB. Once that much is queued,
+	// WriteMessage on a pipe whose peer is on that node fails with an
+	// error matching ErrPeerBackedUp, sending and consuming nothing.
+	// Frames the node must send regardless (messages it forwards, control
+	// frames, answers) may take the queue to twice this bound; beyond
+	// that the connection is cut as a slow reader (ErrSlowReader), and
+	// reported, so nothing is ever dropped silently.
+	MaxQueuedBytes int
+	// MaxQueuedHandles bounds the OS handles in flight on one connection,
+	// in each direction: received ahead of the frames that claim them, and
+	// queued toward a peer that does not read. Default 1000. Receiving
+	// more is a protocol violation; queueing more cuts the connection as a
+	// slow reader. Both are reported.
+	MaxQueuedHandles int
+	// MaxEarlyAnswers bounds the answers (counters, introductions) a peer
+	// may ask for before this side's attachments have gone out, which the
+	// node must hold until then. Default 16. More is a protocol violation.
+	MaxEarlyAnswers int
+	// MaxLostNodes bounds how many lost nodes the node remembers, for the
+	// cause in PeerClosedError and for LastPeerCounters. Default 1024; the
+	// oldest is forgotten first.
+	MaxLostNodes int
 }
 
 // NodeOptions configures a Node. The zero value is usable.
@@ -78,9 +121,15 @@ type Node struct {
 	links     map[ports.NodeName]*link
 	// waiting holds events for nodes we have no connection to yet, in
 	// order; they are sent when a connection to that node appears.
-	waiting map[ports.NodeName][]ports.Outgoing
-	// lost remembers why each lost node went, for PeerClosedError.
-	lost map[ports.NodeName]error
+	// waitingBytes is the payload bytes waiting per node, which
+	// WriteMessage bounds as it bounds a connection's queue.
+	waiting      map[ports.NodeName][]ports.Outgoing
+	waitingBytes map[ports.NodeName]int
+	// lost remembers why each lost node went, for PeerClosedError;
+	// lostOrder holds the same nodes, oldest first, so that at most
+	// Limits.MaxLostNodes are remembered (see rememberLostLocked).
+	lost      map[ports.NodeName]error
+	lostOrder []ports.NodeName
 	// allLinks holds every connection not yet closed, handshaking or not,
 	// so Close can end them all.
 	allLinks map[*link]struct{}
@@ -110,6 +159,12 @@ type Node struct {
 	// for them.
 	bg sync.WaitGroup
 
+	// beforeAttachWait, when set, is called by Connect before it waits for
+	// the peer's attachments, with the connection's dead channel: tests
+	// use it to make the peer's last frame and its end arrive together
+	// (export_test.go). It is set before any Connect and never changed.
+	beforeAttachWait func(dead <-chan struct{})
+
 	// flushed, when set, is called with mu held at the end of every
 	// flushLocked: tests use it to wait for the node to settle without
 	// sleeping (export_test.go).
@@ -126,7 +181,18 @@ func DefaultNode() *Node { return defaultNode() }
 func CreatePipe() (MessagePipe, MessagePipe) { return DefaultNode().CreatePipe() }
 
 // DefaultLimits are the limits a Node uses for zero fields of its Limits.
-var DefaultLimits = Limits{MaxPayload: 16 << 20, MaxPipes: 64, MaxHandles: 64}
+var DefaultLimits = Limits{
+	MaxPayload:        16 << 20,
+	MaxPipes:          64,
+	MaxHandles:        64,
+	MaxHandshakeFrame: 4 << 10,
+	HandshakeTimeout:  30 * time.Second,
+	FrameTimeout:      30 * time.Second,
+	MaxQueuedBytes:    64 << 20,
+	MaxQueuedHandles:  1000,
+	MaxEarlyAnswers:   16,
+	MaxLostNodes:      1024,
+}
 
 // NewNode returns a node with a fresh random name.
 func NewNode(opts NodeOptions) *Node {
@@ -148,8 +214,10 @@ func NewNode(opts NodeOptions) *Node {
 		endpoints: make(map[ports.PortName]*endpoint),
 		links:     make(map[ports.NodeName]*link),
 		waiting:   make(map[ports.NodeName][]ports.Outgoing),
-		lost:      make(map[ports.NodeName]error),
-		allLinks:  make(map[*link]struct{}),
+
+		waitingBytes: make(map[ports.NodeName]int),
+		lost:         make(map[ports.NodeName]error),
+		allLinks:     make(map[*link]struct{}),
 
 		introRequested: make(map[ports.NodeName]bool),
 		pendingIntros:  make(map[ports.NodeName][]ports.NodeName),
@@ -168,6 +236,27 @@ func (l Limits) withDefaults() Limits {
 	}
 	if l.MaxHandles <= 0 {
 		l.MaxHandles = DefaultLimits.MaxHandles
+	}
+	if l.MaxHandshakeFrame <= 0 {
+		l.MaxHandshakeFrame = DefaultLimits.MaxHandshakeFrame
+	}
+	if l.HandshakeTimeout <= 0 {
+		l.HandshakeTimeout = DefaultLimits.HandshakeTimeout
+	}
+	if l.FrameTimeout <= 0 {
+		l.FrameTimeout = DefaultLimits.FrameTimeout
+	}
+	if l.MaxQueuedBytes <= 0 {
+		l.MaxQueuedBytes = DefaultLimits.MaxQueuedBytes
+	}
+	if l.MaxQueuedHandles <= 0 {
+		l.MaxQueuedHandles = DefaultLimits.MaxQueuedHandles
+	}
+	if l.MaxEarlyAnswers <= 0 {
+		l.MaxEarlyAnswers = DefaultLimits.MaxEarlyAnswers
+	}
+	if l.MaxLostNodes <= 0 {
+		l.MaxLostNodes = DefaultLimits.MaxLostNodes
 	}
 	return l
 }
@@ -276,6 +365,7 @@ func (n *Node) sendLocked(out ports.Outgoing) {
 	l := n.links[out.To]
 	if l == nil || !l.ready {
 		n.waiting[out.To] = append(n.waiting[out.To], out)
+		n.waitingBytes[out.To] += eventBytes(out.Event)
 		if l == nil {
 			n.requestIntroductionLocked(out.To)
 		}

@@ -153,9 +153,11 @@ func (p MessagePipe) String() string {
 // that must know uses a reply.
 //
 // It fails, sending nothing and consuming nothing, if this end was closed or
-// moved, if m exceeds the node's Limits, or if m.Pipes holds an invalid end,
+// moved, if m exceeds the node's Limits, if m.Pipes holds an invalid end,
 // this end, its peer, one end twice, or an end bound to a Remote or
-// Receiver (an error matching ErrPipeBound; see SetBound).
+// Receiver (an error matching ErrPipeBound; see SetBound), or with an error
+// matching ErrPeerBackedUp when the peer's node has Limits.MaxQueuedBytes
+// queued toward it that it has not read.
 func (p MessagePipe) WriteMessage(m *Message) error {
 	if p.e == nil {
 		return ErrInvalidPipe
@@ -171,6 +173,11 @@ func (p MessagePipe) WriteMessage(m *Message) error {
 
 	n.mu.Lock()
 	if err := p.e.errLocked(); err != nil {
+		n.mu.Unlock()
+		closeFDs(fds)
+		return err
+	}
+	if err := n.backedUpLocked(p.e.port); err != nil {
 		n.mu.Unlock()
 		closeFDs(fds)
 		return err
@@ -322,14 +329,21 @@ func (p MessagePipe) ReportBadMessage(m *Message, err error) {
 	_ = p.Close()
 	n := p.e.node
 	var from NodeName
+	var onConn func(error)
 	if m != nil {
-		from = NodeName(m.source)
+		from, onConn = NodeName(m.source), m.onBad
 	}
-	n.reportBad(from, err)
+	n.reportBad(from, onConn, err)
 }
 
-func (n *Node) reportBad(from NodeName, err error) {
+// reportBad tells the handlers that a message from node from was rejected:
+// onConn, the OnBadMessage of the connection it came over (nil if none),
+// the node's OnBadMessage, and every AddBadMessageHandler handler.
+func (n *Node) reportBad(from NodeName, onConn func(error), err error) {
 	n.log.Warn("bad message", "from", from.String(), "error", err)
+	if onConn != nil {
+		onConn(err)
+	}
 	if n.onBad != nil {
 		n.onBad(from, err)
 	}

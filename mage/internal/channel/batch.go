@@ -44,8 +44,10 @@ func (b *batch) truncate(buf, recs, fds int) {
 	b.fds = b.fds[:fds]
 }
 
-// discard closes the descriptors not yet sent and empties b.
+// discard closes the descriptors not yet sent and empties b, releasing its
+// memory: it is for a channel that has stopped, whose owner may keep it
+// around long after (a Connection that ended).
 func (b *batch) discard() {
 	closeFDs(b.fds[b.sent:])
-	b.reset()
+	*b = batch{}
 }

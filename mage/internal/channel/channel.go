@@ -8,6 +8,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"syscall"
+	"time"
 
 	"github.com/mage-ipc/mage/mage/internal/wire"
 )
@@ -45,6 +46,35 @@ type Options struct {
 	// accepted, so one large frame cannot be refused forever.
 	MaxPendingBytes int
 
+	// MaxPendingFDs bounds the descriptors Send may queue behind the write
+	// in progress, as MaxPendingBytes bounds bytes; zero means no bound.
+	MaxPendingFDs int
+
+	// StopWhenFull makes a Send that would exceed MaxPendingBytes or
+	// MaxPendingFDs stop the channel instead of only failing: the peer is
+	// not reading, and frames that cannot be refused (acknowledgements,
+	// closures) must not be lost while the channel lives on. The error
+	// Send returns, and HandleError receives, matches both ErrBackpressure
+	// and ErrPeerFault.
+	StopWhenFull bool
+
+	// HandshakeFrameSize, when not zero, is the largest frame accepted
+	// until LiftHandshakeLimit is called: a peer that has not proved who it
+	// is yet cannot make the reader hold more than this for one frame. A
+	// larger frame stops the channel as soon as its header arrives.
+	HandshakeFrameSize int
+
+	// FrameTimeout, when not zero, bounds the time between the arrival of
+	// a frame's first byte and of its last. A peer that starts a frame and
+	// stalls stops the channel with ErrFrameTimeout. Time between frames is
+	// not bounded.
+	FrameTimeout time.Duration
+
+	// MaxQueuedFDs bounds the descriptors received ahead of the frames
+	// that claim them (DefaultMaxQueuedFDs when zero). More stops the
+	// channel with ErrTooManyHandles.
+	MaxQueuedFDs int
+
 	// noDirectWrite makes every Send go through the writer goroutine. Only
 	// the benchmarks that compare the two paths set it.
 	noDirectWrite bool
@@ -76,6 +106,9 @@ type Channel struct {
 	// inCallback is set while a Handler method runs, so that a Close
 	// called from one does not wait for the goroutine it runs on.
 	inCallback atomic.Bool
+
+	// handshakeLifted is set by LiftHandshakeLimit.
+	handshakeLifted atomic.Bool
 
 	// mu guards the fields below. It is held across the non-blocking
 	// direct write in Send and across SendFunc's fn, never across a
@@ -121,6 +154,18 @@ func New(conn *net.UnixConn, h Handler, opts Options) *Channel {
 	}
 	if opts.MaxPendingBytes < 0 {
 		opts.MaxPendingBytes = 0
+	}
+	if opts.MaxPendingFDs < 0 {
+		opts.MaxPendingFDs = 0
+	}
+	if opts.HandshakeFrameSize < 0 || opts.HandshakeFrameSize > opts.MaxFrameSize {
+		opts.HandshakeFrameSize = 0
+	}
+	if opts.FrameTimeout < 0 {
+		opts.FrameTimeout = 0
+	}
+	if opts.MaxQueuedFDs <= 0 {
+		opts.MaxQueuedFDs = DefaultMaxQueuedFDs
 	}
 	c := &Channel{
 		conn:       conn,
@@ -224,6 +269,27 @@ func (c *Channel) CloseAfterFlush(ctx context.Context) error {
 	c.mu.Unlock()
 	_ = c.Close()
 	return err
+}
+
+// Abort stops the channel with err as the reason HandleError receives,
+// unless it had stopped already. Unlike Close it does not wait for the
+// goroutines, so it may be called with locks held that a Handler method
+// takes; Done reports when everything has finished.
+func (c *Channel) Abort(err error) {
+	c.stop(err)
+}
+
+// LiftHandshakeLimit lifts Options.HandshakeFrameSize: from the next frame
+// on, frames up to MaxFrameSize are accepted. Call it from HandleFrame once
+// the peer has proved who it is.
+func (c *Channel) LiftHandshakeLimit() { c.handshakeLifted.Store(true) }
+
+// maxRecvFrame is the largest frame the reader accepts now.
+func (c *Channel) maxRecvFrame() int {
+	if c.opts.HandshakeFrameSize > 0 && !c.handshakeLifted.Load() {
+		return c.opts.HandshakeFrameSize
+	}
+	return c.opts.MaxFrameSize
 }
 
 // Done is closed when the channel has stopped completely: both goroutines

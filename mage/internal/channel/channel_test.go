@@ -476,7 +476,7 @@ func TestTooManyHandlesQueued(t *testing.T) {
 	// One byte of a header per write, each with a full load.
 	hdr := userFrame(1, 0, nil, 0)
 	var err error
-	for i := 0; i < maxQueuedFDs/maxFDsPerWrite+1 && err == nil; i++ {
+	for i := 0; i < DefaultMaxQueuedFDs/maxFDsPerWrite+1 && err == nil; i++ {
 		_, _, err = cb.WriteMsgUnix(hdr[i:i+1], unix.UnixRights(fds...), nil)
 	}
 	unix.Close(fd)

@@ -28,11 +28,23 @@
 // # Backpressure
 //
 // The pending buffer is unbounded unless Options.MaxPendingBytes is set; then
-// a Send that would queue more than that many bytes behind the write in
-// progress fails with ErrBackpressure. The reader never waits for the
+// a Send that would queue more than that many bytes (or, with
+// Options.MaxPendingFDs, descriptors) behind the write in progress fails
+// with ErrBackpressure. The reader never waits for the
 // writer, and the Handler must never block, so two nodes flooding each other
 // cannot deadlock: each side's writer blocks only on its own socket buffer,
 // which the peer's reader keeps draining.
+//
+// # Bounds on the peer
+//
+// Everything the peer can make the reader hold is bounded: a frame by
+// Options.MaxFrameSize, and by Options.HandshakeFrameSize until the owner
+// calls LiftHandshakeLimit; the time from a frame's first byte to its last
+// by Options.FrameTimeout; descriptors that no frame has claimed yet by
+// Options.MaxQueuedFDs. Every error caused by the peer's bytes matches
+// ErrPeerFault, so the owner can tell misbehaviour from an ordinary end and
+// charge it to the peer. Abort stops a channel from a place that holds
+// locks the Handler takes (the owner cutting a slow reader, say).
 //
 // # Shutdown
 //

@@ -8,12 +8,13 @@ const (
 	// refuses more than SCM_MAX_FD (253) per message.
 	maxFDsPerWrite = 250
 
-	// maxQueuedFDs bounds the descriptors a reader holds before their
-	// frames are decoded. A conforming writer never has more than two
-	// writes' worth outstanding: a write's descriptors belong to frames
-	// that start within that write's bytes, all of which are read before
-	// the next write's descriptors arrive.
-	maxQueuedFDs = 4 * maxFDsPerWrite
+	// DefaultMaxQueuedFDs is the default of Options.MaxQueuedFDs, the
+	// descriptors a reader holds before their frames are decoded. A
+	// conforming writer never has more than two writes' worth
+	// outstanding: a write's descriptors belong to frames that start
+	// within that write's bytes, all of which are read before the next
+	// write's descriptors arrive.
+	DefaultMaxQueuedFDs = 4 * maxFDsPerWrite
 
 	// oobSize is the control buffer of one read: room for twice the most
 	// descriptors one write carries, so that even a system that merged two
@@ -34,14 +35,16 @@ func closeFDs(fds []int) {
 type fdQueue struct {
 	fds  []int
 	head int
+	// limit is the most descriptors the queue holds.
+	limit int
 }
 
 func (q *fdQueue) len() int { return len(q.fds) - q.head }
 
 // push appends fds, or closes them and reports false when the queue would
-// exceed maxQueuedFDs.
+// exceed its limit.
 func (q *fdQueue) push(fds []int) bool {
-	if q.len()+len(fds) > maxQueuedFDs {
+	if q.len()+len(fds) > q.limit {
 		closeFDs(fds)
 		return false
 	}

@@ -4,7 +4,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"syscall"
+	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -34,6 +36,12 @@ type reader struct {
 	want int
 	oob  []byte
 	fds  fdQueue
+	// frames counts the frames delivered. timed is set while a read
+	// deadline bounds the frame that was incomplete when frames had the
+	// value timedFrame (Options.FrameTimeout).
+	frames     uint64
+	timed      bool
+	timedFrame uint64
 	// scratch is what Decode fills; out is what the Handler sees, with
 	// every slice copied out of buf and scratch.
 	scratch wire.Frame
@@ -46,6 +54,7 @@ func newReader(c *Channel) *reader {
 		buf:  make([]byte, initialReadBuffer),
 		want: wire.HeaderSize,
 		oob:  make([]byte, unix.CmsgSpace(oobSize)),
+		fds:  fdQueue{limit: c.opts.MaxQueuedFDs},
 	}
 }
 
@@ -61,10 +70,32 @@ func (rd *reader) loop() error {
 			return nil
 		default:
 		}
+		if err := rd.armFrameTimeout(); err != nil {
+			return err
+		}
 		if err := rd.fill(); err != nil {
 			return err
 		}
 	}
+}
+
+// armFrameTimeout sets a read deadline when a frame has begun and none
+// bounds it yet, and clears it when no frame is incomplete.
+func (rd *reader) armFrameTimeout() error {
+	timeout := rd.c.opts.FrameTimeout
+	if timeout == 0 {
+		return nil
+	}
+	partial := rd.w > rd.r
+	switch {
+	case partial && (!rd.timed || rd.timedFrame != rd.frames):
+		rd.timed, rd.timedFrame = true, rd.frames
+		return rd.c.conn.SetReadDeadline(time.Now().Add(timeout))
+	case !partial && rd.timed:
+		rd.timed = false
+		return rd.c.conn.SetReadDeadline(time.Time{})
+	}
+	return nil
 }
 
 // deliverAll hands every complete frame in the buffer to the Handler and
@@ -78,11 +109,11 @@ func (rd *reader) deliverAll() error {
 		}
 		h, err := wire.ParseHeader(rd.buf[rd.r:rd.w])
 		if err != nil {
-			return fmt.Errorf("channel: bad frame from peer: %w", err)
+			return peerFault(fmt.Errorf("channel: bad frame from peer: %w", err))
 		}
-		if h.Length > rd.c.opts.MaxFrameSize {
-			return fmt.Errorf("channel: bad frame from peer: %s frame of %d bytes exceeds the limit %d: %w",
-				h.Type, h.Length, rd.c.opts.MaxFrameSize, wire.ErrTooLarge)
+		if limit := rd.c.maxRecvFrame(); h.Length > limit {
+			return peerFault(fmt.Errorf("channel: bad frame from peer: %s frame of %d bytes exceeds the limit %d: %w",
+				h.Type, h.Length, limit, wire.ErrTooLarge))
 		}
 		if avail < h.Length {
 			rd.want = h.Length
@@ -91,13 +122,14 @@ func (rd *reader) deliverAll() error {
 		// All of the frame's bytes are here, so all of its descriptors
 		// are too: they ride no later than the frame's first byte.
 		if h.NumHandles > rd.fds.len() {
-			return fmt.Errorf("%w: %s frame declares %d, %d arrived",
-				ErrMissingHandles, h.Type, h.NumHandles, rd.fds.len())
+			return peerFault(fmt.Errorf("%w: %s frame declares %d, %d arrived",
+				ErrMissingHandles, h.Type, h.NumHandles, rd.fds.len()))
 		}
 		if err := wire.Decode(rd.buf[rd.r:rd.r+h.Length], &rd.scratch); err != nil {
-			return fmt.Errorf("channel: bad frame from peer: %w", err)
+			return peerFault(fmt.Errorf("channel: bad frame from peer: %w", err))
 		}
 		rd.r += h.Length
+		rd.frames++
 		rd.deliver(rd.fds.take(h.NumHandles))
 		select {
 		case <-rd.c.quit:
@@ -146,11 +178,14 @@ func (rd *reader) fill() error {
 		}
 	}
 	if flags&unix.MSG_CTRUNC != 0 {
-		return ErrControlTruncated
+		return peerFault(ErrControlTruncated)
 	}
 	switch {
 	case err == nil:
 		return nil
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		return peerFault(fmt.Errorf("%w: %d of %d bytes of a frame arrived within %v",
+			ErrFrameTimeout, rd.w-rd.r, rd.want, rd.c.opts.FrameTimeout))
 	case errors.Is(err, io.EOF) && rd.w > rd.r:
 		return fmt.Errorf("channel: peer closed the socket inside a frame (%d of %d bytes read): %w",
 			rd.w-rd.r, rd.want, io.ErrUnexpectedEOF)
@@ -193,7 +228,7 @@ func (rd *reader) makeRoom() {
 func (rd *reader) queueFDs(oob []byte) error {
 	msgs, err := unix.ParseSocketControlMessage(oob)
 	if err != nil {
-		return fmt.Errorf("channel: bad control message: %w", err)
+		return peerFault(fmt.Errorf("channel: bad control message: %w", err))
 	}
 	var first error
 	for i := range msgs {
@@ -205,14 +240,14 @@ func (rd *reader) queueFDs(oob []byte) error {
 		switch {
 		case err != nil:
 			if first == nil {
-				first = fmt.Errorf("channel: bad control message: %w", err)
+				first = peerFault(fmt.Errorf("channel: bad control message: %w", err))
 			}
 		case first != nil:
 			closeFDs(fds)
 		default:
 			setCloexec(fds)
 			if !rd.fds.push(fds) {
-				first = fmt.Errorf("%w: %d more would exceed %d", ErrTooManyHandles, len(fds), maxQueuedFDs)
+				first = peerFault(fmt.Errorf("%w: %d more would exceed %d", ErrTooManyHandles, len(fds), rd.fds.limit))
 			}
 		}
 	}

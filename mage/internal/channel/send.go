@@ -1,6 +1,7 @@
 package channel
 
 import (
+	"errors"
 	"fmt"
 
 	"golang.org/x/sys/unix"
@@ -49,12 +50,20 @@ func (c *Channel) send(fn func([]byte) []byte, frames []byte, fds []int) error {
 		p.buf = append(p.buf, frames...)
 	}
 	err := c.indexLocked(start, fds)
-	if err == nil && c.opts.MaxPendingBytes > 0 && start > 0 && len(p.buf) > c.opts.MaxPendingBytes {
-		err = ErrBackpressure
+	switch {
+	case err != nil:
+	case c.opts.MaxPendingBytes > 0 && start > 0 && len(p.buf) > c.opts.MaxPendingBytes:
+		err = fmt.Errorf("%w: %d bytes queued, limit %d", ErrBackpressure, len(p.buf), c.opts.MaxPendingBytes)
+	case c.opts.MaxPendingFDs > 0 && start > 0 && len(p.fds) > c.opts.MaxPendingFDs:
+		err = fmt.Errorf("%w: %d descriptors queued, limit %d", ErrBackpressure, len(p.fds), c.opts.MaxPendingFDs)
 	}
 	if err != nil {
 		p.truncate(start, startRecs, startFDs)
 		closeFDs(fds)
+		if c.opts.StopWhenFull && errors.Is(err, ErrBackpressure) {
+			err = peerFault(fmt.Errorf("channel: the peer does not read: %w", err))
+			c.stopLocked(err)
+		}
 		return err
 	}
 	if start == 0 && !c.writing {

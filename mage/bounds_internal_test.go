@@ -1,0 +1,71 @@
+package mage
+
+import (
+	"errors"
+	"testing"
+
+	"github.com/mage-ipc/mage/mage/internal/ports"
+	"github.com/mage-ipc/mage/mage/internal/wire"
+)
+
+// TestEarlyAnswersBounded: answers asked for before this side's
+// attachments went out wait, up to MaxEarlyAnswers; one more cuts the
+// connection as a protocol violation.
+func TestEarlyAnswersBounded(t *testing.T) {
+	n := NewNode(NodeOptions{Limits: Limits{MaxEarlyAnswers: 4}})
+	defer n.Close()
+	ca, cb, err := ConnPair()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cb.Close()
+	l, err := newLink(n, ca, ConnectOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	frame := wire.AppendCounters(nil, &wire.Counters{ID: 1})
+	n.mu.Lock()
+	for i := 0; i < 4; i++ {
+		l.sendControlLocked(frame, nil)
+	}
+	if err := l.err(); err != nil {
+		n.mu.Unlock()
+		t.Fatalf("link failed within the bound: %v", err)
+	}
+	l.sendControlLocked(frame, nil)
+	held := len(l.early)
+	n.mu.Unlock()
+	if err := l.err(); !errors.Is(err, errProtocol) || !isPeerFault(err) {
+		t.Fatalf("link error %v, want a protocol violation", err)
+	}
+	if held != 4 {
+		t.Fatalf("%d answers held, want 4", held)
+	}
+	l.close()
+}
+
+// TestLostNodesBounded: a node remembers at most MaxLostNodes lost nodes,
+// forgetting the oldest first along with its last counters.
+func TestLostNodesBounded(t *testing.T) {
+	n := NewNode(NodeOptions{Limits: Limits{MaxLostNodes: 3}})
+	defer n.Close()
+	names := make([]ports.NodeName, 5)
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.lastCounters = make(map[ports.NodeName]Counters)
+	for i := range names {
+		names[i][0] = byte(i + 1)
+		n.lastCounters[names[i]] = Counters{Sent: uint64(i)}
+		n.rememberLostLocked(names[i], errors.New("gone"))
+	}
+	if len(n.lost) != 3 || len(n.lostOrder) != 3 {
+		t.Fatalf("%d lost nodes remembered (%d in order), want 3", len(n.lost), len(n.lostOrder))
+	}
+	for i, name := range names {
+		_, lost := n.lost[name]
+		_, counted := n.lastCounters[name]
+		if want := i >= 2; lost != want || counted != want {
+			t.Errorf("node %d: remembered %v, counters kept %v, want %v", i, lost, counted, want)
+		}
+	}
+}

@@ -1,0 +1,316 @@
+package hostile
+
+import (
+	"fmt"
+	"os"
+	"sort"
+
+	"github.com/mage-ipc/mage/mage/internal/wire"
+)
+
+// The attacks, by mode name. Each breaks one rule on purpose; Main runs
+// one and then waits to be killed.
+const (
+	// ModeMalformed: a well-behaved handshake, then a Closure frame whose
+	// reserved field is not zero.
+	ModeMalformed = "malformed"
+	// ModeOversizeFirst: before any Hello, the header of a 1 MiB frame.
+	ModeOversizeFirst = "oversize-first"
+	// ModeStall: a handshake, then the first 20 bytes of a frame, and
+	// nothing more.
+	ModeStall = "stall"
+	// ModeNoRead: a handshake, then it never reads while the parent writes.
+	ModeNoRead = "noread"
+	// ModeSeqAhead: user messages with sequence numbers far beyond the next
+	// one expected, then a frame with a bad magic.
+	ModeSeqAhead = "seq-ahead"
+	// ModeCountersFlood: counters requests without end, never reading the
+	// answers.
+	ModeCountersFlood = "counters-flood"
+	// ModeIntroFlood: introduction requests for many nodes that do not
+	// exist, then a frame with a bad magic.
+	ModeIntroFlood = "intro-flood"
+	// ModePeerMovedFlood: PeerMoved frames for the attached port naming many
+	// nodes that do not exist, then a frame with a bad magic.
+	ModePeerMovedFlood = "peermoved-flood"
+	// ModeFDCount: a user frame that declares two descriptors and comes
+	// with one.
+	ModeFDCount = "fd-count"
+	// ModeFDFlood: descriptors far ahead of any frame that claims them.
+	ModeFDFlood = "fd-flood"
+	// ModeVersion: a Hello of protocol version 2, header and body.
+	ModeVersion = "version"
+	// ModeSameWrite: the Hello, the Attach and a frame with a bad magic,
+	// all in the first write.
+	ModeSameWrite = "same-write"
+	// ModeForge: hands the pipe attached as "extra" back to the parent,
+	// completes the route collapse so the parent's end no longer sends
+	// here, and then sends a forged user message and a forged closure to
+	// that end.
+	ModeForge = "forge"
+)
+
+// Flood sizes: enough that a parent which kept a record of each would
+// show it in its heap.
+const (
+	floodCount = 20000
+	floodBatch = 500
+)
+
+// ForgedPayload is the payload of ModeForge's forged user message.
+const ForgedPayload = "forged by the hostile child"
+
+var attacks = map[string]func(p *Peer, token []byte) error{
+	ModeMalformed: func(p *Peer, token []byte) error {
+		if _, _, err := p.Handshake(token); err != nil {
+			return err
+		}
+		b := wire.AppendClosure(nil, &wire.Closure{Target: wire.PortName(RandomName())})
+		b[44] = 1 // reserved
+		return p.Write(b)
+	},
+	ModeOversizeFirst: func(p *Peer, token []byte) error {
+		b := wire.AppendUser(nil, &wire.User{Target: wire.PortName(RandomName()), Seq: 1})
+		b[4], b[5], b[6], b[7] = 0, 0, 0x10, 0 // length 1 MiB
+		return p.Write(b[:wire.HeaderSize])
+	},
+	ModeStall: func(p *Peer, token []byte) error {
+		if _, _, err := p.Handshake(token); err != nil {
+			return err
+		}
+		b := wire.AppendClosure(nil, &wire.Closure{Target: wire.PortName(RandomName())})
+		return p.Write(b[:20])
+	},
+	ModeNoRead: func(p *Peer, token []byte) error {
+		_, atts, err := p.Handshake(token)
+		if err != nil {
+			return err
+		}
+		return p.Accepted(atts)
+	},
+	ModeSeqAhead: func(p *Peer, token []byte) error {
+		_, atts, err := p.Handshake(token)
+		if err != nil {
+			return err
+		}
+		if err := p.Accepted(atts); err != nil {
+			return err
+		}
+		main, err := attachment(atts, "main")
+		if err != nil {
+			return err
+		}
+		payload := make([]byte, 1024)
+		return p.flood(func(b []byte, i int) []byte {
+			return wire.AppendUser(b, &wire.User{Target: main.PeerPort, Seq: main.NextSendSeq + 1<<40 + uint64(i), Payload: payload})
+		}, true)
+	},
+	ModeCountersFlood: func(p *Peer, token []byte) error {
+		if _, _, err := p.Handshake(token); err != nil {
+			return err
+		}
+		// Until the parent cuts the connection: a write error ends it.
+		var b []byte
+		for id := uint64(1); ; {
+			b = b[:0]
+			for i := 0; i < floodBatch; i++ {
+				b = wire.AppendCountersRequest(b, &wire.CountersRequest{ID: id})
+				id++
+			}
+			if err := p.Write(b); err != nil {
+				return nil
+			}
+		}
+	},
+	ModeIntroFlood: func(p *Peer, token []byte) error {
+		if _, _, err := p.Handshake(token); err != nil {
+			return err
+		}
+		return p.flood(func(b []byte, _ int) []byte {
+			return wire.AppendRequestIntroduction(b, &wire.RequestIntroduction{Node: wire.NodeName(RandomName())})
+		}, true)
+	},
+	ModePeerMovedFlood: func(p *Peer, token []byte) error {
+		_, atts, err := p.Handshake(token)
+		if err != nil {
+			return err
+		}
+		if err := p.Accepted(atts); err != nil {
+			return err
+		}
+		main, err := attachment(atts, "main")
+		if err != nil {
+			return err
+		}
+		return p.flood(func(b []byte, _ int) []byte {
+			return wire.AppendPeerMoved(b, &wire.PeerMoved{Target: main.PeerPort, NewNode: wire.NodeName(RandomName())})
+		}, true)
+	},
+	ModeFDCount: func(p *Peer, token []byte) error {
+		_, atts, err := p.Handshake(token)
+		if err != nil {
+			return err
+		}
+		main, err := attachment(atts, "main")
+		if err != nil {
+			return err
+		}
+		r, w, err := os.Pipe()
+		if err != nil {
+			return err
+		}
+		defer r.Close()
+		defer w.Close()
+		b := wire.AppendUser(nil, &wire.User{Target: main.PeerPort, Seq: main.NextSendSeq, NumHandles: 2})
+		return p.Write(b, int(w.Fd()))
+	},
+	ModeFDFlood: func(p *Peer, token []byte) error {
+		if _, _, err := p.Handshake(token); err != nil {
+			return err
+		}
+		r, w, err := os.Pipe()
+		if err != nil {
+			return err
+		}
+		defer r.Close()
+		defer w.Close()
+		fds := make([]int, 250)
+		for i := range fds {
+			fds[i] = int(w.Fd())
+		}
+		// One byte of a frame header per write, each with a full load of
+		// descriptors.
+		hdr := wire.AppendClosure(nil, &wire.Closure{Target: wire.PortName(RandomName())})
+		for i := 0; i < 8; i++ {
+			if err := p.Write(hdr[i:i+1], fds...); err != nil {
+				return nil // cut already
+			}
+		}
+		return nil
+	},
+	ModeVersion: func(p *Peer, token []byte) error {
+		if err := p.Write(p.Hello(2, token)); err != nil {
+			return err
+		}
+		f, err := p.ReadUntil(wire.TypeHello)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(os.Stderr, "hostile: the parent speaks version %d, this child 2\n", f.Hello.Version)
+		return nil
+	},
+	ModeSameWrite: func(p *Peer, token []byte) error {
+		b := p.Hello(wire.Version, token)
+		b = append(b, EmptyAttach()...)
+		b = append(b, BadMagic()...)
+		return p.Write(b)
+	},
+	ModeForge: forge,
+}
+
+// Modes returns the names of every attack, sorted.
+func Modes() []string {
+	names := make([]string, 0, len(attacks))
+	for name := range attacks {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// flood writes floodCount frames made by frame, in batches, then, if
+// sentinel, a frame with a bad magic: a parent that let every frame of the
+// flood pass still cuts the connection then, and its report says which
+// rule it applied.
+func (p *Peer) flood(frame func(b []byte, i int) []byte, sentinel bool) error {
+	var b []byte
+	for i := 0; i < floodCount; {
+		b = b[:0]
+		for j := 0; j < floodBatch && i < floodCount; j++ {
+			b = frame(b, i)
+			i++
+		}
+		if err := p.Write(b); err != nil {
+			return nil // cut already, which is what the flood is for
+		}
+	}
+	if sentinel {
+		_ = p.Write(BadMagic())
+	}
+	return nil
+}
+
+// attachment finds the attachment called name.
+func attachment(atts []wire.Attachment, name string) (wire.PortDescriptor, error) {
+	for _, a := range atts {
+		if a.Name == name {
+			return a.Port, nil
+		}
+	}
+	return wire.PortDescriptor{}, fmt.Errorf("no attachment %q", name)
+}
+
+// forge is ModeForge.
+func forge(p *Peer, token []byte) error {
+	hello, atts, err := p.Handshake(token)
+	if err != nil {
+		return err
+	}
+	parent := hello.Node
+	main, err := attachment(atts, "main")
+	if err != nil {
+		return err
+	}
+	extra, err := attachment(atts, "extra")
+	if err != nil {
+		return err
+	}
+	if err := p.Accepted(atts); err != nil {
+		return err
+	}
+	// Hand the "extra" end back inside a message on "main", as a new port
+	// on the parent whose peer is the parent's own end of "extra".
+	back := wire.PortDescriptor{
+		Name:        wire.PortName(RandomName()),
+		PeerNode:    parent,
+		PeerPort:    extra.PeerPort,
+		NextSendSeq: extra.NextSendSeq,
+		NextRecvSeq: extra.NextRecvSeq,
+	}
+	u := wire.AppendUser(nil, &wire.User{Target: main.PeerPort, Seq: main.NextSendSeq, Payload: []byte("here it is back"), Ports: []wire.PortDescriptor{back}})
+	if err := p.Write(u); err != nil {
+		return err
+	}
+	// Play the proxy left behind correctly, so that the parent's end of
+	// "extra" ends up sending to the returned port, not here.
+	if err := p.awaitFrame(wire.TypePortAccepted, func(f *wire.Frame) bool { return f.PortAccepted.Target == back.Name }); err != nil {
+		return err
+	}
+	op := wire.AppendObserveProxy(nil, &wire.ObserveProxy{ProxyNode: p.Node, ProxyPort: extra.Name, ProxyTargetNode: parent, ProxyTargetPort: back.Name})
+	if err := p.Write(op); err != nil {
+		return err
+	}
+	if err := p.awaitFrame(wire.TypeObserveProxyAck, func(f *wire.Frame) bool { return f.ObserveProxyAck.Target == extra.Name }); err != nil {
+		return err
+	}
+	if err := p.Write(wire.AppendPeerMoved(nil, &wire.PeerMoved{Target: back.Name, NewNode: parent})); err != nil {
+		return err
+	}
+	// The end is the parent's alone now. Address it anyway.
+	b := wire.AppendUser(nil, &wire.User{Target: extra.PeerPort, Seq: extra.NextSendSeq, Payload: []byte(ForgedPayload)})
+	b = wire.AppendClosure(b, &wire.Closure{Target: extra.PeerPort, LastSeq: extra.NextSendSeq})
+	return p.Write(b)
+}
+
+// awaitFrame reads frames until one of type t for which match holds.
+func (p *Peer) awaitFrame(t wire.FrameType, match func(*wire.Frame) bool) error {
+	for {
+		f, err := p.ReadUntil(t)
+		if err != nil {
+			return err
+		}
+		if match(f) {
+			return nil
+		}
+	}
+}
