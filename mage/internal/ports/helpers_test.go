@@ -217,9 +217,9 @@ func (n *Node) dump() string {
 	slices.SortFunc(names, comparePorts)
 	for _, name := range names {
 		p := n.ports[name]
-		fmt.Fprintf(&b, "\n    %v state=%d peer=%v target=%v send=%d recv=%d missing=%d queued=%d peerClosed=%v last=%d lost=%v sources=%v inTransit=%v announce=%v observing=%v asked=%v acked=%v ackSeq=%d handover=%v",
+		fmt.Fprintf(&b, "\n    %v state=%d peer=%v target=%v send=%d recv=%d missing=%d queued=%d peerClosed=%v last=%d lost=%v sources=%v inTransit=%v announce=%v observing=%v asked=%v acked=%v ackSeq=%d handover=%v held=%d",
 			name, p.state, p.peer, p.target, p.nextSend, p.nextRecv, p.nextMissing, len(p.queue), p.peerClosed, p.lastRecv, p.lost, p.sources, p.inTransit,
-			p.announceMove, p.observing, p.asked, p.acked, p.ackSeq, p.handover)
+			p.announceMove, p.observing, p.asked, p.acked, p.ackSeq, p.handover, len(p.held))
 	}
 	return b.String()
 }
