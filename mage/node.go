@@ -27,6 +27,16 @@ type Limits struct {
 	MaxPipes int
 	// MaxHandles is the most OS handles one message may carry.
 	MaxHandles int
+	// ReorderWindow is how far ahead of the next expected sequence number
+	// a message from another node may be; one beyond it is a bad message.
+	ReorderWindow uint64
+	// MaxPortsPerNode is how many pipe ends received from one node may be
+	// alive on this node at once; more is a bad message.
+	MaxPortsPerNode int
+	// MaxHeldEvents is how many events from one node may wait for that
+	// node's right to address their pipe to be confirmed; more is a bad
+	// message.
+	MaxHeldEvents int
 }
 
 // NodeOptions configures a Node. The zero value is usable.
@@ -126,7 +136,8 @@ func DefaultNode() *Node { return defaultNode() }
 func CreatePipe() (MessagePipe, MessagePipe) { return DefaultNode().CreatePipe() }
 
 // DefaultLimits are the limits a Node uses for zero fields of its Limits.
-var DefaultLimits = Limits{MaxPayload: 16 << 20, MaxPipes: 64, MaxHandles: 64}
+var DefaultLimits = Limits{MaxPayload: 16 << 20, MaxPipes: 64, MaxHandles: 64,
+	ReorderWindow: ports.DefaultReorderWindow, MaxPortsPerNode: ports.DefaultMaxPortsPerNode, MaxHeldEvents: ports.DefaultMaxHeldEvents}
 
 // NewNode returns a node with a fresh random name.
 func NewNode(opts NodeOptions) *Node {
@@ -155,7 +166,8 @@ func NewNode(opts NodeOptions) *Node {
 		pendingIntros:  make(map[ports.NodeName][]ports.NodeName),
 		introduced:     make(map[[2]ports.NodeName]bool),
 	}
-	n.ports = ports.NewNode(ports.Config{Name: name, Rand: rand.Reader, DropBody: dropBody})
+	n.ports = ports.NewNode(ports.Config{Name: name, Rand: rand.Reader, DropBody: dropBody,
+		ReorderWindow: n.limits.ReorderWindow, MaxPortsPerNode: n.limits.MaxPortsPerNode, MaxHeldEvents: n.limits.MaxHeldEvents})
 	return n
 }
 
@@ -168,6 +180,15 @@ func (l Limits) withDefaults() Limits {
 	}
 	if l.MaxHandles <= 0 {
 		l.MaxHandles = DefaultLimits.MaxHandles
+	}
+	if l.ReorderWindow == 0 {
+		l.ReorderWindow = DefaultLimits.ReorderWindow
+	}
+	if l.MaxPortsPerNode <= 0 {
+		l.MaxPortsPerNode = DefaultLimits.MaxPortsPerNode
+	}
+	if l.MaxHeldEvents <= 0 {
+		l.MaxHeldEvents = DefaultLimits.MaxHeldEvents
 	}
 	return l
 }

@@ -288,11 +288,13 @@ func (n *Node) acceptRemotePeerMoved(from NodeName, ev PeerMovedEvent) error {
 		return nil
 	}
 	v := n.authorize(p, from)
-	if _, known := p.stints[from]; known && (v == verdictHold || v == verdictRefuse) && !p.holds(from) {
+	if _, known := p.stints[from]; known && v == verdictHold && !p.holds(from) {
 		// A node that had a stint here may have had two at once (the
 		// proxy forwarding here and the sender itself), whose end markers
 		// counts cannot tell apart: the end of one may arrive after the
-		// other's was taken for it. Sums come right once all arrived.
+		// other's was taken for it. Sums come right once all arrived. (So
+		// a former sender can pass its spent count on while another node
+		// could still start a stint here; where none could, it is refused.)
 		v = verdictApply
 	}
 	switch v {

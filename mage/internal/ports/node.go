@@ -41,7 +41,7 @@ type Config struct {
 
 // Defaults for the zero fields of Config.
 const (
-	DefaultReorderWindow   = 4096
+	DefaultReorderWindow   = 1 << 16
 	DefaultMaxPortsPerNode = 16384
 	DefaultMaxHeldEvents   = 4096
 	DefaultMaxLostNodes    = 4096
