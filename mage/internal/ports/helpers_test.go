@@ -45,6 +45,17 @@ func (tn *testNet) index(name NodeName) int {
 	return -1
 }
 
+// indexOf is index for a node that may be outside the net (a hostile
+// one in the fuzz test), which yields -1: events to it vanish.
+func (tn *testNet) indexOf(name NodeName) int {
+	for i, n := range tn.nodes {
+		if n.Name() == name {
+			return i
+		}
+	}
+	return -1
+}
+
 // collect moves every node's outgoing events onto the links.
 func (tn *testNet) collect() {
 	for i, n := range tn.nodes {
@@ -52,8 +63,8 @@ func (tn *testNet) collect() {
 			continue
 		}
 		for _, o := range n.TakeOutgoing() {
-			to := tn.index(o.To)
-			if tn.dead[to] {
+			to := tn.indexOf(o.To)
+			if to < 0 || tn.dead[to] {
 				continue
 			}
 			k := [2]int{i, to}
