@@ -70,6 +70,16 @@ type Limits struct {
 	// cause in PeerClosedError and for LastPeerCounters. Default 1024; the
 	// oldest is forgotten first.
 	MaxLostNodes int
+	// ReorderWindow is how far ahead of the next expected sequence number
+	// a message from another node may be; one beyond it is a bad message.
+	ReorderWindow uint64
+	// MaxPortsPerNode is how many pipe ends received from one node may be
+	// alive on this node at once; more is a bad message.
+	MaxPortsPerNode int
+	// MaxHeldEvents is how many events from one node may wait for that
+	// node's right to address their pipe to be confirmed; more is a bad
+	// message.
+	MaxHeldEvents int
 }
 
 // NodeOptions configures a Node. The zero value is usable.
@@ -192,6 +202,9 @@ var DefaultLimits = Limits{
 	MaxQueuedHandles:  1000,
 	MaxEarlyAnswers:   16,
 	MaxLostNodes:      1024,
+	ReorderWindow:     ports.DefaultReorderWindow,
+	MaxPortsPerNode:   ports.DefaultMaxPortsPerNode,
+	MaxHeldEvents:     ports.DefaultMaxHeldEvents,
 }
 
 // NewNode returns a node with a fresh random name.
@@ -223,7 +236,8 @@ func NewNode(opts NodeOptions) *Node {
 		pendingIntros:  make(map[ports.NodeName][]ports.NodeName),
 		introduced:     make(map[[2]ports.NodeName]bool),
 	}
-	n.ports = ports.NewNode(ports.Config{Name: name, Rand: rand.Reader, DropBody: dropBody})
+	n.ports = ports.NewNode(ports.Config{Name: name, Rand: rand.Reader, DropBody: dropBody,
+		ReorderWindow: n.limits.ReorderWindow, MaxPortsPerNode: n.limits.MaxPortsPerNode, MaxHeldEvents: n.limits.MaxHeldEvents})
 	return n
 }
 
@@ -257,6 +271,15 @@ func (l Limits) withDefaults() Limits {
 	}
 	if l.MaxLostNodes <= 0 {
 		l.MaxLostNodes = DefaultLimits.MaxLostNodes
+	}
+	if l.ReorderWindow == 0 {
+		l.ReorderWindow = DefaultLimits.ReorderWindow
+	}
+	if l.MaxPortsPerNode <= 0 {
+		l.MaxPortsPerNode = DefaultLimits.MaxPortsPerNode
+	}
+	if l.MaxHeldEvents <= 0 {
+		l.MaxHeldEvents = DefaultLimits.MaxHeldEvents
 	}
 	return l
 }

@@ -105,6 +105,8 @@ func (n *Node) acceptPeerMoved(from NodeName, ev PeerMovedEvent) error {
 	}
 	p.addSource(from, -1)
 	p.addSource(ev.NewNode, 1)
+	p.addStint(from, -1)
+	p.addStint(ev.NewNode, 1)
 	n.noteWatched(ev.NewNode)
 	if n.lost[ev.NewNode] && p.waitsOn(ev.NewNode) {
 		n.lose(p, ev.NewNode)
@@ -113,6 +115,8 @@ func (n *Node) acceptPeerMoved(from NodeName, ev PeerMovedEvent) error {
 	if p.state == stateProxying && p.observing && !p.acked && !p.peerClosed {
 		n.observe(p, ev.NewNode)
 	}
+	// The new stint may be what events held from ev.NewNode wait for.
+	n.releaseHeld(p)
 	return nil
 }
 
@@ -124,7 +128,7 @@ func (n *Node) acceptPortAccepted(from NodeName, ev PortAcceptedEvent) {
 	if p == nil || p.state != stateProxying || !p.announceMove {
 		return // removed meanwhile, or a repeat
 	}
-	p.announceMove = false
+	n.setAnnounceMove(p, false)
 	n.emit(p.peer.Node, PeerMovedEvent{Target: p.peer.Port, NewNode: from})
 	n.maybeRemoveProxy(p)
 	if n.ports[p.name] == p {
@@ -156,6 +160,7 @@ func (n *Node) cutOff(p *port, node NodeName) {
 	p.peerClosed, p.lost, p.lostNode = true, true, node
 	p.lastRecv = p.nextMissing - 1
 	n.discard(p.takeAbove(p.lastRecv)...)
+	n.dropHeld(p, NodeName{}) // moot now: nothing more is delivered
 	switch p.state {
 	case stateReceiving:
 		if !answered {

@@ -321,10 +321,12 @@ func TestCollapseLostProxyBeforeAck(t *testing.T) {
 	closeAll(t, tn, at{0, a}, at{2, b})
 }
 
-// Once bypassed, a proxy alone knows where its referrer sends from until
-// its target hears it. If the referrer's node dies meanwhile, the proxy
-// reports it, even if the target's node never learns of that node.
-func TestCollapseHandoverWatched(t *testing.T) {
+// Events from a node whose stint has not started yet wait at the proxy
+// (authority.go): the referrer's events from node 4 arrive before the
+// event from node 3 that starts node 4's stint, which travels behind
+// message 1. Once it arrives, they are applied in order: the proxy learns
+// node 0 and asks it, the route collapses, and the pipe is whole.
+func TestCollapseWaitsForStintStart(t *testing.T) {
 	tn := newTestNet(t, 5)
 	n := tn.nodes
 	a, b := n[3].CreatePortPair()
@@ -335,28 +337,27 @@ func TestCollapseHandoverWatched(t *testing.T) {
 	b = tn.move(b, 1, 2) // proxy X on node 1, target on node 2
 	tn.step(4, 3)        // a's move from 3 is acknowledged: PeerMoved to X, behind message 1
 	mustSend(t, n[4], a, 2)
-	tn.move(a, 4, 0)    // a on node 0, which will die
-	tn.step(0, 4)       // a's move from 4 is acknowledged: PeerMoved to X, behind message 2
-	tn.step(2, 1)       // X's move is acknowledged: it asks node 3
-	for tn.step(4, 1) { // 2 waits at X for 1; X learns node 0 and asks it
+	a = tn.move(a, 4, 0) // a on node 0
+	tn.step(0, 4)        // a's move from 4 is acknowledged: PeerMoved to X, behind message 2
+	tn.step(2, 1)        // X's move is acknowledged: it asks node 3
+	for tn.step(4, 1) {  // 2 and the PeerMoved from 4 wait at X for node 4's stint
 	}
-	tn.step(1, 0) // ObserveProxy: a on node 0 switches to node 2, acks 2
-	tn.step(0, 1) // the ack: X is bypassed but still waits for message 1
-	if p := n[1].ports[n[1].proxyTo[Address{Node: n[2].Name(), Port: b}]]; p == nil || !p.acked {
-		t.Fatal("X is not a bypassed proxy waiting for message 1")
+	x := n[1].ports[n[1].proxyTo[Address{Node: n[2].Name(), Port: b}]]
+	if x == nil || len(x.held) != 2 || x.asked[n[0].Name()] || n[1].held[n[4].Name()] != 2 {
+		t.Fatalf("X does not hold node 4's two events:%s", n[1].dump())
 	}
-	// Node 0 dies. Only node 1 learns of it.
-	tn.collect()
-	tn.dead[0] = true
-	for k := range tn.links {
-		if k[0] == 0 || k[1] == 0 {
-			delete(tn.links, k)
-		}
-	}
-	n[1].LostNode(n[0].Name())
 	tn.run()
-	requireLost(t, n[2], b)
-	closeAll(t, tn, at{2, b})
+	if c := n[1].PortCount(); c != 0 || len(n[1].held) != 0 {
+		t.Fatalf("node 1 keeps %d ports, holds %v:%s", c, n[1].held, n[1].dump())
+	}
+	requireBodies(t, n[2], b, 1, 2)
+	mustSend(t, n[0], a, 3)
+	tn.run()
+	requireBodies(t, n[2], b, 3)
+	if st := mustStatus(t, n[2], b); st.PeerClosed {
+		t.Fatalf("status %+v, want open", st)
+	}
+	closeAll(t, tn, at{0, a}, at{2, b})
 }
 
 // The root makes a pipe and gives its ends to two leaves: afterwards the

@@ -88,14 +88,54 @@
 // that follows finds it there or finds it gone, and another event follows.
 // F moves only finitely often.
 //
-// Capabilities: an ObserveProxyEvent speaks only for a proxy on the node
-// that sends it (anything else is refused), and it can only redirect the
-// port whose next hop is that proxy: the one node that already carries
-// that port's every message. A proxy takes an ack only from a node it
-// asked, only once, and refuses one whose sequence number is below what it
-// already forwarded (the pipe is cut off then). A bypassed proxy refuses
-// messages beyond the acknowledged number and closures. Such errors are
-// [EventError]s; no remote input panics or touches another pipe.
+// # Capabilities
+//
+// Every remote event names its target by a port name the sender knows, and
+// a node that once held a pipe end keeps knowing its peer's name, so names
+// alone prove nothing. Node.AcceptEvent therefore checks, per event type,
+// that the sending node (the link it came on; the runtime never trusts a
+// name inside a frame for this) is entitled to address that port:
+//
+//   - UserEvent, ClosureEvent, PeerMovedEvent: only a node with a live
+//     stint at the target (authority.go: port.stints, the same starts and
+//     ends as the stint counts of Node loss, but not ended by acks).
+//     A ClosureEvent with Lost set is also taken from the node a
+//     receiving port sends to (its proxy there lost its target); from any
+//     other node it is dropped without a charge (a bypassed proxy may send
+//     one late, and the ports concerned hear of the loss themselves).
+//   - PortAcceptedEvent: only the node the port was moved to (the proxy is
+//     looked up by that node and the new port's name); anything else
+//     matches nothing and changes nothing.
+//   - ObserveProxyEvent: only for a proxy on the sending node, and it can
+//     only redirect the port whose next hop is that proxy: the one node
+//     that already carries that port's every message.
+//   - ObserveProxyAckEvent: only from a node the proxy asked, once, and not
+//     below what it already forwarded (the pipe is cut off then).
+//
+// A node's first events of a new stint may overtake the event that starts
+// it, which comes from another node (the node the sender moved from, or the
+// bypassed proxy). So an event from a node without a live stint is held,
+// in arrival order per node, while another node has a live stint there
+// (or a local proxy still waits for its move's acknowledgement), and
+// applied when the stint starts; held events of a lost node, or of a port
+// that closes or is cut off, are dropped. When no node could start such a
+// stint, the event is refused: an [*EventError] matching [ErrNotAuthorized],
+// charged to the sending node, and nothing has changed (no port closed, no
+// queue touched, no event sent). Limits: a former sender can, while the
+// hold applies, pass its spent count on with a PeerMovedEvent; and a node
+// that adopts a descriptor forged by another speaks with the forger's
+// words, so it is the one charged.
+//
+// Bounds (Config, each with a default): a user message further ahead than
+// ReorderWindow is refused ([ErrOutsideWindow]) and not stored; a node may
+// have at most MaxPortsPerNode ports adopted from it alive here
+// ([ErrTooManyPorts], which also bounds what it adds to the indexes of
+// peers and proxy targets and, since each of its events moves one stint
+// count, to the per-port stint tables); at most MaxHeldEvents events of a
+// node may be held ([ErrTooManyHeld]); MaxLostNodes lost nodes are
+// remembered. After LostNode(x) the node keeps nothing about x but the fact
+// that it is lost. A message refused whole adopts none of its ports. No
+// remote input panics.
 //
 // # Node loss
 //

@@ -35,6 +35,18 @@ var (
 	ErrBadSequence = errors.New("ports: bad sequence number")
 	// ErrBadEvent: an event of unknown type or with a malformed field.
 	ErrBadEvent = errors.New("ports: malformed event")
+	// ErrNotAuthorized: the sending node may not address that port with
+	// that event (see Capabilities in the package documentation).
+	ErrNotAuthorized = errors.New("ports: event from a node not entitled to address the port")
+	// ErrOutsideWindow: a user message's sequence number lies further
+	// ahead of the next one expected than Config.ReorderWindow allows.
+	ErrOutsideWindow = errors.New("ports: sequence number beyond the reordering window")
+	// ErrTooManyPorts: the sending node would have more ports adopted from
+	// it alive on this node than Config.MaxPortsPerNode allows.
+	ErrTooManyPorts = errors.New("ports: too many ports from one node")
+	// ErrTooManyHeld: the sending node has more events waiting for its
+	// authority to be confirmed than Config.MaxHeldEvents allows.
+	ErrTooManyHeld = errors.New("ports: too many events held from one node")
 )
 
 // PortError is an error from a Node method about one port.

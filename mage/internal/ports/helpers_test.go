@@ -45,6 +45,17 @@ func (tn *testNet) index(name NodeName) int {
 	return -1
 }
 
+// indexOf is index for a node that may be outside the net (a hostile
+// one in the fuzz test), which yields -1: events to it vanish.
+func (tn *testNet) indexOf(name NodeName) int {
+	for i, n := range tn.nodes {
+		if n.Name() == name {
+			return i
+		}
+	}
+	return -1
+}
+
 // collect moves every node's outgoing events onto the links.
 func (tn *testNet) collect() {
 	for i, n := range tn.nodes {
@@ -52,8 +63,8 @@ func (tn *testNet) collect() {
 			continue
 		}
 		for _, o := range n.TakeOutgoing() {
-			to := tn.index(o.To)
-			if tn.dead[to] {
+			to := tn.indexOf(o.To)
+			if to < 0 || tn.dead[to] {
 				continue
 			}
 			k := [2]int{i, to}
@@ -217,9 +228,9 @@ func (n *Node) dump() string {
 	slices.SortFunc(names, comparePorts)
 	for _, name := range names {
 		p := n.ports[name]
-		fmt.Fprintf(&b, "\n    %v state=%d peer=%v target=%v send=%d recv=%d missing=%d queued=%d peerClosed=%v last=%d lost=%v sources=%v inTransit=%v announce=%v observing=%v asked=%v acked=%v ackSeq=%d handover=%v",
+		fmt.Fprintf(&b, "\n    %v state=%d peer=%v target=%v send=%d recv=%d missing=%d queued=%d peerClosed=%v last=%d lost=%v sources=%v inTransit=%v announce=%v observing=%v asked=%v acked=%v ackSeq=%d handover=%v held=%d",
 			name, p.state, p.peer, p.target, p.nextSend, p.nextRecv, p.nextMissing, len(p.queue), p.peerClosed, p.lastRecv, p.lost, p.sources, p.inTransit,
-			p.announceMove, p.observing, p.asked, p.acked, p.ackSeq, p.handover)
+			p.announceMove, p.observing, p.asked, p.acked, p.ackSeq, p.handover, len(p.held))
 	}
 	return b.String()
 }

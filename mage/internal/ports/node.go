@@ -17,6 +17,50 @@ type Config struct {
 	// discards, so the runtime can close the OS handles inside. It must not
 	// call back into the Node.
 	DropBody func(body any)
+
+	// The bounds below limit what other nodes can make this node keep.
+	// Zero takes the default (DefaultReorderWindow and so on); each is
+	// enforced with an *EventError charged to the sending node.
+
+	// ReorderWindow is how far ahead of the next expected sequence number
+	// a user message may be. One beyond it is refused (ErrOutsideWindow)
+	// and not stored, so a port's reorder queue holds at most this many.
+	ReorderWindow uint64
+	// MaxPortsPerNode is how many ports adopted from one node (descriptors
+	// it sent) may be alive here at once (ErrTooManyPorts). It also bounds
+	// what one node can add to the indexes of peers and proxy targets.
+	MaxPortsPerNode int
+	// MaxHeldEvents is how many events from one node may wait, across all
+	// ports, for the event that confirms its authority (ErrTooManyHeld).
+	MaxHeldEvents int
+	// MaxLostNodes is how many lost nodes the node remembers, so that a
+	// port that comes to depend on one is cut off at once. The oldest is
+	// forgotten first.
+	MaxLostNodes int
+}
+
+// Defaults for the zero fields of Config.
+const (
+	DefaultReorderWindow   = 1 << 16
+	DefaultMaxPortsPerNode = 16384
+	DefaultMaxHeldEvents   = 4096
+	DefaultMaxLostNodes    = 4096
+)
+
+func (c Config) withDefaults() Config {
+	if c.ReorderWindow == 0 {
+		c.ReorderWindow = DefaultReorderWindow
+	}
+	if c.MaxPortsPerNode <= 0 {
+		c.MaxPortsPerNode = DefaultMaxPortsPerNode
+	}
+	if c.MaxHeldEvents <= 0 {
+		c.MaxHeldEvents = DefaultMaxHeldEvents
+	}
+	if c.MaxLostNodes <= 0 {
+		c.MaxLostNodes = DefaultMaxLostNodes
+	}
+	return c
 }
 
 // Node is the port state machine of one node.
@@ -31,9 +75,21 @@ type Node struct {
 	name     NodeName
 	rand     io.Reader
 	dropBody func(any)
+	limits   Config
 
 	ports map[PortName]*port
-	lost  map[NodeName]bool
+	// lost holds the nodes reported lost, lostOrder the same in the order
+	// reported, so the oldest can be forgotten (Config.MaxLostNodes).
+	lost      map[NodeName]bool
+	lostOrder []NodeName
+	// adopted counts, per node, the live ports adopted from it
+	// (Config.MaxPortsPerNode); held counts the events held from it
+	// (Config.MaxHeldEvents).
+	adopted map[NodeName]int
+	held    map[NodeName]int
+	// leaving counts, by the address they were sending to, the proxies
+	// whose move was not acknowledged yet (announceMove).
+	leaving map[Address]int
 	// proxyTo finds a proxy by its target, for PortAcceptedEvent.
 	proxyTo map[Address]PortName
 	// referrers finds a receiving port by its peer, for ObserveProxyEvent.
@@ -80,8 +136,12 @@ func NewNode(cfg Config) *Node {
 		name:       cfg.Name,
 		rand:       r,
 		dropBody:   cfg.DropBody,
+		limits:     cfg.withDefaults(),
 		ports:      map[PortName]*port{},
 		lost:       map[NodeName]bool{},
+		adopted:    map[NodeName]int{},
+		held:       map[NodeName]int{},
+		leaving:    map[Address]int{},
 		proxyTo:    map[Address]PortName{},
 		referrers:  map[Address]PortName{},
 		changedSet: map[PortName]bool{},
@@ -101,6 +161,8 @@ func (n *Node) CreatePortPair() (PortName, PortName) {
 	pb := newPort(b, Address{n.name, a}, 1, 1)
 	pa.addSource(n.name, 1)
 	pb.addSource(n.name, 1)
+	pa.addStint(n.name, 1)
+	pb.addStint(n.name, 1)
 	n.ports[a], n.ports[b] = pa, pb
 	n.referrers[pa.peer], n.referrers[pb.peer] = a, b
 	return a, b
@@ -251,55 +313,61 @@ func (n *Node) AcceptEvent(from NodeName, e Event) error {
 	if from.IsZero() || from == n.name {
 		return &EventError{From: from, Detail: "event from an invalid node", Err: ErrInvalidNode}
 	}
+	e, ok := derefEvent(e)
+	if !ok {
+		return &EventError{From: from, Err: ErrBadEvent, Detail: "nil or unknown event"}
+	}
 	var err error
 	switch ev := e.(type) {
 	case UserEvent:
-		err = n.acceptUser(from, ev)
-	case *UserEvent:
-		if ev == nil {
-			return &EventError{From: from, Err: ErrBadEvent, Detail: "nil event"}
-		}
-		err = n.acceptUser(from, *ev)
+		err = n.acceptRemoteUser(from, ev)
 	case ClosureEvent:
-		err = n.acceptClosure(from, ev)
-	case *ClosureEvent:
-		if ev == nil {
-			return &EventError{From: from, Err: ErrBadEvent, Detail: "nil event"}
-		}
-		err = n.acceptClosure(from, *ev)
+		err = n.acceptRemoteClosure(from, ev)
 	case PeerMovedEvent:
-		err = n.acceptPeerMoved(from, ev)
-	case *PeerMovedEvent:
-		if ev == nil {
-			return &EventError{From: from, Err: ErrBadEvent, Detail: "nil event"}
-		}
-		err = n.acceptPeerMoved(from, *ev)
+		err = n.acceptRemotePeerMoved(from, ev)
 	case PortAcceptedEvent:
 		n.acceptPortAccepted(from, ev)
-	case *PortAcceptedEvent:
-		if ev == nil {
-			return &EventError{From: from, Err: ErrBadEvent, Detail: "nil event"}
-		}
-		n.acceptPortAccepted(from, *ev)
 	case ObserveProxyEvent:
 		err = n.acceptObserveProxy(from, ev)
-	case *ObserveProxyEvent:
-		if ev == nil {
-			return &EventError{From: from, Err: ErrBadEvent, Detail: "nil event"}
-		}
-		err = n.acceptObserveProxy(from, *ev)
 	case ObserveProxyAckEvent:
-		err = n.acceptObserveProxyAck(from, ev)
-	case *ObserveProxyAckEvent:
-		if ev == nil {
-			return &EventError{From: from, Err: ErrBadEvent, Detail: "nil event"}
-		}
-		err = n.acceptObserveProxyAck(from, *ev)
-	default:
-		err = &EventError{From: from, Err: ErrBadEvent, Detail: "unknown event type"}
+		err = n.acceptRemoteAck(from, ev)
 	}
 	n.flush()
 	return err
+}
+
+// derefEvent turns a pointer to an event into the event; ok is false for
+// a nil pointer or a type outside the closed set.
+func derefEvent(e Event) (Event, bool) {
+	switch ev := e.(type) {
+	case UserEvent, ClosureEvent, PeerMovedEvent, PortAcceptedEvent, ObserveProxyEvent, ObserveProxyAckEvent:
+		return e, true
+	case *UserEvent:
+		if ev != nil {
+			return *ev, true
+		}
+	case *ClosureEvent:
+		if ev != nil {
+			return *ev, true
+		}
+	case *PeerMovedEvent:
+		if ev != nil {
+			return *ev, true
+		}
+	case *PortAcceptedEvent:
+		if ev != nil {
+			return *ev, true
+		}
+	case *ObserveProxyEvent:
+		if ev != nil {
+			return *ev, true
+		}
+	case *ObserveProxyAckEvent:
+		if ev != nil {
+			return *ev, true
+		}
+	}
+	return nil, false
 }
 
 // LostNode tells the node that the channel to node died and nothing more
@@ -313,7 +381,7 @@ func (n *Node) LostNode(node NodeName) {
 	if node.IsZero() || node == n.name || n.lost[node] {
 		return
 	}
-	n.lost[node] = true
+	n.rememberLost(node)
 	names := make([]PortName, 0, len(n.ports))
 	for name := range n.ports {
 		names = append(names, name)
@@ -323,6 +391,41 @@ func (n *Node) LostNode(node NodeName) {
 		if p := n.ports[name]; p != nil && p.waitsOn(node) {
 			n.lose(p, node)
 		}
+	}
+	n.flush()
+	n.forgetNode(node)
+}
+
+// rememberLost records node as lost, forgetting the oldest lost node
+// beyond Config.MaxLostNodes.
+func (n *Node) rememberLost(node NodeName) {
+	n.lost[node] = true
+	n.lostOrder = append(n.lostOrder, node)
+	if len(n.lostOrder) > n.limits.MaxLostNodes {
+		delete(n.lost, n.lostOrder[0])
+		n.lostOrder[0] = NodeName{}
+		n.lostOrder = n.lostOrder[1:]
+	}
+}
+
+// forgetNode drops, once the ports that depended on node were cut off,
+// everything the node keeps about it but the fact that it is lost: events
+// held from it, its stints, the asks of proxies, its count of ports.
+func (n *Node) forgetNode(node NodeName) {
+	for _, p := range n.ports {
+		n.dropHeld(p, node)
+		delete(p.sources, node)
+		delete(p.stints, node)
+		delete(p.asked, node)
+		if p.adoptedFrom == node {
+			p.adoptedFrom = NodeName{}
+		}
+	}
+	delete(n.adopted, node)
+	delete(n.held, node)
+	if n.watchedSet[node] {
+		delete(n.watchedSet, node)
+		n.watched = slices.DeleteFunc(n.watched, func(w NodeName) bool { return w == node })
 	}
 	n.flush()
 }
@@ -395,11 +498,32 @@ func (n *Node) removePort(p *port) {
 		return
 	}
 	delete(n.ports, p.name)
+	if !p.adoptedFrom.IsZero() {
+		if n.adopted[p.adoptedFrom]--; n.adopted[p.adoptedFrom] <= 0 {
+			delete(n.adopted, p.adoptedFrom)
+		}
+		p.adoptedFrom = NodeName{}
+	}
+	n.dropHeld(p, NodeName{})
+	n.setAnnounceMove(p, false)
 	switch p.state {
 	case stateProxying:
 		delete(n.proxyTo, p.target)
 	case stateReceiving:
 		n.forgetReferrer(p)
+	}
+}
+
+// setAnnounceMove sets p.announceMove and keeps the leaving index.
+func (n *Node) setAnnounceMove(p *port, on bool) {
+	if p.announceMove == on {
+		return
+	}
+	p.announceMove = on
+	if on {
+		n.leaving[p.peer]++
+	} else if n.leaving[p.peer]--; n.leaving[p.peer] <= 0 {
+		delete(n.leaving, p.peer)
 	}
 }
 

@@ -51,6 +51,15 @@ type port struct {
 	// messages in flight to this port (see PeerMovedEvent). Counts may dip
 	// below zero while stint events arrive out of order.
 	sources map[NodeName]int
+	// stints counts, per node, the stints that entitle it to address this
+	// port (authority.go): the same starts and ends as sources, except
+	// that an ack does not end one. An ack may overtake the start of the
+	// stint it ends while another stint from the same node is still
+	// live; counting it here would take that stint's authority away.
+	// A node keeps its entry, at zero or below, once its stint ended: it
+	// may still end a stint of its own that was counted under another
+	// (see acceptRemotePeerMoved), so counts may dip below zero too.
+	stints map[NodeName]int
 
 	// announceMove: a proxy whose move its peer has not been told about;
 	// it tells once the new node acknowledges the port (PortAcceptedEvent).
@@ -71,6 +80,16 @@ type port struct {
 	// inTransit: a receiving port attached to a message sitting on this
 	// node; the message owns it.
 	inTransit bool
+
+	// held keeps, in arrival order, events from nodes whose stint at this
+	// port has not started yet (authority.go); releasing guards the loop
+	// that applies them.
+	held      []heldEvent
+	releasing bool
+	// adoptedFrom is the node this port was adopted from, whose count of
+	// ports here it is part of; zero for ports made here, and once that
+	// node is lost.
+	adoptedFrom NodeName
 }
 
 func newPort(name PortName, peer Address, nextSend, nextRecv uint64) *port {
@@ -82,6 +101,7 @@ func newPort(name PortName, peer Address, nextSend, nextRecv uint64) *port {
 		nextRecv:    nextRecv,
 		nextMissing: nextRecv,
 		sources:     map[NodeName]int{},
+		stints:      map[NodeName]int{},
 	}
 }
 
@@ -174,6 +194,12 @@ func (p *port) waitsOn(node NodeName) bool {
 		return true
 	}
 	return p.sources[node] > 0
+}
+
+// addStint changes the count of stints node may address this port with
+// (authority.go).
+func (p *port) addStint(node NodeName, delta int) {
+	p.stints[node] += delta
 }
 
 func (p *port) addSource(node NodeName, delta int) {

@@ -53,7 +53,7 @@ func (n *Node) convertToProxy(a *port, to NodeName) Descriptor {
 	// The end's stint on this node is over. Its peer keeps watching this
 	// node until the new one has the port: if this node died with the
 	// descriptor still on its way, no one else would know.
-	a.announceMove = true
+	n.setAnnounceMove(a, true)
 	return d
 }
 
@@ -128,30 +128,33 @@ func (n *Node) deliver(from NodeName, target PortName, m *queuedMessage) error {
 	return nil
 }
 
-// acceptUser handles a user message from another node.
-func (n *Node) acceptUser(from NodeName, ev UserEvent) error {
-	// Bind the carried ports here first, even if the target is gone: then
-	// closing them tells their peers, instead of leaving them waiting.
-	m := &queuedMessage{seq: ev.Seq, body: ev.Body, ports: make([]PortName, 0, len(ev.Ports))}
-	var bad error
-	for _, d := range ev.Ports {
-		if err := n.adopt(from, d, true); err != nil {
-			if bad == nil {
-				bad = err
-			}
-			continue
+// checkDescriptors validates the descriptors of a message from node from
+// as a whole, before any is adopted, so that a refused message changes
+// nothing.
+func (n *Node) checkDescriptors(from NodeName, ds []Descriptor) error {
+	if len(ds) == 0 {
+		return nil
+	}
+	if n.adopted[from]+len(ds) > n.limits.MaxPortsPerNode {
+		return fmt.Errorf("%w: %d alive from this node, %d more, limit %d",
+			ErrTooManyPorts, n.adopted[from], len(ds), n.limits.MaxPortsPerNode)
+	}
+	for i, d := range ds {
+		if err := n.checkDescriptor(d); err != nil {
+			return err
 		}
-		m.ports = append(m.ports, d.Name)
+		for _, prev := range ds[:i] {
+			if prev.Name == d.Name || prev.Peer == d.Peer || prev.Peer == (Address{Node: n.name, Port: d.Name}) ||
+				d.Peer == (Address{Node: n.name, Port: prev.Name}) {
+				return ErrBadDescriptor
+			}
+		}
 	}
-	if bad != nil {
-		n.discard(m)
-		return &EventError{From: from, Target: ev.Target, Seq: ev.Seq, Err: bad, Detail: "attached port"}
-	}
-	return n.deliver(from, ev.Target, m)
+	return nil
 }
 
-// adopt creates the receiving port d describes, moved here from node from.
-func (n *Node) adopt(from NodeName, d Descriptor, inTransit bool) error {
+// checkDescriptor validates one descriptor against this node's ports.
+func (n *Node) checkDescriptor(d Descriptor) error {
 	switch {
 	case d.Name.IsZero(), d.Peer.Node.IsZero(), d.Peer.Port.IsZero(),
 		d.NextSendSeq == 0, d.NextRecvSeq == 0,
@@ -166,12 +169,30 @@ func (n *Node) adopt(from NodeName, d Descriptor, inTransit bool) error {
 		// Only one port anywhere sends to a given port.
 		return ErrBadDescriptor
 	}
+	return nil
+}
+
+// adopt creates the receiving port d describes, moved here from node from.
+func (n *Node) adopt(from NodeName, d Descriptor, inTransit bool) error {
+	if err := n.checkDescriptors(from, []Descriptor{d}); err != nil {
+		return err
+	}
+	n.adoptChecked(from, d, inTransit)
+	return nil
+}
+
+// adoptChecked creates the receiving port d describes, which
+// checkDescriptors accepted.
+func (n *Node) adoptChecked(from NodeName, d Descriptor, inTransit bool) {
 	p := newPort(d.Name, d.Peer, d.NextSendSeq, d.NextRecvSeq)
 	// Until the proxy left on from is bypassed or this end moves again,
 	// everything for it comes through that proxy.
 	p.addSource(from, 1)
+	p.addStint(from, 1)
 	p.inTransit = inTransit
 	p.peerClosed, p.lastRecv = d.PeerClosed, d.PeerLastSeq
+	p.adoptedFrom = from
+	n.adopted[from]++
 	n.ports[d.Name] = p
 	n.referrers[d.Peer] = d.Name
 	n.noteWatched(d.Peer.Node)
@@ -182,7 +203,6 @@ func (n *Node) adopt(from NodeName, d Descriptor, inTransit bool) error {
 	case n.lost[d.Peer.Node]:
 		n.cutOff(p, d.Peer.Node)
 	}
-	return nil
 }
 
 // checkAttachments validates the ports to be attached to a message sent

@@ -615,6 +615,10 @@ func (s *sim) deliver(k [2]int) {
 	from, to := k[0], k[1]
 	s.logf("deliver %d->%d %T %+v", from, to, ev, ev)
 	if err := s.nodes[to].AcceptEvent(s.nodes[from].Name(), ev); err != nil {
+		if errors.Is(err, ErrNotAuthorized) {
+			s.fail("an honest run produced an authority error: AcceptEvent %d->%d %+v: %v\n  node %d:%s", from, to, ev, err, to, s.nodes[to].dump())
+			return
+		}
 		s.fail("AcceptEvent %d->%d %+v: %v", from, to, ev, err)
 	}
 	s.collect()
@@ -742,10 +746,14 @@ func (s *sim) finish() {
 	if len(s.busyLinks()) > 0 {
 		s.fail("taking messages produced events")
 	}
+	s.checkNothingHeld()
 	for _, e := range s.held() {
 		s.checkStatus(e, true)
 	}
 	s.checkCollapsed()
+	if s.err != nil {
+		return
+	}
 	for _, e := range s.held() {
 		s.close(e)
 		if s.r.IntN(2) == 0 {
@@ -792,5 +800,16 @@ func (s *sim) checkCollapsed() {
 			s.fail("pipe %d side %d on node %d watches %v, want only node %d", e.pipe, e.side, e.node, p.sources, o.node)
 		}
 		s.direct++
+	}
+}
+
+// checkNothingHeld checks, once the network is quiet, that no node still
+// holds an event waiting for its sender's authority: in an honest run
+// every such event's stint starts sooner or later.
+func (s *sim) checkNothingHeld() {
+	for i, n := range s.nodes {
+		if !s.dead[i] && len(n.held) != 0 {
+			s.fail("node %d still holds events after the run drained: %v:%s", i, n.held, n.dump())
+		}
 	}
 }

@@ -1,0 +1,330 @@
+package ports
+
+import (
+	"fmt"
+	"slices"
+)
+
+// Authority: who may address a port (see Capabilities in the package
+// documentation). A sender of a port's messages addresses it with user
+// messages, closures, PeerMovedEvents and acks; only a node with a live
+// stint at the port (port.sources) may do so. A node's first events from
+// a new stint may overtake the event that starts the stint, which comes
+// from another node, so an event from a node without a live stint is held
+// while some other node could still start one for it, and refused
+// otherwise.
+
+// verdict is what the authority rule decides for an event.
+type verdict uint8
+
+const (
+	verdictApply  verdict = iota + 1 // from may address the port now
+	verdictHold                      // from may yet be given a stint: keep the event aside
+	verdictRefuse                    // no one can give from a stint: ErrNotAuthorized
+	verdictDrop                      // p was cut off by a loss: late events are moot
+)
+
+// heldEvent is an event kept aside until its sender's stint starts. A
+// user message's ports are already adopted (later events for them may
+// follow on the same link).
+type heldEvent struct {
+	from NodeName
+	user *queuedMessage
+	ev   Event // a ClosureEvent or PeerMovedEvent when user is nil
+}
+
+// authorize decides about a stint event (user message, closure or
+// PeerMovedEvent) from node from for port p.
+func (n *Node) authorize(p *port, from NodeName) verdict {
+	switch {
+	case p.holds(from):
+		return verdictHold // behind the events already held from there
+	case p.stints[from] > 0:
+		return verdictApply
+	case p.lost:
+		// The stint that would have vouched for from may have died with
+		// the lost node; nothing more is delivered anyway.
+		return verdictDrop
+	case p.mayStart(n.name, from), n.senderLeaving(p):
+		return verdictHold
+	}
+	return verdictRefuse
+}
+
+// senderLeaving reports whether p's sender was moved away from this node
+// by a proxy that has not heard yet that the port arrived: until it hears,
+// the nodes the sender went on to may address p, and only then does this
+// node start their stints.
+func (n *Node) senderLeaving(p *port) bool {
+	return n.leaving[Address{Node: n.name, Port: p.name}] > 0
+}
+
+// holds reports whether p holds an event from node.
+func (p *port) holds(node NodeName) bool {
+	for _, h := range p.held {
+		if h.from == node {
+			return true
+		}
+	}
+	return false
+}
+
+// mayStart reports whether a stint of node from at p could still begin:
+// a node other than this one and from has a live stint at p (it could move
+// the sender to from, or hand its proxy's place to from), or holds events
+// (among them, maybe, such a move). A stint on this node is the caller's
+// concern (senderLeaving).
+func (p *port) mayStart(self, from NodeName) bool {
+	for node, c := range p.stints {
+		if c > 0 && node != self && node != from {
+			return true
+		}
+	}
+	for _, h := range p.held {
+		if h.from != from {
+			return true
+		}
+	}
+	return false
+}
+
+// hold keeps h aside on p, within the bound of events held from one node.
+func (n *Node) hold(p *port, h heldEvent) {
+	p.held = append(p.held, h)
+	n.held[h.from]++
+}
+
+// checkHold reports whether one more event from node from may be held.
+func (n *Node) checkHold(from NodeName, target PortName, seq uint64) error {
+	if n.held[from] >= n.limits.MaxHeldEvents {
+		return &EventError{From: from, Target: target, Seq: seq, Err: ErrTooManyHeld,
+			Detail: fmt.Sprintf("%d events already wait for this node's authority", n.held[from])}
+	}
+	return nil
+}
+
+func notAuthorized(from NodeName, target PortName, seq uint64, what string) error {
+	return &EventError{From: from, Target: target, Seq: seq, Err: ErrNotAuthorized,
+		Detail: what + " from a node with no stint at the port"}
+}
+
+// releaseHeld applies, in arrival order per node, the events held on p
+// whose senders now have a live stint. Applying one may start further
+// stints (a released PeerMovedEvent); the loop runs until none is ready.
+// Errors of released events are dropped with the events: the node that
+// sent one has since been given a stint, so the event is the sender's own
+// affair, and the caller's error must not charge the node whose event
+// released it.
+func (n *Node) releaseHeld(p *port) {
+	if p.releasing {
+		return // the outer loop goes on
+	}
+	p.releasing = true
+	defer func() { p.releasing = false }()
+	for n.ports[p.name] == p {
+		i := p.nextReleasable()
+		if i < 0 {
+			return
+		}
+		h := p.held[i]
+		p.held = slices.Delete(p.held, i, i+1)
+		n.unhold(h.from)
+		n.applyHeld(p, h)
+	}
+}
+
+// nextReleasable returns the index of the first held event whose sender
+// has a live stint and holds nothing earlier, or -1.
+func (p *port) nextReleasable() int {
+	var blocked []NodeName
+	for i, h := range p.held {
+		if slices.Contains(blocked, h.from) {
+			continue
+		}
+		if p.stints[h.from] > 0 {
+			return i
+		}
+		blocked = append(blocked, h.from)
+	}
+	return -1
+}
+
+func (n *Node) applyHeld(p *port, h heldEvent) {
+	if h.user != nil {
+		_ = n.deliver(h.from, p.name, h.user)
+		return
+	}
+	switch ev := h.ev.(type) {
+	case ClosureEvent:
+		_ = n.acceptClosure(h.from, ev)
+	case PeerMovedEvent:
+		_ = n.acceptPeerMoved(h.from, ev)
+	}
+}
+
+func (n *Node) unhold(node NodeName) {
+	if n.held[node]--; n.held[node] <= 0 {
+		delete(n.held, node)
+	}
+}
+
+// dropHeld discards what p holds from node (every node when node is zero).
+func (n *Node) dropHeld(p *port, node NodeName) {
+	if len(p.held) == 0 {
+		return
+	}
+	var dropped []*queuedMessage
+	kept := p.held[:0]
+	for _, h := range p.held {
+		if !node.IsZero() && h.from != node {
+			kept = append(kept, h)
+			continue
+		}
+		n.unhold(h.from)
+		if h.user != nil {
+			dropped = append(dropped, h.user)
+		}
+	}
+	clear(p.held[len(kept):])
+	p.held = kept
+	if len(p.held) == 0 {
+		p.held = nil
+	}
+	n.discard(dropped...)
+}
+
+// checkWindow refuses a user message for p whose sequence number lies
+// beyond the reordering window.
+func (n *Node) checkWindow(p *port, from NodeName, ev UserEvent) error {
+	if ev.Seq > p.nextRecv && ev.Seq-p.nextRecv >= n.limits.ReorderWindow {
+		return &EventError{From: from, Target: ev.Target, Seq: ev.Seq, Err: ErrOutsideWindow,
+			Detail: fmt.Sprintf("next expected %d, window %d", p.nextRecv, n.limits.ReorderWindow)}
+	}
+	return nil
+}
+
+// acceptRemoteUser handles a user message from another node: the
+// authority rule and the bounds first, so that a refused message changes
+// nothing; then its ports are adopted, and it is delivered or held.
+func (n *Node) acceptRemoteUser(from NodeName, ev UserEvent) error {
+	p := n.ports[ev.Target]
+	v := verdictApply
+	if p != nil {
+		if v = n.authorize(p, from); v == verdictRefuse {
+			return notAuthorized(from, ev.Target, ev.Seq, "user message")
+		}
+		if err := n.checkWindow(p, from, ev); err != nil {
+			return err
+		}
+		if v == verdictHold {
+			if err := n.checkHold(from, ev.Target, ev.Seq); err != nil {
+				return err
+			}
+		}
+	}
+	if err := n.checkDescriptors(from, ev.Ports); err != nil {
+		return &EventError{From: from, Target: ev.Target, Seq: ev.Seq, Err: err, Detail: "attached port"}
+	}
+	// Bind the carried ports here first, even if the target is gone: then
+	// closing them tells their peers, instead of leaving them waiting.
+	m := &queuedMessage{seq: ev.Seq, body: ev.Body, ports: make([]PortName, 0, len(ev.Ports))}
+	for _, d := range ev.Ports {
+		n.adoptChecked(from, d, true)
+		m.ports = append(m.ports, d.Name)
+	}
+	switch v {
+	case verdictDrop:
+		n.discard(m)
+		return nil
+	case verdictHold:
+		n.hold(p, heldEvent{from: from, user: m})
+		return nil
+	}
+	return n.deliver(from, ev.Target, m)
+}
+
+// acceptRemoteClosure handles a ClosureEvent from another node.
+func (n *Node) acceptRemoteClosure(from NodeName, ev ClosureEvent) error {
+	p := n.ports[ev.Target]
+	if p == nil {
+		return nil // closed or removed meanwhile
+	}
+	v := n.authorize(p, from)
+	if ev.Lost && v != verdictApply && !p.holds(from) {
+		if p.state == stateReceiving && p.peer.Node == from {
+			// The proxy this port sends to lost its target: the pipe is
+			// broken, which the node this port sends to could make so
+			// anyway.
+			return n.acceptClosure(from, ev)
+		}
+		// A bypassed proxy whose target was lost may say so late; the
+		// ports that depend on the lost node hear of it themselves. Such
+		// a closure changes nothing, and proves nothing against its
+		// sender.
+		return nil
+	}
+	switch v {
+	case verdictRefuse:
+		return notAuthorized(from, ev.Target, 0, "closure")
+	case verdictDrop:
+		return nil
+	case verdictHold:
+		if err := n.checkHold(from, ev.Target, 0); err != nil {
+			return err
+		}
+		n.hold(p, heldEvent{from: from, ev: ev})
+		return nil
+	}
+	return n.acceptClosure(from, ev)
+}
+
+// acceptRemotePeerMoved handles a PeerMovedEvent from another node.
+func (n *Node) acceptRemotePeerMoved(from NodeName, ev PeerMovedEvent) error {
+	if ev.NewNode.IsZero() {
+		return &EventError{From: from, Target: ev.Target, Err: ErrBadEvent, Detail: "peer moved to the zero node"}
+	}
+	p := n.ports[ev.Target]
+	if p == nil {
+		return nil
+	}
+	v := n.authorize(p, from)
+	if _, known := p.stints[from]; known && v == verdictHold && !p.holds(from) {
+		// A node that had a stint here may have had two at once (the
+		// proxy forwarding here and the sender itself), whose end markers
+		// counts cannot tell apart: the end of one may arrive after the
+		// other's was taken for it. Sums come right once all arrived. (So
+		// a former sender can pass its spent count on while another node
+		// could still start a stint here; where none could, it is refused.)
+		v = verdictApply
+	}
+	switch v {
+	case verdictRefuse:
+		return notAuthorized(from, ev.Target, 0, "peer-moved event")
+	case verdictDrop:
+		return nil
+	case verdictHold:
+		if err := n.checkHold(from, ev.Target, 0); err != nil {
+			return err
+		}
+		n.hold(p, heldEvent{from: from, ev: ev})
+		return nil
+	}
+	return n.acceptPeerMoved(from, ev)
+}
+
+// acceptRemoteAck handles an ObserveProxyAckEvent from another node. Only
+// a node the proxy asked may send one. It is applied at once: it may
+// overtake the start of the stint it ends (see port.stints), and the
+// messages it covers are forwarded whenever they are released.
+func (n *Node) acceptRemoteAck(from NodeName, ev ObserveProxyAckEvent) error {
+	p := n.ports[ev.Target]
+	if p == nil || (p.state == stateProxying && p.lost) {
+		return nil // cut off meanwhile; the ack is moot
+	}
+	if p.state != stateProxying || !p.asked[from] {
+		return &EventError{From: from, Target: ev.Target, Seq: ev.LastSeq,
+			Err:    &causeError{text: ErrNotAuthorized.Error(), errs: []error{ErrNotAuthorized, ErrBadEvent}},
+			Detail: "observe-proxy ack this proxy did not ask for"}
+	}
+	return n.acceptObserveProxyAck(from, ev)
+}

@@ -1,0 +1,230 @@
+package ports
+
+import (
+	"errors"
+	"maps"
+	"testing"
+)
+
+// forgeryNet sets up the scenario: node 0 (the parent) holds end
+// a; end b went to node 1 (the hostile child) and came back to node 0.
+// Node 1 still knows a's name. If onward, b then goes on to node 2 (the
+// healthy child).
+func forgeryNet(t *testing.T, onward bool) (tn *testNet, a, b PortName, bNode int) {
+	t.Helper()
+	tn = newTestNet(t, 3)
+	a, b = tn.nodes[0].CreatePortPair()
+	b = tn.move(b, 0, 1)
+	tn.run()
+	b = tn.move(b, 1, 0)
+	tn.run()
+	if !onward {
+		return tn, a, b, 0
+	}
+	b = tn.move(b, 0, 2)
+	tn.run()
+	return tn, a, b, 2
+}
+
+var forgeries = []struct {
+	name string
+	ev   func(a PortName) Event
+}{
+	{"user message", func(a PortName) Event { return UserEvent{Target: a, Seq: 2, Body: "forged"} }},
+	{"user message ahead", func(a PortName) Event { return UserEvent{Target: a, Seq: 5, Body: "forged"} }},
+	{"closure", func(a PortName) Event { return ClosureEvent{Target: a, LastSeq: 1} }},
+	{"peer moved", func(a PortName) Event { return PeerMovedEvent{Target: a, NewNode: testNodeName(7)} }},
+}
+
+// The former holder's events are refused, charged to it, and change
+// nothing, when the end it handed back stays on the parent's node.
+func TestForgedEventsFromFormerHolderAreRefused(t *testing.T) {
+	for _, f := range forgeries {
+		t.Run(f.name, func(t *testing.T) {
+			tn, a, b, _ := forgeryNet(t, false)
+			n := tn.nodes
+			mustSend(t, n[0], b, "h1")
+			requireBodies(t, n[0], a, "h1")
+			before := tableSizes(n[0])
+			err := n[0].AcceptEvent(n[1].Name(), f.ev(a))
+			var ee *EventError
+			if !errors.Is(err, ErrNotAuthorized) || !errors.As(err, &ee) || ee.From != n[1].Name() || ee.Target != a {
+				t.Fatalf("forged %s: %v, want ErrNotAuthorized charged to node 1", f.name, err)
+			}
+			if out := n[0].TakeOutgoing(); len(out) != 0 {
+				t.Fatalf("a refused event produced %v", out)
+			}
+			if len(tn.dropped) != 0 {
+				t.Fatalf("the forged body was kept and dropped: %v", tn.dropped)
+			}
+			if st := mustStatus(t, n[0], a); st.PeerClosed || st.Readable {
+				t.Fatalf("status after forgery %+v", st)
+			}
+			if after := tableSizes(n[0]); !maps.Equal(before, after) {
+				t.Fatalf("forgery changed the node's tables: %v, was %v", after, before)
+			}
+			mustSend(t, n[0], b, "h2")
+			requireBodies(t, n[0], a, "h2")
+			closeAll(t, tn, at{0, a}, at{0, b})
+		})
+	}
+}
+
+// When the end went on to the healthy child, the former holder's events
+// cannot be refused at once (a node without a stint may be about to get
+// one), so they are held: none reaches the reader or changes the pipe,
+// the healthy child's traffic flows in order and is never refused, and
+// the forger is charged once it exceeds the hold.
+func TestForgedEventsWhileSenderIsRemoteAreHeld(t *testing.T) {
+	tn, a, b, bn := forgeryNet(t, true)
+	n := tn.nodes
+	mustSend(t, n[bn], b, "h1")
+	tn.run()
+	requireBodies(t, n[0], a, "h1")
+	for i := range DefaultMaxHeldEvents {
+		ev := forgeries[i%3].ev(a)
+		if err := n[0].AcceptEvent(n[1].Name(), ev); err != nil {
+			t.Fatalf("forged event %d: %v, want it held", i, err)
+		}
+	}
+	err := n[0].AcceptEvent(n[1].Name(), ClosureEvent{Target: a, LastSeq: 1})
+	var ee *EventError
+	if !errors.Is(err, ErrTooManyHeld) || !errors.As(err, &ee) || ee.From != n[1].Name() {
+		t.Fatalf("event past the hold: %v, want ErrTooManyHeld charged to node 1", err)
+	}
+	if st := mustStatus(t, n[0], a); st.PeerClosed || st.Readable {
+		t.Fatalf("status after forgery %+v", st)
+	}
+	mustSend(t, n[bn], b, "h2")
+	mustSend(t, n[bn], b, "h3")
+	tn.run() // fails on any error from the healthy node
+	requireBodies(t, n[0], a, "h2", "h3")
+	mustSend(t, n[0], a, "p1")
+	tn.run()
+	requireBodies(t, n[bn], b, "p1")
+	// The runtime cuts the forger off; what it held goes.
+	n[0].LostNode(n[1].Name())
+	if len(n[0].held) != 0 || len(n[0].ports[a].held) != 0 {
+		t.Fatalf("events held from a lost node remain: %v", n[0].held)
+	}
+	mustSend(t, n[bn], b, "h4")
+	tn.run()
+	requireBodies(t, n[0], a, "h4")
+	closeAll(t, tn, at{0, a}, at{bn, b})
+}
+
+func TestReorderWindow(t *testing.T) {
+	tn := newTestNet(t, 2)
+	n := tn.nodes
+	n[0] = NewNode(Config{Name: testNodeName(0), ReorderWindow: 8})
+	tn.nodes = n
+	a, b := n[0].CreatePortPair()
+	b = tn.move(b, 0, 1)
+	tn.run()
+	if err := n[0].AcceptEvent(n[1].Name(), UserEvent{Target: a, Seq: 8, Body: "last in window"}); err != nil {
+		t.Fatalf("seq 8: %v", err)
+	}
+	err := n[0].AcceptEvent(n[1].Name(), UserEvent{Target: a, Seq: 9, Body: "beyond"})
+	requireErr(t, err, ErrOutsideWindow)
+	if q := len(n[0].ports[a].queue); q != 1 {
+		t.Fatalf("queue holds %d messages, want 1", q)
+	}
+	if len(tn.dropped) != 0 {
+		t.Fatal("a refused message was stored")
+	}
+	_ = b
+}
+
+func TestMaxPortsPerNode(t *testing.T) {
+	tn := newTestNet(t, 2)
+	n := tn.nodes
+	n[0] = NewNode(Config{Name: testNodeName(0), MaxPortsPerNode: 2})
+	tn.nodes = n
+	a, b := n[0].CreatePortPair()
+	b = tn.move(b, 0, 1) // one port on node 0 came from... none yet; b's is on node 1
+	tn.run()
+	desc := func(i byte) Descriptor {
+		return Descriptor{Name: PortName{0xEE, i}, Peer: Address{Node: n[1].Name(), Port: PortName{0xDD, i}}, NextSendSeq: 1, NextRecvSeq: 1}
+	}
+	if err := n[0].AcceptEvent(n[1].Name(), UserEvent{Target: a, Seq: 1, Ports: []Descriptor{desc(1), desc(2)}, Body: "two"}); err != nil {
+		t.Fatalf("two ports: %v", err)
+	}
+	before := n[0].PortCount()
+	err := n[0].AcceptEvent(n[1].Name(), UserEvent{Target: a, Seq: 2, Ports: []Descriptor{desc(3)}, Body: "three"})
+	requireErr(t, err, ErrTooManyPorts)
+	if n[0].PortCount() != before {
+		t.Fatal("a refused message adopted ports")
+	}
+	// Once the ports are gone, the node may send more.
+	m := mustGet(t, n[0], a)
+	for _, p := range m.Ports {
+		if err := n[0].ClosePort(p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := n[0].AcceptEvent(n[1].Name(), UserEvent{Target: a, Seq: 2, Ports: []Descriptor{desc(3)}, Body: "three"}); err != nil {
+		t.Fatalf("after closing: %v", err)
+	}
+	_ = b
+}
+
+// After LostNode(x), the node keeps nothing about x but the fact that it
+// is lost: every table is back to its size before x took part.
+func TestLostNodeLeavesNothing(t *testing.T) {
+	tn := newTestNet(t, 3)
+	n := tn.nodes
+	a, b := n[0].CreatePortPair()
+	b = tn.move(b, 0, 2)
+	tn.run()
+	base := tableSizes(n[0])
+	// Node 1 takes part: a pipe with an end there, events held from it.
+	c, d := n[0].CreatePortPair()
+	d = tn.move(d, 0, 1)
+	mustSend(t, n[1], d, "x")
+	tn.run()
+	if err := n[0].AcceptEvent(n[1].Name(), UserEvent{Target: a, Seq: 1, Body: "held"}); err != nil {
+		t.Fatal(err)
+	}
+	tn.kill(1)
+	requireBodies(t, n[0], c, "x")
+	requireLost(t, n[0], c)
+	if err := n[0].ClosePort(c); err != nil {
+		t.Fatal(err)
+	}
+	after := tableSizes(n[0])
+	base["lost"]++ // the one thing kept: that node 1 is lost
+	base["lostOrder"]++
+	for k, v := range base {
+		if after[k] != v {
+			t.Errorf("%s: %d entries, want %d (before: %v, after: %v)", k, after[k], v, base, after)
+		}
+	}
+	for _, p := range n[0].ports {
+		if _, ok := p.stints[n[1].Name()]; ok || p.sources[n[1].Name()] != 0 || p.asked[n[1].Name()] {
+			t.Fatalf("port %v still knows node 1:%s", p.name, n[0].dump())
+		}
+	}
+	closeAll(t, tn, at{0, a}, at{2, b})
+}
+
+func tableSizes(n *Node) map[string]int {
+	held := 0
+	for _, p := range n.ports {
+		held += len(p.held)
+	}
+	return map[string]int{
+		"ports": len(n.ports), "lost": len(n.lost), "lostOrder": len(n.lostOrder), "adopted": len(n.adopted),
+		"held": len(n.held), "portHeld": held, "leaving": len(n.leaving), "proxyTo": len(n.proxyTo),
+		"referrers": len(n.referrers), "watched": len(n.watched),
+	}
+}
+
+func TestMaxLostNodes(t *testing.T) {
+	n := NewNode(Config{Name: testNodeName(0), MaxLostNodes: 2})
+	for i := range 5 {
+		n.LostNode(testNodeName(10 + i))
+	}
+	if len(n.lost) != 2 || len(n.lostOrder) != 2 || !n.lost[testNodeName(14)] || n.lost[testNodeName(10)] {
+		t.Fatalf("lost %v, want the last two", n.lost)
+	}
+}
