@@ -215,7 +215,7 @@ func writevAll(fd int, hdr, p []byte) error {
 func blockingRawConn(f *os.File) *rawConn {
 	fd := int(f.Fd()) // Fd puts the descriptor in blocking mode
 	return &rawConn{
-		r: bufio.NewReaderSize(fdReader(fd), rawReadBuffer),
+		r:  bufio.NewReaderSize(fdReader(fd), rawReadBuffer),
 		w:  func(b []byte) error { return writevAll(fd, b, nil) },
 		wv: func(hdr, p []byte) error { return writevAll(fd, hdr, p) },
 	}

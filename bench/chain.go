@@ -28,7 +28,6 @@ var errChain = errors.New("bench: chain")
 // chainSession is A's side: both children and the two pipes to compare.
 type chainSession struct {
 	b, c           *child
-	nodeB, nodeC   *mage.Node
 	node           *mage.Node
 	travelled, dir *pipeClient
 }

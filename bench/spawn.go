@@ -32,7 +32,15 @@ var errChild = errors.New("bench: child")
 
 // socketPair makes a connected pair of Unix stream sockets.
 func socketPair() (*os.File, *os.File, error) {
-	fds, err := syscall.Socketpair(syscall.AF_UNIX, syscall.SOCK_STREAM|syscall.SOCK_CLOEXEC, 0)
+	// ForkLock keeps a concurrent fork from inheriting the descriptors
+	// before they are close-on-exec (SOCK_CLOEXEC is not portable).
+	syscall.ForkLock.RLock()
+	fds, err := syscall.Socketpair(syscall.AF_UNIX, syscall.SOCK_STREAM, 0)
+	if err == nil {
+		syscall.CloseOnExec(fds[0])
+		syscall.CloseOnExec(fds[1])
+	}
+	syscall.ForkLock.RUnlock()
 	if err != nil {
 		return nil, nil, fmt.Errorf("bench: socketpair: %w", err)
 	}
