@@ -254,7 +254,7 @@ func TestSpliceGenerated(t *testing.T) {
 func TestReportWrite(t *testing.T) {
 	res := &results{values: map[string]map[string][]float64{}, reps: 1}
 	for _, c := range contenders() {
-		for i, size := range sizes {
+		for i, size := range defaultSizes {
 			res.add(rtMetric("p50", size), c.key, float64(10*(i+1)))
 			res.add(owMetric("mbs", size), c.key, float64(100*(i+1)))
 		}
@@ -263,7 +263,7 @@ func TestReportWrite(t *testing.T) {
 	res.add(rtMetric("p50", 16), "mage-typed", 10)
 	dir := t.TempDir()
 	out := filepath.Join(dir, "perf.md")
-	cfg := &config{reps: 1, duration: tiny, cold: 1}
+	cfg := &config{reps: 1, duration: tiny, cold: 1, sizes: defaultSizes, loadavg: loadAverage()}
 	if err := newReport(cfg, res).write(out, filepath.Join(dir, "perf.png")); err != nil {
 		t.Fatal(err)
 	}

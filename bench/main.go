@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -38,6 +39,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
+	cfg.loadavg = loadAverage()
 	start := time.Now()
 	res, err := runAll(ctx, cfg, stderr)
 	if err != nil {
@@ -68,6 +70,8 @@ type config struct {
 	duration time.Duration   // per workload and contender, per repetition
 	cold     int             // cold starts per contender and repetition
 	profile  string          // directory for CPU and allocation profiles
+	sizes    []int           // payload sizes of the round-trip and one-way workloads
+	loadavg  string          // the machine's load when the run began
 }
 
 func (c *config) wants(contender, workload string) bool {
@@ -83,9 +87,10 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	plot := flags.String("plot", "", "write the plot here (PNG); default: -out with .png")
 	only := flags.String("only", "", "comma-separated contender keys to run (default all): "+strings.Join(contenderKeys(), ","))
 	work := flags.String("work", "", "comma-separated workloads to run (default all): "+strings.Join(workloadNames(), ","))
-	duration := flags.Duration("duration", 300*time.Millisecond, "time per workload, contender and repetition")
-	cold := flags.Int("cold", 3, "cold starts per contender and repetition")
+	duration := flags.Duration("duration", 500*time.Millisecond, "time per workload, contender and repetition")
+	cold := flags.Int("cold", 5, "cold starts per contender and repetition")
 	profile := flags.String("profile", "", "write CPU and allocation profiles of parent and children into this directory")
+	sizeList := flags.String("sizes", "", "comma-separated payload sizes in bytes (default 16,1024,65536,1048576)")
 	flags.Usage = func() {
 		fmt.Fprintln(stderr, "usage: bench [-quick] [-reps N] [-out file.md] [-only keys] [-work names] [-profile dir]")
 		flags.PrintDefaults()
@@ -96,7 +101,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	if flags.NArg() != 0 {
 		return nil, fmt.Errorf("bench: unexpected arguments %q", flags.Args())
 	}
-	cfg := &config{reps: *reps, quick: *quick, out: *out, plot: *plot, duration: *duration, cold: *cold, profile: *profile}
+	cfg := &config{reps: *reps, quick: *quick, out: *out, plot: *plot, duration: *duration, cold: *cold, profile: *profile, sizes: defaultSizes}
 	if cfg.quick {
 		cfg.reps, cfg.duration, cfg.cold = 1, 40*time.Millisecond, 1
 	}
@@ -107,6 +112,11 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 		cfg.plot = strings.TrimSuffix(cfg.out, ".md") + ".png"
 	}
 	var err error
+	if *sizeList != "" {
+		if cfg.sizes, err = parseSizes(*sizeList); err != nil {
+			return nil, err
+		}
+	}
 	if cfg.only, err = keySet(*only, contenderKeys(), "contender"); err != nil {
 		return nil, err
 	}
@@ -134,4 +144,17 @@ func keySet(list string, known []string, what string) (map[string]bool, error) {
 		set[k] = true
 	}
 	return set, nil
+}
+
+// parseSizes parses a comma-separated list of payload sizes.
+func parseSizes(list string) ([]int, error) {
+	var out []int
+	for _, f := range strings.Split(list, ",") {
+		n, err := strconv.Atoi(f)
+		if err != nil || n < 1 || n > rawMaxPayload {
+			return nil, fmt.Errorf("bench: payload size %q is not 1 to %d bytes", f, rawMaxPayload)
+		}
+		out = append(out, n)
+	}
+	return out, nil
 }

@@ -16,11 +16,13 @@ import (
 // writePlot draws round-trip latency and one-way throughput against
 // payload size, one line per contender, side by side, into a PNG.
 func writePlot(r *report, path string) error {
-	left, err := r.sizePlot("Round trip p50 (lower is better)", "microseconds", func(size int) string { return rtMetric("p50", size) })
+	// The legends go where the lines are not: latency rises to the right,
+	// throughput too.
+	left, err := r.sizePlot("Round trip p50 (lower is better)", "microseconds", true, func(size int) string { return rtMetric("p50", size) })
 	if err != nil {
 		return err
 	}
-	right, err := r.sizePlot("One-way throughput (higher is better)", "MB/s", func(size int) string { return owMetric("mbs", size) })
+	right, err := r.sizePlot("One-way throughput (higher is better)", "MB/s", false, func(size int) string { return owMetric("mbs", size) })
 	if err != nil {
 		return err
 	}
@@ -43,7 +45,7 @@ func writePlot(r *report, path string) error {
 }
 
 // sizePlot is one log-log plot of metric(size) for every contender.
-func (r *report) sizePlot(title, unit string, metric func(int) string) (*plot.Plot, error) {
+func (r *report) sizePlot(title, unit string, legendTopLeft bool, metric func(int) string) (*plot.Plot, error) {
 	p := plot.New()
 	p.Title.Text = title
 	p.X.Label.Text = "payload size"
@@ -51,17 +53,16 @@ func (r *report) sizePlot(title, unit string, metric func(int) string) (*plot.Pl
 	p.X.Scale, p.Y.Scale = plot.LogScale{}, plot.LogScale{}
 	p.Y.Tick.Marker = plot.LogTicks{Prec: -1}
 	var ticks plot.ConstantTicks
-	for _, size := range sizes {
+	for _, size := range r.cfg.sizes {
 		ticks = append(ticks, plot.Tick{Value: float64(size), Label: sizeName(size)})
 	}
 	p.X.Tick.Marker = ticks
-	p.Legend.Top = true
-	p.Legend.Left = true
+	p.Legend.Top, p.Legend.Left = legendTopLeft, legendTopLeft
 	p.Add(plotter.NewGrid())
 	var lines []any
 	for _, c := range r.cols {
 		var pts plotter.XYs
-		for _, size := range sizes {
+		for _, size := range r.cfg.sizes {
 			if v, ok := r.res.med(metric(size), c.key); ok && v > 0 {
 				pts = append(pts, plotter.XY{X: float64(size), Y: v})
 			}

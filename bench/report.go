@@ -29,7 +29,7 @@ type row struct {
 	format func(float64) string
 }
 
-func tableRows() []row {
+func tableRows(sizes []int) []row {
 	var rows []row
 	for _, size := range sizes {
 		rows = append(rows, row{"round trip " + sizeName(size) + ", p50", rtMetric("p50", size), fmtMicros})
@@ -127,7 +127,7 @@ func (r *report) table() string {
 		b.WriteString("---|")
 	}
 	b.WriteString("\n")
-	for _, row := range tableRows() {
+	for _, row := range tableRows(r.cfg.sizes) {
 		var cells []string
 		any := false
 		for _, c := range r.cols {
@@ -157,6 +157,7 @@ func (r *report) machine() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "- date: %s\n", r.when.Format("2006-01-02 15:04 UTC"))
 	fmt.Fprintf(&b, "- machine: %s, %d cores (GOMAXPROCS %d), %s/%s\n", cpuModel(), runtime.NumCPU(), runtime.GOMAXPROCS(0), runtime.GOOS, runtime.GOARCH)
+	fmt.Fprintf(&b, "- load average (1, 5, 15 min) when the run began: %s; the machine is shared, so other work competes for its cores\n", r.cfg.loadavg)
 	fmt.Fprintf(&b, "- Go: %s\n", runtime.Version())
 	fmt.Fprintf(&b, "- peers: %s\n", peerVersions())
 	fmt.Fprintf(&b, "- run: %d repetitions, %v per workload and contender, %d cold starts per contender and repetition; took %v\n",
@@ -266,4 +267,17 @@ func spliceGenerated(doc, gen string) (string, error) {
 		return "", errors.New("the generated part's markers are missing or out of order")
 	}
 	return doc[:i] + gen + strings.TrimPrefix(doc[j+len(markerEnd):], "\n"), nil
+}
+
+// loadAverage is the system's load average, where the system tells it.
+func loadAverage() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "unknown"
+	}
+	f := strings.Fields(string(b))
+	if len(f) < 3 {
+		return "unknown"
+	}
+	return strings.Join(f[:3], ", ")
 }

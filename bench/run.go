@@ -155,7 +155,7 @@ func runSession(cfg *config, c *contender, s session, res *results, log io.Write
 	}
 	main := s.client(0)
 	if cfg.wants(c.key, workRoundTrip) {
-		for _, size := range sizes {
+		for _, size := range cfg.sizes {
 			rt, err := measureRoundTrip(main, size, cfg.duration)
 			if err != nil {
 				return err
@@ -166,7 +166,7 @@ func runSession(cfg *config, c *contender, s session, res *results, log io.Write
 		}
 	}
 	if cfg.wants(c.key, workOneWay) {
-		for _, size := range sizes {
+		for _, size := range cfg.sizes {
 			ow, err := measureOneWay(main, size, cfg.duration)
 			if err != nil {
 				return err

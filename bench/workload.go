@@ -9,8 +9,9 @@ import (
 	"time"
 )
 
-// Payload sizes of the round-trip and one-way workloads.
-var sizes = []int{16, 1 << 10, 64 << 10, 1 << 20}
+// defaultSizes are the payload sizes of the round-trip and one-way
+// workloads; -sizes chooses others.
+var defaultSizes = []int{16, 1 << 10, 64 << 10, 1 << 20}
 
 // Bounds of the measurement loops. Every loop also stops at a time bound.
 const (
