@@ -202,7 +202,17 @@ func (t *Tree) startFailed(in *instance, ev startedEvent) {
 	if errors.As(ev.err, &se) && se.Exit != nil {
 		exit = *se.Exit
 	}
-	t.log.Named(in.name).Error("process failed to start", "error", ev.err)
+	// Whatever its status, a process that ended before it accepted its
+	// invitation failed to start: status 0 must not read as "finished".
+	exit.Cause, exit.Err = launcher.CauseStartFailed, ev.err
+	log := t.log.Named(in.name)
+	if errors.Is(ev.err, launcher.ErrExitedBeforeAccept) {
+		exit.Reason = "exited before accepting its invitation"
+		log.Error("process exited before accepting its invitation; a program that does not use mage needs invite = false",
+			"status", exit.Status())
+	} else {
+		log.Error("process failed to start", "error", ev.err)
+	}
 	_ = ev.parentEnd.Close()
 	if req := in.launchedBy; req != nil {
 		in.launchedBy = nil

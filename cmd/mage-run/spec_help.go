@@ -1,0 +1,34 @@
+package main
+
+// specHelp is `mage-run help spec`: the spec format in brief, so that the
+// binary alone is enough to write one. The full reference is the
+// project's docs/mage-run.md; keep the two in step.
+const specHelp = `A spec is an HCL file of process blocks, nested to form the tree, and pipe
+blocks that join attachments of two processes.
+
+  process "NAME" {
+    command      = ["prog", "arg"]  # required; prog is looked up in PATH unless it has a /
+    env          = { K = "v" }      # added to mage-run's environment
+    dir          = "sub"            # working directory (relative: to the spec's directory)
+    count        = 1                # replicas
+    stop_timeout = "5s"             # SIGTERM, then SIGKILL after this
+    on_demand    = false            # launched by its parent through Supervisor.Launch
+    after        = ["sibling"]      # siblings that must run first, stopped after this one
+    restart {
+      policy      = "on-failure"    # never, on-failure or always
+      backoff     = "100ms"         # first delay; doubles up to max_backoff
+      max_backoff = "10s"
+      limit       = 3               # restarts before giving up (0: no limit)
+    }
+    process "CHILD" { ... }         # started once its parent runs, stopped before it
+  }
+
+  pipe {
+    from = "a.x"                    # process a finds its end at attachment x
+    to   = "b.y"
+  }
+
+Names are unique across the spec. The attachment "mage-run" is reserved for
+the supervisor interface. 'mage-run check SPEC' reports every problem at its
+position.
+`
