@@ -13,7 +13,8 @@ import (
 )
 
 // Start starts cmd as a child process invited to this node, and returns
-// once the child has accepted its invitation.
+// once the child has accepted its invitation (with Options.NoInvitation,
+// once it runs).
 //
 // Start prepares cmd: it attaches opts.Pipes to the invitation, adds the
 // invitation's socket to cmd.ExtraFiles and its variable to cmd.Env, puts
@@ -53,6 +54,11 @@ func Start(ctx context.Context, cmd *exec.Cmd, opts Options) (*Child, error) {
 	}
 	if err := c.spawn(); err != nil {
 		return nil, &StartError{Name: c.name, Err: err}
+	}
+	if opts.NoInvitation {
+		c.startOK = true
+		close(c.started)
+		return c, nil
 	}
 	conn, err := c.accept(ctx, opts.AcceptTimeout)
 	if err != nil {
@@ -126,8 +132,10 @@ func prepare(cmd *exec.Cmd, opts Options) (*Child, error) {
 		c.stderr = s
 		cmd.Stderr = s.w
 	}
-	if err := inv.PrepareCommand(cmd); err != nil {
-		return fail(fmt.Errorf("launcher: %w", err))
+	if !opts.NoInvitation {
+		if err := inv.PrepareCommand(cmd); err != nil {
+			return fail(fmt.Errorf("launcher: %w", err))
+		}
 	}
 	if cmd.WaitDelay == 0 {
 		cmd.WaitDelay = opts.WaitDelay

@@ -98,6 +98,12 @@ type Options struct {
 	// first, which also reaches a child that ignores SIGTERM but watches
 	// its invitation socket.
 	KeepConnectionOnStop bool
+	// NoInvitation starts a child that does not use mage: it gets no
+	// invitation (no socket, no environment variable), Start returns as
+	// soon as the process runs, and Connection is nil. Everything else
+	// (process group, Stop, Kill, stderr, OnExit) is as for any child.
+	// Pipes and Invitation must be empty.
+	NoInvitation bool
 }
 
 // withDefaults fills the zero fields of o that do not depend on an
@@ -120,6 +126,8 @@ func (o Options) withDefaults(cmd *exec.Cmd) (Options, error) {
 		return o, fmt.Errorf("%w: unknown bad message policy %s", ErrInvalid, o.BadMessage)
 	case o.CaptureStderr && cmd.Stderr != nil:
 		return o, fmt.Errorf("%w: CaptureStderr is set but cmd.Stderr is not nil", ErrInvalid)
+	case o.NoInvitation && (o.Invitation != nil || len(o.Pipes) > 0):
+		return o, fmt.Errorf("%w: NoInvitation is set but so is Invitation or Pipes", ErrInvalid)
 	case o.Invitation != nil && o.Node != nil && o.Invitation.Node() != o.Node:
 		return o, fmt.Errorf("%w: Options.Node is not the node of Options.Invitation", ErrInvalid)
 	}

@@ -12,6 +12,7 @@ blocks that join attachments of two processes.
     dir          = "sub"            # working directory (relative: to the spec's directory)
     count        = 1                # replicas
     stop_timeout = "5s"             # SIGTERM, then SIGKILL after this
+    invite       = true             # false: a program that does not use mage (no pipes)
     on_demand    = false            # launched by its parent through Supervisor.Launch
     after        = ["sibling"]      # siblings that must run first, stopped after this one
     restart {

@@ -31,6 +31,7 @@ var (
 			{Name: "stop_timeout"},
 			{Name: "on_demand"},
 			{Name: "after"},
+			{Name: "invite"},
 		},
 		Blocks: []hcl.BlockHeaderSchema{
 			{Type: "restart"},
@@ -118,6 +119,7 @@ func (p *parser) process(b *hcl.Block, parent *Process) *Process {
 		Name:        b.Labels[0],
 		Count:       DefaultCount,
 		StopTimeout: DefaultStopTimeout,
+		Invite:      true,
 		Parent:      parent,
 		DeclRange:   b.DefRange,
 	}
@@ -184,8 +186,15 @@ func (p *parser) processAttributes(proc *Process, attrs hcl.Attributes) {
 	if a, ok := attrs["after"]; ok && p.decode(a, &proc.After) {
 		proc.AfterRange = a.Expr.Range()
 	}
+	if a, ok := attrs["invite"]; ok {
+		p.decode(a, &proc.Invite)
+	}
 	if a, ok := attrs["on_demand"]; ok && p.decode(a, &proc.OnDemand) && proc.OnDemand {
 		switch {
+		case !proc.Invite:
+			p.errorf(a.Expr.Range(), "process %q is on_demand and has invite = false: a launched process finds its pipe to its parent in its invitation", proc.Name)
+		case proc.Parent != nil && !proc.Parent.Invite:
+			p.errorf(a.Expr.Range(), "process %q is on_demand inside %q, which has invite = false and so cannot call Supervisor.Launch", proc.Name, proc.Parent.Name)
 		case proc.Parent == nil:
 			p.errorf(a.Expr.Range(), "process %q is on_demand but not nested: only its parent process can launch it", proc.Name)
 		case proc.Count > 1:

@@ -310,6 +310,7 @@ func TestParseFullExample(t *testing.T) {
 			},
 		},
 	}
+	want.Walk(setDefaults)
 	if !reflect.DeepEqual(s, want) {
 		t.Errorf("got:\n%s\nwant:\n%s", dump(s), dump(want))
 	}
@@ -465,4 +466,10 @@ pipe {
 				MultiBelow(from, scope), MultiBelow(to, scope), want.scope, want.fromMany, want.toMany)
 		}
 	}
+}
+
+// setDefaults fills in the settings that every process of the full
+// example leaves at their defaults.
+func setDefaults(p *Process) {
+	p.Invite = true
 }

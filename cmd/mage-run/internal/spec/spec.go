@@ -58,6 +58,10 @@ type Process struct {
 	// through the supervisor interface (Supervisor.Launch). Such a
 	// process is nested, has Count 1 and is never restarted.
 	OnDemand bool
+	// Invite is false for a program that does not use mage: it gets no
+	// invitation (no socket, no MAGE_INVITATION), so no pipes and no
+	// supervisor interface, and counts as started as soon as it runs.
+	Invite bool
 	// StopTimeout is how long a stopped process may take to exit before
 	// it is killed.
 	StopTimeout time.Duration
