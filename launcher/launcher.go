@@ -99,17 +99,18 @@ func prepare(cmd *exec.Cmd, opts Options) (*Child, error) {
 		inv = invitation.New(opts.Node)
 	}
 	c := &Child{
-		name:      opts.Name,
-		cmd:       cmd,
-		inv:       inv,
-		log:       opts.Logger.Named(opts.Name),
-		policy:    opts.BadMessage,
-		onExit:    opts.OnExit,
-		waitDelay: opts.WaitDelay,
-		keepConn:  opts.KeepConnectionOnStop,
-		exited:    make(chan struct{}),
-		started:   make(chan struct{}),
-		done:      make(chan struct{}),
+		name:       opts.Name,
+		cmd:        cmd,
+		inv:        inv,
+		log:        opts.Logger.Named(opts.Name),
+		policy:     opts.BadMessage,
+		onExit:     opts.OnExit,
+		waitDelay:  opts.WaitDelay,
+		keepConn:   opts.KeepConnectionOnStop,
+		stopSignal: opts.StopSignal,
+		exited:     make(chan struct{}),
+		started:    make(chan struct{}),
+		done:       make(chan struct{}),
 	}
 	fail := func(err error) (*Child, error) {
 		inv.Close()

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os/exec"
 	"path/filepath"
+	"syscall"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -104,6 +105,9 @@ type Options struct {
 	// (process group, Stop, Kill, stderr, OnExit) is as for any child.
 	// Pipes and Invitation must be empty.
 	NoInvitation bool
+	// StopSignal is what Stop sends first, to the child and its process
+	// group. Zero means SIGTERM.
+	StopSignal syscall.Signal
 }
 
 // withDefaults fills the zero fields of o that do not depend on an
@@ -114,6 +118,9 @@ func (o Options) withDefaults(cmd *exec.Cmd) (Options, error) {
 	}
 	if o.AcceptTimeout <= 0 {
 		o.AcceptTimeout = DefaultAcceptTimeout
+	}
+	if o.StopSignal == 0 {
+		o.StopSignal = syscall.SIGTERM
 	}
 	if o.WaitDelay <= 0 {
 		o.WaitDelay = DefaultWaitDelay

@@ -1,11 +1,14 @@
 package launcher_test
 
 import (
+	"bufio"
 	"bytes"
 	"errors"
 	"os/exec"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/mage-ipc/mage/launcher"
 )
@@ -40,5 +43,28 @@ func TestNoInvitationWithPipes(t *testing.T) {
 	_, err := launcher.Start(testContext(t), exec.Command("true"), launcher.Options{NoInvitation: true, Pipes: []string{"x"}})
 	if !errors.Is(err, launcher.ErrInvalid) {
 		t.Fatalf("Start with NoInvitation and Pipes: %v, want ErrInvalid", err)
+	}
+}
+
+// TestStopSignal stops a child with the signal Options.StopSignal names.
+func TestStopSignal(t *testing.T) {
+	cmd := exec.Command("sh", "-c", `trap 'exit 7' HUP; echo ready; while :; do sleep 1 & wait $!; done`)
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := launcher.Start(testContext(t), cmd, launcher.Options{NoInvitation: true, StopSignal: syscall.SIGHUP})
+	if err != nil {
+		t.Fatalf("Start: %v", err)
+	}
+	line, err := bufio.NewReader(out).ReadString('\n')
+	if err != nil || line != "ready\n" {
+		t.Fatalf("read %q, %v; want the ready line", line, err)
+	}
+	if err := c.Stop(time.Minute); err != nil {
+		t.Fatalf("Stop: %v", err)
+	}
+	if exit := c.Wait(); exit.Code != 7 || exit.Cause != launcher.CauseStopped {
+		t.Errorf("exit = %v (cause %v), want exit status 7 from the HUP trap, cause stopped", exit, exit.Cause)
 	}
 }

@@ -8,10 +8,14 @@ blocks that join attachments of two processes.
 
   process "NAME" {
     command      = ["prog", "arg"]  # required; prog is looked up in PATH unless it has a /
-    env          = { K = "v" }      # added to mage-run's environment
-    dir          = "sub"            # working directory (relative: to the spec's directory)
+    env          = { K = "v" }      # added to mage-run's environment; wins over env_file
+    env_file     = "app.env"        # dotenv KEY=VALUE lines (or a list of files)
+    dir          = "sub"            # working directory (relative: to the spec's directory,
+                                    # which is also the default)
     count        = 1                # replicas
-    stop_timeout = "5s"             # SIGTERM, then SIGKILL after this
+    stop_signal  = "TERM"           # what stops it; SIGKILL after stop_timeout
+    stop_timeout = "5s"
+    accept_timeout = "10s"          # for an invited process to accept its invitation
     invite       = true             # false: a program that does not use mage (no pipes)
     on_demand    = false            # launched by its parent through Supervisor.Launch
     after        = ["sibling"]      # siblings that must run first, stopped after this one
@@ -28,6 +32,10 @@ blocks that join attachments of two processes.
     from = "a.x"                    # process a finds its end at attachment x
     to   = "b.y"
   }
+
+Values may use ${...}, the variable env (mage-run's environment: env.HOME,
+lookup(env, "PORT", "8080")) and functions such as upper, lower, join,
+split, format, replace, coalesce, concat, merge and trimspace.
 
 Names are unique across the spec. The attachment "mage-run" is reserved for
 the supervisor interface. 'mage-run check SPEC' reports every problem at its

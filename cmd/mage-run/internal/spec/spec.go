@@ -2,6 +2,7 @@ package spec
 
 import (
 	"fmt"
+	"syscall"
 	"time"
 
 	"github.com/hashicorp/hcl/v2"
@@ -13,6 +14,12 @@ const (
 	DefaultStopTimeout = 5 * time.Second
 	DefaultBackoff     = 100 * time.Millisecond
 	DefaultMaxBackoff  = 10 * time.Second
+	// DefaultStopSignal is what a process is stopped with, before it is
+	// killed after its stop timeout.
+	DefaultStopSignal = syscall.SIGTERM
+	// DefaultAcceptTimeout bounds the wait for a process to accept its
+	// invitation; the launcher's default.
+	DefaultAcceptTimeout = 10 * time.Second
 	// DefaultRestartLimit is how many restarts a process gets under
 	// on-failure or always when its restart block sets no limit.
 	DefaultRestartLimit = 3
@@ -32,6 +39,9 @@ const (
 
 // Spec is a parsed and validated spec file.
 type Spec struct {
+	// Dir is the absolute directory the spec's relative paths are
+	// relative to: the spec file's, unless Options.Dir said otherwise.
+	Dir string
 	// Processes are the top-level processes, in file order. Their
 	// children hang below them.
 	Processes []*Process
@@ -47,9 +57,11 @@ type Process struct {
 	// Command is the program and its arguments; never empty.
 	Command []string
 	// Env holds variables added to the environment mage-run was started
-	// with; nil when the block sets none.
+	// with: those of its env files, then its env attribute's; nil when
+	// the block sets none.
 	Env map[string]string
-	// Dir is the working directory; empty means mage-run's own.
+	// Dir is the working directory, absolute: the dir attribute
+	// relative to the spec's directory, or the spec's directory.
 	Dir string
 	// Count is the number of replicas, at least 1.
 	Count int
@@ -62,6 +74,14 @@ type Process struct {
 	// invitation (no socket, no MAGE_INVITATION), so no pipes and no
 	// supervisor interface, and counts as started as soon as it runs.
 	Invite bool
+	// StopSignal is sent to stop the process (and its process group).
+	StopSignal syscall.Signal
+	// AcceptTimeout bounds the wait for an invited process to accept its
+	// invitation.
+	AcceptTimeout time.Duration
+	// AcceptTimeoutRange is the position of the accept_timeout
+	// attribute, or the zero Range.
+	AcceptTimeoutRange hcl.Range
 	// StopTimeout is how long a stopped process may take to exit before
 	// it is killed.
 	StopTimeout time.Duration

@@ -104,7 +104,8 @@ func (t *Tree) startInstance(in *instance) {
 		Node:          t.node,
 		Invitation:    inv,
 		NoInvitation:  !in.block.Invite,
-		AcceptTimeout: t.opts.AcceptTimeout,
+		AcceptTimeout: t.acceptTimeout(in),
+		StopSignal:    in.block.StopSignal,
 		Logger:        t.log,
 		CaptureStderr: true,
 		// A process stopped with SIGTERM may still send its last replies.
@@ -126,6 +127,15 @@ func (t *Tree) startInstance(in *instance) {
 		}
 		t.send(startedEvent{in: in, run: run, child: child, err: err, supervisor: supLocal, parentEnd: parentEnd})
 	}()
+}
+
+// acceptTimeout is how long in's process may take to accept: the spec's,
+// unless Options overrides it.
+func (t *Tree) acceptTimeout(in *instance) time.Duration {
+	if t.opts.AcceptTimeout > 0 {
+		return t.opts.AcceptTimeout
+	}
+	return in.block.AcceptTimeout
 }
 
 // invitation makes in's invitation: the supervisor interface, its pipes,
