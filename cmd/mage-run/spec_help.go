@@ -23,8 +23,11 @@ blocks that join attachments of two processes.
       policy      = "on-failure"    # never, on-failure or always
       backoff     = "100ms"         # first delay; doubles up to max_backoff
       max_backoff = "10s"
-      limit       = 3               # restarts before giving up (0: no limit)
+      limit       = 3               # restarts in a row before giving up (0: no limit)
+      reset_after = "10s"           # a run this long forgets the restarts before it
+      jitter      = 0.2             # random fraction taken off each delay
     }
+    required     = false            # true: failing for good stops the whole tree
     process "CHILD" { ... }         # started once its parent runs, stopped before it
   }
 

@@ -41,6 +41,7 @@ var (
 			{Name: "env_file"},
 			{Name: "stop_signal"},
 			{Name: "accept_timeout"},
+			{Name: "required"},
 		},
 		Blocks: []hcl.BlockHeaderSchema{
 			{Type: "restart"},
@@ -53,6 +54,8 @@ var (
 			{Name: "backoff"},
 			{Name: "max_backoff"},
 			{Name: "limit"},
+			{Name: "reset_after"},
+			{Name: "jitter"},
 		},
 	}
 	pipeSchema = &hcl.BodySchema{
@@ -250,6 +253,9 @@ func (p *parser) processAttributes(proc *Process, attrs hcl.Attributes) {
 	if a, ok := attrs["after"]; ok && p.decode(a, &proc.After) {
 		proc.AfterRange = a.Expr.Range()
 	}
+	if a, ok := attrs["required"]; ok {
+		p.decode(a, &proc.Required)
+	}
 	if a, ok := attrs["invite"]; ok && p.decode(a, &proc.Invite) && !proc.Invite && proc.AcceptTimeoutRange != (hcl.Range{}) {
 		p.errorf(proc.AcceptTimeoutRange, "process %q has accept_timeout but invite = false: it never accepts an invitation", proc.Name)
 	}
@@ -268,7 +274,8 @@ func (p *parser) processAttributes(proc *Process, attrs hcl.Attributes) {
 }
 
 func (p *parser) restart(b *hcl.Block) Restart {
-	r := Restart{Policy: RestartOnFailure, Backoff: DefaultBackoff, MaxBackoff: DefaultMaxBackoff, Limit: DefaultRestartLimit}
+	r := Restart{Policy: RestartOnFailure, Backoff: DefaultBackoff, MaxBackoff: DefaultMaxBackoff, Limit: DefaultRestartLimit,
+		ResetAfter: DefaultResetAfter, Jitter: DefaultJitter}
 	attrs := p.content(b.Body, restartSchema).Attributes
 	if a, ok := attrs["policy"]; ok {
 		var s string
@@ -282,6 +289,19 @@ func (p *parser) restart(b *hcl.Block) Restart {
 	}
 	if a, ok := attrs["limit"]; ok && p.decode(a, &r.Limit) && r.Limit < 0 {
 		p.errorf(a.Expr.Range(), "restart limit must not be negative (0 means no limit), not %d", r.Limit)
+	}
+	if a, ok := attrs["reset_after"]; ok {
+		var s string
+		if p.decode(a, &s) {
+			if s == "never" {
+				r.ResetAfter = 0
+			} else {
+				p.duration(a, &r.ResetAfter)
+			}
+		}
+	}
+	if a, ok := attrs["jitter"]; ok && p.decode(a, &r.Jitter) && (r.Jitter < 0 || r.Jitter > 1) {
+		p.errorf(a.Expr.Range(), "jitter must be from 0 to 1 (the random fraction of each delay), not %v", r.Jitter)
 	}
 	backoff, hasBackoff := attrs["backoff"]
 	if hasBackoff {
@@ -299,7 +319,7 @@ func (p *parser) restart(b *hcl.Block) Restart {
 		r.MaxBackoff = r.Backoff
 	}
 	if r.Policy == RestartNever {
-		r.Limit = 0
+		r.Limit, r.ResetAfter, r.Jitter = 0, 0, 0
 	}
 	return r
 }

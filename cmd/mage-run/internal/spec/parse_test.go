@@ -480,6 +480,9 @@ func setDefaults(p *Process) {
 	p.Invite = true
 	p.StopSignal = DefaultStopSignal
 	p.AcceptTimeout = DefaultAcceptTimeout
+	if p.Restart.Policy != RestartNever {
+		p.Restart.ResetAfter, p.Restart.Jitter = DefaultResetAfter, DefaultJitter
+	}
 	if p.Dir == "" {
 		p.Dir = fullExampleDir
 	}

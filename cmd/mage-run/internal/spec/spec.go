@@ -20,6 +20,11 @@ const (
 	// DefaultAcceptTimeout bounds the wait for a process to accept its
 	// invitation; the launcher's default.
 	DefaultAcceptTimeout = 10 * time.Second
+	// DefaultResetAfter is how long a run must last for the restarts
+	// before it to be forgotten: the limit and the backoff start again.
+	DefaultResetAfter = 10 * time.Second
+	// DefaultJitter is the fraction of each restart delay that is random.
+	DefaultJitter = 0.2
 	// DefaultRestartLimit is how many restarts a process gets under
 	// on-failure or always when its restart block sets no limit.
 	DefaultRestartLimit = 3
@@ -74,6 +79,9 @@ type Process struct {
 	// invitation (no socket, no MAGE_INVITATION), so no pipes and no
 	// supervisor interface, and counts as started as soon as it runs.
 	Invite bool
+	// Required makes the whole tree stop, and mage-run exit with this
+	// process's status, when it fails for good.
+	Required bool
 	// StopSignal is sent to stop the process (and its process group).
 	StopSignal syscall.Signal
 	// AcceptTimeout bounds the wait for an invited process to accept its
@@ -107,10 +115,17 @@ type Restart struct {
 	Policy     RestartPolicy
 	Backoff    time.Duration
 	MaxBackoff time.Duration
-	// Limit is how many times the process is restarted before mage-run
-	// gives up on it; 0 means no limit. It is 0, and unused, under
-	// RestartNever.
+	// Limit is how many times in a row the process is restarted before
+	// mage-run gives up on it; 0 means no limit. It is 0, and unused,
+	// under RestartNever.
 	Limit int
+	// ResetAfter is the uptime after which a run counts as stable: when
+	// it ends, the restarts before it no longer count toward Limit or
+	// the backoff. Zero means never.
+	ResetAfter time.Duration
+	// Jitter is the fraction, from 0 to 1, of each delay that is drawn at
+	// random: a delay d becomes one from d*(1-Jitter) to d.
+	Jitter float64
 }
 
 // RestartPolicy says when an exited process is started again.

@@ -78,6 +78,8 @@ func (t *Tree) startInstance(in *instance) {
 	in.run++
 	in.state = StateStarting
 	in.stopSent = false
+	// Until this run accepts, its uptime is none.
+	in.startedAt = time.Time{}
 	run := in.run
 	log := t.log.Named(in.name)
 

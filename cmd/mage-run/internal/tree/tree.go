@@ -88,6 +88,9 @@ type Tree struct {
 	stopping bool
 	// failures lists the instances that failed for good, in order.
 	failures []*instance
+	// requiredFailed is the required instance whose failure stopped the
+	// tree, if one did.
+	requiredFailed *instance
 
 	// snapMu guards snapshot and result, which the loop publishes for
 	// other goroutines.
