@@ -37,6 +37,8 @@ type Child struct {
 	onExit    func(Exit)
 	waitDelay time.Duration
 	keepConn  bool
+	// stopSignal is Options.StopSignal.
+	stopSignal syscall.Signal
 	// stderr is nil unless Options.CaptureStderr.
 	stderr *stderrCapture
 
@@ -114,7 +116,7 @@ func (c *Child) Kill() error {
 
 // Stop ends the child politely: it closes the child's connection (the child
 // sees EOF on its invitation socket; not with Options.KeepConnectionOnStop)
-// and sends SIGTERM to the child and its process group; if the child has
+// and sends SIGTERM (Options.StopSignal) to the child and its process group; if the child has
 // not exited after grace, it sends SIGKILL.
 // Stop returns once the child has been reaped, as Wait does; its error
 // reports a signal that could not be sent. A second call, or a call after
@@ -134,7 +136,7 @@ func (c *Child) Stop(grace time.Duration) error {
 	if conn != nil && !c.keepConn {
 		_ = conn.Close()
 	}
-	errTerm := c.signal(syscall.SIGTERM)
+	errTerm := c.signal(c.stopSignal)
 	timer := time.NewTimer(grace)
 	defer timer.Stop()
 	select {

@@ -13,7 +13,8 @@ import (
 )
 
 // Start starts cmd as a child process invited to this node, and returns
-// once the child has accepted its invitation.
+// once the child has accepted its invitation (with Options.NoInvitation,
+// once it runs).
 //
 // Start prepares cmd: it attaches opts.Pipes to the invitation, adds the
 // invitation's socket to cmd.ExtraFiles and its variable to cmd.Env, puts
@@ -54,6 +55,11 @@ func Start(ctx context.Context, cmd *exec.Cmd, opts Options) (*Child, error) {
 	if err := c.spawn(); err != nil {
 		return nil, &StartError{Name: c.name, Err: err}
 	}
+	if opts.NoInvitation {
+		c.startOK = true
+		close(c.started)
+		return c, nil
+	}
 	conn, err := c.accept(ctx, opts.AcceptTimeout)
 	if err != nil {
 		return nil, c.abort(err)
@@ -93,17 +99,18 @@ func prepare(cmd *exec.Cmd, opts Options) (*Child, error) {
 		inv = invitation.New(opts.Node)
 	}
 	c := &Child{
-		name:      opts.Name,
-		cmd:       cmd,
-		inv:       inv,
-		log:       opts.Logger.Named(opts.Name),
-		policy:    opts.BadMessage,
-		onExit:    opts.OnExit,
-		waitDelay: opts.WaitDelay,
-		keepConn:  opts.KeepConnectionOnStop,
-		exited:    make(chan struct{}),
-		started:   make(chan struct{}),
-		done:      make(chan struct{}),
+		name:       opts.Name,
+		cmd:        cmd,
+		inv:        inv,
+		log:        opts.Logger.Named(opts.Name),
+		policy:     opts.BadMessage,
+		onExit:     opts.OnExit,
+		waitDelay:  opts.WaitDelay,
+		keepConn:   opts.KeepConnectionOnStop,
+		stopSignal: opts.StopSignal,
+		exited:     make(chan struct{}),
+		started:    make(chan struct{}),
+		done:       make(chan struct{}),
 	}
 	fail := func(err error) (*Child, error) {
 		inv.Close()
@@ -128,8 +135,10 @@ func prepare(cmd *exec.Cmd, opts Options) (*Child, error) {
 		c.stderr = s
 		cmd.Stderr = s.w
 	}
-	if err := inv.PrepareCommand(cmd); err != nil {
-		return fail(fmt.Errorf("launcher: %w", err))
+	if !opts.NoInvitation {
+		if err := inv.PrepareCommand(cmd); err != nil {
+			return fail(fmt.Errorf("launcher: %w", err))
+		}
 	}
 	if cmd.WaitDelay == 0 {
 		cmd.WaitDelay = opts.WaitDelay

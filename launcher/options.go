@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os/exec"
 	"path/filepath"
+	"syscall"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -98,6 +99,15 @@ type Options struct {
 	// first, which also reaches a child that ignores SIGTERM but watches
 	// its invitation socket.
 	KeepConnectionOnStop bool
+	// NoInvitation starts a child that does not use mage: it gets no
+	// invitation (no socket, no environment variable), Start returns as
+	// soon as the process runs, and Connection is nil. Everything else
+	// (process group, Stop, Kill, stderr, OnExit) is as for any child.
+	// Pipes and Invitation must be empty.
+	NoInvitation bool
+	// StopSignal is what Stop sends first, to the child and its process
+	// group. Zero means SIGTERM.
+	StopSignal syscall.Signal
 }
 
 // withDefaults fills the zero fields of o that do not depend on an
@@ -108,6 +118,9 @@ func (o Options) withDefaults(cmd *exec.Cmd) (Options, error) {
 	}
 	if o.AcceptTimeout <= 0 {
 		o.AcceptTimeout = DefaultAcceptTimeout
+	}
+	if o.StopSignal == 0 {
+		o.StopSignal = syscall.SIGTERM
 	}
 	if o.WaitDelay <= 0 {
 		o.WaitDelay = DefaultWaitDelay
@@ -120,6 +133,8 @@ func (o Options) withDefaults(cmd *exec.Cmd) (Options, error) {
 		return o, fmt.Errorf("%w: unknown bad message policy %s", ErrInvalid, o.BadMessage)
 	case o.CaptureStderr && cmd.Stderr != nil:
 		return o, fmt.Errorf("%w: CaptureStderr is set but cmd.Stderr is not nil", ErrInvalid)
+	case o.NoInvitation && (o.Invitation != nil || len(o.Pipes) > 0):
+		return o, fmt.Errorf("%w: NoInvitation is set but so is Invitation or Pipes", ErrInvalid)
 	case o.Invitation != nil && o.Node != nil && o.Invitation.Node() != o.Node:
 		return o, fmt.Errorf("%w: Options.Node is not the node of Options.Invitation", ErrInvalid)
 	}

@@ -70,16 +70,29 @@ func runWith(args []string, stdout, stderr io.Writer, notify notifyFunc) int {
 // newApp builds the CLI. Its exit handler is replaced so that app.Run
 // never calls os.Exit: run decides the status.
 func newApp(stdout, stderr io.Writer, notify notifyFunc) *cli.App {
-	return &cli.App{
-		Name:            "mage-run",
-		Usage:           "launch, wire and supervise trees of processes that talk over mage pipes",
+	app := &cli.App{
+		Name:    "mage-run",
+		Usage:   "launch, wire and supervise trees of processes that talk over mage pipes",
+		Version: version(),
+		// urfave/cli's own help command calls an unknown topic "No help
+		// topic"; ours (helpCommand) makes it a usage error.
+		HideHelpCommand: true,
 		Writer:          stdout,
 		ErrWriter:       stderr,
-		HideHelpCommand: true,
 		ExitErrHandler:  func(*cli.Context, error) {},
 		OnUsageError: func(_ *cli.Context, err error, _ bool) error {
 			return &statusError{code: exitUsage, msg: err.Error()}
 		},
+		// Reached with no command, or an unknown one: both usage errors.
+		Action: func(c *cli.Context) error {
+			if c.NArg() == 0 {
+				cli.HelpPrinter(c.App.ErrWriter, cli.AppHelpTemplate, c.App)
+				return usageError("no command given: want %s", commandList(c.App))
+			}
+			return usageError("unknown command %q: want %s", c.Args().First(), commandList(c.App))
+		},
 		Commands: []*cli.Command{runCommand(notify), checkCommand(), graphCommand(), demoCommand(notify)},
 	}
+	app.Commands = append(app.Commands, helpCommand())
+	return app
 }

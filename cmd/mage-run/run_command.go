@@ -15,7 +15,8 @@ func runCommand(notify notifyFunc) *cli.Command {
 		ArgsUsage: "SPEC",
 		Description: "Starts every process of the spec with its pipes, restarts processes by their\n" +
 			"policies, and stops the tree in order (children before parents) on SIGINT or\n" +
-			"SIGTERM; a second signal kills everything. See docs/mage-run.md.",
+			"SIGTERM; a second signal kills everything. 'mage-run help spec' describes the\n" +
+			"spec format.",
 		Flags: append(logFlags(),
 			&cli.BoolFlag{Name: "trace", Usage: "log every message each process sends and receives"},
 			&cli.StringFlag{Name: "view", Value: "auto", Usage: "live (a table redrawn in place), plain (a line per change) or auto (live on a terminal)"},

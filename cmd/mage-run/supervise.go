@@ -227,6 +227,9 @@ func treeStatus(res tree.Result, killedBy os.Signal) error {
 		msg += ": " + e.String()
 		code = exitCodeOf(*e)
 	}
+	if res.StoppedByRequired {
+		msg += "; it is required, so the tree was stopped"
+	}
 	if n := len(res.Failed); n > 1 {
 		msg += fmt.Sprintf(" (and %d more)", n-1)
 	}

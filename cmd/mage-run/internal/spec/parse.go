@@ -1,15 +1,21 @@
 package spec
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
 	"regexp"
 	"sort"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/gohcl"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
+	"golang.org/x/sys/unix"
 )
 
 // The schemas of the four kinds of block. Attributes are not marked
@@ -31,6 +37,11 @@ var (
 			{Name: "stop_timeout"},
 			{Name: "on_demand"},
 			{Name: "after"},
+			{Name: "invite"},
+			{Name: "env_file"},
+			{Name: "stop_signal"},
+			{Name: "accept_timeout"},
+			{Name: "required"},
 		},
 		Blocks: []hcl.BlockHeaderSchema{
 			{Type: "restart"},
@@ -43,6 +54,8 @@ var (
 			{Name: "backoff"},
 			{Name: "max_backoff"},
 			{Name: "limit"},
+			{Name: "reset_after"},
+			{Name: "jitter"},
 		},
 	}
 	pipeSchema = &hcl.BodySchema{
@@ -57,16 +70,44 @@ var (
 // first dot, and the name shows up in logs and graphs unquoted.
 var processName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_-]*$`)
 
-// Parse reads a spec from src; filename is used only in positions. It
-// returns every problem it finds, sorted by position. When the
-// diagnostics hold an error the spec is nil.
+// Options says where a spec is read from and what it may refer to.
+type Options struct {
+	// Dir is the directory relative paths in the spec (dir, env_file,
+	// and through dir, commands) are relative to. Empty means the
+	// directory of the file name given to Parse.
+	Dir string
+	// Environ is what env.NAME refers to, as os.Environ gives it.
+	Environ []string
+	// ReadFile reads an env file. Nil means os.ReadFile.
+	ReadFile func(path string) ([]byte, error)
+}
+
+// Parse reads a spec from src with mage-run's environment and the
+// directory of filename: ParseWith with default Options.
 func Parse(filename string, src []byte) (*Spec, hcl.Diagnostics) {
+	return ParseWith(filename, src, Options{Environ: os.Environ()})
+}
+
+// ParseWith reads a spec from src; filename is used in positions, and
+// for the spec's directory unless opts.Dir is set. It returns every
+// problem it finds, sorted by position. When the diagnostics hold an
+// error the spec is nil.
+func ParseWith(filename string, src []byte, opts Options) (*Spec, hcl.Diagnostics) {
 	file, diags := hclsyntax.ParseConfig(src, filename, hcl.InitialPos)
 	if diags.HasErrors() {
 		// Syntax errors make everything after them guesswork.
 		return nil, diags
 	}
-	p := &parser{spec: &Spec{}, byName: make(map[string]*Process)}
+	if opts.Dir == "" {
+		opts.Dir = filepath.Dir(filename)
+	}
+	if abs, err := filepath.Abs(opts.Dir); err == nil {
+		opts.Dir = abs
+	}
+	if opts.ReadFile == nil {
+		opts.ReadFile = os.ReadFile
+	}
+	p := &parser{spec: &Spec{Dir: opts.Dir}, byName: make(map[string]*Process), opts: opts, ctx: evalContext(opts.Environ)}
 	p.diags = diags
 	p.root(file.Body)
 	p.checkAfter()
@@ -85,6 +126,9 @@ type parser struct {
 	spec   *Spec
 	byName map[string]*Process
 	diags  hcl.Diagnostics
+	opts   Options
+	// ctx is what expressions may use: see evalContext.
+	ctx *hcl.EvalContext
 }
 
 func (p *parser) errorf(rng hcl.Range, format string, args ...any) {
@@ -115,11 +159,15 @@ func (p *parser) root(body hcl.Body) {
 
 func (p *parser) process(b *hcl.Block, parent *Process) *Process {
 	proc := &Process{
-		Name:        b.Labels[0],
-		Count:       DefaultCount,
-		StopTimeout: DefaultStopTimeout,
-		Parent:      parent,
-		DeclRange:   b.DefRange,
+		Name:          b.Labels[0],
+		Count:         DefaultCount,
+		StopTimeout:   DefaultStopTimeout,
+		StopSignal:    DefaultStopSignal,
+		AcceptTimeout: DefaultAcceptTimeout,
+		Invite:        true,
+		Dir:           p.spec.Dir,
+		Parent:        parent,
+		DeclRange:     b.DefRange,
 	}
 	p.declare(proc, b.LabelRanges[0])
 	content := p.content(b.Body, processSchema)
@@ -169,11 +217,32 @@ func (p *parser) processAttributes(proc *Process, attrs hcl.Attributes) {
 			p.errorf(a.Expr.Range(), "command of process %q names an empty program", proc.Name)
 		}
 	}
+	if a, ok := attrs["env_file"]; ok {
+		p.envFiles(proc, a)
+	}
 	if a, ok := attrs["env"]; ok {
-		p.decode(a, &proc.Env)
+		var env map[string]string
+		if p.decode(a, &env) {
+			if proc.Env == nil {
+				proc.Env = make(map[string]string, len(env))
+			}
+			// env wins over env_file.
+			for k, v := range env {
+				proc.Env[k] = v
+			}
+		}
 	}
 	if a, ok := attrs["dir"]; ok {
-		p.decode(a, &proc.Dir)
+		var dir string
+		if p.decode(a, &dir) {
+			proc.Dir = p.path(dir)
+		}
+	}
+	if a, ok := attrs["stop_signal"]; ok {
+		p.signal(a, &proc.StopSignal)
+	}
+	if a, ok := attrs["accept_timeout"]; ok && p.duration(a, &proc.AcceptTimeout) {
+		proc.AcceptTimeoutRange = a.Expr.Range()
 	}
 	if a, ok := attrs["count"]; ok && p.decode(a, &proc.Count) && proc.Count < 1 {
 		p.errorf(a.Expr.Range(), "count must be at least 1, not %d", proc.Count)
@@ -184,8 +253,18 @@ func (p *parser) processAttributes(proc *Process, attrs hcl.Attributes) {
 	if a, ok := attrs["after"]; ok && p.decode(a, &proc.After) {
 		proc.AfterRange = a.Expr.Range()
 	}
+	if a, ok := attrs["required"]; ok {
+		p.decode(a, &proc.Required)
+	}
+	if a, ok := attrs["invite"]; ok && p.decode(a, &proc.Invite) && !proc.Invite && proc.AcceptTimeoutRange != (hcl.Range{}) {
+		p.errorf(proc.AcceptTimeoutRange, "process %q has accept_timeout but invite = false: it never accepts an invitation", proc.Name)
+	}
 	if a, ok := attrs["on_demand"]; ok && p.decode(a, &proc.OnDemand) && proc.OnDemand {
 		switch {
+		case !proc.Invite:
+			p.errorf(a.Expr.Range(), "process %q is on_demand and has invite = false: a launched process finds its pipe to its parent in its invitation", proc.Name)
+		case proc.Parent != nil && !proc.Parent.Invite:
+			p.errorf(a.Expr.Range(), "process %q is on_demand inside %q, which has invite = false and so cannot call Supervisor.Launch", proc.Name, proc.Parent.Name)
 		case proc.Parent == nil:
 			p.errorf(a.Expr.Range(), "process %q is on_demand but not nested: only its parent process can launch it", proc.Name)
 		case proc.Count > 1:
@@ -195,7 +274,8 @@ func (p *parser) processAttributes(proc *Process, attrs hcl.Attributes) {
 }
 
 func (p *parser) restart(b *hcl.Block) Restart {
-	r := Restart{Policy: RestartOnFailure, Backoff: DefaultBackoff, MaxBackoff: DefaultMaxBackoff, Limit: DefaultRestartLimit}
+	r := Restart{Policy: RestartOnFailure, Backoff: DefaultBackoff, MaxBackoff: DefaultMaxBackoff, Limit: DefaultRestartLimit,
+		ResetAfter: DefaultResetAfter, Jitter: DefaultJitter}
 	attrs := p.content(b.Body, restartSchema).Attributes
 	if a, ok := attrs["policy"]; ok {
 		var s string
@@ -209,6 +289,19 @@ func (p *parser) restart(b *hcl.Block) Restart {
 	}
 	if a, ok := attrs["limit"]; ok && p.decode(a, &r.Limit) && r.Limit < 0 {
 		p.errorf(a.Expr.Range(), "restart limit must not be negative (0 means no limit), not %d", r.Limit)
+	}
+	if a, ok := attrs["reset_after"]; ok {
+		var s string
+		if p.decode(a, &s) {
+			if s == "never" {
+				r.ResetAfter = 0
+			} else {
+				p.duration(a, &r.ResetAfter)
+			}
+		}
+	}
+	if a, ok := attrs["jitter"]; ok && p.decode(a, &r.Jitter) && (r.Jitter < 0 || r.Jitter > 1) {
+		p.errorf(a.Expr.Range(), "jitter must be from 0 to 1 (the random fraction of each delay), not %v", r.Jitter)
 	}
 	backoff, hasBackoff := attrs["backoff"]
 	if hasBackoff {
@@ -226,7 +319,7 @@ func (p *parser) restart(b *hcl.Block) Restart {
 		r.MaxBackoff = r.Backoff
 	}
 	if r.Policy == RestartNever {
-		r.Limit = 0
+		r.Limit, r.ResetAfter, r.Jitter = 0, 0, 0
 	}
 	return r
 }
@@ -271,10 +364,13 @@ func parseEndpoint(s string) (Endpoint, bool) {
 	return Endpoint{}, false
 }
 
-// decode evaluates an attribute, which may not refer to variables or call
-// functions, into target and reports whether it could.
+// decode evaluates an attribute, which may use what evalContext offers,
+// into target and reports whether it could.
 func (p *parser) decode(a *hcl.Attribute, target any) bool {
-	diags := gohcl.DecodeExpression(a.Expr, nil, target)
+	if !p.checkEnvRefs(a) {
+		return false
+	}
+	diags := gohcl.DecodeExpression(a.Expr, p.ctx, target)
 	if !diags.HasErrors() {
 		return true
 	}
@@ -303,6 +399,91 @@ func (p *parser) duration(a *hcl.Attribute, target *time.Duration) bool {
 		return false
 	}
 	*target = d
+	return true
+}
+
+// checkEnvRefs reports each env.NAME in a's expression that names no
+// variable of mage-run's environment, in words HCL's own message lacks.
+func (p *parser) checkEnvRefs(a *hcl.Attribute) bool {
+	env := p.ctx.Variables["env"]
+	ok := true
+	for _, tr := range a.Expr.Variables() {
+		if tr.RootName() != "env" || len(tr) < 2 {
+			continue
+		}
+		step, isAttr := tr[1].(hcl.TraverseAttr)
+		if !isAttr || env.Type().HasAttribute(step.Name) {
+			continue
+		}
+		p.errorf(tr.SourceRange(), "%s: env.%s: mage-run's environment has no variable %s (lookup(env, %q, \"default\") allows an unset one)", a.Name, step.Name, step.Name, step.Name)
+		ok = false
+	}
+	return ok
+}
+
+// path makes a path from the spec absolute: relative to the spec's
+// directory.
+func (p *parser) path(name string) string {
+	if name == "" || filepath.IsAbs(name) {
+		return name
+	}
+	return filepath.Join(p.spec.Dir, name)
+}
+
+// envFiles reads the env_file attribute, one file or a list, into the
+// process's environment: later files win over earlier ones.
+func (p *parser) envFiles(proc *Process, a *hcl.Attribute) {
+	var names []string
+	var one string
+	if diags := gohcl.DecodeExpression(a.Expr, p.ctx, &one); !diags.HasErrors() {
+		names = []string{one}
+	} else if !p.decode(a, &names) {
+		return
+	}
+	for _, name := range names {
+		if name == "" {
+			p.errorf(a.Expr.Range(), "env_file: empty file name")
+			continue
+		}
+		src, err := p.opts.ReadFile(p.path(name))
+		if err != nil {
+			var pe *fs.PathError
+			if errors.As(err, &pe) {
+				err = pe.Err
+			}
+			p.errorf(a.Expr.Range(), "env_file: cannot read %s: %v", name, err)
+			continue
+		}
+		env, err := parseEnvFile(name, src)
+		if err != nil {
+			p.errorf(a.Expr.Range(), "env_file: %v", err)
+			continue
+		}
+		if proc.Env == nil {
+			proc.Env = make(map[string]string, len(env))
+		}
+		for k, v := range env {
+			proc.Env[k] = v
+		}
+	}
+}
+
+// signal decodes a signal name such as "TERM" or "SIGHUP".
+func (p *parser) signal(a *hcl.Attribute, target *syscall.Signal) bool {
+	var s string
+	if !p.decode(a, &s) {
+		return false
+	}
+	name := strings.ToUpper(s)
+	if !strings.HasPrefix(name, "SIG") {
+		name = "SIG" + name
+	}
+	sig := unix.SignalNum(name)
+	if sig == 0 {
+		p.errorf(a.Expr.Range(), "%s: %q is not a signal: want a name such as \"TERM\", \"INT\", \"HUP\" or \"QUIT\"", a.Name, s)
+		return false
+	}
+	*target = sig
 	return true
 }
 

@@ -9,6 +9,7 @@ import (
 	"reflect"
 	"regexp"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -59,7 +60,7 @@ func TestParseErrors(t *testing.T) {
 			`2:13: command: list of string required, but have number`},
 		{"variable in a value",
 			"process \"a\" {\n  command = [var.prog]\n}\n",
-			`2:14: Variables not allowed: Variables may not be used here\.`},
+			`2:14: Unknown variable: There is no variable named "var"\.`},
 		{"duplicate process",
 			"process \"a\" { command = [\"x\"] }\nprocess \"b\" {\n  command = [\"y\"]\n  process \"a\" { command = [\"z\"] }\n}\n",
 			`4:11: duplicate process name "a": first declared at line 1 \(names are unique across the whole spec\)`},
@@ -236,7 +237,7 @@ pipe {
 `
 
 func TestParseFullExample(t *testing.T) {
-	s, diags := Parse("full.hcl", []byte(fullExample))
+	s, diags := ParseWith("full.hcl", []byte(fullExample), Options{Dir: fullExampleDir})
 	if diags.HasErrors() {
 		t.Fatalf("diagnostics: %s", diags)
 	}
@@ -292,6 +293,7 @@ func TestParseFullExample(t *testing.T) {
 		DeclRange: rng(27, 1, 18),
 	}
 	want := &Spec{
+		Dir:       fullExampleDir,
 		Processes: []*Process{browser, network},
 		Pipes: []*Pipe{
 			{
@@ -310,6 +312,7 @@ func TestParseFullExample(t *testing.T) {
 			},
 		},
 	}
+	want.Walk(setDefaults)
 	if !reflect.DeepEqual(s, want) {
 		t.Errorf("got:\n%s\nwant:\n%s", dump(s), dump(want))
 	}
@@ -359,7 +362,8 @@ func TestParseDefaults(t *testing.T) {
 	if a.Restart != (Restart{Policy: RestartNever, Backoff: DefaultBackoff, MaxBackoff: DefaultMaxBackoff}) {
 		t.Errorf("a's restart %+v", a.Restart)
 	}
-	if b.Restart != (Restart{}) || b.Count != 1 || b.StopTimeout != DefaultStopTimeout || b.Env != nil || b.Dir != "" {
+	if b.Restart != (Restart{}) || b.Count != 1 || b.StopTimeout != DefaultStopTimeout || b.Env != nil || b.Dir != s.Dir ||
+		b.StopSignal != syscall.SIGTERM || b.AcceptTimeout != 10*time.Second || !b.Invite {
 		t.Errorf("b's defaults %+v", b)
 	}
 }
@@ -464,5 +468,22 @@ pipe {
 			t.Errorf("pipe %s - %s: scope %q, many %v %v; want %q, %v %v", p.From, p.To, name,
 				MultiBelow(from, scope), MultiBelow(to, scope), want.scope, want.fromMany, want.toMany)
 		}
+	}
+}
+
+// fullExampleDir is the directory the full example is read from.
+const fullExampleDir = "/specs"
+
+// setDefaults fills in the settings that every process of the full
+// example leaves at their defaults.
+func setDefaults(p *Process) {
+	p.Invite = true
+	p.StopSignal = DefaultStopSignal
+	p.AcceptTimeout = DefaultAcceptTimeout
+	if p.Restart.Policy != RestartNever {
+		p.Restart.ResetAfter, p.Restart.Jitter = DefaultResetAfter, DefaultJitter
+	}
+	if p.Dir == "" {
+		p.Dir = fullExampleDir
 	}
 }

@@ -54,6 +54,9 @@ func (p *parser) checkEndpoint(e Endpoint, rng hcl.Range) bool {
 		return false
 	}
 	switch {
+	case !proc.Invite:
+		p.errorf(rng, "pipe endpoint %q: process %q has invite = false: it gets no invitation, so it cannot hold a pipe", e, e.Process)
+		return false
 	case e.Attachment == ReservedAttachment:
 		p.errorf(rng, "pipe endpoint %q: attachment %q is reserved for mage-run's supervisor interface", e, ReservedAttachment)
 		return false

@@ -2,6 +2,7 @@ package spec
 
 import (
 	"fmt"
+	"syscall"
 	"time"
 
 	"github.com/hashicorp/hcl/v2"
@@ -13,6 +14,17 @@ const (
 	DefaultStopTimeout = 5 * time.Second
 	DefaultBackoff     = 100 * time.Millisecond
 	DefaultMaxBackoff  = 10 * time.Second
+	// DefaultStopSignal is what a process is stopped with, before it is
+	// killed after its stop timeout.
+	DefaultStopSignal = syscall.SIGTERM
+	// DefaultAcceptTimeout bounds the wait for a process to accept its
+	// invitation; the launcher's default.
+	DefaultAcceptTimeout = 10 * time.Second
+	// DefaultResetAfter is how long a run must last for the restarts
+	// before it to be forgotten: the limit and the backoff start again.
+	DefaultResetAfter = 10 * time.Second
+	// DefaultJitter is the fraction of each restart delay that is random.
+	DefaultJitter = 0.2
 	// DefaultRestartLimit is how many restarts a process gets under
 	// on-failure or always when its restart block sets no limit.
 	DefaultRestartLimit = 3
@@ -32,6 +44,9 @@ const (
 
 // Spec is a parsed and validated spec file.
 type Spec struct {
+	// Dir is the absolute directory the spec's relative paths are
+	// relative to: the spec file's, unless Options.Dir said otherwise.
+	Dir string
 	// Processes are the top-level processes, in file order. Their
 	// children hang below them.
 	Processes []*Process
@@ -47,9 +62,11 @@ type Process struct {
 	// Command is the program and its arguments; never empty.
 	Command []string
 	// Env holds variables added to the environment mage-run was started
-	// with; nil when the block sets none.
+	// with: those of its env files, then its env attribute's; nil when
+	// the block sets none.
 	Env map[string]string
-	// Dir is the working directory; empty means mage-run's own.
+	// Dir is the working directory, absolute: the dir attribute
+	// relative to the spec's directory, or the spec's directory.
 	Dir string
 	// Count is the number of replicas, at least 1.
 	Count int
@@ -58,6 +75,21 @@ type Process struct {
 	// through the supervisor interface (Supervisor.Launch). Such a
 	// process is nested, has Count 1 and is never restarted.
 	OnDemand bool
+	// Invite is false for a program that does not use mage: it gets no
+	// invitation (no socket, no MAGE_INVITATION), so no pipes and no
+	// supervisor interface, and counts as started as soon as it runs.
+	Invite bool
+	// Required makes the whole tree stop, and mage-run exit with this
+	// process's status, when it fails for good.
+	Required bool
+	// StopSignal is sent to stop the process (and its process group).
+	StopSignal syscall.Signal
+	// AcceptTimeout bounds the wait for an invited process to accept its
+	// invitation.
+	AcceptTimeout time.Duration
+	// AcceptTimeoutRange is the position of the accept_timeout
+	// attribute, or the zero Range.
+	AcceptTimeoutRange hcl.Range
 	// StopTimeout is how long a stopped process may take to exit before
 	// it is killed.
 	StopTimeout time.Duration
@@ -83,10 +115,17 @@ type Restart struct {
 	Policy     RestartPolicy
 	Backoff    time.Duration
 	MaxBackoff time.Duration
-	// Limit is how many times the process is restarted before mage-run
-	// gives up on it; 0 means no limit. It is 0, and unused, under
-	// RestartNever.
+	// Limit is how many times in a row the process is restarted before
+	// mage-run gives up on it; 0 means no limit. It is 0, and unused,
+	// under RestartNever.
 	Limit int
+	// ResetAfter is the uptime after which a run counts as stable: when
+	// it ends, the restarts before it no longer count toward Limit or
+	// the backoff. Zero means never.
+	ResetAfter time.Duration
+	// Jitter is the fraction, from 0 to 1, of each delay that is drawn at
+	// random: a delay d becomes one from d*(1-Jitter) to d.
+	Jitter float64
 }
 
 // RestartPolicy says when an exited process is started again.

@@ -2,7 +2,7 @@
 // (testdata/scripts): one binary whose arguments pick what it does as a
 // process of a tree, so that a spec can describe a whole scenario.
 //
-//	testnode [-ready PATH] ROLE [ARGS...]
+//	testnode [-ready PATH] [-plain] ROLE [ARGS...]
 //
 // With -ready, the process appends "ready INSTANCE" to PATH once it has
 // set itself up, or, for call, once its calls are answered (PATH is
@@ -21,7 +21,9 @@
 //	crash CODE                  exit with CODE
 //	badmsg                      send mage-run a malformed Supervisor request, then wait
 //
-// Every role accepts its invitation first.
+// Every role accepts its invitation first. With -plain, the process acts
+// as a program that does not use mage and never accepts; its roles are
+// listed at runPlain (crash CODE, wait, env NAME...).
 package testnode
 
 //go:generate go tool magen testnode.magen

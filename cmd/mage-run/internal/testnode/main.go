@@ -28,6 +28,7 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("testnode", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	ready := fs.String("ready", "", "append \"ready INSTANCE\" to this file once set up")
+	plain := fs.Bool("plain", false, "do not accept an invitation: run a plain role, as a program that does not use mage")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -39,6 +40,9 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	defer stop()
 	n := &node{stdout: stdout, stderr: stderr, stopCtx: stopCtx, ready: *ready}
 	role, rest := fs.Arg(0), fs.Args()[1:]
+	if *plain {
+		return n.runPlain(role, rest)
+	}
 	// Not stopCtx: a process stopped while it accepts still finishes
 	// accepting, and then sees the stop.
 	ctx, cancel := context.WithTimeout(context.Background(), callTimeout)

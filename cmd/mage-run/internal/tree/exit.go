@@ -2,6 +2,7 @@ package tree
 
 import (
 	"fmt"
+	"math/rand/v2"
 	"time"
 
 	"github.com/mage-ipc/mage/cmd/mage-run/internal/spec"
@@ -30,14 +31,21 @@ func (t *Tree) exited(in *instance, exit launcher.Exit) {
 		t.end(in, OutcomeStopped, exit.String())
 		return
 	}
+	if r := in.block.Restart; r.ResetAfter > 0 && in.streak > 0 && !in.startedAt.IsZero() {
+		if up := time.Since(in.startedAt); up >= r.ResetAfter {
+			log.Info("run was stable; restarts forgotten", "uptime", up.Round(time.Millisecond), "reset_after", r.ResetAfter, "forgotten", in.streak)
+			in.streak = 0
+		}
+	}
 	delay, restart := t.restartDelay(in, exit)
 	if restart {
 		in.state = StateBackoff
 		in.restarts++
-		log.Warn("process exited; restarting", "exit", exit.String(), "restart", in.restarts, "in", delay)
+		in.streak++
+		log.Warn("process exited; restarting", "exit", exit.String(), "restart", in.streak, "in", delay)
 		run := in.run
 		in.backoff = time.AfterFunc(delay, func() { t.send(backoffEvent{in: in, run: run}) })
-		t.observe(in, fmt.Sprintf("%s; restart %d in %v", exit.String(), in.restarts, delay))
+		t.observe(in, fmt.Sprintf("%s; restart %d in %v", exit.String(), in.streak, delay))
 		return
 	}
 	switch {
@@ -45,8 +53,8 @@ func (t *Tree) exited(in *instance, exit launcher.Exit) {
 		log.Info("process finished", "exit", exit.String())
 		t.end(in, OutcomeFinished, exit.String())
 	case in.block.Restart.Policy != spec.RestartNever:
-		log.Error("process failed; giving up", "exit", exit.String(), "restarts", in.restarts)
-		t.end(in, OutcomeFailed, fmt.Sprintf("%s; gave up after %d restarts", exit.String(), in.restarts))
+		log.Error("process failed; giving up", "exit", exit.String(), "restarts", in.streak)
+		t.end(in, OutcomeFailed, fmt.Sprintf("%s; gave up after %d restarts", exit.String(), in.streak))
 	default:
 		log.Error("process failed", "exit", exit.String())
 		t.end(in, OutcomeFailed, exit.String())
@@ -54,7 +62,8 @@ func (t *Tree) exited(in *instance, exit launcher.Exit) {
 }
 
 // restartDelay says whether in's policy restarts it after exit, and after
-// how long: the backoff doubles with every restart, up to its cap.
+// how long: the backoff doubles with every restart in a row, up to its
+// cap, and a random part (the jitter) is taken off.
 func (t *Tree) restartDelay(in *instance, exit launcher.Exit) (time.Duration, bool) {
 	r := in.block.Restart
 	switch r.Policy {
@@ -65,14 +74,35 @@ func (t *Tree) restartDelay(in *instance, exit launcher.Exit) (time.Duration, bo
 			return 0, false
 		}
 	}
-	if r.Limit > 0 && in.restarts >= r.Limit {
+	if r.Limit > 0 && in.streak >= r.Limit {
 		return 0, false
 	}
+	return jittered(backoffDelay(r, in.streak), r.Jitter, rand.Float64()), true
+}
+
+// backoffDelay is the delay before restart n+1 in a row: Backoff doubled
+// n times, at most MaxBackoff.
+func backoffDelay(r spec.Restart, n int) time.Duration {
 	delay := r.Backoff
-	for i := 0; i < in.restarts && delay < r.MaxBackoff; i++ {
+	for i := 0; i < n && delay < r.MaxBackoff; i++ {
 		delay *= 2
 	}
-	return min(delay, r.MaxBackoff), true
+	return min(delay, r.MaxBackoff)
+}
+
+// jittered takes the fraction jitter*u (u from 0 to 1) off d, so that
+// processes that failed together are not all restarted together; the
+// result is from d*(1-jitter) to d, never above d. It is rounded to the
+// millisecond, to read well in logs.
+func jittered(d time.Duration, jitter, u float64) time.Duration {
+	if jitter <= 0 {
+		return d
+	}
+	out := d - time.Duration(float64(d)*jitter*u)
+	if r := out.Round(time.Millisecond); r > 0 && r <= d {
+		out = r
+	}
+	return out
 }
 
 // backoffEvent says a restart delay has passed.
@@ -103,6 +133,11 @@ func (t *Tree) end(in *instance, outcome Outcome, detail string) {
 		t.failures = append(t.failures, in)
 	}
 	t.observe(in, detail)
+	if outcome == OutcomeFailed && in.block.Required && !t.stopping {
+		t.log.Named(in.name).Error("required process failed for good; stopping the tree")
+		t.requiredFailed = in
+		t.beginStop()
+	}
 	t.endSlots(in)
 	for _, c := range in.children {
 		t.stopSubtree(c)

@@ -35,6 +35,9 @@ type instance struct {
 	// event of an earlier run is recognised.
 	run      int
 	restarts int
+	// streak counts the restarts since the last stable run (see
+	// spec.Restart.ResetAfter): the limit and the backoff go by it.
+	streak int
 	child    *launcher.Child
 	// node is the node of the current or last run.
 	node      mage.NodeName

@@ -1,6 +1,7 @@
 package tree
 
 import (
+	"slices"
 	"time"
 
 	"github.com/mage-ipc/mage/launcher"
@@ -32,8 +33,12 @@ type Result struct {
 	// Rows are the instances, in tree order.
 	Rows []Row
 	// Failed lists the instances that failed for good, in the order they
-	// did.
+	// did, except that a required instance whose failure stopped the tree
+	// comes first.
 	Failed []Row
+	// StoppedByRequired is set when a required instance's failure
+	// stopped the tree: it is Failed[0].
+	StoppedByRequired bool
 }
 
 // Snapshot returns every instance, in tree order: each before its
@@ -87,7 +92,12 @@ func (t *Tree) row(in *instance, depth int) Row {
 
 func (t *Tree) computeResult() Result {
 	res := Result{Rows: t.rows()}
-	for _, in := range t.failures {
+	failures := t.failures
+	if req := t.requiredFailed; req != nil {
+		res.StoppedByRequired = true
+		failures = append([]*instance{req}, slices.DeleteFunc(slices.Clone(failures), func(in *instance) bool { return in == req })...)
+	}
+	for _, in := range failures {
 		for _, r := range res.Rows {
 			if r.Instance == in.name {
 				res.Failed = append(res.Failed, r)

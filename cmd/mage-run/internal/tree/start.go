@@ -78,27 +78,15 @@ func (t *Tree) startInstance(in *instance) {
 	in.run++
 	in.state = StateStarting
 	in.stopSent = false
+	// Until this run accepts, its uptime is none.
+	in.startedAt = time.Time{}
 	run := in.run
 	log := t.log.Named(in.name)
 
-	inv := invitation.New(t.node)
-	supLocal, supRemote := t.node.CreatePipe()
-	attach := map[string]mage.MessagePipe{supervisor.Attachment: supRemote}
-	for name, s := range in.slots {
-		attach[name] = t.takeForStart(s)
-	}
-	var parentEnd mage.MessagePipe
-	if in.launchedBy != nil {
-		var childEnd mage.MessagePipe
-		parentEnd, childEnd = t.node.CreatePipe()
-		attach[supervisor.ParentAttachment] = childEnd
-	}
-	for name, p := range attach {
-		if err := inv.AttachPipe(name, p); err != nil {
-			// The spec's checks make this impossible; say so loudly.
-			log.Error("cannot attach pipe", "attachment", name, "error", err)
-			_ = p.Close()
-		}
+	var inv *invitation.Invitation
+	var supLocal, parentEnd mage.MessagePipe
+	if in.block.Invite {
+		inv, supLocal, parentEnd = t.invitation(in)
 	}
 
 	argv := append(append([]string(nil), in.block.Command...), in.args...)
@@ -117,7 +105,9 @@ func (t *Tree) startInstance(in *instance) {
 		Name:          in.name,
 		Node:          t.node,
 		Invitation:    inv,
-		AcceptTimeout: t.opts.AcceptTimeout,
+		NoInvitation:  !in.block.Invite,
+		AcceptTimeout: t.acceptTimeout(in),
+		StopSignal:    in.block.StopSignal,
 		Logger:        t.log,
 		CaptureStderr: true,
 		// A process stopped with SIGTERM may still send its last replies.
@@ -132,7 +122,7 @@ func (t *Tree) startInstance(in *instance) {
 		defer t.workers.Done()
 		defer cancel()
 		child, err := launcher.Start(ctx, cmd, opts)
-		if err == nil {
+		if err == nil && child.Connection() != nil {
 			// Named here rather than by the loop, to be in time for as many
 			// of the process's first log lines as can be.
 			t.names.Set(child.Connection().Peer(), in.name)
@@ -141,10 +131,48 @@ func (t *Tree) startInstance(in *instance) {
 	}()
 }
 
+// acceptTimeout is how long in's process may take to accept: the spec's,
+// unless Options overrides it.
+func (t *Tree) acceptTimeout(in *instance) time.Duration {
+	if t.opts.AcceptTimeout > 0 {
+		return t.opts.AcceptTimeout
+	}
+	return in.block.AcceptTimeout
+}
+
+// invitation makes in's invitation: the supervisor interface, its pipes,
+// and for an on-demand instance its pipe to its parent, whose other end
+// it returns with the supervisor's.
+func (t *Tree) invitation(in *instance) (inv *invitation.Invitation, supLocal, parentEnd mage.MessagePipe) {
+	inv = invitation.New(t.node)
+	supLocal, supRemote := t.node.CreatePipe()
+	attach := map[string]mage.MessagePipe{supervisor.Attachment: supRemote}
+	for name, s := range in.slots {
+		attach[name] = t.takeForStart(s)
+	}
+	if in.launchedBy != nil {
+		var childEnd mage.MessagePipe
+		parentEnd, childEnd = t.node.CreatePipe()
+		attach[supervisor.ParentAttachment] = childEnd
+	}
+	for name, p := range attach {
+		if err := inv.AttachPipe(name, p); err != nil {
+			// The spec's checks make this impossible; say so loudly.
+			t.log.Named(in.name).Error("cannot attach pipe", "attachment", name, "error", err)
+			_ = p.Close()
+		}
+	}
+	return inv, supLocal, parentEnd
+}
+
 // environment is what in's process gets: mage-run's own, Options.Env,
 // who it is, then the spec's env.
 func (t *Tree) environment(in *instance) []string {
-	env := append(os.Environ(), t.opts.Env...)
+	env := os.Environ()
+	if in.block.Invite {
+		// MAGE_TRACE and the like mean nothing to a program without mage.
+		env = append(env, t.opts.Env...)
+	}
 	env = append(env,
 		supervisor.EnvInstance+"="+in.name,
 		supervisor.EnvProcess+"="+in.block.Name,
@@ -171,7 +199,9 @@ func (ev startedEvent) apply(t *Tree) {
 	in.startedAt = time.Now()
 	in.state = StateRunning
 	in.ran = true
-	in.supervisor = supervisor.BindSupervisor(ev.supervisor, &supervisorService{t: t, in: in})
+	if ev.supervisor.IsValid() {
+		in.supervisor = supervisor.BindSupervisor(ev.supervisor, &supervisorService{t: t, in: in})
+	}
 	t.log.Named(in.name).Info("process running", "pid", ev.child.Pid(), "run", ev.run)
 	t.observe(in, "")
 	if req := in.launchedBy; req != nil {
@@ -202,7 +232,17 @@ func (t *Tree) startFailed(in *instance, ev startedEvent) {
 	if errors.As(ev.err, &se) && se.Exit != nil {
 		exit = *se.Exit
 	}
-	t.log.Named(in.name).Error("process failed to start", "error", ev.err)
+	// Whatever its status, a process that ended before it accepted its
+	// invitation failed to start: status 0 must not read as "finished".
+	exit.Cause, exit.Err = launcher.CauseStartFailed, ev.err
+	log := t.log.Named(in.name)
+	if errors.Is(ev.err, launcher.ErrExitedBeforeAccept) {
+		exit.Reason = "exited before accepting its invitation"
+		log.Error("process exited before accepting its invitation; a program that does not use mage needs invite = false",
+			"status", exit.Status())
+	} else {
+		log.Error("process failed to start", "error", ev.err)
+	}
 	_ = ev.parentEnd.Close()
 	if req := in.launchedBy; req != nil {
 		in.launchedBy = nil

@@ -25,8 +25,9 @@ type Options struct {
 	// Env is added to the environment of every process, after mage-run's
 	// own and before the spec's env.
 	Env []string
-	// AcceptTimeout bounds the wait for a started process to accept its
-	// invitation; zero means the launcher's default.
+	// AcceptTimeout, when positive, bounds the wait for every started
+	// process to accept its invitation instead of its spec's
+	// accept_timeout.
 	AcceptTimeout time.Duration
 	// Observe, when not nil, is called on the tree's goroutine for every
 	// change of an instance's state. It must not block for long.
@@ -87,6 +88,9 @@ type Tree struct {
 	stopping bool
 	// failures lists the instances that failed for good, in order.
 	failures []*instance
+	// requiredFailed is the required instance whose failure stopped the
+	// tree, if one did.
+	requiredFailed *instance
 
 	// snapMu guards snapshot and result, which the loop publishes for
 	// other goroutines.

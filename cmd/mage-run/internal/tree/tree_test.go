@@ -253,7 +253,7 @@ func TestRestartDelay(t *testing.T) {
 	}}}
 	tr := &Tree{}
 	var got []string
-	for in.restarts = 0; ; in.restarts++ {
+	for in.streak = 0; ; in.streak++ {
 		d, ok := tr.restartDelay(in, launcher.Exit{})
 		if !ok {
 			break
@@ -264,12 +264,46 @@ func TestRestartDelay(t *testing.T) {
 		t.Errorf("delays %s", s)
 	}
 	in.block.Restart.Policy = spec.RestartOnFailure
-	in.restarts = 0
+	in.streak = 0
 	if _, ok := tr.restartDelay(in, launcher.Exit{Code: 0}); ok {
 		t.Errorf("on-failure restarts a clean exit")
 	}
 	if _, ok := tr.restartDelay(in, launcher.Exit{Code: 1}); !ok {
 		t.Errorf("on-failure does not restart a failure")
+	}
+}
+
+// TestJitter checks that a jittered delay stays within its bounds, and
+// spreads over them.
+func TestJitter(t *testing.T) {
+	const d = time.Second
+	for _, tc := range []struct {
+		jitter, u float64
+		want      time.Duration
+	}{
+		{0, 0.7, d},
+		{0.2, 0, d},
+		{0.2, 1, 800 * time.Millisecond},
+		{0.2, 0.5, 900 * time.Millisecond},
+		{1, 1, 0},
+	} {
+		if got := jittered(d, tc.jitter, tc.u); got != tc.want {
+			t.Errorf("jittered(%v, %v, %v) = %v, want %v", d, tc.jitter, tc.u, got, tc.want)
+		}
+	}
+	in := &instance{block: &spec.Process{Restart: spec.Restart{
+		Policy: spec.RestartAlways, Backoff: 100 * time.Millisecond, MaxBackoff: time.Second, Jitter: 0.5,
+	}}}
+	seen := make(map[time.Duration]bool)
+	for range 200 {
+		got, _ := (&Tree{}).restartDelay(in, launcher.Exit{})
+		if got < 50*time.Millisecond || got > 100*time.Millisecond {
+			t.Fatalf("delay %v outside [50ms, 100ms]", got)
+		}
+		seen[got] = true
+	}
+	if len(seen) < 10 {
+		t.Errorf("200 jittered delays took only %d values", len(seen))
 	}
 }
 
