@@ -268,6 +268,11 @@ func TestReportBadMessageReachesConnection(t *testing.T) {
 	defer n.Close()
 	peer, keep, bad, done := rawConnect(t, n)
 	port, _ := handshake(t, peer, done)
+	// Adopt the end as an honest node does: until then the node holds what
+	// the peer sends to keep (it has no right to address keep yet).
+	if err := peer.Accepted([]wire.Attachment{{Name: "p", Port: port}}); err != nil {
+		t.Fatal(err)
+	}
 	u := wire.AppendUser(nil, &wire.User{Target: port.PeerPort, Seq: port.NextSendSeq, Payload: []byte("nonsense")})
 	if err := peer.Write(u); err != nil {
 		t.Fatal(err)
