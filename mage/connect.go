@@ -72,16 +72,19 @@ func Connect(ctx context.Context, conn *net.UnixConn, opts ConnectOptions) (*Con
 // both handshakes are done, or fails when ctx ends first, the peer speaks
 // another protocol version, the tokens do not match, or the socket fails.
 // On failure conn is closed, and attachments that were not sent yet are left
-// with the caller, usable as before Connect. The handshake takes at most
-// Limits.HandshakeTimeout, whatever ctx allows. A handshake that completed
+// with the caller, usable as before Connect. When ctx has no deadline, the
+// handshake takes at most Limits.HandshakeTimeout. A handshake that completed
 // is never reported as failed, even when the peer closes right after it:
 // the Connection is then returned already ended (Done closed, Err set).
 //
 // Connect takes ownership of conn.
 func (n *Node) Connect(ctx context.Context, conn *net.UnixConn, opts ConnectOptions) (*Connection, error) {
-	ctx, cancel := context.WithTimeoutCause(ctx, n.limits.HandshakeTimeout,
-		fmt.Errorf("%w: not finished within %v: %w", ErrHandshake, n.limits.HandshakeTimeout, context.DeadlineExceeded))
-	defer cancel()
+	if _, bounded := ctx.Deadline(); !bounded {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeoutCause(ctx, n.limits.HandshakeTimeout,
+			fmt.Errorf("%w: not finished within %v: %w", ErrHandshake, n.limits.HandshakeTimeout, context.DeadlineExceeded))
+		defer cancel()
+	}
 	names, err := n.claimAttachments(opts.Attach)
 	if err != nil {
 		_ = conn.Close()

@@ -12,6 +12,13 @@
 // Nodes are joined by Unix-domain sockets with Connect; pipes whose both ends
 // live in one node never touch a socket.
 //
+// Every byte from another node is treated as hostile: it is validated
+// before use, everything another node can make this one hold is bounded
+// (Limits), and every violation is reported to the bad-message handlers
+// (ConnectOptions.OnBadMessage, NodeOptions.OnBadMessage,
+// Node.AddBadMessageHandler) so that a supervisor can kill the sender. The
+// threat model and every bound are in docs/security.md.
+//
 // Concurrency: every exported method of MessagePipe and Node is safe for
 // concurrent use. The I/O goroutines never run user code: a reader learns of
 // new messages through MessagePipe.Ready and takes them with ReadMessage.

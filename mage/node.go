@@ -38,9 +38,10 @@ type Limits struct {
 	// larger frame first is cut as soon as the frame's header arrives,
 	// and reported.
 	MaxHandshakeFrame int
-	// HandshakeTimeout bounds Connect when its context would let it wait
-	// longer. Default 30 s. Connect then fails with an error matching
-	// ErrHandshake and context.DeadlineExceeded.
+	// HandshakeTimeout bounds Connect when its context has no deadline of
+	// its own (the launcher's AcceptTimeout is one). Default 30 s. Connect
+	// then fails with an error matching ErrHandshake and
+	// context.DeadlineExceeded.
 	HandshakeTimeout time.Duration
 	// FrameTimeout bounds the time from the arrival of a frame's first byte
 	// to its last. Default 30 s. A peer that starts a frame and stalls is

@@ -218,15 +218,19 @@ func TestHandshakeFrameLimit(t *testing.T) {
 	})
 }
 
-// TestHandshakeTimeout: a peer that never says anything fails Connect
-// after Limits.HandshakeTimeout, although ctx would wait longer.
+// TestHandshakeTimeout: against a peer that never says anything, Connect
+// with a context without deadline fails after Limits.HandshakeTimeout.
 func TestHandshakeTimeout(t *testing.T) {
 	n := mage.NewNode(mage.NodeOptions{Limits: mage.Limits{HandshakeTimeout: 100 * time.Millisecond}})
 	defer n.Close()
-	_, _, _, done := rawConnect(t, n)
-	r := <-done
-	if !errors.Is(r.err, mage.ErrHandshake) || !errors.Is(r.err, context.DeadlineExceeded) {
-		t.Fatalf("connect: %v, want ErrHandshake and DeadlineExceeded", r.err)
+	ca, cb, err := mage.ConnPair()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cb.Close()
+	_, err = n.Connect(context.Background(), ca, mage.ConnectOptions{})
+	if !errors.Is(err, mage.ErrHandshake) || !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("connect: %v, want ErrHandshake and DeadlineExceeded", err)
 	}
 }
 

@@ -22,16 +22,16 @@ const (
 	// ModeNoRead: a handshake, then it never reads while the parent writes.
 	ModeNoRead = "noread"
 	// ModeSeqAhead: user messages with sequence numbers far beyond the next
-	// one expected, then a frame with a bad magic.
+	// one expected, then FloodDone on "main".
 	ModeSeqAhead = "seq-ahead"
 	// ModeCountersFlood: counters requests without end, never reading the
 	// answers.
 	ModeCountersFlood = "counters-flood"
 	// ModeIntroFlood: introduction requests for many nodes that do not
-	// exist, then a frame with a bad magic.
+	// exist, then FloodDone on "main".
 	ModeIntroFlood = "intro-flood"
 	// ModePeerMovedFlood: PeerMoved frames for the attached port naming many
-	// nodes that do not exist, then a frame with a bad magic.
+	// nodes that do not exist, then FloodDone on "main".
 	ModePeerMovedFlood = "peermoved-flood"
 	// ModeFDCount: a user frame that declares two descriptors and comes
 	// with one.
@@ -59,6 +59,12 @@ const (
 
 // ForgedPayload is the payload of ModeForge's forged user message.
 const ForgedPayload = "forged by the hostile child"
+
+// FloodDone is the payload of the message a flood sends on "main" once
+// every frame of the flood is written: a parent that lets the flood pass
+// reads it, and can measure what the flood left it holding while the
+// attacker is still connected.
+const FloodDone = "flood done"
 
 var attacks = map[string]func(p *Peer, token []byte) error{
 	ModeMalformed: func(p *Peer, token []byte) error {
@@ -101,9 +107,9 @@ var attacks = map[string]func(p *Peer, token []byte) error{
 			return err
 		}
 		payload := make([]byte, 1024)
-		return p.flood(func(b []byte, i int) []byte {
+		return p.flood(main, func(b []byte, i int) []byte {
 			return wire.AppendUser(b, &wire.User{Target: main.PeerPort, Seq: main.NextSendSeq + 1<<40 + uint64(i), Payload: payload})
-		}, true)
+		})
 	},
 	ModeCountersFlood: func(p *Peer, token []byte) error {
 		if _, _, err := p.Handshake(token); err != nil {
@@ -123,12 +129,20 @@ var attacks = map[string]func(p *Peer, token []byte) error{
 		}
 	},
 	ModeIntroFlood: func(p *Peer, token []byte) error {
-		if _, _, err := p.Handshake(token); err != nil {
+		_, atts, err := p.Handshake(token)
+		if err != nil {
 			return err
 		}
-		return p.flood(func(b []byte, _ int) []byte {
+		if err := p.Accepted(atts); err != nil {
+			return err
+		}
+		main, err := attachment(atts, "main")
+		if err != nil {
+			return err
+		}
+		return p.flood(main, func(b []byte, _ int) []byte {
 			return wire.AppendRequestIntroduction(b, &wire.RequestIntroduction{Node: wire.NodeName(RandomName())})
-		}, true)
+		})
 	},
 	ModePeerMovedFlood: func(p *Peer, token []byte) error {
 		_, atts, err := p.Handshake(token)
@@ -142,9 +156,9 @@ var attacks = map[string]func(p *Peer, token []byte) error{
 		if err != nil {
 			return err
 		}
-		return p.flood(func(b []byte, _ int) []byte {
+		return p.flood(main, func(b []byte, _ int) []byte {
 			return wire.AppendPeerMoved(b, &wire.PeerMoved{Target: main.PeerPort, NewNode: wire.NodeName(RandomName())})
-		}, true)
+		})
 	},
 	ModeFDCount: func(p *Peer, token []byte) error {
 		_, atts, err := p.Handshake(token)
@@ -218,11 +232,10 @@ func Modes() []string {
 	return names
 }
 
-// flood writes floodCount frames made by frame, in batches, then, if
-// sentinel, a frame with a bad magic: a parent that let every frame of the
-// flood pass still cuts the connection then, and its report says which
-// rule it applied.
-func (p *Peer) flood(frame func(b []byte, i int) []byte, sentinel bool) error {
+// flood writes floodCount frames made by frame, in batches, then the first
+// message on main, FloodDone: a parent that lets every frame of the flood
+// pass reads it, and knows the check is missing.
+func (p *Peer) flood(main wire.PortDescriptor, frame func(b []byte, i int) []byte) error {
 	var b []byte
 	for i := 0; i < floodCount; {
 		b = b[:0]
@@ -234,9 +247,7 @@ func (p *Peer) flood(frame func(b []byte, i int) []byte, sentinel bool) error {
 			return nil // cut already, which is what the flood is for
 		}
 	}
-	if sentinel {
-		_ = p.Write(BadMagic())
-	}
+	_ = p.Write(wire.AppendUser(nil, &wire.User{Target: main.PeerPort, Seq: main.NextSendSeq, Payload: []byte(FloodDone)}))
 	return nil
 }
 

@@ -80,4 +80,3 @@ func FuzzHostileEvents(f *testing.F) {
 		}
 	})
 }
-

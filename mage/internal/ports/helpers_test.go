@@ -35,16 +35,6 @@ func newTestNet(t *testing.T, k int) *testNet {
 	return tn
 }
 
-func (tn *testNet) index(name NodeName) int {
-	for i, n := range tn.nodes {
-		if n.Name() == name {
-			return i
-		}
-	}
-	tn.t.Fatalf("unknown node %s", name)
-	return -1
-}
-
 // indexOf is index for a node that may be outside the net (a hostile
 // one in the fuzz test), which yields -1: events to it vanish.
 func (tn *testNet) indexOf(name NodeName) int {
