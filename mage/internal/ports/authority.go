@@ -213,6 +213,10 @@ func (n *Node) acceptRemoteUser(from NodeName, ev UserEvent) error {
 		if v = n.authorize(p, from); v == verdictRefuse {
 			return notAuthorized(from, ev.Target, ev.Seq, "user message")
 		}
+		if next, moved := p.movedAway[from]; moved && v == verdictApply && ev.Seq >= next {
+			return &EventError{From: from, Target: ev.Target, Seq: ev.Seq, Err: ErrNotAuthorized,
+				Detail: fmt.Sprintf("user message from a node the sender moved away from at %d", next)}
+		}
 		if err := n.checkWindow(p, from, ev); err != nil {
 			return err
 		}
@@ -250,6 +254,10 @@ func (n *Node) acceptRemoteClosure(from NodeName, ev ClosureEvent) error {
 		return nil // closed or removed meanwhile
 	}
 	v := n.authorize(p, from)
+	if _, moved := p.movedAway[from]; moved && v == verdictApply && !ev.Lost {
+		return &EventError{From: from, Target: ev.Target, Seq: ev.LastSeq, Err: ErrNotAuthorized,
+			Detail: "closure from a node the sender moved away from"}
+	}
 	if ev.Lost && v != verdictApply && !p.holds(from) {
 		if p.state == stateReceiving && p.peer.Node == from {
 			// The proxy this port sends to lost its target: the pipe is
@@ -278,6 +286,10 @@ func (n *Node) acceptRemoteClosure(from NodeName, ev ClosureEvent) error {
 	return n.acceptClosure(from, ev)
 }
 
+// maxStintDebt bounds how far below zero a node's count of stints at a
+// port may go through PeerMovedEvents that overtake the starts they end.
+const maxStintDebt = 64
+
 // acceptRemotePeerMoved handles a PeerMovedEvent from another node.
 func (n *Node) acceptRemotePeerMoved(from NodeName, ev PeerMovedEvent) error {
 	if ev.NewNode.IsZero() {
@@ -288,7 +300,13 @@ func (n *Node) acceptRemotePeerMoved(from NodeName, ev PeerMovedEvent) error {
 		return nil
 	}
 	v := n.authorize(p, from)
-	if _, known := p.stints[from]; known && v == verdictHold && !p.holds(from) {
+	if c, known := p.stints[from]; known && v == verdictHold && !p.holds(from) {
+		if c <= -maxStintDebt {
+			// Honest markers overtake starts by a move or two; a node
+			// that keeps ending stints it never had is flooding.
+			return &EventError{From: from, Target: ev.Target, Err: ErrNotAuthorized,
+				Detail: fmt.Sprintf("peer-moved event from a node that ended %d more stints at the port than it had", -c)}
+		}
 		// A node that had a stint here may have had two at once (the
 		// proxy forwarding here and the sender itself), whose end markers
 		// counts cannot tell apart: the end of one may arrive after the

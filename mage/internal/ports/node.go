@@ -416,6 +416,7 @@ func (n *Node) forgetNode(node NodeName) {
 		n.dropHeld(p, node)
 		delete(p.sources, node)
 		delete(p.stints, node)
+		delete(p.movedAway, node)
 		delete(p.asked, node)
 		if p.adoptedFrom == node {
 			p.adoptedFrom = NodeName{}

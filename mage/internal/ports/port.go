@@ -90,6 +90,14 @@ type port struct {
 	// ports here it is part of; zero for ports made here, and once that
 	// node is lost.
 	adoptedFrom NodeName
+	// movedAway holds, per node, the sequence number from which this
+	// port's sender no longer sends from that node: the sender was moved
+	// from there to this node (this node adopted it, and its descriptor
+	// says what it sends next). Until the node's stint here ends, it may
+	// still deliver what it sent before, and nothing numbered from there
+	// on, nor a closure: a node that gave the sender away cannot forge its
+	// traffic (authority.go). A new stint of the node clears its entry.
+	movedAway map[NodeName]uint64
 }
 
 func newPort(name PortName, peer Address, nextSend, nextRecv uint64) *port {
@@ -190,6 +198,9 @@ func (p *port) waitsOn(node NodeName) bool {
 	if p.receivedAll() {
 		return false // nothing more to come, nothing to lose
 	}
+	if next, moved := p.movedAway[node]; moved && p.nextMissing >= next && !(p.state == stateReceiving && p.peer.Node == node) {
+		return false // everything the sender sent from there has arrived
+	}
 	if p.state == stateReceiving && p.peer.Node == node {
 		return true
 	}
@@ -200,6 +211,18 @@ func (p *port) waitsOn(node NodeName) bool {
 // (authority.go).
 func (p *port) addStint(node NodeName, delta int) {
 	p.stints[node] += delta
+	if delta > 0 {
+		delete(p.movedAway, node)
+	}
+}
+
+// noteMovedAway records that p's sender, which sends numbers from next on,
+// was moved here from node.
+func (p *port) noteMovedAway(node NodeName, next uint64) {
+	if p.movedAway == nil {
+		p.movedAway = map[NodeName]uint64{}
+	}
+	p.movedAway[node] = max(p.movedAway[node], next)
 }
 
 func (p *port) addSource(node NodeName, delta int) {

@@ -193,6 +193,9 @@ func (n *Node) adoptChecked(from NodeName, d Descriptor, inTransit bool) {
 	p.peerClosed, p.lastRecv = d.PeerClosed, d.PeerLastSeq
 	p.adoptedFrom = from
 	n.adopted[from]++
+	if peer := n.ports[d.Peer.Port]; d.Peer.Node == n.name && peer != nil && peer.state == stateReceiving && from != n.name {
+		peer.noteMovedAway(from, d.NextSendSeq)
+	}
 	n.ports[d.Name] = p
 	n.referrers[d.Peer] = d.Name
 	n.noteWatched(d.Peer.Node)
