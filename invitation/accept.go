@@ -9,6 +9,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/mage-ipc/mage/internal/sockets"
 	"github.com/mage-ipc/mage/mage"
 )
 
@@ -125,7 +126,7 @@ func (a address) open() (*net.UnixConn, error) {
 	if err := checkStreamSocket(a.fd); err != nil {
 		return nil, &BadInvitationError{Value: a.redacted(), Reason: fmt.Sprintf("descriptor %d is unusable", a.fd), Err: err}
 	}
-	conn, err := mage.UnixConn(os.NewFile(uintptr(a.fd), "invitation"))
+	conn, err := sockets.Conn(os.NewFile(uintptr(a.fd), "invitation"))
 	if err != nil {
 		return nil, &BadInvitationError{Value: a.redacted(), Reason: fmt.Sprintf("descriptor %d is unusable", a.fd), Err: err}
 	}
@@ -137,7 +138,7 @@ func (a address) openBroker() (*net.UnixConn, error) {
 	if err := checkStreamSocket(a.broker); err != nil {
 		return nil, &BadInvitationError{Value: a.redacted(), Reason: fmt.Sprintf("broker descriptor %d is unusable", a.broker), Err: err}
 	}
-	conn, err := mage.UnixConn(os.NewFile(uintptr(a.broker), "broker"))
+	conn, err := sockets.Conn(os.NewFile(uintptr(a.broker), "broker"))
 	if err != nil {
 		return nil, &BadInvitationError{Value: a.redacted(), Reason: fmt.Sprintf("broker descriptor %d is unusable", a.broker), Err: err}
 	}

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/mage-ipc/mage/internal/sockets"
 	"github.com/mage-ipc/mage/mage"
 )
 
@@ -138,7 +139,7 @@ func (inv *Invitation) PrepareCommand(cmd *exec.Cmd) error {
 	if inv.sent || inv.mine != nil {
 		return fmt.Errorf("invitation: prepare command: %w", ErrAlreadySent)
 	}
-	mine, theirs, err := mage.SocketPair()
+	mine, theirs, err := sockets.Pair()
 	if err != nil {
 		return fmt.Errorf("invitation: prepare command: %w", err)
 	}
@@ -147,7 +148,7 @@ func (inv *Invitation) PrepareCommand(cmd *exec.Cmd) error {
 	// ExtraFiles[i] becomes descriptor 3+i in the child.
 	addr := address{fd: 2 + len(cmd.ExtraFiles), token: inv.token, broker: -1}
 	if inv.node.HasBroker() {
-		bmine, btheirs, err := mage.SocketPair()
+		bmine, btheirs, err := sockets.Pair()
 		if err != nil {
 			return fmt.Errorf("invitation: prepare command: %w", err)
 		}
@@ -203,7 +204,7 @@ func (inv *Invitation) Send(ctx context.Context) (*mage.Connection, error) {
 	if mine == nil {
 		return nil, errors.New("invitation: send: PrepareCommand was not called, or Send was called twice")
 	}
-	conn, err := mage.UnixConn(mine)
+	conn, err := sockets.Conn(mine)
 	if err != nil {
 		inv.Close()
 		return nil, fmt.Errorf("invitation: send: %w", err)

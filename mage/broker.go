@@ -7,6 +7,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/mage-ipc/mage/internal/sockets"
 	"github.com/mage-ipc/mage/mage/internal/ports"
 	"github.com/mage-ipc/mage/mage/internal/wire"
 )
@@ -109,7 +110,7 @@ func (n *Node) introduceLocked(a, b *link) {
 		return
 	}
 	n.introduced[key] = true
-	fa, fb, err := SocketPair()
+	fa, fb, err := sockets.Pair()
 	if err != nil {
 		n.log.Error("introduction failed", "a", NodeName(a.peer).String(), "b", NodeName(b.peer).String(), "error", err)
 		return
@@ -187,7 +188,7 @@ func (l *link) handleIntroduce(in *wire.Introduce, fds []int) error {
 func (n *Node) connectIntroduced(node ports.NodeName, f *os.File) {
 	ctx, cancel := context.WithTimeout(context.Background(), introductionTimeout)
 	defer cancel()
-	conn, err := UnixConn(f)
+	conn, err := sockets.Conn(f)
 	if err == nil {
 		_, err = n.Connect(ctx, conn, ConnectOptions{ExpectNode: NodeName(node)})
 	}

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/mage-ipc/mage/internal/sockets"
 	"github.com/mage-ipc/mage/mage"
 )
 
@@ -14,7 +15,7 @@ func TestVersionMismatchFailsBothSides(t *testing.T) {
 	mage.SetProtocolVersionForTest(oldNode, mage.ProtocolVersion+1)
 	newNode := mage.NewNode(mage.NodeOptions{})
 	defer newNode.Close()
-	ca, cb, err := mage.ConnPair()
+	ca, cb, err := sockets.ConnPair()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -45,7 +46,7 @@ func TestVersionMismatchFailsBothSides(t *testing.T) {
 func TestConnectRejectsBadAttachments(t *testing.T) {
 	n := mage.NewNode(mage.NodeOptions{})
 	defer n.Close()
-	ca, cb, err := mage.ConnPair()
+	ca, cb, err := sockets.ConnPair()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -101,7 +102,7 @@ func TestOversizedMessageFromPeer(t *testing.T) {
 	defer strict.Close()
 	loose := mage.NewNode(mage.NodeOptions{})
 	defer loose.Close()
-	ca, cb, err := mage.ConnPair()
+	ca, cb, err := sockets.ConnPair()
 	if err != nil {
 		t.Fatal(err)
 	}
