@@ -116,10 +116,11 @@ func AcceptWith(ctx context.Context, opts AcceptOptions) (*Accepted, error) {
 // open connects to where the invitation says the parent is.
 func (a address) open() (*net.UnixConn, error) {
 	if a.fd < 0 {
-		raddr := &net.UnixAddr{Net: "unix", Name: a.socket}
-		c, err := net.DialUnix("unix", nil, raddr)
+		// The dialer proves it holds the token before the node handshake
+		// (listen_auth.go).
+		c, err := dialListener(a.socket, a.token, DefaultAcceptTimeout)
 		if err != nil {
-			return nil, &BadInvitationError{Value: a.redacted(), Reason: "cannot reach the invitation socket", Err: err}
+			return nil, &BadInvitationError{Value: a.redacted(), Reason: "named-socket authentication failed", Err: err}
 		}
 		return c, nil
 	}

@@ -34,9 +34,9 @@ type Invitation struct {
 	// mine is the parent's end of the socketpair made by PrepareCommand;
 	// theirs is the child's, open until CloseChildSide.
 	mine, theirs *os.File
-	// brokerMine and brokerTheirs are the socketpair for the child's
-	// connection to the broker, made when this node is not the broker.
-	brokerMine, brokerTheirs *os.File
+	// broker is the child's way to the tree's broker, made by
+	// PrepareCommand.
+	broker *mage.ChildBroker
 	sent, closed             bool
 }
 
@@ -147,16 +147,16 @@ func (inv *Invitation) PrepareCommand(cmd *exec.Cmd) error {
 	cmd.ExtraFiles = append(cmd.ExtraFiles, theirs)
 	// ExtraFiles[i] becomes descriptor 3+i in the child.
 	addr := address{fd: 2 + len(cmd.ExtraFiles), token: inv.token, broker: -1}
-	if inv.node.HasBroker() {
-		bmine, btheirs, err := sockets.Pair()
-		if err != nil {
-			return fmt.Errorf("invitation: prepare command: %w", err)
-		}
-		inv.brokerMine, inv.brokerTheirs = bmine, btheirs
-		cmd.ExtraFiles = append(cmd.ExtraFiles, btheirs)
-		addr.broker = 2 + len(cmd.ExtraFiles)
-	} else {
+	cb, err := inv.node.NewChildBroker()
+	if err != nil {
+		return fmt.Errorf("invitation: prepare command: %w", err)
+	}
+	inv.broker = cb
+	if cb.ViaInviter() {
 		addr.inviterIsBroker = true
+	} else {
+		cmd.ExtraFiles = append(cmd.ExtraFiles, cb.ChildEnd())
+		addr.broker = 2 + len(cmd.ExtraFiles)
 	}
 	cmd.Env = withEnv(cmd.Env, EnvVar, addr.String())
 	return nil
@@ -184,11 +184,12 @@ func withEnv(env []string, key, value string) []string {
 func (inv *Invitation) CloseChildSide() {
 	inv.mu.Lock()
 	defer inv.mu.Unlock()
-	for _, f := range []**os.File{&inv.theirs, &inv.brokerTheirs} {
-		if *f != nil {
-			_ = (*f).Close()
-			*f = nil
-		}
+	if inv.theirs != nil {
+		_ = inv.theirs.Close()
+		inv.theirs = nil
+	}
+	if inv.broker != nil {
+		inv.broker.CloseChildEnd()
 	}
 }
 
@@ -217,17 +218,14 @@ func (inv *Invitation) Send(ctx context.Context) (*mage.Connection, error) {
 // has accepted. It takes ownership of conn. On failure the invitation is
 // closed.
 func (inv *Invitation) SendOn(ctx context.Context, conn *net.UnixConn) (*mage.Connection, error) {
-	c, err := inv.trySendOn(ctx, conn)
+	c, err := inv.sendOn(ctx, conn)
 	if err != nil {
 		inv.Close()
 	}
 	return c, err
 }
 
-// trySendOn is SendOn without closing the invitation on failure, so that a
-// Listener can let a process with the wrong token go and wait for the right
-// one.
-func (inv *Invitation) trySendOn(ctx context.Context, conn *net.UnixConn) (*mage.Connection, error) {
+func (inv *Invitation) sendOn(ctx context.Context, conn *net.UnixConn) (*mage.Connection, error) {
 	inv.mu.Lock()
 	if inv.sent || inv.closed {
 		inv.mu.Unlock()
@@ -239,25 +237,17 @@ func (inv *Invitation) trySendOn(ctx context.Context, conn *net.UnixConn) (*mage
 	for k, v := range inv.remote {
 		attach[k] = v
 	}
+	broker := inv.broker
 	inv.mu.Unlock()
 
-	c, err := inv.node.Connect(ctx, conn, mage.ConnectOptions{Attach: attach, Token: inv.token, ExpectToken: inv.token})
+	// With broker set, Connect registers the child with the tree's broker
+	// as soon as the child's handshake names it.
+	c, err := inv.node.Connect(ctx, conn, mage.ConnectOptions{Attach: attach, Token: inv.token, ExpectToken: inv.token, RegisterChild: broker})
 	if err != nil {
 		inv.mu.Lock()
 		inv.sent = false
 		inv.mu.Unlock()
 		return nil, handshakeError(err)
-	}
-	inv.mu.Lock()
-	brokerSock := inv.brokerMine
-	inv.brokerMine = nil
-	inv.mu.Unlock()
-	if brokerSock != nil {
-		// The child is waiting to connect to the broker over its end.
-		if err := inv.node.RegisterWithBroker(c.Peer(), brokerSock); err != nil {
-			_ = c.Close()
-			return nil, fmt.Errorf("invitation: %w", err)
-		}
 	}
 	return c, nil
 }
@@ -286,12 +276,15 @@ func (inv *Invitation) Close() {
 		return
 	}
 	inv.closed = true
-	for _, f := range []*os.File{inv.mine, inv.theirs, inv.brokerMine, inv.brokerTheirs} {
+	for _, f := range []*os.File{inv.mine, inv.theirs} {
 		if f != nil {
 			_ = f.Close()
 		}
 	}
-	inv.mine, inv.theirs, inv.brokerMine, inv.brokerTheirs = nil, nil, nil, nil
+	inv.mine, inv.theirs = nil, nil
+	if inv.broker != nil {
+		inv.broker.Close()
+	}
 	if !inv.sent {
 		for name, p := range inv.remote {
 			_ = p.Close()

@@ -7,10 +7,12 @@ import (
 )
 
 // watchBadMessages registers, on node, a handler for messages the node
-// rejects, and acts on those from the child's node (peer) by the policy.
+// rejects, and acts by the policy on those the child's node (peer) answers
+// for: its own, and, when node is the broker, those of every node the
+// child registered, at any depth (mage.ResponsibleNode).
 func (c *Child) watchBadMessages(node *mage.Node, peer mage.NodeName) {
 	remove := node.AddBadMessageHandler(func(from mage.NodeName, err error) {
-		if from == peer {
+		if mage.ResponsibleNode(from, err) == peer {
 			c.badMessage(err)
 		}
 	})

@@ -71,9 +71,12 @@ func TestBadMessageHandlers(t *testing.T) {
 	})
 	write(t, a, text("garbage"))
 	m := expectText(t, b, "garbage")
-	b.ReportBadMessage(m, errors.New("cannot decode"))
-	if err := <-got; err == nil || err.Error() != "cannot decode" {
-		t.Fatalf("handler got %v", err)
+	errCannotDecode := errors.New("cannot decode")
+	b.ReportBadMessage(m, errCannotDecode)
+	err := <-got
+	var bad *mage.BadMessageError
+	if !errors.Is(err, errCannotDecode) || !errors.As(err, &bad) || bad.Node != n.Name() || bad.Responsible != n.Name() {
+		t.Fatalf("handler got %v, want a *mage.BadMessageError about %s wrapping the reported error", err, n.Name())
 	}
 	if _, err := a.ReadMessage(); !errors.Is(err, mage.ErrPeerClosed) {
 		t.Fatalf("reporting a bad message did not close the pipe: %v", err)

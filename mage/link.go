@@ -326,6 +326,11 @@ func (l *link) HandleError(err error) {
 	cause := l.err()
 	n := l.node
 	n.mu.Lock()
+	var bad *BadMessageError
+	if isPeerFault(cause) {
+		// Charged before the broker forgets who answers for the peer.
+		bad = n.badMessageLocked(NodeName(l.peer), cause)
+	}
 	for _, f := range l.early {
 		closeFDs(f.fds)
 	}
@@ -344,19 +349,15 @@ func (l *link) HandleError(err error) {
 			n.brokerLink = nil
 		}
 		delete(n.introRequested, l.peer)
-		for key := range n.introduced {
-			if key[0] == l.peer || key[1] == l.peer {
-				delete(n.introduced, key)
-			}
-		}
+		n.forgetClientLocked(l.peer)
 		n.ports.LostNode(l.peer)
 		n.flushLocked()
 	}
 	// The channel's goroutines end on their own once it has stopped.
 	delete(n.allLinks, l)
 	n.mu.Unlock()
-	if isPeerFault(cause) {
-		n.reportBad(NodeName(l.peer), cause)
+	if bad != nil {
+		n.reportBadMessage(bad)
 	}
 	close(l.dead)
 }

@@ -40,6 +40,9 @@ type NodeOptions struct {
 	// or a message the bindings could not decode. It must not block. A
 	// supervisor uses it to kill the node's process.
 	OnBadMessage func(from NodeName, err error)
+	// Broker bounds what this node keeps for the nodes of its tree when it
+	// is their broker; zero fields take the defaults (DefaultBrokerLimits).
+	Broker BrokerLimits
 	// Trace, when not nil, receives a line for every message the node's
 	// pipes write and read: the method's name (from the interfaces magen
 	// registered), the payload's size, the pipes and handles attached, and
@@ -88,10 +91,8 @@ type Node struct {
 	brokerLink *link
 	// introRequested holds the nodes a client asked its broker for.
 	introRequested map[ports.NodeName]bool
-	// pendingIntros, on the broker, holds per node the nodes that asked for
-	// it before it connected; introduced holds the pairs already introduced.
-	pendingIntros map[ports.NodeName][]ports.NodeName
-	introduced    map[[2]ports.NodeName]bool
+	// broker is what this node keeps as the broker of its tree.
+	broker brokerTables
 	// countersCalls are the PeerCounters calls waiting for answers, by
 	// request id; countersNext is the last id used.
 	countersCalls map[uint64]*countersCall
@@ -152,8 +153,7 @@ func NewNode(opts NodeOptions) *Node {
 		allLinks:  make(map[*link]struct{}),
 
 		introRequested: make(map[ports.NodeName]bool),
-		pendingIntros:  make(map[ports.NodeName][]ports.NodeName),
-		introduced:     make(map[[2]ports.NodeName]bool),
+		broker:         newBrokerTables(opts.Broker),
 	}
 	n.ports = ports.NewNode(ports.Config{Name: name, Rand: rand.Reader, DropBody: dropBody})
 	return n

@@ -282,20 +282,13 @@ func (p MessagePipe) ReportBadMessage(m *Message, err error) {
 	n.reportBad(from, err)
 }
 
+// reportBad reports err, a fault of node from, charged to the node that
+// answers for it (badmessage.go).
 func (n *Node) reportBad(from NodeName, err error) {
-	n.log.Warn("bad message", "from", from.String(), "error", err)
-	if n.onBad != nil {
-		n.onBad(from, err)
-	}
-	n.badMu.Lock()
-	handlers := make([]func(NodeName, error), 0, len(n.badHandlers))
-	for _, fn := range n.badHandlers {
-		handlers = append(handlers, fn)
-	}
-	n.badMu.Unlock()
-	for _, fn := range handlers {
-		fn(from, err)
-	}
+	n.mu.Lock()
+	bad := n.badMessageLocked(from, err)
+	n.mu.Unlock()
+	n.reportBadMessage(bad)
 }
 
 func (n *Node) checkLimits(m *Message) error {
