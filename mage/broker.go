@@ -45,6 +45,17 @@ type brokerTables struct {
 	waiters map[ports.NodeName]map[ports.NodeName]struct{}
 	// introduced holds the pairs of nodes already introduced.
 	introduced map[[2]ports.NodeName]bool
+	// changed, when set, is called after every change to the tables that
+	// does not go through flushLocked: tests use it to wait for the broker
+	// to settle without polling.
+	changed func()
+}
+
+// brokerChangedLocked tells a test's waiter that the tables changed.
+func (n *Node) brokerChangedLocked() {
+	if n.broker.changed != nil {
+		n.broker.changed()
+	}
 }
 
 // brokerClient is the broker's record of one connected node.
@@ -120,6 +131,7 @@ func (n *Node) forgetClientLocked(node ports.NodeName) {
 			r.cancel()
 		}
 	}
+	defer n.brokerChangedLocked()
 	c := b.clients[node]
 	if c == nil {
 		return
@@ -211,6 +223,7 @@ func (l *link) handleRequestIntroduction(node ports.NodeName) error {
 func (n *Node) introductionWaitExpired(requester, node ports.NodeName) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
+	defer n.brokerChangedLocked()
 	c := n.broker.clients[requester]
 	if c == nil || c.waits[node] == nil || n.links[node] != nil {
 		return

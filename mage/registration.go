@@ -226,6 +226,7 @@ func (n *Node) connectRegistered(ctx context.Context, node ports.NodeName, r *re
 		bad = &BadMessageError{Node: NodeName(node), Responsible: NodeName(r.responsible),
 			Err: fmt.Errorf("mage: registration of node %s by %s failed: %w", NodeName(node), NodeName(r.inviter), err)}
 	}
+	n.brokerChangedLocked()
 	n.mu.Unlock()
 	if err != nil {
 		n.log.Warn("registration failed", "node", NodeName(node).String(), "inviter", NodeName(r.inviter).String(), "error", err)
