@@ -184,75 +184,65 @@ func (l *Listener) Accept(ctx context.Context) (*mage.Connection, error) {
 	_ = l.ln.SetDeadline(time.Time{})
 	context.AfterFunc(ctx, func() { _ = l.ln.SetDeadline(time.Now()) })
 
-	accepted := make(chan *net.UnixConn)
+	proven := make(chan *net.UnixConn)
 	acceptErr := make(chan error, 1)
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		acceptErr <- l.acceptLoop(ctx, accepted)
+		acceptErr <- l.acceptLoop(ctx, &wg, proven)
 	}()
-	proven := make(chan *net.UnixConn)
-	pending := 0
-	for {
-		select {
-		case conn := <-accepted:
-			if pending >= MaxPendingDialers {
-				l.refuse(conn, fmt.Errorf("%d connections are being authenticated already", pending))
-				continue
-			}
-			pending++
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				if err := l.authenticate(ctx, conn); err != nil {
-					l.refuse(conn, err)
-					conn = nil
-				}
-				select {
-				case proven <- conn:
-				case <-ctx.Done():
-					if conn != nil {
-						_ = conn.Close()
-					}
-				}
-			}()
-		case conn := <-proven:
-			pending--
-			if conn == nil {
-				continue
-			}
-			hctx, hcancel := context.WithTimeout(ctx, l.timeout)
-			c, err := l.inv.SendOn(hctx, conn)
-			hcancel()
-			if err != nil {
-				return nil, fmt.Errorf("invitation: accept on %s: %w", l.addr, err)
-			}
-			return c, nil
-		case err := <-acceptErr:
-			if ctx.Err() != nil {
-				return nil, fmt.Errorf("invitation: accept on %s: %w", l.addr, ctx.Err())
-			}
+	select {
+	case conn := <-proven:
+		// The token is spent: this dialer's handshake is Accept's outcome.
+		hctx, hcancel := context.WithTimeout(ctx, l.timeout)
+		c, err := l.inv.SendOn(hctx, conn)
+		hcancel()
+		if err != nil {
 			return nil, fmt.Errorf("invitation: accept on %s: %w", l.addr, err)
-		case <-ctx.Done():
+		}
+		return c, nil
+	case err := <-acceptErr:
+		if ctx.Err() != nil {
 			return nil, fmt.Errorf("invitation: accept on %s: %w", l.addr, ctx.Err())
 		}
+		return nil, fmt.Errorf("invitation: accept on %s: %w", l.addr, err)
+	case <-ctx.Done():
+		return nil, fmt.Errorf("invitation: accept on %s: %w", l.addr, ctx.Err())
 	}
 }
 
-// acceptLoop hands every connection to accepted until the socket fails
-// (its deadline is set when ctx ends) or ctx ends.
-func (l *Listener) acceptLoop(ctx context.Context, accepted chan<- *net.UnixConn) error {
+// acceptLoop authenticates every connection on a goroutine of its own (at
+// most MaxPendingDialers at once; more are closed at once), and hands the
+// one that proves the token to proven. It returns when the socket fails
+// (its deadline is set when ctx ends).
+func (l *Listener) acceptLoop(ctx context.Context, wg *sync.WaitGroup, proven chan<- *net.UnixConn) error {
+	slots := make(chan struct{}, MaxPendingDialers)
 	for {
 		conn, err := l.ln.AcceptUnix()
 		if err != nil {
 			return err
 		}
 		select {
-		case accepted <- conn:
-		case <-ctx.Done():
-			_ = conn.Close()
-			return ctx.Err()
+		case slots <- struct{}{}:
+		default:
+			l.refuse(conn, fmt.Errorf("%d connections are being authenticated already (MaxPendingDialers)", MaxPendingDialers))
+			continue
 		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			err := l.authenticate(ctx, conn)
+			<-slots
+			if err != nil {
+				l.refuse(conn, err)
+				return
+			}
+			select {
+			case proven <- conn:
+			case <-ctx.Done():
+				_ = conn.Close()
+			}
+		}()
 	}
 }
 
