@@ -36,8 +36,8 @@ type Invitation struct {
 	mine, theirs *os.File
 	// broker is the child's way to the tree's broker, made by
 	// PrepareCommand.
-	broker *mage.ChildBroker
-	sent, closed             bool
+	broker       *mage.ChildBroker
+	sent, closed bool
 }
 
 // New returns an empty invitation on node (nil means mage.DefaultNode) with

@@ -368,7 +368,9 @@ func TestBrokerForgetsARegistrationNeverCompleted(t *testing.T) {
 	a := h.direct()
 	silent := a.register(randomNodeName(t))
 	expectEOF(t, silent)
-	h.waitFor(func() bool { return len(h.node.broker.registrations) == 0 && h.node.broker.clients[a.name].pending == 0 })
+	h.waitFor(func() bool {
+		return len(h.node.broker.registrations) == 0 && h.node.broker.clients[a.name].pending == 0
+	})
 	// The place is free again, and the timeout was no offence.
 	x := randomNodeName(t)
 	h.completeRegistration(a.register(x), x)
@@ -440,7 +442,9 @@ func TestBrokerChargesAWrongNameToTheRegistrant(t *testing.T) {
 		t.Fatalf("report %v does not match ErrHandshake", bad)
 	}
 	impostor.cut(h.ctx)
-	h.waitFor(func() bool { return h.node.broker.clients[a.name].pending == 0 && len(h.node.broker.registrations) == 0 })
+	h.waitFor(func() bool {
+		return h.node.broker.clients[a.name].pending == 0 && len(h.node.broker.registrations) == 0
+	})
 }
 
 func TestBrokerBoundsAndDeduplicatesIntroductionRequests(t *testing.T) {
