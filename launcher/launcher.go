@@ -129,6 +129,9 @@ func prepare(cmd *exec.Cmd, opts Options) (*Child, error) {
 	if err := inv.PrepareCommand(cmd); err != nil {
 		return fail(fmt.Errorf("launcher: %w", err))
 	}
+	// PrepareCommand filled cmd.Env; the marker goes beside the invitation.
+	c.marker = newTreeMarker()
+	cmd.Env = withTreeMarker(cmd.Env, c.marker)
 	if cmd.WaitDelay == 0 {
 		cmd.WaitDelay = opts.WaitDelay
 	}

@@ -159,6 +159,25 @@ func init() {
 			}
 			return awaitPeerClosed(ctx, p)
 		},
+		// spawnsetsid starts a grandchild that leaves the child's session
+		// and process group (setsid), sends its pid, and waits to be
+		// stopped or killed.
+		"spawnsetsid": func(ctx context.Context) error {
+			p, err := acceptPipe(ctx, "ctl")
+			if err != nil {
+				return err
+			}
+			g := exec.Command(os.Args[0])
+			g.Env = append(os.Environ(), modeEnv+"=block")
+			g.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+			if err := g.Start(); err != nil {
+				return err
+			}
+			if err := send(p, strconv.Itoa(g.Process.Pid)); err != nil {
+				return err
+			}
+			return block()
+		},
 		// block waits to be killed.
 		"block": func(context.Context) error { return block() },
 		// acceptblock accepts, then waits to be killed, whatever its parent
