@@ -281,3 +281,25 @@ func TestDialerChecksTheListener(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// The named-socket authentication's sizes and magics are part of the
+// protocol (docs/protocol.md, "Named-socket invitations").
+func TestListenAuthConstants(t *testing.T) {
+	for _, c := range []struct {
+		name      string
+		got, want any
+	}{
+		{"challenge size", authChallengeSize, 40},
+		{"proof size", authProofSize, 72},
+		{"answer size", authAnswerSize, 40},
+		{"challenge magic", string(authChallengeMagic[:]), "MGINVCH1"},
+		{"proof magic", string(authProofMagic[:]), "MGINVPR1"},
+		{"answer magic", string(authAnswerMagic[:]), "MGINVAN1"},
+		{"dialer label", dialerLabel, "mage invitation dialer\x00"},
+		{"listener label", listenerLabel, "mage invitation listener\x00"},
+	} {
+		if c.got != c.want {
+			t.Errorf("%s = %v, want %v", c.name, c.got, c.want)
+		}
+	}
+}
