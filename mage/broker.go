@@ -307,7 +307,7 @@ func (l *link) handleIntroduce(in *wire.Introduce, fds []int) error {
 		return nil
 	}
 	if in.Unknown || len(fds) != 1 {
-		closeFDs(fds)
+		// HandleFrame closes fds when a handler fails.
 		return fmt.Errorf("%w: introduction to %s without a socket", errProtocol, NodeName(node))
 	}
 	if closed {

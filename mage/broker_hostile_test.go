@@ -73,8 +73,10 @@ func startRawPeer(t *testing.T, conn *net.UnixConn, name ports.NodeName) *rawPee
 			}
 		}
 	})
-	p.send(wire.AppendHello(nil, &wire.Hello{Version: wire.Version, Node: wire.NodeName(name)}), nil)
-	p.send(wire.AppendAttach(nil, nil), nil)
+	// A channel the broker has closed already fails these; the tests
+	// learn that from p.ended.
+	_ = p.ch.Send(wire.AppendHello(nil, &wire.Hello{Version: wire.Version, Node: wire.NodeName(name)}), nil)
+	_ = p.ch.Send(wire.AppendAttach(nil, nil), nil)
 	return p
 }
 

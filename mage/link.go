@@ -293,8 +293,14 @@ func (l *link) handleUser(u *wire.User, fds []int) error {
 		Flags:     u.Flags,
 		RequestID: u.RequestID,
 		Payload:   u.Payload,
-		fds:       fds,
+		fds:       append([]int(nil), fds...),
 		source:    l.peer,
+	}
+	// The message owns the descriptors now: the ports layer closes them if
+	// it drops the message, so HandleFrame must not close them again when
+	// this fails (closeFDs skips -1).
+	for i := range fds {
+		fds[i] = -1
 	}
 	var descs []ports.Descriptor
 	if len(u.Ports) > 0 {

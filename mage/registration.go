@@ -151,7 +151,8 @@ type registration struct {
 // handleRegistration runs on the broker when l's peer registers node, a
 // child it invited, over fd. It checks the registration against the rules
 // and the inviter's bounds, then runs the handshake over fd, which only
-// node may pass, for at most RegistrationTimeout. It takes ownership of fd.
+// node may pass, for at most RegistrationTimeout. It takes ownership of fd
+// unless it returns an error.
 func (l *link) handleRegistration(node ports.NodeName, fd int) error {
 	n := l.node
 	n.mu.Lock()
@@ -174,7 +175,7 @@ func (l *link) handleRegistration(node ports.NodeName, fd int) error {
 		fault = fmt.Sprintf("is one more than the %d registered nodes allowed (BrokerLimits.MaxChildrenPerNode)", b.limits.MaxChildrenPerNode)
 	}
 	if fault != "" {
-		closeFDs([]int{fd})
+		// HandleFrame closes fd with the frame's other descriptors.
 		return fmt.Errorf("%w: registration of node %s %s", errProtocol, NodeName(node), fault)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), b.limits.RegistrationTimeout)
