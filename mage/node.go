@@ -37,7 +37,8 @@ type NodeOptions struct {
 	Limits Limits
 	// OnBadMessage is called, on an I/O goroutine, when a message from
 	// another node is rejected: a malformed frame, a broken protocol rule,
-	// or a message the bindings could not decode. It must not block. A
+	// or a message the bindings could not decode. err is a
+	// *BadMessageError (see AddBadMessageHandler). It must not block. A
 	// supervisor uses it to kill the node's process.
 	OnBadMessage func(from NodeName, err error)
 	// Broker bounds what this node keeps for the nodes of its tree when it
@@ -295,7 +296,10 @@ func dropBody(body any) {
 // AddBadMessageHandler registers fn to be called, on an I/O goroutine, each
 // time a message from another node is rejected: a malformed frame, a broken
 // protocol rule, or a message the bindings could not decode (see
-// MessagePipe.ReportBadMessage). from names the node the message came from.
+// MessagePipe.ReportBadMessage). from names the node the message came from;
+// err is a *BadMessageError, whose Responsible field (or ResponsibleNode)
+// names the node to charge: on the broker, a node registered by another
+// is charged to the direct client it was registered through.
 // fn must not block. The returned function removes fn; it is idempotent.
 func (n *Node) AddBadMessageHandler(fn func(from NodeName, err error)) (remove func()) {
 	n.badMu.Lock()
