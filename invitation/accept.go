@@ -9,6 +9,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/mage-ipc/mage/internal/sockets"
 	"github.com/mage-ipc/mage/mage"
 )
 
@@ -134,7 +135,7 @@ func valueConn(f *os.File, what string) (*net.UnixConn, error) {
 		_ = f.Close()
 		return nil, &BadValueError{Reason: fmt.Sprintf("the %s %s is unusable", what, f.Name()), Err: bad}
 	}
-	conn, err := mage.UnixConn(f)
+	conn, err := sockets.Conn(f)
 	if err != nil {
 		return nil, &BadValueError{Reason: fmt.Sprintf("the %s is unusable", what), Err: err}
 	}
@@ -188,17 +189,18 @@ func accept(ctx context.Context, conn, brokerConn *net.UnixConn, token []byte, i
 // open connects to where the invitation says the parent is.
 func (a address) open() (*net.UnixConn, error) {
 	if a.fd < 0 {
-		raddr := &net.UnixAddr{Net: "unix", Name: a.socket}
-		c, err := net.DialUnix("unix", nil, raddr)
+		// The dialer proves it holds the token before the node handshake
+		// (listen_auth.go).
+		c, err := dialListener(a.socket, a.token, DefaultAcceptTimeout)
 		if err != nil {
-			return nil, &BadInvitationError{Value: a.redacted(), Reason: "cannot reach the invitation socket", Err: err}
+			return nil, &BadInvitationError{Value: a.redacted(), Reason: "named-socket authentication failed", Err: err}
 		}
 		return c, nil
 	}
 	if err := checkStreamSocket(a.fd); err != nil {
 		return nil, &BadInvitationError{Value: a.redacted(), Reason: fmt.Sprintf("descriptor %d is unusable", a.fd), Err: err}
 	}
-	conn, err := mage.UnixConn(os.NewFile(uintptr(a.fd), "invitation"))
+	conn, err := sockets.Conn(os.NewFile(uintptr(a.fd), "invitation"))
 	if err != nil {
 		return nil, &BadInvitationError{Value: a.redacted(), Reason: fmt.Sprintf("descriptor %d is unusable", a.fd), Err: err}
 	}
@@ -210,7 +212,7 @@ func (a address) openBroker() (*net.UnixConn, error) {
 	if err := checkStreamSocket(a.broker); err != nil {
 		return nil, &BadInvitationError{Value: a.redacted(), Reason: fmt.Sprintf("broker descriptor %d is unusable", a.broker), Err: err}
 	}
-	conn, err := mage.UnixConn(os.NewFile(uintptr(a.broker), "broker"))
+	conn, err := sockets.Conn(os.NewFile(uintptr(a.broker), "broker"))
 	if err != nil {
 		return nil, &BadInvitationError{Value: a.redacted(), Reason: fmt.Sprintf("broker descriptor %d is unusable", a.broker), Err: err}
 	}

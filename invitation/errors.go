@@ -15,6 +15,9 @@ var (
 	ErrBadInvitation = errors.New("invitation: bad invitation")
 	// ErrAlreadySent is returned when an invitation is used twice.
 	ErrAlreadySent = errors.New("invitation: already sent")
+	// ErrTokenUsed is why a Listener refuses a dialer that proved the
+	// token after another did: a token is single-use.
+	ErrTokenUsed = errors.New("invitation: the invitation's token was used already")
 	// ErrPeerGone is returned when the other side closed its end before the
 	// handshake finished: a child that exited before accepting, or a parent
 	// that exited before the child accepted.

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/mage-ipc/mage/internal/sockets"
 	"github.com/mage-ipc/mage/mage"
 )
 
@@ -33,10 +34,10 @@ type Invitation struct {
 	// mine is the parent's end of the socketpair made by PrepareCommand;
 	// theirs is the child's, open until CloseChildSide.
 	mine, theirs *os.File
-	// brokerMine and brokerTheirs are the socketpair for the child's
-	// connection to the broker, made when this node is not the broker.
-	brokerMine, brokerTheirs *os.File
-	sent, closed             bool
+	// broker is the child's way to the tree's broker, made with the
+	// invitation socket.
+	broker       *mage.ChildBroker
+	sent, closed bool
 	// onBad is the connection's bad-message handler (OnBadMessage).
 	onBad func(err error)
 }
@@ -149,19 +150,19 @@ func (inv *Invitation) PrepareCommand(cmd *exec.Cmd) error {
 	cmd.ExtraFiles = append(cmd.ExtraFiles, inv.theirs)
 	// ExtraFiles[i] becomes descriptor 3+i in the child.
 	addr := address{fd: 2 + len(cmd.ExtraFiles), token: inv.token, broker: -1}
-	if inv.brokerTheirs != nil {
-		cmd.ExtraFiles = append(cmd.ExtraFiles, inv.brokerTheirs)
-		addr.broker = 2 + len(cmd.ExtraFiles)
-	} else {
+	if inv.broker.ViaInviter() {
 		addr.inviterIsBroker = true
+	} else {
+		cmd.ExtraFiles = append(cmd.ExtraFiles, inv.broker.ChildEnd())
+		addr.broker = 2 + len(cmd.ExtraFiles)
 	}
 	cmd.Env = withEnv(cmd.Env, EnvVar, addr.String())
 	return nil
 }
 
-// makeSocketsLocked makes the invitation socket and, when this node is not
-// the broker, the socket for the child's connection to the broker: the
-// invited process's ends go in theirs and brokerTheirs.
+// makeSocketsLocked makes the invitation socket and the child's way to the
+// broker (a socket of its own when this node is not the broker): the
+// invited process's ends go in theirs and broker.ChildEnd.
 func (inv *Invitation) makeSocketsLocked() error {
 	switch {
 	case inv.closed:
@@ -169,20 +170,17 @@ func (inv *Invitation) makeSocketsLocked() error {
 	case inv.sent || inv.mine != nil:
 		return ErrAlreadySent
 	}
-	mine, theirs, err := mage.SocketPair()
+	mine, theirs, err := sockets.Pair()
 	if err != nil {
 		return err
 	}
-	if inv.node.HasBroker() {
-		bmine, btheirs, err := mage.SocketPair()
-		if err != nil {
-			_ = mine.Close()
-			_ = theirs.Close()
-			return err
-		}
-		inv.brokerMine, inv.brokerTheirs = bmine, btheirs
+	cb, err := inv.node.NewChildBroker()
+	if err != nil {
+		_ = mine.Close()
+		_ = theirs.Close()
+		return err
 	}
-	inv.mine, inv.theirs = mine, theirs
+	inv.mine, inv.theirs, inv.broker = mine, theirs, cb
 	return nil
 }
 
@@ -208,11 +206,12 @@ func withEnv(env []string, key, value string) []string {
 func (inv *Invitation) CloseChildSide() {
 	inv.mu.Lock()
 	defer inv.mu.Unlock()
-	for _, f := range []**os.File{&inv.theirs, &inv.brokerTheirs} {
-		if *f != nil {
-			_ = (*f).Close()
-			*f = nil
-		}
+	if inv.theirs != nil {
+		_ = inv.theirs.Close()
+		inv.theirs = nil
+	}
+	if inv.broker != nil {
+		inv.broker.CloseChildEnd()
 	}
 }
 
@@ -228,7 +227,7 @@ func (inv *Invitation) Send(ctx context.Context) (*mage.Connection, error) {
 	if mine == nil {
 		return nil, errors.New("invitation: send: PrepareCommand was not called, or Send was called twice")
 	}
-	conn, err := mage.UnixConn(mine)
+	conn, err := sockets.Conn(mine)
 	if err != nil {
 		inv.Close()
 		return nil, fmt.Errorf("invitation: send: %w", err)
@@ -241,17 +240,14 @@ func (inv *Invitation) Send(ctx context.Context) (*mage.Connection, error) {
 // has accepted. It takes ownership of conn. On failure the invitation is
 // closed.
 func (inv *Invitation) SendOn(ctx context.Context, conn *net.UnixConn) (*mage.Connection, error) {
-	c, err := inv.trySendOn(ctx, conn)
+	c, err := inv.sendOn(ctx, conn)
 	if err != nil {
 		inv.Close()
 	}
 	return c, err
 }
 
-// trySendOn is SendOn without closing the invitation on failure, so that a
-// Listener can let a process with the wrong token go and wait for the right
-// one.
-func (inv *Invitation) trySendOn(ctx context.Context, conn *net.UnixConn) (*mage.Connection, error) {
+func (inv *Invitation) sendOn(ctx context.Context, conn *net.UnixConn) (*mage.Connection, error) {
 	inv.mu.Lock()
 	if inv.sent || inv.closed {
 		inv.mu.Unlock()
@@ -264,25 +260,20 @@ func (inv *Invitation) trySendOn(ctx context.Context, conn *net.UnixConn) (*mage
 	for k, v := range inv.remote {
 		attach[k] = v
 	}
+	broker := inv.broker
 	inv.mu.Unlock()
 
-	c, err := inv.node.Connect(ctx, conn, mage.ConnectOptions{Attach: attach, Token: inv.token, ExpectToken: inv.token, OnBadMessage: onBad})
+	// With broker set, Connect registers the child with the tree's broker
+	// as soon as the child's handshake names it.
+	c, err := inv.node.Connect(ctx, conn, mage.ConnectOptions{
+		Attach: attach, Token: inv.token, ExpectToken: inv.token,
+		OnBadMessage: onBad, RegisterChild: broker,
+	})
 	if err != nil {
 		inv.mu.Lock()
 		inv.sent = false
 		inv.mu.Unlock()
 		return nil, handshakeError(err)
-	}
-	inv.mu.Lock()
-	brokerSock := inv.brokerMine
-	inv.brokerMine = nil
-	inv.mu.Unlock()
-	if brokerSock != nil {
-		// The child is waiting to connect to the broker over its end.
-		if err := inv.node.RegisterWithBroker(c.Peer(), brokerSock); err != nil {
-			_ = c.Close()
-			return nil, fmt.Errorf("invitation: %w", err)
-		}
 	}
 	return c, nil
 }
@@ -311,12 +302,15 @@ func (inv *Invitation) Close() {
 		return
 	}
 	inv.closed = true
-	for _, f := range []*os.File{inv.mine, inv.theirs, inv.brokerMine, inv.brokerTheirs} {
+	for _, f := range []*os.File{inv.mine, inv.theirs} {
 		if f != nil {
 			_ = f.Close()
 		}
 	}
-	inv.mine, inv.theirs, inv.brokerMine, inv.brokerTheirs = nil, nil, nil, nil
+	inv.mine, inv.theirs = nil, nil
+	if inv.broker != nil {
+		inv.broker.Close()
+	}
 	if !inv.sent {
 		for name, p := range inv.remote {
 			_ = p.Close()

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -21,26 +22,50 @@ import (
 // bytes on macOS and 108 on Linux, terminator included.
 const MaxSocketPath = 103
 
-// connectionHandshakeTimeout bounds one connecting process's handshake, so
-// that one silent connection cannot keep the invited process out.
-const connectionHandshakeTimeout = 10 * time.Second
+// DefaultListenHandshakeTimeout bounds one dialer's authentication and
+// handshake when ListenOptions.HandshakeTimeout is zero, so that a dialer
+// that never speaks holds its connection for no longer.
+const DefaultListenHandshakeTimeout = 10 * time.Second
+
+// MaxPendingDialers is the most connections a Listener authenticates at
+// once. A connection beyond them is closed at once; the others go on.
+const MaxPendingDialers = 8
 
 // ListenOptions configures Listen.
 type ListenOptions struct {
 	// AllowUID decides which peer users may connect. Nil allows only the
 	// listening process's own uid.
 	AllowUID func(uid int) bool
+	// HandshakeTimeout bounds each connection's authentication and then
+	// its handshake. Zero means DefaultListenHandshakeTimeout.
+	HandshakeTimeout time.Duration
 }
 
 // Listener offers one Invitation on a named Unix socket, for a process the
-// parent did not start. Connections are checked by peer credentials first
-// and then by the token; those that fail are closed and the Listener waits
-// for the next.
+// parent did not start.
+//
+// Each connection is authenticated before anything secret is sent on it:
+// first by its peer credentials, then by a challenge that only a dialer
+// holding the invitation's token can answer, after which the Listener
+// proves that it holds the token too (docs/protocol.md, "Named-socket
+// invitations"). The token is single-use: once a dialer has proven it, no
+// other connection is accepted with it. A connection that fails is closed,
+// alone; the Listener serves the others, up to MaxPendingDialers at once.
+//
+// Accept may be called again after it failed for a reason of its own (ctx);
+// Close may be called at any time, from any goroutine.
 type Listener struct {
-	inv   *Invitation
-	ln    *net.UnixListener
-	addr  string
-	allow func(uid int) bool
+	inv     *Invitation
+	ln      *net.UnixListener
+	addr    string
+	allow   func(uid int) bool
+	timeout time.Duration
+	// viaInviter says the listening node is the tree's broker.
+	viaInviter bool
+
+	// mu guards used, set once a dialer has proven the token.
+	mu   sync.Mutex
+	used bool
 }
 
 // Listen serves inv on the Unix socket addr. An addr beginning with '@' is
@@ -58,6 +83,14 @@ func Listen(inv *Invitation, addr string, opts ListenOptions) (*Listener, error)
 	if len(addr) > MaxSocketPath {
 		return nil, fmt.Errorf("invitation: listen: socket path of %d bytes exceeds the limit of %d: use a shorter path or an abstract name (@...)", len(addr), MaxSocketPath)
 	}
+	// A named socket carries no second descriptor: a child invited this way
+	// by a node that is not the root has no broker.
+	cb, err := inv.node.NewChildBroker()
+	if err != nil {
+		return nil, fmt.Errorf("invitation: listen: %w", err)
+	}
+	viaInviter := cb.ViaInviter()
+	cb.Close()
 	if !strings.HasPrefix(addr, "@") {
 		if err := removeStaleSocket(addr); err != nil {
 			return nil, err
@@ -72,7 +105,11 @@ func Listen(inv *Invitation, addr string, opts ListenOptions) (*Listener, error)
 		self := os.Getuid()
 		allow = func(uid int) bool { return uid == self }
 	}
-	return &Listener{inv: inv, ln: ln, addr: addr, allow: allow}, nil
+	timeout := opts.HandshakeTimeout
+	if timeout <= 0 {
+		timeout = DefaultListenHandshakeTimeout
+	}
+	return &Listener{inv: inv, ln: ln, addr: addr, allow: allow, timeout: timeout, viaInviter: viaInviter}, nil
 }
 
 func freshSocketName() (string, error) {
@@ -120,45 +157,99 @@ func (l *Listener) Addr() string { return l.addr }
 // Env returns the EnvVar entry ("MAGE_INVITATION=...") to give the process
 // that should accept.
 func (l *Listener) Env() string {
-	a := address{fd: -1, socket: l.addr, token: l.inv.token, broker: -1}
-	// A named socket carries no second descriptor: a child invited this way
-	// by a node that is not the root has no broker.
-	a.inviterIsBroker = !l.inv.node.HasBroker()
+	a := address{fd: -1, socket: l.addr, token: l.inv.token, broker: -1, inviterIsBroker: l.viaInviter}
 	return EnvVar + "=" + a.String()
 }
 
-// Accept waits for the invited process to connect and accept, and returns
-// the connection to it. Connections from other users, with the wrong token
-// or a broken handshake are closed, and it waits on; each is given
-// connectionHandshakeTimeout. It fails when ctx ends or the Listener is
-// closed.
+// Accept waits for the invited process to connect, authenticates it and
+// runs the handshake, and returns the connection to it. Connections from
+// other users, or that fail the challenge, are closed and it waits on;
+// each is given ListenOptions.HandshakeTimeout. Once a dialer has proven
+// the token, the token is spent: Accept returns the outcome of that
+// dialer's handshake, and a failed handshake closes the invitation. It
+// fails when ctx ends or the Listener is closed.
 func (l *Listener) Accept(ctx context.Context) (*mage.Connection, error) {
-	stop := context.AfterFunc(ctx, func() { _ = l.ln.SetDeadline(time.Now()) })
-	defer stop()
-	for {
-		conn, err := l.ln.AcceptUnix()
+	l.mu.Lock()
+	used := l.used
+	l.mu.Unlock()
+	if used {
+		return nil, fmt.Errorf("invitation: accept on %s: %w", l.addr, ErrTokenUsed)
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	// Deferred calls run last first: cancel, which sets the deadline that
+	// ends the accept loop, then wait for the goroutines.
+	defer wg.Wait()
+	defer cancel()
+	_ = l.ln.SetDeadline(time.Time{})
+	context.AfterFunc(ctx, func() { _ = l.ln.SetDeadline(time.Now()) })
+
+	proven := make(chan *net.UnixConn)
+	acceptErr := make(chan error, 1)
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		acceptErr <- l.acceptLoop(ctx, &wg, proven)
+	}()
+	select {
+	case conn := <-proven:
+		// The token is spent: this dialer's handshake is Accept's outcome.
+		hctx, hcancel := context.WithTimeout(ctx, l.timeout)
+		c, err := l.inv.SendOn(hctx, conn)
+		hcancel()
 		if err != nil {
-			if ctx.Err() != nil {
-				return nil, fmt.Errorf("invitation: accept on %s: %w", l.addr, ctx.Err())
-			}
 			return nil, fmt.Errorf("invitation: accept on %s: %w", l.addr, err)
 		}
-		if err := l.checkPeer(conn); err != nil {
-			l.inv.node.Logger().Warn("invitation connection refused", "socket", l.addr, "error", err)
-			_ = conn.Close()
-			continue
-		}
-		hctx, cancel := context.WithTimeout(ctx, connectionHandshakeTimeout)
-		c, err := l.inv.trySendOn(hctx, conn)
-		cancel()
-		if err == nil {
-			return c, nil
-		}
+		return c, nil
+	case err := <-acceptErr:
 		if ctx.Err() != nil {
 			return nil, fmt.Errorf("invitation: accept on %s: %w", l.addr, ctx.Err())
 		}
-		l.inv.node.Logger().Warn("invitation handshake failed", "socket", l.addr, "error", err)
+		return nil, fmt.Errorf("invitation: accept on %s: %w", l.addr, err)
+	case <-ctx.Done():
+		return nil, fmt.Errorf("invitation: accept on %s: %w", l.addr, ctx.Err())
 	}
+}
+
+// acceptLoop authenticates every connection on a goroutine of its own (at
+// most MaxPendingDialers at once; more are closed at once), and hands the
+// one that proves the token to proven. It returns when the socket fails
+// (its deadline is set when ctx ends).
+func (l *Listener) acceptLoop(ctx context.Context, wg *sync.WaitGroup, proven chan<- *net.UnixConn) error {
+	slots := make(chan struct{}, MaxPendingDialers)
+	for {
+		conn, err := l.ln.AcceptUnix()
+		if err != nil {
+			return err
+		}
+		select {
+		case slots <- struct{}{}:
+		default:
+			l.refuse(conn, fmt.Errorf("%d connections are being authenticated already (MaxPendingDialers)", MaxPendingDialers))
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			err := l.authenticate(ctx, conn)
+			<-slots
+			if err != nil {
+				l.refuse(conn, err)
+				return
+			}
+			select {
+			case proven <- conn:
+			case <-ctx.Done():
+				_ = conn.Close()
+			}
+		}()
+	}
+}
+
+// refuse closes conn, a connection that failed, and logs why.
+func (l *Listener) refuse(conn *net.UnixConn, err error) {
+	l.inv.node.Logger().Warn("invitation connection refused", "socket", l.addr, "error", err)
+	_ = conn.Close()
 }
 
 func (l *Listener) checkPeer(conn *net.UnixConn) error {

@@ -70,6 +70,9 @@ func (inv *Invitation) ChildValue() (Value, error) {
 	if err := inv.makeSocketsLocked(); err != nil {
 		return Value{}, fmt.Errorf("invitation: child value: %w", err)
 	}
-	v := Value{File: inv.theirs, Token: append([]byte(nil), inv.token...), Broker: inv.brokerTheirs}
+	v := Value{File: inv.theirs, Token: append([]byte(nil), inv.token...)}
+	if !inv.broker.ViaInviter() {
+		v.Broker = inv.broker.ChildEnd()
+	}
 	return v, nil
 }

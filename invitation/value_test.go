@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/mage-ipc/mage/invitation"
+	"github.com/mage-ipc/mage/internal/sockets"
 	"github.com/mage-ipc/mage/mage"
 	"github.com/mage-ipc/mage/mage/bindings"
 )
@@ -180,7 +181,7 @@ func TestAcceptFromRejectsBadValues(t *testing.T) {
 		return r
 	}
 	socket := func() *os.File {
-		a, b, err := mage.SocketPair()
+		a, b, err := sockets.Pair()
 		if err != nil {
 			t.Fatal(err)
 		}

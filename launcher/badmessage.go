@@ -1,6 +1,10 @@
 package launcher
 
-import "syscall"
+import (
+	"syscall"
+
+	"github.com/mage-ipc/mage/mage"
+)
 
 // badMessage is the invitation's bad-message handler
 // (invitation.Invitation.OnBadMessage), in place before the handshake
@@ -15,4 +19,19 @@ func (c *Child) badMessage(err error) {
 	if kerr := c.end(e, syscall.SIGKILL); kerr != nil {
 		c.log.Error("killing child failed", "pid", c.pid, "error", kerr)
 	}
+}
+
+// watchDescendants registers, on node, a handler that acts by the policy
+// on the bad messages of the nodes the child registered with this node's
+// broker, at any depth (mage.ResponsibleNode): they are charged to the
+// child. The child's own faults reach badMessage through its connection.
+func (c *Child) watchDescendants(node *mage.Node, peer mage.NodeName) {
+	remove := node.AddBadMessageHandler(func(from mage.NodeName, err error) {
+		if from != peer && mage.ResponsibleNode(from, err) == peer {
+			c.badMessage(err)
+		}
+	})
+	c.mu.Lock()
+	c.removeBadHandler = remove
+	c.mu.Unlock()
 }

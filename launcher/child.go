@@ -28,11 +28,13 @@ import (
 // Every method is safe for concurrent use, and may be called any number of
 // times, before or after the child exited.
 type Child struct {
-	name      string
-	cmd       *exec.Cmd
-	pid       int
-	inv       *invitation.Invitation
-	log       hclog.Logger
+	name string
+	cmd  *exec.Cmd
+	pid  int
+	inv  *invitation.Invitation
+	log  hclog.Logger
+	// marker is the child's EnvTree marker, which its descendants inherit.
+	marker    string
 	policy    BadMessagePolicy
 	onExit    func(Exit)
 	waitDelay time.Duration
@@ -68,6 +70,12 @@ type Child struct {
 	ending *ending
 	// conn is the connection to the child's node, once it accepted.
 	conn *mage.Connection
+	// removeBadHandler unregisters the bad-message handler, once one was
+	// registered.
+	removeBadHandler func()
+	// killed holds the descendants killed while the child lived, for the
+	// reaper to reap (Linux; subreaper_linux.go).
+	killed []target
 }
 
 // ending is why the launcher ended a child.
@@ -106,8 +114,9 @@ func (c *Child) Wait() Exit {
 	return c.exit
 }
 
-// Kill sends SIGKILL to the child and to every process in its process
-// group. It does not wait: use Wait or Done. It is idempotent, and does
+// Kill sends SIGKILL to the child, to every process in its process group
+// and, on Linux, to every process descended from it, found by the chain
+// of parents (see BecomeSubreaper for what else is found). It does not wait: use Wait or Done. It is idempotent, and does
 // nothing once the child has exited. The Exit's cause is CauseKilled unless
 // something else ended the child first.
 func (c *Child) Kill() error {
@@ -204,6 +213,11 @@ func (c *Child) signalLocked(sig syscall.Signal) error {
 	if c.gone {
 		return nil
 	}
+	if sig == syscall.SIGKILL {
+		// Descendants that left the group (setsid) too, found while the
+		// living child still holds the chain of parents together.
+		c.killDescendantsLocked()
+	}
 	var errs []error
 	if err := c.cmd.Process.Signal(sig); err != nil && !errors.Is(err, os.ErrProcessDone) {
 		errs = append(errs, err)
@@ -213,6 +227,7 @@ func (c *Child) signalLocked(sig syscall.Signal) error {
 			errs = append(errs, err)
 		}
 	}
+
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("launcher: signal %s to child %q: %w", signalName(sig), c.name, err)
 	}

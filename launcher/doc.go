@@ -32,6 +32,18 @@
 // (invitation.Accepted.ParentGone, or AcceptOptions.ExitWhenParentGone),
 // which is how it learns on macOS, where there is no parent-death signal.
 //
+// # Descendants
+//
+// A descendant that leaves the child's process group (setsid, setpgid) is
+// not reached by signals to the group. On Linux every SIGKILL the launcher
+// sends the child first goes to every process whose chain of parents leads
+// to the child (a walk of /proc), and a process that calls BecomeSubreaper
+// gets the orphans of its children's subtrees re-parented to it: when a
+// child exits, the launcher kills and reaps every such orphan that carries
+// the child's EnvTree marker, with its descendants. macOS has no
+// subreaper; there only the group is signalled. docs/invitations.md lists
+// what each platform guarantees and the limits.
+//
 // # Signals and reaping
 //
 // The child process is signalled through its os.Process, which on Linux
@@ -60,7 +72,9 @@
 // Every child ends with an Exit: its status, and why it ended (ExitCause):
 // on its own, Stop, Kill, or a bad message from it. A bad message is one
 // that the child's node sent and that this node rejected (see
-// mage.MessagePipe.ReportBadMessage); by default the child is killed for it.
+// mage.MessagePipe.ReportBadMessage), or, when this node is the broker, one
+// from a node the child registered, at any depth (mage.BadMessageError's
+// Responsible); by default the child is killed for it.
 //
 // The child's side, in its main:
 //

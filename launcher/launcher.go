@@ -140,6 +140,9 @@ func prepare(cmd *exec.Cmd, opts Options) (*Child, error) {
 			return fail(fmt.Errorf("launcher: %w", err))
 		}
 	}
+	// PrepareCommand filled cmd.Env; the marker goes beside the invitation.
+	c.marker = newTreeMarker()
+	cmd.Env = withTreeMarker(cmd.Env, c.marker)
 	if cmd.WaitDelay == 0 {
 		cmd.WaitDelay = opts.WaitDelay
 	}
@@ -231,6 +234,7 @@ func (c *Child) accepted(conn *mage.Connection) {
 	c.conn = conn
 	c.mu.Unlock()
 	c.log.Info("child accepted its invitation", "pid", c.pid, "node", conn.Peer().String())
+	c.watchDescendants(c.inv.Node(), conn.Peer())
 	c.startOK = true
 	close(c.started)
 }

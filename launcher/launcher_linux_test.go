@@ -174,3 +174,61 @@ func TestNoLeakedFDs(t *testing.T) {
 		t.Errorf("%d descriptors open before, %d after", before, after)
 	}
 }
+
+// exitedNow fails unless the process behind a pidfd has exited already.
+func exitedNow(t *testing.T, fd int, what string) {
+	t.Helper()
+	fds := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
+	for {
+		n, err := unix.Poll(fds, 0)
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			t.Fatalf("poll on the pidfd of %s: %v", what, err)
+		}
+		if n == 0 {
+			t.Fatalf("%s is still running after the child was reaped", what)
+		}
+		return
+	}
+}
+
+// Kill reaches a grandchild that left the child's session and process
+// group, through the chain of parents.
+func TestKillReachesSetsidGrandchild(t *testing.T) {
+	c := startChild(t, "spawnsetsid", launcher.Options{})
+	grandchild := pidfdFor(t, readPid(t, mustRead(t, ctl(t, c))))
+	if err := c.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	waitDone(t, c)
+	exitedNow(t, grandchild, "the setsid grandchild")
+}
+
+// On a subreaper, a child that ends by itself (here on Stop's SIGTERM)
+// takes with it a grandchild that called setsid, which was re-parented to
+// this process when the child died; the launcher kills and reaps it.
+func TestStopEndsSetsidGrandchildOnASubreaper(t *testing.T) {
+	if err := launcher.BecomeSubreaper(); err != nil {
+		t.Skipf("cannot become a subreaper here: %v", err)
+	}
+	if !launcher.IsSubreaper() {
+		t.Fatal("BecomeSubreaper succeeded but IsSubreaper is false")
+	}
+	c := startChild(t, "spawnsetsid", launcher.Options{})
+	pid := readPid(t, mustRead(t, ctl(t, c)))
+	grandchild := pidfdFor(t, pid)
+	if err := c.Stop(10 * time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if exit := c.Wait(); exit.Signal != syscall.SIGTERM {
+		t.Fatalf("exit = %+v, want the child ended by SIGTERM, not killed", exit)
+	}
+	exitedNow(t, grandchild, "the setsid grandchild")
+	// And reaped: it is nobody's child any more.
+	var info unix.Siginfo
+	if err := unix.Waitid(unix.P_PIDFD, grandchild, &info, unix.WEXITED|unix.WNOHANG, nil); err != unix.ECHILD {
+		t.Fatalf("waitid on the grandchild: %v, want ECHILD (reaped already)", err)
+	}
+}

@@ -484,3 +484,20 @@ func TestBadMessageFromElsewhere(t *testing.T) {
 		t.Errorf("exit = %+v, want killed by Kill", exit)
 	}
 }
+
+// A bad message from a node the child registered with the broker (its own
+// child) is charged to the child: the launcher on the broker kills it.
+func TestBadMessageFromRegisteredGrandchildKillsChild(t *testing.T) {
+	root := mage.NewNode(mage.NodeOptions{Limits: mage.Limits{MaxPayload: 1024}})
+	defer root.Close()
+	c := startChild(t, "middlebad", launcher.Options{Node: root})
+	exit := waitDone(t, c)
+	var bad *mage.BadMessageError
+	if exit.Cause != launcher.CauseBadMessage || !errors.As(exit.Err, &bad) {
+		t.Fatalf("exit = %+v, want the child killed for a bad message", exit)
+	}
+	child := c.Connection().Peer()
+	if bad.Responsible != child || bad.Node == child {
+		t.Fatalf("report about %s charged to %s, want one about the grandchild charged to the child %s", bad.Node, bad.Responsible, child)
+	}
+}

@@ -159,6 +159,57 @@ func init() {
 			}
 			return awaitPeerClosed(ctx, p)
 		},
+		// spawnsetsid starts a grandchild that leaves the child's session
+		// and process group (setsid), sends its pid, and waits to be
+		// stopped or killed.
+		"spawnsetsid": func(ctx context.Context) error {
+			p, err := acceptPipe(ctx, "ctl")
+			if err != nil {
+				return err
+			}
+			g := exec.Command(os.Args[0])
+			g.Env = append(os.Environ(), modeEnv+"=block")
+			g.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+			if err := g.Start(); err != nil {
+				return err
+			}
+			if err := send(p, strconv.Itoa(g.Process.Pid)); err != nil {
+				return err
+			}
+			return block()
+		},
+		// middlebad hands its pipe "ctl" on to a grandchild it starts with
+		// the launcher in mode "oversize", and waits to be killed. This
+		// process is not the broker, so it registers the grandchild with
+		// the broker, its parent.
+		"middlebad": func(ctx context.Context) error {
+			p, err := acceptPipe(ctx, "ctl")
+			if err != nil {
+				return err
+			}
+			inv := invitation.New(nil)
+			if err := inv.AttachPipe("ctl", p); err != nil {
+				return err
+			}
+			cmd := exec.Command(os.Args[0])
+			cmd.Env = append(os.Environ(), modeEnv+"=oversize")
+			if _, err := launcher.Start(ctx, cmd, launcher.Options{Invitation: inv}); err != nil {
+				return err
+			}
+			return block()
+		},
+		// oversize writes a message of 4 KiB on "ctl", more than the
+		// broker in the tests that use it allows, and waits to be killed.
+		"oversize": func(ctx context.Context) error {
+			p, err := acceptPipe(ctx, "ctl")
+			if err != nil {
+				return err
+			}
+			if err := p.WriteMessage(&mage.Message{Payload: make([]byte, 4096)}); err != nil {
+				return err
+			}
+			return block()
+		},
 		// block waits to be killed.
 		"block": func(context.Context) error { return block() },
 		// acceptblock accepts, then waits to be killed, whatever its parent

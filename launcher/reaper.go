@@ -13,7 +13,10 @@ import (
 // reap is the child's reaper goroutine: the only code that reaps the child,
 // and the only code that signals its group once it has exited.
 func (c *Child) reap() {
-	c.awaitExit()
+	if c.awaitExit() {
+		// The child is a zombie: its pid is still its own.
+		c.endDescendants()
+	}
 	waitErr := c.cmd.Wait()
 	c.markGone()
 	// Start may still be deciding, with the connection not yet recorded;
@@ -21,6 +24,13 @@ func (c *Child) reap() {
 	<-c.started
 	c.drain()
 	exit := c.exitFrom(c.cmd.ProcessState, waitErr)
+	c.mu.Lock()
+	remove := c.removeBadHandler
+	c.removeBadHandler = nil
+	c.mu.Unlock()
+	if remove != nil {
+		remove()
+	}
 	c.logExit(exit)
 	c.exit = exit
 	close(c.done)
@@ -34,8 +44,9 @@ func (c *Child) reap() {
 // outlive it. Killing by group id is safe only now, before reaping: the
 // unreaped child keeps its pid, which is the group id, from being reused.
 // Where the exit cannot be awaited without reaping, the group is left
-// alone, and from here on only the child itself is signalled.
-func (c *Child) awaitExit() {
+// alone, and from here on only the child itself is signalled. It reports
+// whether it saw the exit.
+func (c *Child) awaitExit() bool {
 	err := waitExited(c.pid)
 	c.mu.Lock()
 	c.groupOff = true
@@ -48,9 +59,10 @@ func (c *Child) awaitExit() {
 	c.mu.Unlock()
 	if err != nil {
 		c.log.Debug("cannot await the child's exit without reaping it; its group will not be killed", "pid", c.pid, "error", err)
-		return
+		return false
 	}
 	close(c.exited)
+	return true
 }
 
 // markGone records that the child has been reaped, for the case where

@@ -1,6 +1,8 @@
 package mage
 
 import (
+	"github.com/mage-ipc/mage/internal/sockets"
+
 	"errors"
 	"testing"
 
@@ -14,7 +16,7 @@ import (
 func TestEarlyAnswersBounded(t *testing.T) {
 	n := NewNode(NodeOptions{Limits: Limits{MaxEarlyAnswers: 4}})
 	defer n.Close()
-	ca, cb, err := ConnPair()
+	ca, cb, err := sockets.ConnPair()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,6 +7,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/mage-ipc/mage/internal/sockets"
 	"github.com/mage-ipc/mage/mage/internal/ports"
 	"github.com/mage-ipc/mage/mage/internal/wire"
 )
@@ -23,39 +24,135 @@ const introductionTimeout = 30 * time.Second
 // the connection is up.
 //
 // A node that invites a child while it is not the broker itself registers
-// the child with the broker: it makes a second socketpair, gives the child
-// one end, and sends the broker the other (an Introduce frame naming the
-// child). The child connects to the broker over its end.
+// the child with the broker (registration.go). Everything the broker keeps
+// for a node is in brokerTables, bounded by BrokerLimits, and forgotten
+// when the node goes.
 
-// HasBroker reports whether n is connected to a broker, that is, whether n
-// is not itself the root of its tree.
-func (n *Node) HasBroker() bool {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	return n.brokerLink != nil
+// brokerTables is what the broker keeps about the nodes of its tree. Its
+// fields are guarded by Node.mu; on a node that is not the broker they stay
+// empty.
+type brokerTables struct {
+	limits BrokerLimits
+	// clients holds a record for every connected node the broker had to
+	// remember something about: who answers for it, what it registered,
+	// what it waits for. A record goes when the node's connection does.
+	clients map[ports.NodeName]*brokerClient
+	// registrations holds the registrations in progress, by the name of
+	// the node registered.
+	registrations map[ports.NodeName]*registration
+	// waiters holds, per node not connected yet, the nodes waiting for an
+	// introduction to it.
+	waiters map[ports.NodeName]map[ports.NodeName]struct{}
+	// introduced holds the pairs of nodes already introduced.
+	introduced map[[2]ports.NodeName]bool
+	// changed, when set, is called after every change to the tables that
+	// does not go through flushLocked: tests use it to wait for the broker
+	// to settle without polling.
+	changed func()
 }
 
-// RegisterWithBroker hands the broker sock, one end of a socket whose other
-// end the node named child uses to connect to the broker. The inviter of a
-// child calls it once the child has accepted. It takes ownership of sock.
-func (n *Node) RegisterWithBroker(child NodeName, sock *os.File) error {
-	fd, err := dupFile(sock)
-	_ = sock.Close()
-	if err != nil {
-		return fmt.Errorf("mage: register with broker: %w", err)
+// brokerChangedLocked tells a test's waiter that the tables changed.
+func (n *Node) brokerChangedLocked() {
+	if n.broker.changed != nil {
+		n.broker.changed()
 	}
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	b := n.brokerLink
-	if b == nil {
-		closeFDs([]int{fd})
-		return errors.New("mage: register with broker: this node has no broker")
+}
+
+// brokerClient is the broker's record of one connected node.
+type brokerClient struct {
+	// inviter is the node that registered this one; zero for a node that
+	// connected to the broker directly (a child the broker invited).
+	inviter ports.NodeName
+	// responsible is the broker's direct client that answers for this
+	// node: the node itself when it connected directly, else its
+	// inviter's responsible node.
+	responsible ports.NodeName
+	// children counts the nodes this one registered that are connected
+	// now; pending counts its registrations in progress.
+	children, pending int
+	// counted says this node is among its inviter's children.
+	counted bool
+	// waits holds, per node this one asked to be introduced to that is
+	// not connected yet, the timer that gives up on it.
+	waits map[ports.NodeName]*time.Timer
+}
+
+func newBrokerTables(limits BrokerLimits) brokerTables {
+	return brokerTables{
+		limits:        limits.withDefaults(),
+		clients:       make(map[ports.NodeName]*brokerClient),
+		registrations: make(map[ports.NodeName]*registration),
+		waiters:       make(map[ports.NodeName]map[ports.NodeName]struct{}),
+		introduced:    make(map[[2]ports.NodeName]bool),
 	}
-	frame := wire.AppendIntroduce(nil, &wire.Introduce{Node: wire.NodeName(child)})
-	if err := b.ch.Send(frame, []int{fd}); err != nil {
-		return fmt.Errorf("mage: register with broker: %w", err)
+}
+
+// clientLocked returns the record of node, a node connected to this
+// broker, making it on first use. A node whose registration is in progress
+// is answered for by its inviter's responsible node from its first frame.
+func (n *Node) clientLocked(node ports.NodeName) *brokerClient {
+	if c := n.broker.clients[node]; c != nil {
+		return c
 	}
-	return nil
+	c := &brokerClient{responsible: node}
+	if r := n.broker.registrations[node]; r != nil {
+		c.inviter, c.responsible = r.inviter, r.responsible
+	}
+	n.broker.clients[node] = c
+	return c
+}
+
+// responsibleLocked returns the node that answers for node: on the broker,
+// the direct client through which node was registered, at any depth; else
+// node itself.
+func (n *Node) responsibleLocked(node ports.NodeName) ports.NodeName {
+	if c := n.broker.clients[node]; c != nil {
+		return c.responsible
+	}
+	if r := n.broker.registrations[node]; r != nil {
+		return r.responsible
+	}
+	return node
+}
+
+// forgetClientLocked drops everything the broker kept for node, whose
+// connection has ended: its record, its place among its inviter's
+// children, the registrations it had in progress (their sockets are
+// closed), the introductions it waited for, and the pairs it was part of.
+func (n *Node) forgetClientLocked(node ports.NodeName) {
+	b := &n.broker
+	for key := range b.introduced {
+		if key[0] == node || key[1] == node {
+			delete(b.introduced, key)
+		}
+	}
+	for _, r := range b.registrations {
+		if r.inviter == node {
+			r.cancel()
+		}
+	}
+	defer n.brokerChangedLocked()
+	c := b.clients[node]
+	if c == nil {
+		return
+	}
+	delete(b.clients, node)
+	if inv := b.clients[c.inviter]; inv != nil && c.counted {
+		inv.children--
+	}
+	for wanted, t := range c.waits {
+		t.Stop()
+		n.dropWaiterLocked(wanted, node)
+	}
+}
+
+// dropWaiterLocked removes requester from the nodes waiting for wanted.
+func (n *Node) dropWaiterLocked(wanted, requester ports.NodeName) {
+	set := n.broker.waiters[wanted]
+	delete(set, requester)
+	if len(set) == 0 {
+		delete(n.broker.waiters, wanted)
+	}
 }
 
 // requestIntroductionLocked asks the broker for a connection to node, once.
@@ -70,8 +167,11 @@ func (n *Node) requestIntroductionLocked(node ports.NodeName) {
 }
 
 // handleRequestIntroduction runs on the broker when l's peer asks for a
-// connection to node. If node is not connected yet (it may be registering
-// right now), the request waits for it.
+// connection to node. Knowing node's name is what entitles the peer to
+// ask: names are random and travel only to nodes that hold a pipe or a
+// route through node. If node is not connected yet (it may be registering
+// right now), the request waits for it, for at most IntroductionWait.
+// Requests are deduplicated; those waiting are bounded per requester.
 func (l *link) handleRequestIntroduction(node ports.NodeName) error {
 	n := l.node
 	n.mu.Lock()
@@ -97,19 +197,53 @@ func (l *link) handleRequestIntroduction(node ports.NodeName) error {
 		l.sendControlLocked(wire.AppendIntroduce(nil, &wire.Introduce{Node: wire.NodeName(node), Unknown: true}), nil)
 		return nil
 	}
-	n.pendingIntros[node] = append(n.pendingIntros[node], l.peer)
+	c := n.clientLocked(l.peer)
+	if _, dup := c.waits[node]; dup {
+		return nil
+	}
+	if max := n.broker.limits.MaxPendingIntroductions; len(c.waits) >= max {
+		return fmt.Errorf("%w: more than %d introductions to nodes not connected asked for at once (BrokerLimits.MaxPendingIntroductions)", errProtocol, max)
+	}
+	if c.waits == nil {
+		c.waits = make(map[ports.NodeName]*time.Timer)
+	}
+	requester := l.peer
+	c.waits[node] = time.AfterFunc(n.broker.limits.IntroductionWait, func() { n.introductionWaitExpired(requester, node) })
+	set := n.broker.waiters[node]
+	if set == nil {
+		set = make(map[ports.NodeName]struct{})
+		n.broker.waiters[node] = set
+	}
+	set[requester] = struct{}{}
 	return nil
+}
+
+// introductionWaitExpired gives up on a request for a node that did not
+// connect in time: the requester hears that the broker knows no such node.
+func (n *Node) introductionWaitExpired(requester, node ports.NodeName) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	defer n.brokerChangedLocked()
+	c := n.broker.clients[requester]
+	if c == nil || c.waits[node] == nil || n.links[node] != nil {
+		return
+	}
+	delete(c.waits, node)
+	n.dropWaiterLocked(node, requester)
+	if r := n.links[requester]; r != nil {
+		r.sendControlLocked(wire.AppendIntroduce(nil, &wire.Introduce{Node: wire.NodeName(node), Unknown: true}), nil)
+	}
 }
 
 // introduceLocked gives a and b the two ends of a new socket, unless they
 // were introduced already.
 func (n *Node) introduceLocked(a, b *link) {
 	key := pairKey(a.peer, b.peer)
-	if n.introduced[key] {
+	if n.broker.introduced[key] {
 		return
 	}
-	n.introduced[key] = true
-	fa, fb, err := SocketPair()
+	n.broker.introduced[key] = true
+	fa, fb, err := sockets.Pair()
 	if err != nil {
 		n.log.Error("introduction failed", "a", NodeName(a.peer).String(), "b", NodeName(b.peer).String(), "error", err)
 		return
@@ -130,9 +264,15 @@ func (n *Node) introduceLocked(a, b *link) {
 // servePendingIntroductionsLocked answers requests that waited for l's
 // peer to connect.
 func (n *Node) servePendingIntroductionsLocked(l *link) {
-	waiting := n.pendingIntros[l.peer]
-	delete(n.pendingIntros, l.peer)
-	for _, requester := range waiting {
+	waiting := n.broker.waiters[l.peer]
+	delete(n.broker.waiters, l.peer)
+	for requester := range waiting {
+		if c := n.broker.clients[requester]; c != nil {
+			if t := c.waits[l.peer]; t != nil {
+				t.Stop()
+				delete(c.waits, l.peer)
+			}
+		}
 		if r := n.links[requester]; r != nil && r.ready {
 			n.introduceLocked(r, l)
 		}
@@ -167,12 +307,15 @@ func (l *link) handleIntroduce(in *wire.Introduce, fds []int) error {
 		return nil
 	}
 	if in.Unknown || len(fds) != 1 {
-		closeFDs(fds)
+		// HandleFrame closes fds when a handler fails.
 		return fmt.Errorf("%w: introduction to %s without a socket", errProtocol, NodeName(node))
 	}
 	if closed {
 		closeFDs(fds)
 		return nil
+	}
+	if isBroker {
+		return l.handleRegistration(node, fds[0])
 	}
 	n.bg.Add(1)
 	go func() {
@@ -187,7 +330,7 @@ func (l *link) handleIntroduce(in *wire.Introduce, fds []int) error {
 func (n *Node) connectIntroduced(node ports.NodeName, f *os.File) {
 	ctx, cancel := context.WithTimeout(context.Background(), introductionTimeout)
 	defer cancel()
-	conn, err := UnixConn(f)
+	conn, err := sockets.Conn(f)
 	if err == nil {
 		_, err = n.Connect(ctx, conn, ConnectOptions{ExpectNode: NodeName(node)})
 	}

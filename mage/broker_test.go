@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mage-ipc/mage/internal/sockets"
 	"github.com/mage-ipc/mage/mage/internal/ports"
 )
 
@@ -19,7 +20,7 @@ func TestBrokerAnswersIntroductionToLostNode(t *testing.T) {
 	defer root.Close()
 	leaf := NewNode(NodeOptions{})
 	defer leaf.Close()
-	ca, cb, err := ConnPair()
+	ca, cb, err := sockets.ConnPair()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -47,6 +47,12 @@ type ConnectOptions struct {
 	// introductions from it alone. A node has at most one broker; the
 	// broker is the root of the tree and has none.
 	AsBroker bool
+	// RegisterChild, when not nil, registers the peer, a child this node
+	// invites, with the tree's broker as soon as its handshake names it:
+	// the broker's end of the child's socket (see Node.NewChildBroker) goes
+	// to the broker, which then connects to the child over it. Connect
+	// fails if the registration cannot be sent.
+	RegisterChild *ChildBroker
 }
 
 // Connection is a live connection between this node and one peer node.
@@ -107,6 +113,11 @@ func (n *Node) Connect(ctx context.Context, conn *net.UnixConn, opts ConnectOpti
 	}
 	if err := l.await(ctx, l.helloDone); err != nil {
 		return nil, n.failConnect(l, names, err)
+	}
+	if opts.RegisterChild != nil {
+		if err := opts.RegisterChild.register(l); err != nil {
+			return nil, n.failConnect(l, names, err)
+		}
 	}
 	if unsent, err := n.sendAttachments(l, names); err != nil {
 		if cause := l.err(); cause != nil {

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/mage-ipc/mage/internal/sockets"
 	"github.com/mage-ipc/mage/mage"
 )
 
@@ -14,7 +15,7 @@ func TestVersionMismatchFailsBothSides(t *testing.T) {
 	mage.SetProtocolVersionForTest(oldNode, mage.ProtocolVersion+1)
 	newNode := mage.NewNode(mage.NodeOptions{})
 	defer newNode.Close()
-	ca, cb, err := mage.ConnPair()
+	ca, cb, err := sockets.ConnPair()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -45,7 +46,7 @@ func TestVersionMismatchFailsBothSides(t *testing.T) {
 func TestConnectRejectsBadAttachments(t *testing.T) {
 	n := mage.NewNode(mage.NodeOptions{})
 	defer n.Close()
-	ca, cb, err := mage.ConnPair()
+	ca, cb, err := sockets.ConnPair()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -70,9 +71,12 @@ func TestBadMessageHandlers(t *testing.T) {
 	})
 	write(t, a, text("garbage"))
 	m := expectText(t, b, "garbage")
-	b.ReportBadMessage(m, errors.New("cannot decode"))
-	if err := <-got; err == nil || err.Error() != "cannot decode" {
-		t.Fatalf("handler got %v", err)
+	errCannotDecode := errors.New("cannot decode")
+	b.ReportBadMessage(m, errCannotDecode)
+	err := <-got
+	var bad *mage.BadMessageError
+	if !errors.Is(err, errCannotDecode) || !errors.As(err, &bad) || bad.Node != n.Name() || bad.Responsible != n.Name() {
+		t.Fatalf("handler got %v, want a *mage.BadMessageError about %s wrapping the reported error", err, n.Name())
 	}
 	if _, err := a.ReadMessage(); !errors.Is(err, mage.ErrPeerClosed) {
 		t.Fatalf("reporting a bad message did not close the pipe: %v", err)
@@ -101,7 +105,7 @@ func TestOversizedMessageFromPeer(t *testing.T) {
 	defer strict.Close()
 	loose := mage.NewNode(mage.NodeOptions{})
 	defer loose.Close()
-	ca, cb, err := mage.ConnPair()
+	ca, cb, err := sockets.ConnPair()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"testing"
 
+	"github.com/mage-ipc/mage/internal/sockets"
 	"github.com/mage-ipc/mage/mage"
 )
 
@@ -15,7 +16,7 @@ func TestPeerCounters(t *testing.T) {
 	defer a.Close()
 	b := mage.NewNode(mage.NodeOptions{})
 	defer b.Close()
-	ca, cb, err := mage.ConnPair()
+	ca, cb, err := sockets.ConnPair()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -79,7 +80,7 @@ func TestFinalCounters(t *testing.T) {
 	defer broker.Close()
 	child := mage.NewNode(mage.NodeOptions{})
 	defer child.Close()
-	ca, cb, err := mage.ConnPair()
+	ca, cb, err := sockets.ConnPair()
 	if err != nil {
 		t.Fatal(err)
 	}

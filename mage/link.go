@@ -319,9 +319,15 @@ func (l *link) handleUser(u *wire.User, fds []int) error {
 		Flags:     u.Flags,
 		RequestID: u.RequestID,
 		Payload:   u.Payload,
-		fds:       fds,
+		fds:       append([]int(nil), fds...),
 		source:    l.peer,
 		onBad:     l.onBad,
+	}
+	// The message owns the descriptors now: the ports layer closes them if
+	// it drops the message, so HandleFrame must not close them again when
+	// this fails (closeFDs skips -1).
+	for i := range fds {
+		fds[i] = -1
 	}
 	var descs []ports.Descriptor
 	if len(u.Ports) > 0 {
@@ -353,6 +359,11 @@ func (l *link) HandleError(err error) {
 	cause := l.err()
 	n := l.node
 	n.mu.Lock()
+	var bad *BadMessageError
+	if isPeerFault(cause) {
+		// Charged before the broker forgets who answers for the peer.
+		bad = n.badMessageLocked(NodeName(l.peer), cause)
+	}
 	for _, f := range l.early {
 		closeFDs(f.fds)
 	}
@@ -368,19 +379,15 @@ func (l *link) HandleError(err error) {
 			n.brokerLink = nil
 		}
 		delete(n.introRequested, l.peer)
-		for key := range n.introduced {
-			if key[0] == l.peer || key[1] == l.peer {
-				delete(n.introduced, key)
-			}
-		}
+		n.forgetClientLocked(l.peer)
 		n.ports.LostNode(l.peer)
 		n.flushLocked()
 	}
 	// The channel's goroutines end on their own once it has stopped.
 	delete(n.allLinks, l)
 	n.mu.Unlock()
-	if isPeerFault(cause) {
-		n.reportBad(NodeName(l.peer), l.onBad, cause)
+	if bad != nil {
+		n.reportBadMessage(bad, l.onBad)
 	}
 	close(l.dead)
 }

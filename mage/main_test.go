@@ -12,6 +12,7 @@ import (
 
 	"go.uber.org/goleak"
 
+	"github.com/mage-ipc/mage/internal/sockets"
 	"github.com/mage-ipc/mage/mage"
 )
 
@@ -29,7 +30,7 @@ func TestMain(m *testing.M) {
 // runChild is the main of a child process: it connects to the parent, its
 // broker, over fd 3, takes the pipe attached as "p", and plays role on it.
 func runChild(role string) int {
-	conn, err := mage.UnixConn(os.NewFile(3, "parent"))
+	conn, err := sockets.Conn(os.NewFile(3, "parent"))
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "child:", err)
 		return 3
@@ -154,7 +155,7 @@ func testContext(t testing.TB) context.Context {
 
 func inProcessPeer(t testing.TB, parent *mage.Node, role string, p mage.MessagePipe) *peer {
 	t.Helper()
-	ca, cb, err := mage.ConnPair()
+	ca, cb, err := sockets.ConnPair()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -203,7 +204,7 @@ func inProcessPeer(t testing.TB, parent *mage.Node, role string, p mage.MessageP
 
 func childProcessPeer(t testing.TB, parent *mage.Node, role string, p mage.MessagePipe) *peer {
 	t.Helper()
-	mine, theirs, err := mage.SocketPair()
+	mine, theirs, err := sockets.Pair()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -216,7 +217,7 @@ func childProcessPeer(t testing.TB, parent *mage.Node, role string, p mage.Messa
 		t.Fatal(err)
 	}
 	theirs.Close()
-	conn, err := mage.UnixConn(mine)
+	conn, err := sockets.Conn(mine)
 	if err != nil {
 		t.Fatal(err)
 	}

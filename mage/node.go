@@ -91,9 +91,13 @@ type NodeOptions struct {
 	Limits Limits
 	// OnBadMessage is called, on an I/O goroutine, when a message from
 	// another node is rejected: a malformed frame, a broken protocol rule,
-	// or a message the bindings could not decode. It must not block. A
+	// or a message the bindings could not decode. err is a
+	// *BadMessageError (see AddBadMessageHandler). It must not block. A
 	// supervisor uses it to kill the node's process.
 	OnBadMessage func(from NodeName, err error)
+	// Broker bounds what this node keeps for the nodes of its tree when it
+	// is their broker; zero fields take the defaults (DefaultBrokerLimits).
+	Broker BrokerLimits
 	// Trace, when not nil, receives a line for every message the node's
 	// pipes write and read: the method's name (from the interfaces magen
 	// registered), the payload's size, the pipes and handles attached, and
@@ -148,10 +152,8 @@ type Node struct {
 	brokerLink *link
 	// introRequested holds the nodes a client asked its broker for.
 	introRequested map[ports.NodeName]bool
-	// pendingIntros, on the broker, holds per node the nodes that asked for
-	// it before it connected; introduced holds the pairs already introduced.
-	pendingIntros map[ports.NodeName][]ports.NodeName
-	introduced    map[[2]ports.NodeName]bool
+	// broker is what this node keeps as the broker of its tree.
+	broker brokerTables
 	// countersCalls are the PeerCounters calls waiting for answers, by
 	// request id; countersNext is the last id used.
 	countersCalls map[uint64]*countersCall
@@ -234,8 +236,7 @@ func NewNode(opts NodeOptions) *Node {
 		allLinks:     make(map[*link]struct{}),
 
 		introRequested: make(map[ports.NodeName]bool),
-		pendingIntros:  make(map[ports.NodeName][]ports.NodeName),
-		introduced:     make(map[[2]ports.NodeName]bool),
+		broker:         newBrokerTables(opts.Broker),
 	}
 	n.ports = ports.NewNode(ports.Config{Name: name, Rand: rand.Reader, DropBody: dropBody,
 		ReorderWindow: n.limits.ReorderWindow, MaxPortsPerNode: n.limits.MaxPortsPerNode, MaxHeldEvents: n.limits.MaxHeldEvents})
@@ -409,7 +410,10 @@ func dropBody(body any) {
 // AddBadMessageHandler registers fn to be called, on an I/O goroutine, each
 // time a message from another node is rejected: a malformed frame, a broken
 // protocol rule, or a message the bindings could not decode (see
-// MessagePipe.ReportBadMessage). from names the node the message came from.
+// MessagePipe.ReportBadMessage). from names the node the message came from;
+// err is a *BadMessageError, whose Responsible field (or ResponsibleNode)
+// names the node to charge: on the broker, a node registered by another
+// is charged to the direct client it was registered through.
 // fn must not block. The returned function removes fn; it is idempotent.
 func (n *Node) AddBadMessageHandler(fn func(from NodeName, err error)) (remove func()) {
 	n.badMu.Lock()

@@ -336,26 +336,14 @@ func (p MessagePipe) ReportBadMessage(m *Message, err error) {
 	n.reportBad(from, onConn, err)
 }
 
-// reportBad tells the handlers that a message from node from was rejected:
-// onConn, the OnBadMessage of the connection it came over (nil if none),
-// the node's OnBadMessage, and every AddBadMessageHandler handler.
+// reportBad reports err, a fault of node from, charged to the node that
+// answers for it (badmessage.go). onConn is the OnBadMessage of the
+// connection the message came over (nil if none).
 func (n *Node) reportBad(from NodeName, onConn func(error), err error) {
-	n.log.Warn("bad message", "from", from.String(), "error", err)
-	if onConn != nil {
-		onConn(err)
-	}
-	if n.onBad != nil {
-		n.onBad(from, err)
-	}
-	n.badMu.Lock()
-	handlers := make([]func(NodeName, error), 0, len(n.badHandlers))
-	for _, fn := range n.badHandlers {
-		handlers = append(handlers, fn)
-	}
-	n.badMu.Unlock()
-	for _, fn := range handlers {
-		fn(from, err)
-	}
+	n.mu.Lock()
+	bad := n.badMessageLocked(from, err)
+	n.mu.Unlock()
+	n.reportBadMessage(bad, onConn)
 }
 
 func (n *Node) checkLimits(m *Message) error {

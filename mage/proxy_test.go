@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mage-ipc/mage/internal/sockets"
 	"github.com/mage-ipc/mage/mage"
 )
 
@@ -78,7 +79,7 @@ func newTree(t *testing.T, leaves int) *tree {
 	for range leaves {
 		leaf := mage.NewNode(mage.NodeOptions{})
 		t.Cleanup(func() { leaf.Close() })
-		ca, cb, err := mage.ConnPair()
+		ca, cb, err := sockets.ConnPair()
 		if err != nil {
 			t.Fatal(err)
 		}

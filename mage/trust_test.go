@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mage-ipc/mage/internal/sockets"
 	"github.com/mage-ipc/mage/mage"
 	"github.com/mage-ipc/mage/mage/internal/channel"
 	"github.com/mage-ipc/mage/mage/internal/hostile"
@@ -18,7 +19,7 @@ import (
 // keeps, the reports OnBadMessage received and Connect's result.
 func rawConnect(t *testing.T, n *mage.Node) (*hostile.Peer, mage.MessagePipe, <-chan error, <-chan connectResult) {
 	t.Helper()
-	ca, cb, err := mage.ConnPair()
+	ca, cb, err := sockets.ConnPair()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -128,7 +129,7 @@ func TestHandshakeCompletedThenClosed(t *testing.T) {
 	// completed step and the end are there when it does.
 	mage.DelayAttachWaitForTest(n, func(dead <-chan struct{}) { <-dead })
 	for i := 0; i < 100; i++ {
-		ca, cb, err := mage.ConnPair()
+		ca, cb, err := sockets.ConnPair()
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -223,7 +224,7 @@ func TestHandshakeFrameLimit(t *testing.T) {
 func TestHandshakeTimeout(t *testing.T) {
 	n := mage.NewNode(mage.NodeOptions{Limits: mage.Limits{HandshakeTimeout: 100 * time.Millisecond}})
 	defer n.Close()
-	ca, cb, err := mage.ConnPair()
+	ca, cb, err := sockets.ConnPair()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -84,6 +84,10 @@ func (s supervision) run() error {
 		Level:      s.logs.level,
 		JSONFormat: s.logs.json,
 	})
+	// Descendants that call setsid end with their process (Linux only).
+	if err := launcher.BecomeSubreaper(); err != nil {
+		log.Debug("not a subreaper: descendants that leave their process group can outlive it", "error", err)
+	}
 	names := tree.NewNodeNames()
 	nodeOpts := mage.NodeOptions{Logger: log.Named("node")}
 	if s.trace {

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mage-ipc/mage/internal/sockets"
 	"github.com/mage-ipc/mage/mage"
 	"github.com/mage-ipc/mage/mage/bindings"
 	"github.com/mage-ipc/mage/mage/internal/gentest/everything"
@@ -28,7 +29,7 @@ func runChild(role string) int {
 		fmt.Fprintln(os.Stderr, "child: unknown role", role)
 		return 3
 	}
-	conn, err := mage.UnixConn(os.NewFile(3, "parent"))
+	conn, err := sockets.Conn(os.NewFile(3, "parent"))
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "child:", err)
 		return 3
@@ -147,7 +148,7 @@ type child struct {
 // node, with p attached as "p".
 func startChild(t *testing.T, node *mage.Node, role string, p mage.MessagePipe) *child {
 	t.Helper()
-	mine, theirs, err := mage.SocketPair()
+	mine, theirs, err := sockets.Pair()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -171,7 +172,7 @@ func startChild(t *testing.T, node *mage.Node, role string, p mage.MessagePipe) 
 		}
 		return waitErr
 	}
-	conn, err := mage.UnixConn(mine)
+	conn, err := sockets.Conn(mine)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"testing"
 
+	"github.com/mage-ipc/mage/internal/sockets"
 	"github.com/mage-ipc/mage/mage"
 	"github.com/mage-ipc/mage/mage/bindings"
 	"github.com/mage-ipc/mage/mage/internal/gentest/everything"
@@ -142,7 +143,7 @@ func TestBoundEndAsConnectAttachment(t *testing.T) {
 	s := everything.NewScalarsRemote(a)
 	defer s.Close()
 
-	mine, theirs, err := mage.ConnPair()
+	mine, theirs, err := sockets.ConnPair()
 	if err != nil {
 		t.Fatal(err)
 	}

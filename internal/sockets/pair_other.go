@@ -1,6 +1,6 @@
 //go:build unix && !linux
 
-package mage
+package sockets
 
 import (
 	"syscall"

@@ -1,4 +1,4 @@
-package mage
+package sockets
 
 import "golang.org/x/sys/unix"
 
