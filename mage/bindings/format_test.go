@@ -50,7 +50,7 @@ func TestEncodeLayout(t *testing.T) {
 	want := "01" + "00" + "41" + "feffffff" + "0807060504030201" + "000000000000f83f" +
 		"02000000" + "6869" + "00000000" + "02000000" + "07000000" + "08000000" +
 		"ffffffff" + "00000000" + "ffffffff"
-	if got := hex.EncodeToString(e.buf); got != want {
+	if got := hex.EncodeToString(e.payload()); got != want {
 		t.Errorf("payload\n got %s\nwant %s", got, want)
 	}
 	if len(e.handles) != 1 || e.handles[0] != f || len(e.pipes) != 0 || e.Err() != nil {
@@ -101,7 +101,7 @@ func TestDecodeRoundTrip(t *testing.T) {
 	e.WriteBytes([]byte{1, 2, 3})
 	e.WriteBytes(nil)
 	WriteArray(e, [][]string{{"a"}, nil, {"b", "c"}}, func(e *Encoder, v []string) { WriteArray(e, v, (*Encoder).WriteString) })
-	d := NewDecoder(&mage.Message{Payload: e.buf})
+	d := NewDecoder(&mage.Message{Payload: e.payload()})
 	if v := d.ReadBool(); !v {
 		t.Error("bool")
 	}
@@ -222,8 +222,8 @@ func FuzzDecoder(f *testing.F) {
 		if d.Finish() != nil {
 			return
 		}
-		if !bytes.Equal(e.buf, payload) {
-			t.Fatalf("accepted %x, which re-encodes as %x", payload, e.buf)
+		if !bytes.Equal(e.payload(), payload) {
+			t.Fatalf("accepted %x, which re-encodes as %x", payload, e.payload())
 		}
 	})
 }
