@@ -39,6 +39,9 @@ var (
 	// ErrClosedLocally is Connection.Err after this side closed the
 	// connection (Connection.Close or Node.Close).
 	ErrClosedLocally = errors.New("mage: connection closed locally")
+	// ErrCannotUnread is returned by MessagePipe.Unread for messages it
+	// cannot put back.
+	ErrCannotUnread = errors.New("mage: cannot unread message")
 )
 
 // PeerClosedError is what ReadMessage returns when the peer is gone. It

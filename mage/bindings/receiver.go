@@ -48,6 +48,11 @@ type Receiver struct {
 	// dec is reused for every request; only the loop touches it, or the
 	// method it starts while the loop waits.
 	dec Decoder
+	// backlog holds the requests read ahead while a method ran, to find
+	// the cancels behind them, in order; only the loop touches it. It is
+	// handled before the pipe is read again, given back to the pipe by
+	// Unbind, and dropped by Close.
+	backlog []*mage.Message
 
 	// mu guards the fields below.
 	mu sync.Mutex
@@ -83,9 +88,21 @@ func (r *Receiver) loop() {
 	unbound := r.unbinding && errors.Is(err, ErrReceiverClosed)
 	if unbound {
 		err = ErrUnbound
-	} else {
+		if uerr := r.pipe.Unread(r.backlog); uerr != nil {
+			// Not expected: the backlog holds only messages without
+			// attachments, the last ones read. Say so rather than hand back
+			// an end that lost requests.
+			err = fmt.Errorf("%w: %s: the requests read ahead could not be put back: %w", ErrDisconnected, r.desc.Name, uerr)
+			unbound = false
+		}
+	}
+	if !unbound {
+		for _, m := range r.backlog {
+			m.Close()
+		}
 		_ = r.pipe.Close()
 	}
+	r.backlog = nil
 	r.err = err
 	r.disconnected = !errors.Is(err, ErrReceiverClosed) && !unbound
 	var handler func(error)
@@ -103,7 +120,28 @@ func (r *Receiver) loop() {
 // serve handles requests until Close or Unbind (ErrReceiverClosed), the
 // peer's closure (ErrDisconnected) or a bad message.
 func (r *Receiver) serve() error {
-	return readUntil(r.pipe, r.quit, ErrReceiverClosed, r.handle)
+	return readUntil(r.pipe, r.quit, ErrReceiverClosed, func(m *mage.Message) error {
+		if err := r.handle(m); err != nil {
+			return err
+		}
+		// What was read ahead while m ran comes before the rest of the
+		// pipe.
+		for len(r.backlog) > 0 {
+			select {
+			case <-r.quit:
+				return ErrReceiverClosed
+			default:
+			}
+			next := r.backlog[0]
+			r.backlog[0] = nil
+			r.backlog = r.backlog[1:]
+			if err := r.handle(next); err != nil {
+				return err
+			}
+		}
+		r.backlog = nil // let the array go
+		return nil
+	})
 }
 
 // handle validates and dispatches one request. An error is a bad message,
@@ -180,10 +218,10 @@ func (r *Receiver) handle(m *mage.Message) error {
 }
 
 // run calls the method of request m on a goroutine of its own and, while
-// it runs, takes the caller's cancel of it off the pipe as soon as the
-// cancel is next in line, and watches for the caller's end closing; either
-// ends ctx. Requests queued behind wait their turn, so that order holds and
-// Unbind leaves them on the pipe.
+// it runs, reads ahead: it takes the cancels that come, ending ctx when one
+// is for m and dropping the request it cancels otherwise, and puts the
+// requests it passes in the backlog, which is handled, in order, before
+// the pipe is read again. A pipe whose caller end has gone ends ctx too.
 func (r *Receiver) run(ctx context.Context, cancel context.CancelFunc, m *mage.Message) (*Encoder, error) {
 	type result struct {
 		reply *Encoder
@@ -206,28 +244,30 @@ func (r *Receiver) run(ctx context.Context, cancel context.CancelFunc, m *mage.M
 			res := <-done
 			return res.reply, res.err
 		case <-ready:
-			if !r.takeCancels(m.RequestID, cancel) {
-				ready = nil // something else is next: wait for the method
+			if !r.readAhead(m.RequestID, cancel) {
+				ready = nil // the method's to finish before more is read
 			}
 		}
 	}
 }
 
-// takeCancels takes every cancel at the head of the pipe, cancelling the
-// running call (request id) if one is for it, and reports whether the pipe
-// is empty behind them, so that the next message may still be a cancel. A
-// pipe whose peer has gone cancels too: no one waits for the reply.
-func (r *Receiver) takeCancels(id uint64, cancel context.CancelFunc) bool {
+// readAhead reads what is queued while request id runs, until the pipe is
+// empty (it returns true: more may come) or it stops at a message it
+// leaves to the loop (false): one with attachments, which cannot be given
+// back if the Receiver is unbound, one past the backlog's bound, or a
+// cancel that is not valid.
+func (r *Receiver) readAhead(id uint64, cancel context.CancelFunc) bool {
 	for {
 		h, ok, err := r.pipe.PeekHeader()
 		if err != nil {
-			cancel()
+			cancel() // no one is left to take the reply
 			return false
 		}
 		if !ok {
 			return true
 		}
-		if h.Method != ordinalCancel || h.Interface != r.desc.Fingerprint || h.Flags&mage.FlagIsResponse != 0 {
+		isCancel := h.Method == ordinalCancel && h.Interface == r.desc.Fingerprint && h.Flags&mage.FlagIsResponse == 0
+		if h.Pipes+h.Handles != 0 || !isCancel && len(r.backlog) >= maxBacklog {
 			return false
 		}
 		m, err := r.pipe.ReadMessage()
@@ -235,14 +275,36 @@ func (r *Receiver) takeCancels(id uint64, cancel context.CancelFunc) bool {
 			cancel()
 			return false
 		}
-		if err := r.checkCancel(m); err != nil {
-			// Leave the pipe to the loop, which finds it closed.
-			r.pipe.ReportBadMessage(m, err)
-			cancel()
+		if !isCancel {
+			r.backlog = append(r.backlog, m)
+			continue
+		}
+		if r.checkCancel(m) != nil {
+			// The loop finds it and rejects it once the method is done.
+			r.backlog = append(r.backlog, m)
 			return false
 		}
 		if m.RequestID == id {
 			cancel()
+			continue
+		}
+		r.dropCancelled(m.RequestID)
+	}
+}
+
+// maxBacklog bounds the requests read ahead while one method runs: past
+// it, the rest wait on the pipe, where the runtime's limits bound them,
+// and cancels behind them wait with them.
+const maxBacklog = 64
+
+// dropCancelled drops a request of the backlog that its caller cancelled
+// before it ran.
+func (r *Receiver) dropCancelled(id uint64) {
+	for i, m := range r.backlog {
+		if m.RequestID == id && m.Flags&mage.FlagExpectsResponse != 0 && m.Method < ReservedOrdinals {
+			m.Close()
+			r.backlog = append(r.backlog[:i], r.backlog[i+1:]...)
+			return
 		}
 	}
 }

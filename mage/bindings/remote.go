@@ -110,6 +110,11 @@ func (r *Remote) Send(method uint32, e *Encoder) error {
 	}
 	if err := r.pipe.WriteMessage(m); err != nil {
 		e.release()
+		if shut := r.Err(); shut != nil {
+			// The Remote shut down meanwhile, and may have closed the pipe
+			// under the message: its reason is the message's.
+			return shut
+		}
 		return r.writeError(method, err)
 	}
 	return nil
@@ -200,10 +205,12 @@ func (r *Remote) Call(ctx context.Context, method uint32, e *Encoder, d *Decoder
 		m.Payload = e.putTimeout(deadline)
 	}
 	if err := r.pipe.WriteMessage(m); err != nil {
-		if !r.forget(id) {
-			<-pc.done // a shutdown failed the call meanwhile
-		}
 		e.release()
+		if !r.forget(id) {
+			// A shutdown failed the call meanwhile, and may have closed
+			// the pipe under it: its reason is the call's.
+			return (<-pc.done).err
+		}
 		return r.writeError(method, err)
 	}
 	select {
@@ -466,4 +473,15 @@ func (r *Remote) Close() error {
 		<-r.stopped
 	}
 	return nil
+}
+
+// PendingCalls is the number of calls waiting for their replies; the
+// table it counts empties as calls return, whatever ends them.
+func (r *Remote) PendingCalls() int {
+	if r == nil {
+		return 0
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return len(r.pending)
 }
