@@ -98,8 +98,8 @@ func (c *calc0) Deadline(ctx context.Context) (bool, int64, error) {
 	return has, left, nil
 }
 func (c *calc0) Fail(_ context.Context, code int32, message string) error { return fail(code, message) }
-func (c *calc0) Note(n int32)                                           { c.note(n, "") }
-func (c *calc0) Notes(context.Context) ([]int32, error)                 { return c.allNotes(), nil }
+func (c *calc0) Note(n int32)                                             { c.note(n, "") }
+func (c *calc0) Notes(context.Context) ([]int32, error)                   { return c.allNotes(), nil }
 
 // calc1 implements version 1 of Calc.
 type calc1 struct{ calcState }
@@ -122,10 +122,10 @@ func (c *calc1) Deadline(ctx context.Context) (bool, int64, error) {
 	return has, left, nil
 }
 func (c *calc1) Fail(_ context.Context, code int32, message string) error { return fail(code, message) }
-func (c *calc1) Note(n int32, label string)                             { c.note(n, label) }
-func (c *calc1) Notes(context.Context) ([]int32, error)                 { return c.allNotes(), nil }
-func (c *calc1) Sub(_ context.Context, a, b int32) (int32, error)       { return a - b, nil }
-func (c *calc1) Ping()                                                  {}
+func (c *calc1) Note(n int32, label string)                               { c.note(n, label) }
+func (c *calc1) Notes(context.Context) ([]int32, error)                   { return c.allNotes(), nil }
+func (c *calc1) Sub(_ context.Context, a, b int32) (int32, error)         { return a - b, nil }
+func (c *calc1) Ping()                                                    {}
 
 // The child roles of the Calc tests: serve one version of Calc on p until
 // the parent lets go.
