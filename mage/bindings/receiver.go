@@ -232,17 +232,26 @@ func (r *Receiver) run(ctx context.Context, cancel context.CancelFunc, m *mage.M
 		reply, err := r.dispatch(ctx, m.Method, &r.dec)
 		done <- result{reply, err}
 	}()
-	ready := r.pipe.Ready()
+	ready, quit := r.pipe.Ready(), r.quit
 	for {
 		select {
 		case res := <-done:
+			if ready != nil {
+				// Take what came since the last signal too, so that the
+				// backlog holds, in order, every request that arrived
+				// while the method ran (up to its bound).
+				r.readAhead(m.RequestID, func() {})
+			}
 			return res.reply, res.err
-		case <-r.quit:
+		case <-quit:
 			if !r.isUnbinding() {
 				cancel()
+				res := <-done
+				return res.reply, res.err
 			}
-			res := <-done
-			return res.reply, res.err
+			// Unbind waits for the method, which may wait for its
+			// caller's cancel: keep reading.
+			quit = nil
 		case <-ready:
 			if !r.readAhead(m.RequestID, cancel) {
 				ready = nil // the method's to finish before more is read

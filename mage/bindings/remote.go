@@ -218,7 +218,13 @@ func (r *Remote) Call(ctx context.Context, method uint32, e *Encoder, d *Decoder
 		if res.err != nil {
 			return res.err
 		}
-		return r.openReply(res.msg, d)
+		err := r.openReply(res.msg, d)
+		if c := CodeOf(err); (c == Canceled || c == DeadlineExceeded) && ctx.Err() != nil {
+			// The callee saw the caller's own deadline or cancel first:
+			// the caller's error says it.
+			return ctx.Err()
+		}
+		return err
 	case <-ctx.Done():
 		if r.forget(id) {
 			r.sendCancel(id)
