@@ -332,13 +332,20 @@ func (r *Receiver) checkCancel(m *mage.Message) error {
 func (r *Receiver) control(m *mage.Message) error {
 	name := r.desc.MethodName(m.Method)
 	var err error
-	switch m.Method {
-	case ordinalCancel:
+	switch {
+	case m.Flags&^knownFlags != 0:
+		err = fmt.Errorf("%w: %s: unknown flags %#x", ErrBadMessage, name, m.Flags&^knownFlags)
+	case m.Method == ordinalCancel:
 		if err = r.checkCancel(m); err == nil {
 			return nil // the call it cancels is over
 		}
-	case ordinalQueryVersion:
-		if m.Flags&mage.FlagExpectsResponse == 0 || len(m.Payload) != 0 || len(m.Pipes)+len(m.Handles) != 0 {
+	case m.Method == ordinalQueryVersion:
+		// The query's deadline, if it has one, is of no use here.
+		size := 0
+		if m.Flags&flagTimeout != 0 {
+			size = timeoutSize
+		}
+		if m.Flags&mage.FlagExpectsResponse == 0 || len(m.Payload) != size || len(m.Pipes)+len(m.Handles) != 0 {
 			err = fmt.Errorf("%w: %s: a query has a reply and no payload", ErrBadMessage, name)
 			break
 		}
@@ -346,8 +353,8 @@ func (r *Receiver) control(m *mage.Message) error {
 		e.WriteInt32(int32(r.desc.Version))
 		r.sendReply(m, e)
 		return nil
-	case ordinalRequireVersion:
-		if m.Flags&mage.FlagExpectsResponse != 0 || len(m.Payload) != 4 || len(m.Pipes)+len(m.Handles) != 0 {
+	case m.Method == ordinalRequireVersion:
+		if m.Flags&(mage.FlagExpectsResponse|flagTimeout) != 0 || len(m.Payload) != 4 || len(m.Pipes)+len(m.Handles) != 0 {
 			err = fmt.Errorf("%w: %s: a requirement carries one int and has no reply", ErrBadMessage, name)
 			break
 		}
