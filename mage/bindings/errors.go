@@ -36,6 +36,8 @@ var (
 	// what a zero-value or nil generated FooRemote holds: make one with
 	// NewFooRemote or FooPendingRemote.Bind.
 	ErrNilRemote = errors.New("bindings: call on a nil Remote (a zero-value or nil generated Remote: make one with NewFooRemote)")
+	// ErrReconnectingClosed is returned by Reconnecting.Get after Close.
+	ErrReconnectingClosed = errors.New("bindings: reconnecting remote closed")
 	// ErrEncode matches an argument that cannot be encoded: a string,
 	// byte slice or array over 4 GiB, or one *os.File passed twice.
 	ErrEncode = errors.New("bindings: cannot encode")
