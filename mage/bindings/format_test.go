@@ -20,6 +20,19 @@ func TestBindingsFormatConstants(t *testing.T) {
 		"replyError":   {uint64(replyError), 1},
 		"maxErrorText": {maxErrorText, 4096},
 		"maxLen":       {maxLen, 0xFFFFFFFF},
+		// The bindings' control (control.go, docs/protocol.md).
+		"replyCodedError":       {uint64(replyCodedError), 2},
+		"flagTimeout":           {uint64(flagTimeout), 1 << 2},
+		"versionShift":          {versionShift, 16},
+		"knownFlags":            {uint64(knownFlags), 0xFFFF0007},
+		"timeoutSize":           {timeoutSize, 8},
+		"ReservedOrdinals":      {uint64(ReservedOrdinals), 0xFFFFFF00},
+		"ordinalCancel":         {uint64(ordinalCancel), 0xFFFFFFFF},
+		"ordinalQueryVersion":   {uint64(ordinalQueryVersion), 0xFFFFFFFE},
+		"ordinalRequireVersion": {uint64(ordinalRequireVersion), 0xFFFFFFFD},
+		"MaxVersion":            {MaxVersion, 0xFFFF},
+		"NotFound":              {uint64(NotFound), 5},
+		"Unauthenticated":       {uint64(Unauthenticated), 16},
 	} {
 		if c.got != c.want {
 			t.Errorf("%s = %#x, want %#x", name, c.got, c.want)
@@ -58,6 +71,9 @@ func TestEncodeLayout(t *testing.T) {
 	}
 	if got := hex.EncodeToString(NewReplyEncoder(0).buf); got != "00" {
 		t.Errorf("reply start %s", got)
+	}
+	if got := hex.EncodeToString(ErrorReply(NewError(NotFound, "no")).buf); got != "02"+"05000000"+"02000000"+"6e6f" {
+		t.Errorf("coded error reply = %s", got)
 	}
 	if got := hex.EncodeToString(ErrorReply(errString("no")).buf); got != "01"+"02000000"+"6e6f" {
 		t.Errorf("error reply %s", got)

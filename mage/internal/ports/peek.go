@@ -27,8 +27,9 @@ func (n *Node) Unread(name PortName, bodies []any) error {
 	if err != nil {
 		return err
 	}
-	if uint64(len(bodies)) > p.nextRecv {
-		return portErr("unread", name, fmt.Errorf("%d messages given back, but only %d were taken", len(bodies), p.nextRecv))
+	// Sequence numbers count from 1: nextRecv-1 messages were taken.
+	if uint64(len(bodies)) >= p.nextRecv {
+		return portErr("unread", name, fmt.Errorf("%d messages given back, but only %d were taken", len(bodies), p.nextRecv-1))
 	}
 	if p.queue == nil {
 		p.queue = map[uint64]*queuedMessage{}
