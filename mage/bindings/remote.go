@@ -207,8 +207,10 @@ func (r *Remote) Call(ctx context.Context, method uint32, e *Encoder, d *Decoder
 	if err := r.pipe.WriteMessage(m); err != nil {
 		e.release()
 		if !r.forget(id) {
-			// A shutdown failed the call meanwhile, and may have closed
-			// the pipe under it: its reason is the call's.
+			// A shutdown or Unbind failed the call meanwhile, and may have
+			// closed the pipe under it: its reason is the call's. No reply
+			// will come for Unbind to wait for.
+			r.disown(id)
 			return (<-pc.done).err
 		}
 		return r.writeError(method, err)
@@ -244,6 +246,21 @@ func (r *Remote) sendCancel(id uint64) {
 	_ = r.pipe.WriteMessage(&mage.Message{
 		Interface: r.desc.Fingerprint, Method: ordinalCancel, RequestID: id, Flags: versionFlags(r.desc.Version),
 	})
+}
+
+// disown tells a waiting Unbind that the reply to request id will never
+// come: the request was not sent.
+func (r *Remote) disown(id uint64) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if !r.owed[id] {
+		return
+	}
+	delete(r.owed, id)
+	if len(r.owed) == 0 {
+		r.drained = true
+		close(r.done)
+	}
 }
 
 // forget removes a pending call, reporting whether it was still pending.
@@ -355,14 +372,8 @@ func (r *Remote) deliver(m *mage.Message) error {
 	pc, ok := r.pending[m.RequestID]
 	if !ok {
 		sent := m.RequestID != 0 && m.RequestID <= r.lastID
-		if r.owed[m.RequestID] {
-			delete(r.owed, m.RequestID)
-			if len(r.owed) == 0 {
-				r.drained = true
-				close(r.done) // Unbind may hand the pipe back now
-			}
-		}
 		r.mu.Unlock()
+		r.disown(m.RequestID) // Unbind may hand the pipe back once none is owed
 		if sent {
 			// The reply to a call that gave up (its context ended, or
 			// Unbind failed it).

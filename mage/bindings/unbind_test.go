@@ -2,6 +2,7 @@ package bindings
 
 import (
 	"context"
+	"errors"
 	"reflect"
 	"sync"
 	"testing"
@@ -20,8 +21,10 @@ var holdDesc = &InterfaceDescriptor{Name: "test.Hold", Fingerprint: 0x484f4c44, 
 type holder struct {
 	started chan struct{}
 	release <-chan struct{} // set once the receiver exists
-	mu      sync.Mutex
-	notes   []int32
+	// deaf makes Hold ignore its context: only release ends it.
+	deaf  bool
+	mu    sync.Mutex
+	notes []int32
 }
 
 func (h *holder) dispatch(ctx context.Context, method uint32, d *Decoder) (*Encoder, error) {
@@ -31,9 +34,13 @@ func (h *holder) dispatch(ctx context.Context, method uint32, d *Decoder) (*Enco
 			return nil, err
 		}
 		h.started <- struct{}{}
+		done := ctx.Done()
+		if h.deaf {
+			done = nil
+		}
 		select {
 		case <-h.release:
-		case <-ctx.Done():
+		case <-done:
 		}
 		return NewReplyEncoder(0), nil
 	case 2:
@@ -112,5 +119,45 @@ func TestUnbindGivesBackTheBacklog(t *testing.T) {
 	}
 	if got, want := h2.all(), []int32{1, 2, 3, 4, 5, 6, 7, 8}; !reflect.DeepEqual(got, want) {
 		t.Errorf("the end bound again served %v, want %v", got, want)
+	}
+}
+
+// TestRemoteUnbindPipeCloses: when the pipe closes while Unbind waits for
+// the replies of the calls it failed, Unbind says so, with ErrDisconnected,
+// and hands back nothing.
+func TestRemoteUnbindPipeCloses(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	a, b := mage.CreatePipe()
+	// Hold ignores the cancel Unbind sends, and ends when the receiver is
+	// closed, without a reply.
+	h := &holder{started: make(chan struct{}, 1), deaf: true}
+	rcv := NewReceiver(b, holdDesc, nil)
+	h.release = rcv.quit
+	rcv.dispatch = h.dispatch
+	remote := NewRemote(a, holdDesc)
+	defer remote.Close()
+	holdDone := make(chan error, 1)
+	go func() { holdDone <- remote.Call(ctx, 1, NewEncoder(0), new(Decoder)) }()
+	<-h.started
+	type unbound struct {
+		p   mage.MessagePipe
+		err error
+	}
+	res := make(chan unbound, 1)
+	go func() {
+		p, err := remote.Unbind()
+		res <- unbound{p, err}
+	}()
+	if err := <-holdDone; !errors.Is(err, ErrUnbound) {
+		t.Fatalf("the call in flight = %v", err)
+	}
+	_ = rcv.Close()
+	u := <-res
+	if !errors.Is(u.err, ErrDisconnected) || u.p.IsValid() {
+		t.Fatalf("Unbind = %v, %v; want ErrDisconnected and no end", u.p, u.err)
+	}
+	if _, err := remote.Unbind(); !errors.Is(err, ErrUnbound) {
+		t.Errorf("Unbind again = %v", err)
 	}
 }
