@@ -18,6 +18,10 @@ type calcState struct {
 	// receives each note as it starts.
 	block chan struct{}
 	noted chan int32
+	// waiting, when set, receives a value as each Wait starts waiting;
+	// ended, when set, how each ended.
+	waiting chan struct{}
+	ended   chan string
 
 	mu      sync.Mutex
 	endings []string
@@ -26,10 +30,16 @@ type calcState struct {
 }
 
 func (s *calcState) wait(ctx context.Context) {
+	if s.waiting != nil {
+		s.waiting <- struct{}{}
+	}
 	<-ctx.Done()
 	s.mu.Lock()
 	s.endings = append(s.endings, ctx.Err().Error())
 	s.mu.Unlock()
+	if s.ended != nil {
+		s.ended <- ctx.Err().Error()
+	}
 }
 
 func (s *calcState) waits() []string {
@@ -135,6 +145,15 @@ func init() {
 	}
 	childRoles["calc-v1"] = func(ctx context.Context, p mage.MessagePipe) error {
 		return serveUntilDisconnect(ctx, calcv1.BindCalc(p, &calc1{}))
+	}
+	// calc-waiter calls Wait on the parent's Calc and waits for it
+	// forever: the parent kills it in the middle of the call.
+	childRoles["calc-waiter"] = func(ctx context.Context, p mage.MessagePipe) error {
+		remote := calcv1.NewCalcRemote(p)
+		defer remote.Close()
+		started, _, stop := startedSignal()
+		defer stop()
+		return remote.Wait(ctx, started)
 	}
 }
 

@@ -137,3 +137,23 @@ func TestCancelBehindARequest(t *testing.T) {
 		t.Fatalf("Waits = %q, %v", endings, err)
 	}
 }
+
+// TestCallerDiesMidCall: when the caller's process dies in the middle of a
+// call, the callee's context ends: no one is left to take the reply.
+func TestCallerDiesMidCall(t *testing.T) {
+	a, b := mage.CreatePipe()
+	impl := &calc1{}
+	impl.waiting = make(chan struct{}, 1)
+	impl.ended = make(chan string, 1)
+	rcv := calcv1.BindCalc(a, impl)
+	defer rcv.Close()
+	ch := startChild(t, mage.DefaultNode(), "calc-waiter", b)
+	<-impl.waiting
+	if err := ch.cmd.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	if how := <-impl.ended; how != context.Canceled.Error() {
+		t.Errorf("the callee's context ended with %q", how)
+	}
+	_ = ch.wait()
+}
