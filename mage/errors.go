@@ -54,6 +54,9 @@ var (
 	// Limits.MaxQueuedHandles descriptors): the peer does not read. It is
 	// reported as a bad message of the peer.
 	ErrSlowReader = errors.New("mage: peer does not read: connection cut")
+	// ErrCannotUnread is returned by MessagePipe.Unread for messages it
+	// cannot put back.
+	ErrCannotUnread = errors.New("mage: cannot unread message")
 )
 
 // PeerClosedError is what ReadMessage returns when the peer is gone. It

@@ -81,6 +81,25 @@ type Method struct {
 	// HasReply is true when the method declares `=> (...)`, even empty.
 	HasReply bool
 	Results  []*Param
+	// MinVersion is the interface version that added the method, from
+	// [MinVersion=N]; 0 for a method of the first version.
+	MinVersion    uint32
+	MinVersionPos Position // of the attribute, when there is one
+}
+
+// Version is the interface's version: the highest MinVersion of its
+// methods, parameters and results, 0 when nothing is versioned.
+func (i *Interface) Version() uint32 {
+	var v uint32
+	for _, m := range i.Methods {
+		v = max(v, m.MinVersion)
+		for _, list := range [][]*Param{m.Params, m.Results} {
+			for _, p := range list {
+				v = max(v, p.MinVersion)
+			}
+		}
+	}
+	return v
 }
 
 // Param is one parameter or result.
@@ -88,6 +107,10 @@ type Param struct {
 	Pos  Position
 	Type *Type
 	Name string
+	// MinVersion is the interface version that added the parameter or
+	// result, from [MinVersion=N]; 0 for one of the method's first version.
+	MinVersion    uint32
+	MinVersionPos Position // of the attribute, when there is one
 }
 
 // TypeKind classifies a parameter type.

@@ -79,8 +79,52 @@ func (c *checker) checkInterface(iface *Interface) {
 		byName[m.Name] = m
 		c.checkParams(m, "parameter", m.Params)
 		c.checkParams(m, "result", m.Results)
+		c.checkVersions(m, "parameter", m.Params)
+		c.checkVersions(m, "result", m.Results)
 	}
 	c.assignOrdinals(iface)
+	for _, m := range iface.Methods {
+		if m.Ordinal >= ReservedOrdinals {
+			pos := m.Pos
+			if m.HasOrdinal {
+				pos = m.OrdinalPos
+			}
+			c.errorf(pos, "method %s has ordinal %d, in the range %d and up that mage/bindings keeps for control messages; give it an explicit ordinal below it with @N",
+				m.Name, m.Ordinal, uint32(ReservedOrdinals))
+		}
+	}
+}
+
+// ReservedOrdinals is bindings.ReservedOrdinals: the method ordinals from
+// it up are the bindings' control messages (cancel, QueryVersion, ...),
+// and no method may have one. magen does not import the bindings; a test
+// in mage/internal/gentest checks that the two agree.
+const ReservedOrdinals = 0xFFFFFF00
+
+// checkVersions checks the [MinVersion=N] attributes of m's parameters or
+// results: the versioned ones come after every unversioned one, in
+// versions that never decrease, and none is older than m itself, so that an
+// old reader finds the values it knows first and a new reader knows from
+// the message's version where the values it knows end.
+func (c *checker) checkVersions(m *Method, what string, params []*Param) {
+	var last *Param
+	for _, p := range params {
+		switch {
+		case p.MinVersion == 0 && last != nil:
+			c.errorf(p.Pos, "%s %s of method %s has no [MinVersion] but follows %s %s of [MinVersion=%d] (at %s): versioned %ss must come last",
+				what, p.Name, m.Name, what, last.Name, last.MinVersion, last.MinVersionPos, what)
+			continue
+		case p.MinVersion == 0:
+			continue
+		case last != nil && p.MinVersion < last.MinVersion:
+			c.errorf(p.MinVersionPos, "%s %s of method %s has [MinVersion=%d], below the %d of %s %s before it: versions must not decrease",
+				what, p.Name, m.Name, p.MinVersion, last.MinVersion, what, last.Name)
+		case p.MinVersion < m.MinVersion:
+			c.errorf(p.MinVersionPos, "%s %s has [MinVersion=%d], below the [MinVersion=%d] of its method %s",
+				what, p.Name, p.MinVersion, m.MinVersion, m.Name)
+		}
+		last = p
+	}
 }
 
 func (c *checker) checkParams(m *Method, what string, params []*Param) {

@@ -109,6 +109,43 @@ func TestErrors(t *testing.T) {
 		{"negative ordinal", "interface Foo { A@-1(); }", nil, []string{
 			"a.magen:1:19: illegal character U+002D '-'",
 		}},
+		// Versions.
+		{"unknown attribute", "interface Foo { [Since=1] A@1(); }", nil, []string{
+			"a.magen:1:18: unknown attribute Since (the only attribute is MinVersion)",
+		}},
+		{"attribute without value", "interface Foo { [MinVersion] A@1(); }", nil, []string{
+			"a.magen:1:28: expected '=' after attribute MinVersion, found ']'",
+		}},
+		{"attribute not closed", "interface Foo { A@1([MinVersion=1 int a); }", nil, []string{
+			"a.magen:1:35: expected ']' after attribute MinVersion, found int",
+		}},
+		{"attribute twice", "interface Foo { [MinVersion=1, MinVersion=2] A@1(); }", nil, []string{
+			"a.magen:1:32: attribute MinVersion given twice",
+		}},
+		{"version zero", "interface Foo { A@1([MinVersion=0] int a); }", nil, []string{
+			"a.magen:1:33: MinVersion 0 is the first version, which needs no attribute; versions added later count from 1",
+		}},
+		{"version too large", "interface Foo { A@1([MinVersion=65536] int a); }", nil, []string{
+			"a.magen:1:33: MinVersion 65536 is out of range (1 to 65535)",
+		}},
+		{"version not decimal", "interface Foo { [MinVersion=0x1] A@1(); }", nil, []string{
+			"a.magen:1:29: MinVersion 0x1 is not a decimal number",
+		}},
+		{"versioned parameter not trailing", "interface Foo { A@1(int a, [MinVersion=1] int b, int c); }", nil, []string{
+			"a.magen:1:50: parameter c of method A has no [MinVersion] but follows parameter b of [MinVersion=1] (at a.magen:1:29): versioned parameters must come last",
+		}},
+		{"versioned result not trailing", "interface Foo { A@1() => ([MinVersion=2] int a, bool b); }", nil, []string{
+			"a.magen:1:49: result b of method A has no [MinVersion] but follows result a of [MinVersion=2] (at a.magen:1:28): versioned results must come last",
+		}},
+		{"decreasing versions", "interface Foo { A@1([MinVersion=2] int a, [MinVersion=1] int b); }", nil, []string{
+			"a.magen:1:44: parameter b of method A has [MinVersion=1], below the 2 of parameter a before it: versions must not decrease",
+		}},
+		{"parameter older than its method", "interface Foo { [MinVersion=2] A@1(int a, [MinVersion=1] int b); }", nil, []string{
+			"a.magen:1:44: parameter b has [MinVersion=1], below the [MinVersion=2] of its method A",
+		}},
+		{"reserved ordinal", "interface Foo { A@4294967040(); }", nil, []string{
+			"a.magen:1:19: method A has ordinal 4294967040, in the range 4294967040 and up that mage/bindings keeps for control messages; give it an explicit ordinal below it with @N",
+		}},
 		{"extra semicolon", "interface Foo { A@1();; }", nil, []string{
 			"a.magen:1:23: expected method name or '}', found ';'",
 		}},

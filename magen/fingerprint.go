@@ -24,8 +24,18 @@ func DeriveOrdinal(method string) uint32 {
 // for a method with a reply. Types are spelled as in the language, with
 // interfaces named in full; parameter names, comments and declaration
 // order do not count. Types must be resolved (Load does that).
+//
+// Only the interface's stable part counts: what its first version has.
+// Methods, parameters and results with a [MinVersion=N] are left out, so
+// that every version of an interface has one fingerprint and old and new
+// peers accept each other's messages.
 func (i *Interface) CanonicalText() string {
-	methods := append([]*Method(nil), i.Methods...)
+	var methods []*Method
+	for _, m := range i.Methods {
+		if m.MinVersion == 0 {
+			methods = append(methods, m)
+		}
+	}
 	sort.SliceStable(methods, func(a, b int) bool { return methods[a].Ordinal < methods[b].Ordinal })
 	var b strings.Builder
 	fmt.Fprintf(&b, "interface %s\n", i.FullName())
@@ -47,9 +57,11 @@ func fingerprint(i *Interface) uint32 {
 }
 
 func canonicalParams(params []*Param) string {
-	types := make([]string, len(params))
-	for i, p := range params {
-		types[i] = canonicalType(p.Type)
+	types := make([]string, 0, len(params))
+	for _, p := range params {
+		if p.MinVersion == 0 {
+			types = append(types, canonicalType(p.Type))
+		}
 	}
 	return strings.Join(types, ",")
 }

@@ -187,6 +187,13 @@ func (g *generator) constants(iface *Interface, methods []method) {
 	g.p("// four bytes of the SHA-256 of the interface's canonical text. A message")
 	g.p("// with another fingerprint is rejected as a bad message.")
 	g.p("const %sFingerprint uint32 = 0x%08x", name, iface.Fingerprint)
+	if v := iface.Version(); v > 0 {
+		g.p("")
+		g.p("// %sVersion is the version of %s this file was generated from: the", name, name)
+		g.p("// highest [MinVersion] in it. The fingerprint covers only version 0, so")
+		g.p("// peers of every version talk; QueryVersion asks a peer for its version.")
+		g.p("const %sVersion uint32 = %d", name, v)
+	}
 	if len(methods) > 0 {
 		g.p("")
 		g.p("// Method ordinals of %s.", name)
@@ -202,13 +209,19 @@ func (g *generator) constants(iface *Interface, methods []method) {
 	g.p("var %sDescriptor = bindings.RegisterInterface(&bindings.InterfaceDescriptor{", name)
 	g.p("Name: %q,", iface.FullName())
 	g.p("Fingerprint: %sFingerprint,", name)
+	if v := iface.Version(); v > 0 {
+		g.p("Version: %d,", v)
+	}
 	g.p("Methods: []bindings.MethodDescriptor{")
 	for _, m := range methods {
+		fields := fmt.Sprintf("Ordinal: %s, Name: %q", m.ordinal, m.Name)
 		if m.HasReply {
-			g.p("{Ordinal: %s, Name: %q, HasReply: true},", m.ordinal, m.Name)
-		} else {
-			g.p("{Ordinal: %s, Name: %q},", m.ordinal, m.Name)
+			fields += ", HasReply: true"
 		}
+		if m.MinVersion > 0 {
+			fields += fmt.Sprintf(", MinVersion: %d", m.MinVersion)
+		}
+		g.p("{%s},", fields)
 	}
 	g.p("},")
 	g.p("})")
@@ -247,9 +260,11 @@ func (g *generator) goInterface(iface *Interface, methods []method) {
 		g.p("//")
 	}
 	g.p("// Implement %s and serve it with Bind%s; call it with %sRemote.", name, name, name)
-	g.p("// Methods without a reply return nothing; methods with one get the")
-	g.p("// receiver's context and return their results and an error, which the")
-	g.p("// caller receives as a *bindings.RemoteError.")
+	g.p("// Methods without a reply return nothing; methods with one get a context")
+	g.p("// that has the caller's deadline and ends when the caller gives up, and")
+	g.p("// return their results and an error, which the caller receives as a")
+	g.p("// *bindings.Error with the same code (return one made by bindings.Errorf)")
+	g.p("// or, for an error without a code, as a *bindings.RemoteError.")
 	g.p("type %s interface {", name)
 	for i, m := range methods {
 		if i > 0 && len(m.Doc) > 0 {
@@ -268,10 +283,20 @@ func (g *generator) remote(iface *Interface, methods []method) {
 	g.p("// its pipe, in this process or another. Its methods are safe for")
 	g.p("// concurrent use and never block on the peer: a method without a reply")
 	g.p("// returns once the message is queued, a method with a reply waits for")
-	g.p("// the reply or for its context. The embedded *bindings.Remote has Close and")
-	g.p("// SetDisconnectHandler.")
+	g.p("// the reply or for its context. The embedded *bindings.Remote has Close,")
+	g.p("// SetDisconnectHandler, Unbind, QueryVersion and RequireVersion. The")
+	g.p("// methods of a nil or zero-value %sRemote fail with", name)
+	g.p("// bindings.ErrNilRemote (but the embedded ones panic on a nil pointer).")
 	g.p("type %sRemote struct {", name)
 	g.p("*bindings.Remote")
+	g.p("}")
+	g.p("")
+	g.p("// base is the embedded Remote, nil for a nil %sRemote.", name)
+	g.p("func (r *%sRemote) base() *bindings.Remote {", name)
+	g.p("if r == nil {")
+	g.p("return nil")
+	g.p("}")
+	g.p("return r.Remote")
 	g.p("}")
 	g.p("")
 	g.p("// New%sRemote binds p, the end of a pipe whose other end is (or will be)", name)
@@ -308,7 +333,7 @@ func (g *generator) remoteSend(iface string, m method) {
 	g.p("// sent; pipes and files passed to it are consumed either way.")
 	g.p("func (r *%sRemote) %s(%s) error {", iface, m.Name, paramList(m.params, m.Params))
 	g.encodeParams(m.params, m.Params)
-	g.p("return r.Remote.Send(%s, e)", m.ordinal)
+	g.p("return r.base().Send(%s, e)", m.ordinal)
 	g.p("}")
 }
 
@@ -335,17 +360,16 @@ func (g *generator) remoteCall(iface string, m method) {
 	g.p("")
 	g.p("// %s calls %s.%s and waits for its reply. It fails with an error", m.Name, iface, m.Name)
 	g.p("// matching bindings.ErrDisconnected if the pipe closes first, with ctx's error")
-	g.p("// if ctx ends first, and with a *bindings.RemoteError if the implementation")
-	g.p("// returned an error. Pipes and files passed to it are consumed either way.")
+	g.p("// if ctx ends first (the implementation's context ends too), and with a")
+	g.p("// *bindings.Error or *bindings.RemoteError if the implementation returned")
+	g.p("// an error. Pipes and files passed to it are consumed either way.")
 	g.p("func (r *%sRemote) %s(%s) %s {", iface, m.Name, params, results)
 	g.encodeParams(m.params, m.Params)
 	g.p("d := new(bindings.Decoder)")
-	g.p("if err := r.Remote.Call(ctx, %s, e, d); err != nil {", m.ordinal)
+	g.p("if err := r.base().Call(ctx, %s, e, d); err != nil {", m.ordinal)
 	g.p("return %s", fail)
 	g.p("}")
-	for i, p := range m.Results {
-		g.p("%s := %s", locals[i], decodeExpr(p.Type))
-	}
+	g.decodeValues(locals, m.Results)
 	if len(m.Results) == 0 {
 		g.p("return d.Finish()")
 		g.p("}")
@@ -356,6 +380,22 @@ func (g *generator) remoteCall(iface string, m method) {
 	g.p("}")
 	g.p("return %s, nil", strings.Join(locals, ", "))
 	g.p("}")
+}
+
+// decodeValues reads params into new locals. A value of a later version
+// ([MinVersion=N]) is read only from a message of version N or more and
+// is zero otherwise.
+func (g *generator) decodeValues(locals []string, params []*Param) {
+	for i, p := range params {
+		if p.MinVersion == 0 {
+			g.p("%s := %s", locals[i], decodeExpr(p.Type))
+			continue
+		}
+		g.p("var %s %s", locals[i], goType(p.Type))
+		g.p("if d.Version() >= %d {", p.MinVersion)
+		g.p("%s = %s", locals[i], decodeExpr(p.Type))
+		g.p("}")
+	}
 }
 
 func (g *generator) receiver(iface *Interface, methods []method) {
@@ -391,10 +431,12 @@ func (g *generator) dispatchCase(m method) {
 		args = append(args, "ctx")
 	}
 	g.p("case %s:", m.ordinal)
-	for i, p := range m.Params {
-		g.p("p%d := %s", i, decodeExpr(p.Type))
-		args = append(args, fmt.Sprintf("p%d", i))
+	locals := make([]string, len(m.Params))
+	for i := range m.Params {
+		locals[i] = fmt.Sprintf("p%d", i)
+		args = append(args, locals[i])
 	}
+	g.decodeValues(locals, m.Params)
 	g.p("if err := d.Finish(); err != nil {")
 	g.p("return nil, err")
 	g.p("}")

@@ -114,6 +114,8 @@ func TestCommittedBindings(t *testing.T) {
 		// everything.magen and observer.magen declare their package.
 		{"", filepath.Join(gentest, "everything"), testdata},
 		{"seed", filepath.Join(gentest, "seed"), testdata},
+		{"calcv0", filepath.Join(gentest, "calcv0"), filepath.Join(testdata, "v0")},
+		{"calcv1", filepath.Join(gentest, "calcv1"), filepath.Join(testdata, "v1")},
 		{"", filepath.Join("..", "examples", "netproc", "netprocmagen"), filepath.Join("..", "examples", "netproc", "netprocmagen")},
 		{"", filepath.Join("..", "supervisor"), filepath.Join("..", "supervisor")},
 		{"", filepath.Join("..", "cmd", "mage-run", "internal", "demo"), filepath.Join("..", "cmd", "mage-run", "internal", "demo")},

@@ -128,7 +128,7 @@ func (lx *lexer) comment() {
 var punctuation = map[byte]tokenKind{
 	'{': tokLBrace, '}': tokRBrace, '(': tokLParen, ')': tokRParen,
 	'<': tokLAngle, '>': tokRAngle, ';': tokSemi, ',': tokComma,
-	'@': tokAt, '.': tokDot,
+	'@': tokAt, '.': tokDot, '[': tokLBrack, ']': tokRBrack, '=': tokEquals,
 }
 
 // scan reads one token at the current offset. It reports false after an

@@ -225,15 +225,24 @@ func (p *parser) parseInterface() {
 	}
 }
 
-// method = ident [ "@" int ] "(" params ")" [ "=>" "(" params ")" ] ";" .
+// method = [ attrs ] ident [ "@" int ] "(" params ")" [ "=>" "(" params ")" ] ";" .
 func (p *parser) parseMethod() *Method {
+	doc := p.tok.doc
+	attrs, ok := p.parseAttrs()
+	if !ok {
+		p.syncMethod()
+		return nil
+	}
 	if p.tok.kind != tokIdent {
 		p.errorExpected("method name or '}'")
 		p.next()
 		p.syncMethod()
 		return nil
 	}
-	m := &Method{Pos: p.tok.pos, Name: p.tok.lit, Doc: p.tok.doc}
+	if doc == nil {
+		doc = p.tok.doc
+	}
+	m := &Method{Pos: p.tok.pos, Name: p.tok.lit, Doc: doc, MinVersion: attrs.minVersion, MinVersionPos: attrs.minVersionPos}
 	p.next()
 	if p.tok.kind == tokAt {
 		p.next()
@@ -256,7 +265,6 @@ func (p *parser) parseMethod() *Method {
 		p.syncMethod()
 		return nil
 	}
-	var ok bool
 	if m.Params, ok = p.parseParams("parameter"); !ok {
 		p.syncMethod()
 		return nil
@@ -305,8 +313,12 @@ func (p *parser) parseParams(what string) ([]*Param, bool) {
 	return list, true
 }
 
-// param = type ident .
+// param = [ attrs ] type ident .
 func (p *parser) parseParam(what string) (*Param, bool) {
+	attrs, ok := p.parseAttrs()
+	if !ok {
+		return nil, false
+	}
 	pos := p.tok.pos
 	typ, ok := p.parseType(what+" type", 0)
 	if !ok {
@@ -316,10 +328,81 @@ func (p *parser) parseParam(what string) (*Param, bool) {
 		p.errorExpected(fmt.Sprintf("%s name after type %s", what, typ))
 		return nil, false
 	}
-	prm := &Param{Pos: pos, Type: typ, Name: p.tok.lit}
+	prm := &Param{Pos: pos, Type: typ, Name: p.tok.lit, MinVersion: attrs.minVersion, MinVersionPos: attrs.minVersionPos}
 	p.next()
 	return prm, true
 }
+
+// attrs are the attributes written before a method or parameter.
+type attrs struct {
+	minVersion    uint32
+	minVersionPos Position
+}
+
+// attrs = "[" attr { "," attr } [ "," ] "]" ; attr = ident "=" int .
+//
+// The only attribute is MinVersion, the interface version that added what
+// follows; it must be from 1 to 65535 (the versions a message header can
+// carry).
+func (p *parser) parseAttrs() (attrs, bool) {
+	var a attrs
+	if p.tok.kind != tokLBrack {
+		return a, true
+	}
+	p.next()
+	seen := false
+	for {
+		if p.tok.kind != tokIdent {
+			p.errorExpected("attribute name after '['")
+			return a, false
+		}
+		name, pos := p.tok.lit, p.tok.pos
+		if name != "MinVersion" {
+			p.errorf(pos, "unknown attribute %s (the only attribute is MinVersion)", name)
+			return a, false
+		}
+		if seen {
+			p.errorf(pos, "attribute MinVersion given twice")
+			return a, false
+		}
+		seen = true
+		p.next()
+		if !p.expect(tokEquals, "'=' after attribute "+name) {
+			return a, false
+		}
+		if p.tok.kind != tokInt {
+			p.errorExpected("version number after 'MinVersion='")
+			return a, false
+		}
+		n, err := strconv.ParseUint(p.tok.lit, 10, 32)
+		switch {
+		case err != nil && !errors.Is(err, strconv.ErrRange):
+			p.errorf(p.tok.pos, "MinVersion %s is not a decimal number", p.tok.lit)
+			return a, false
+		case err != nil || n > maxVersion:
+			p.errorf(p.tok.pos, "MinVersion %s is out of range (1 to %d)", p.tok.lit, maxVersion)
+			return a, false
+		case n == 0:
+			p.errorf(p.tok.pos, "MinVersion 0 is the first version, which needs no attribute; versions added later count from 1")
+			return a, false
+		}
+		a.minVersion, a.minVersionPos = uint32(n), pos
+		p.next()
+		if p.tok.kind == tokComma {
+			p.next()
+			if p.tok.kind != tokRBrack {
+				continue
+			}
+		}
+		if !p.expect(tokRBrack, "']' after attribute "+name) {
+			return a, false
+		}
+		return a, true
+	}
+}
+
+// maxVersion is the highest interface version a message header carries.
+const maxVersion = 0xFFFF
 
 // type = basic | "array" "<" type ">" | ( "pending_remote" | "pending_receiver" ) "<" ident ">" .
 //

@@ -32,7 +32,11 @@ func dump(f *File) string {
 	for _, iface := range f.Interfaces {
 		fmt.Fprintf(&b, "interface %s {", iface.Name)
 		for _, m := range iface.Methods {
-			fmt.Fprintf(&b, " %s@%d(%s)", m.Name, m.Ordinal, dumpParams(m.Params))
+			b.WriteString(" ")
+			if m.MinVersion != 0 {
+				fmt.Fprintf(&b, "[MinVersion=%d] ", m.MinVersion)
+			}
+			fmt.Fprintf(&b, "%s@%d(%s)", m.Name, m.Ordinal, dumpParams(m.Params))
 			if m.HasReply {
 				fmt.Fprintf(&b, " => (%s)", dumpParams(m.Results))
 			}
@@ -46,7 +50,11 @@ func dump(f *File) string {
 func dumpParams(ps []*Param) string {
 	var parts []string
 	for _, p := range ps {
-		parts = append(parts, p.Type.String()+" "+p.Name)
+		attr := ""
+		if p.MinVersion != 0 {
+			attr = fmt.Sprintf("[MinVersion=%d] ", p.MinVersion)
+		}
+		parts = append(parts, attr+p.Type.String()+" "+p.Name)
 	}
 	return strings.Join(parts, ", ")
 }
@@ -98,7 +106,7 @@ func TestParseConstructs(t *testing.T) {
 		{"several results", "interface Foo { M@1() => (int a, string b); }", "interface Foo { M@1() => (int a, string b); }"},
 		{"no params", "interface Foo { Fetch(); }", fmt.Sprintf("interface Foo { Fetch@%d(); }", fetch)},
 		{"trailing comma", "interface Foo { M@1(int a, int b,) => (int c,); }", "interface Foo { M@1(int a, int b) => (int c); }"},
-		{"explicit ordinals", "interface Foo { A@0(); B@4294967295(); C @ 7 (); }", "interface Foo { A@0(); B@4294967295(); C@7(); }"},
+		{"explicit ordinals", "interface Foo { A@0(); B@4294967039(); C @ 7 (); }", "interface Foo { A@0(); B@4294967039(); C@7(); }"},
 		{"package", "package calc;", "package calc;"},
 		{"dotted package", "package mage.test.calc;", "package mage.test.calc;"},
 		{"several interfaces", "interface A {} interface B {} interface C { M@1(); }", "interface A { } interface B { } interface C { M@1(); }"},
@@ -120,6 +128,8 @@ func TestParseConstructs(t *testing.T) {
 		{"leading zeros in an ordinal", "interface Foo { M@007(); }", "interface Foo { M@7(); }"},
 		{"same name for a parameter and a result", "interface Foo { Echo@1(string s) => (string s); }", "interface Foo { Echo@1(string s) => (string s); }"},
 		{"names that shadow embedded Remote methods", "interface Foo { Close@1(); Err@2() => (); }", "interface Foo { Close@1(); Err@2() => (); }"},
+		{"versioned method and parameters", "interface Foo {\n  Add@1(int a, int b, [MinVersion=1] int c) => (int sum, [MinVersion=2] bool exact);\n  [MinVersion=1] Sub@2(int a, int b) => (int d);\n  [ MinVersion = 3 , ] Mul@3([MinVersion=3] int a);\n}",
+			"interface Foo { Add@1(int a, int b, [MinVersion=1] int c) => (int sum, [MinVersion=2] bool exact); [MinVersion=1] Sub@2(int a, int b) => (int d); [MinVersion=3] Mul@3([MinVersion=3] int a); }"},
 		{"interface used before it is declared", "interface A { M@1(pending_receiver<B> b); } interface B {}", "interface A { M@1(pending_receiver<B> b); } interface B { }"},
 	}
 	for _, tt := range tests {
@@ -210,6 +220,13 @@ func TestOrdinalsAndFingerprints(t *testing.T) {
 		"interface I { A@1(int a) => (string s); B@2(); C@3(); }",
 		"interface I { A@1(int a) => (string s); B@2() => (); }",
 	}
+	// The versioned part of an interface does not count: every version of
+	// it has the fingerprint of its first.
+	same = append(same,
+		"interface I { A@1(int a, [MinVersion=1] int b) => (string s, [MinVersion=2] bool c); B@2(); [MinVersion=1] C@3(long x) => (); }",
+		"interface I { A@1(int a, [MinVersion=1] string b) => (string s); B@2([MinVersion=4] array<handle> h); }",
+	)
+	different = append(different, "interface I { A@1(int a, int b) => (string s); B@2(); }")
 	fp := loadOne(t, base).Interfaces[0].Fingerprint
 	for _, src := range same {
 		if got := loadOne(t, src).Interfaces[0].Fingerprint; got != fp {
@@ -220,6 +237,26 @@ func TestOrdinalsAndFingerprints(t *testing.T) {
 		if got := loadOne(t, src).Interfaces[0].Fingerprint; got == fp {
 			t.Errorf("fingerprint did not change for %q", src)
 		}
+	}
+}
+
+// TestInterfaceVersion: an interface's version is the highest MinVersion
+// in it, and the doc comment above a versioned method's attribute is the
+// method's.
+func TestInterfaceVersion(t *testing.T) {
+	for src, want := range map[string]uint32{
+		"interface I { A@1(); }":                                                 0,
+		"interface I { A@1(int a, [MinVersion=3] int b); }":                      3,
+		"interface I { A@1() => ([MinVersion=2] int r); [MinVersion=1] B@2(); }": 2,
+		"interface I { [MinVersion=5] B@2(); }":                                  5,
+	} {
+		if got := loadOne(t, src).Interfaces[0].Version(); got != want {
+			t.Errorf("Version of %q = %d, want %d", src, got, want)
+		}
+	}
+	m := loadOne(t, "interface I {\n  // Sub subtracts.\n  [MinVersion=1] Sub@1();\n}").Interfaces[0].Methods[0]
+	if len(m.Doc) != 1 || m.Doc[0] != " Sub subtracts." {
+		t.Errorf("doc of a versioned method = %q", m.Doc)
 	}
 }
 

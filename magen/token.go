@@ -25,6 +25,9 @@ const (
 	tokAt                // @
 	tokArrow             // =>
 	tokDot               // .
+	tokLBrack            // [
+	tokRBrack            // ]
+	tokEquals            // =
 )
 
 var tokenNames = [...]string{
@@ -44,6 +47,9 @@ var tokenNames = [...]string{
 	tokAt:      "'@'",
 	tokArrow:   "'=>'",
 	tokDot:     "'.'",
+	tokLBrack:  "'['",
+	tokRBrack:  "']'",
+	tokEquals:  "'='",
 }
 
 func (k tokenKind) String() string {

@@ -44,9 +44,11 @@ var SupervisorDescriptor = bindings.RegisterInterface(&bindings.InterfaceDescrip
 // finds its end at the invitation attachment "mage-run".
 //
 // Implement Supervisor and serve it with BindSupervisor; call it with SupervisorRemote.
-// Methods without a reply return nothing; methods with one get the
-// receiver's context and return their results and an error, which the
-// caller receives as a *bindings.RemoteError.
+// Methods without a reply return nothing; methods with one get a context
+// that has the caller's deadline and ends when the caller gives up, and
+// return their results and an error, which the caller receives as a
+// *bindings.Error with the same code (return one made by bindings.Errorf)
+// or, for an error without a code, as a *bindings.RemoteError.
 type Supervisor interface {
 	// Launch starts a new instance of the on-demand process named process:
 	// one the spec declares, with start = "on-demand", directly inside the
@@ -68,10 +70,20 @@ type Supervisor interface {
 // its pipe, in this process or another. Its methods are safe for
 // concurrent use and never block on the peer: a method without a reply
 // returns once the message is queued, a method with a reply waits for
-// the reply or for its context. The embedded *bindings.Remote has Close and
-// SetDisconnectHandler.
+// the reply or for its context. The embedded *bindings.Remote has Close,
+// SetDisconnectHandler, Unbind, QueryVersion and RequireVersion. The
+// methods of a nil or zero-value SupervisorRemote fail with
+// bindings.ErrNilRemote (but the embedded ones panic on a nil pointer).
 type SupervisorRemote struct {
 	*bindings.Remote
+}
+
+// base is the embedded Remote, nil for a nil SupervisorRemote.
+func (r *SupervisorRemote) base() *bindings.Remote {
+	if r == nil {
+		return nil
+	}
+	return r.Remote
 }
 
 // NewSupervisorRemote binds p, the end of a pipe whose other end is (or will be)
@@ -82,14 +94,15 @@ func NewSupervisorRemote(p mage.MessagePipe) *SupervisorRemote {
 
 // Launch calls Supervisor.Launch and waits for its reply. It fails with an error
 // matching bindings.ErrDisconnected if the pipe closes first, with ctx's error
-// if ctx ends first, and with a *bindings.RemoteError if the implementation
-// returned an error. Pipes and files passed to it are consumed either way.
+// if ctx ends first (the implementation's context ends too), and with a
+// *bindings.Error or *bindings.RemoteError if the implementation returned
+// an error. Pipes and files passed to it are consumed either way.
 func (r *SupervisorRemote) Launch(ctx context.Context, process string, args []string) (string, mage.MessagePipe, error) {
 	e := bindings.NewEncoder(8 + len(process))
 	e.WriteString(process)
 	bindings.WriteArray(e, args, (*bindings.Encoder).WriteString)
 	d := new(bindings.Decoder)
-	if err := r.Remote.Call(ctx, _Supervisor_Launch_ordinal, e, d); err != nil {
+	if err := r.base().Call(ctx, _Supervisor_Launch_ordinal, e, d); err != nil {
 		return "", mage.MessagePipe{}, err
 	}
 	r0 := d.ReadString()
@@ -102,13 +115,14 @@ func (r *SupervisorRemote) Launch(ctx context.Context, process string, args []st
 
 // Reconnect calls Supervisor.Reconnect and waits for its reply. It fails with an error
 // matching bindings.ErrDisconnected if the pipe closes first, with ctx's error
-// if ctx ends first, and with a *bindings.RemoteError if the implementation
-// returned an error. Pipes and files passed to it are consumed either way.
+// if ctx ends first (the implementation's context ends too), and with a
+// *bindings.Error or *bindings.RemoteError if the implementation returned
+// an error. Pipes and files passed to it are consumed either way.
 func (r *SupervisorRemote) Reconnect(ctx context.Context, attachment string) (mage.MessagePipe, error) {
 	e := bindings.NewEncoder(4 + len(attachment))
 	e.WriteString(attachment)
 	d := new(bindings.Decoder)
-	if err := r.Remote.Call(ctx, _Supervisor_Reconnect_ordinal, e, d); err != nil {
+	if err := r.base().Call(ctx, _Supervisor_Reconnect_ordinal, e, d); err != nil {
 		return mage.MessagePipe{}, err
 	}
 	r0 := d.ReadPipe()
@@ -239,9 +253,11 @@ var PeersDescriptor = bindings.RegisterInterface(&bindings.InterfaceDescriptor{
 // the instance's attachment.
 //
 // Implement Peers and serve it with BindPeers; call it with PeersRemote.
-// Methods without a reply return nothing; methods with one get the
-// receiver's context and return their results and an error, which the
-// caller receives as a *bindings.RemoteError.
+// Methods without a reply return nothing; methods with one get a context
+// that has the caller's deadline and ends when the caller gives up, and
+// return their results and an error, which the caller receives as a
+// *bindings.Error with the same code (return one made by bindings.Errorf)
+// or, for an error without a code, as a *bindings.RemoteError.
 type Peers interface {
 	Connected(instance string, pipe mage.MessagePipe)
 }
@@ -250,10 +266,20 @@ type Peers interface {
 // its pipe, in this process or another. Its methods are safe for
 // concurrent use and never block on the peer: a method without a reply
 // returns once the message is queued, a method with a reply waits for
-// the reply or for its context. The embedded *bindings.Remote has Close and
-// SetDisconnectHandler.
+// the reply or for its context. The embedded *bindings.Remote has Close,
+// SetDisconnectHandler, Unbind, QueryVersion and RequireVersion. The
+// methods of a nil or zero-value PeersRemote fail with
+// bindings.ErrNilRemote (but the embedded ones panic on a nil pointer).
 type PeersRemote struct {
 	*bindings.Remote
+}
+
+// base is the embedded Remote, nil for a nil PeersRemote.
+func (r *PeersRemote) base() *bindings.Remote {
+	if r == nil {
+		return nil
+	}
+	return r.Remote
 }
 
 // NewPeersRemote binds p, the end of a pipe whose other end is (or will be)
@@ -269,7 +295,7 @@ func (r *PeersRemote) Connected(instance string, pipe mage.MessagePipe) error {
 	e := bindings.NewEncoder(8 + len(instance))
 	e.WriteString(instance)
 	e.WritePipe(pipe)
-	return r.Remote.Send(_Peers_Connected_ordinal, e)
+	return r.base().Send(_Peers_Connected_ordinal, e)
 }
 
 // BindPeers serves impl on p, the end of a pipe whose other end is (or will

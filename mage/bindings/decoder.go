@@ -29,6 +29,10 @@ type Decoder struct {
 	pipes   int // pipes used so far
 	handles int // handles used so far
 	err     error
+	// version is the interface version the message was sent at; local is
+	// this side's. A message from a newer version may carry values after
+	// the last one this side knows: Finish ignores them.
+	version, local uint32
 
 	// For error messages and reports.
 	desc     *InterfaceDescriptor
@@ -40,8 +44,16 @@ type Decoder struct {
 
 // reset points d at m, with off bytes of the payload already read.
 func (d *Decoder) reset(m *mage.Message, off int, desc *InterfaceDescriptor, reply bool, sink badMessageSink) {
-	*d = Decoder{msg: m, buf: m.Payload, off: off, desc: desc, reply: reply, sink: sink}
+	*d = Decoder{msg: m, buf: m.Payload, off: off, desc: desc, reply: reply, sink: sink, version: messageVersion(m.Flags)}
+	if desc != nil {
+		d.local = desc.Version
+	}
 }
+
+// Version is the interface version the message was sent at. Generated code
+// reads a value added by version N ([MinVersion=N]) only when Version is N
+// or more, and leaves it zero otherwise.
+func (d *Decoder) Version() uint32 { return d.version }
 
 // NewDecoder returns a Decoder over m's payload and attachments, for
 // hand-written decoding and tests. Its Finish closes m's pipes and handles
@@ -223,6 +235,19 @@ func (d *Decoder) Finish() error {
 		return d.err
 	}
 	d.finished = true
+	if d.err == nil && d.version > d.local {
+		// A newer sender: what follows the values this side knows is
+		// theirs to add. Release the pipes and files among it.
+		for _, p := range d.msg.Pipes[d.pipes:] {
+			_ = p.Close()
+		}
+		for _, f := range d.msg.Handles[d.handles:] {
+			if f != nil {
+				_ = f.Close()
+			}
+		}
+		return nil
+	}
 	if d.err == nil {
 		switch {
 		case d.off != len(d.buf):

@@ -6,8 +6,20 @@
 // typed calls.
 //
 // Programs use the generated types (FooRemote, BindFoo, FooPendingRemote)
-// and match the errors of this package (ErrDisconnected, *RemoteError,
-// ErrBadMessage); they rarely call anything else here. The runtime, package
+// and match the errors of this package (ErrDisconnected, *Error and its
+// codes, *RemoteError, ErrBadMessage); beyond them they use Errorf to give
+// an error a code, Remote and Receiver's Unbind, QueryVersion and
+// RequireVersion, and Reconnecting for a peer that restarts.
+//
+// # Calls
+//
+// A call's deadline travels with its request, and a caller that gives up
+// sends a cancel (control.go), so that the implementation's context ends
+// with the caller's, as in gRPC. Errors cross with a Code and a message.
+// Messages carry the sender's interface version, so that peers generated
+// from two versions of one interface ([MinVersion=N]) interoperate.
+// docs/magen.md describes each; docs/protocol.md, "Bindings control", the
+// bytes. The runtime, package
 // mage, does not import this package: it carries messages and knows nothing
 // of their payload.
 //

@@ -2,6 +2,7 @@ package bindings
 
 import (
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"math"
 	"os"
@@ -18,7 +19,12 @@ import (
 // pipe and file written so far (an Encoder consumes what it is given).
 // An Encoder is used by one goroutine and sent once.
 type Encoder struct {
+	// buf is the payload from start on. A request's Encoder keeps
+	// timeoutSize bytes free before start, where Remote.Call writes the
+	// call's timeout when its context has a deadline, so that the payload
+	// is never copied to make room for it.
 	buf     []byte
+	start   int
 	pipes   []mage.MessagePipe
 	handles []*os.File
 	err     error
@@ -27,8 +33,12 @@ type Encoder struct {
 // NewEncoder returns an Encoder for a request whose payload is about size
 // bytes.
 func NewEncoder(size int) *Encoder {
-	return &Encoder{buf: make([]byte, 0, size)}
+	e := &Encoder{buf: make([]byte, timeoutSize, timeoutSize+size), start: timeoutSize}
+	return e
 }
+
+// payload is what the message carries when it has no timeout.
+func (e *Encoder) payload() []byte { return e.buf[e.start:] }
 
 // NewReplyEncoder returns an Encoder for a successful reply whose results
 // take about size bytes.
@@ -38,15 +48,30 @@ func NewReplyEncoder(size int) *Encoder {
 	return e
 }
 
-// ErrorReply returns an Encoder for a reply that carries err's text instead
-// of results. The caller's call returns it as a *RemoteError.
+// ErrorReply returns an Encoder for a reply that carries err instead of
+// results. An error with a code (a *Error in err's chain, or a context
+// error, which CodeOf maps to Canceled or DeadlineExceeded) travels as its
+// code and message, and the caller's call returns a *Error; any other
+// error travels as its text, and the call returns a *RemoteError.
 func ErrorReply(err error) *Encoder {
-	text := err.Error()
+	code := CodeOf(err)
+	var text string
+	var coded *Error
+	if errors.As(err, &coded) {
+		text = coded.Message
+	} else {
+		text = err.Error()
+	}
 	if len(text) > maxErrorText {
 		text = text[:maxErrorText]
 	}
-	e := &Encoder{buf: make([]byte, 0, 5+len(text))}
-	e.buf = append(e.buf, replyError)
+	e := &Encoder{buf: make([]byte, 0, 9+len(text))}
+	if code == Unknown && coded == nil {
+		e.buf = append(e.buf, replyError)
+	} else {
+		e.buf = append(e.buf, replyCodedError)
+		e.WriteInt32(int32(code))
+	}
 	e.WriteString(text)
 	return e
 }

@@ -28,6 +28,16 @@ var (
 	ErrRemoteClosed = errors.New("bindings: remote closed")
 	// ErrReceiverClosed is what Receiver.Err returns after Close.
 	ErrReceiverClosed = errors.New("bindings: receiver closed")
+	// ErrUnbound is returned by calls on a Remote after Unbind, and fails
+	// the calls waiting when Unbind is called; Receiver.Err returns it
+	// after Receiver.Unbind.
+	ErrUnbound = errors.New("bindings: unbound")
+	// ErrNilRemote is returned by every call on a nil *Remote, which is
+	// what a zero-value or nil generated FooRemote holds: make one with
+	// NewFooRemote or FooPendingRemote.Bind.
+	ErrNilRemote = errors.New("bindings: call on a nil Remote (a zero-value or nil generated Remote: make one with NewFooRemote)")
+	// ErrReconnectingClosed is returned by Reconnecting.Get after Close.
+	ErrReconnectingClosed = errors.New("bindings: reconnecting remote closed")
 	// ErrEncode matches an argument that cannot be encoded: a string,
 	// byte slice or array over 4 GiB, or one *os.File passed twice.
 	ErrEncode = errors.New("bindings: cannot encode")
@@ -45,6 +55,12 @@ type RemoteError struct {
 
 func (e *RemoteError) Error() string {
 	return "bindings: " + e.Method + ": remote error: " + e.Message
+}
+
+// Is makes a RemoteError match ErrUnknown: its error had no code.
+func (e *RemoteError) Is(target error) bool {
+	t, ok := target.(*Error)
+	return ok && t.Code == Unknown && t.Message == ""
 }
 
 // badMessageKind is a sentinel for one kind of bad message.

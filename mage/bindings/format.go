@@ -3,9 +3,13 @@ package bindings
 // The payload format of the typed bindings. docs/magen.md describes it in
 // prose; bindings_format_test.go pins every constant.
 //
-// A request's payload is its parameters in declaration order; a reply's is
-// a status byte, then the results in declaration order (status OK) or one
-// string, the implementation's error text (status error). Values are:
+// A request's payload is its parameters in declaration order, after an
+// 8-byte timeout when the header has flagTimeout; a reply's is a status
+// byte, then the results in declaration order (status OK), one string, the
+// implementation's error text (status error), or a 4-byte code and a
+// string (status coded error). Parameters and results added by a later
+// version of the interface ([MinVersion=N]) follow the older ones; the
+// header's version bits say which are present (control.go). Values are:
 //
 //	bool          1 byte, 0 or 1
 //	char          1 byte
@@ -32,6 +36,9 @@ const (
 	// replyError starts the payload of a reply that carries the
 	// implementation's error text instead.
 	replyError byte = 1
+	// replyCodedError starts the payload of a reply that carries a *Error:
+	// a 4-byte code, then the message as a string.
+	replyCodedError byte = 2
 
 	// maxErrorText bounds the error text a reply carries, in bytes; longer
 	// text is cut.

@@ -20,6 +20,19 @@ func TestBindingsFormatConstants(t *testing.T) {
 		"replyError":   {uint64(replyError), 1},
 		"maxErrorText": {maxErrorText, 4096},
 		"maxLen":       {maxLen, 0xFFFFFFFF},
+		// The bindings' control (control.go, docs/protocol.md).
+		"replyCodedError":       {uint64(replyCodedError), 2},
+		"flagTimeout":           {uint64(flagTimeout), 1 << 2},
+		"versionShift":          {versionShift, 16},
+		"knownFlags":            {uint64(knownFlags), 0xFFFF0007},
+		"timeoutSize":           {timeoutSize, 8},
+		"ReservedOrdinals":      {uint64(ReservedOrdinals), 0xFFFFFF00},
+		"ordinalCancel":         {uint64(ordinalCancel), 0xFFFFFFFF},
+		"ordinalQueryVersion":   {uint64(ordinalQueryVersion), 0xFFFFFFFE},
+		"ordinalRequireVersion": {uint64(ordinalRequireVersion), 0xFFFFFFFD},
+		"MaxVersion":            {MaxVersion, 0xFFFF},
+		"NotFound":              {uint64(NotFound), 5},
+		"Unauthenticated":       {uint64(Unauthenticated), 16},
 	} {
 		if c.got != c.want {
 			t.Errorf("%s = %#x, want %#x", name, c.got, c.want)
@@ -50,7 +63,7 @@ func TestEncodeLayout(t *testing.T) {
 	want := "01" + "00" + "41" + "feffffff" + "0807060504030201" + "000000000000f83f" +
 		"02000000" + "6869" + "00000000" + "02000000" + "07000000" + "08000000" +
 		"ffffffff" + "00000000" + "ffffffff"
-	if got := hex.EncodeToString(e.buf); got != want {
+	if got := hex.EncodeToString(e.payload()); got != want {
 		t.Errorf("payload\n got %s\nwant %s", got, want)
 	}
 	if len(e.handles) != 1 || e.handles[0] != f || len(e.pipes) != 0 || e.Err() != nil {
@@ -58,6 +71,9 @@ func TestEncodeLayout(t *testing.T) {
 	}
 	if got := hex.EncodeToString(NewReplyEncoder(0).buf); got != "00" {
 		t.Errorf("reply start %s", got)
+	}
+	if got := hex.EncodeToString(ErrorReply(NewError(NotFound, "no")).buf); got != "02"+"05000000"+"02000000"+"6e6f" {
+		t.Errorf("coded error reply = %s", got)
 	}
 	if got := hex.EncodeToString(ErrorReply(errString("no")).buf); got != "01"+"02000000"+"6e6f" {
 		t.Errorf("error reply %s", got)
@@ -101,7 +117,7 @@ func TestDecodeRoundTrip(t *testing.T) {
 	e.WriteBytes([]byte{1, 2, 3})
 	e.WriteBytes(nil)
 	WriteArray(e, [][]string{{"a"}, nil, {"b", "c"}}, func(e *Encoder, v []string) { WriteArray(e, v, (*Encoder).WriteString) })
-	d := NewDecoder(&mage.Message{Payload: e.buf})
+	d := NewDecoder(&mage.Message{Payload: e.payload()})
 	if v := d.ReadBool(); !v {
 		t.Error("bool")
 	}
@@ -222,8 +238,8 @@ func FuzzDecoder(f *testing.F) {
 		if d.Finish() != nil {
 			return
 		}
-		if !bytes.Equal(e.buf, payload) {
-			t.Fatalf("accepted %x, which re-encodes as %x", payload, e.buf)
+		if !bytes.Equal(e.payload(), payload) {
+			t.Fatalf("accepted %x, which re-encodes as %x", payload, e.payload())
 		}
 	})
 }

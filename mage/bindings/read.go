@@ -19,11 +19,8 @@ func readUntil(p mage.MessagePipe, quit <-chan struct{}, stopped error, handle f
 		return fmt.Errorf("%w: %w", ErrDisconnected, mage.ErrInvalidPipe)
 	}
 	for {
-		select {
-		case <-quit:
-			return stopped
-		case <-p.Ready():
-		}
+		// Read before waiting: an end handed over by Unbind may hold
+		// messages whose signal its last reader already took.
 		for {
 			select {
 			case <-quit:
@@ -40,6 +37,11 @@ func readUntil(p mage.MessagePipe, quit <-chan struct{}, stopped error, handle f
 			if err := handle(m); err != nil {
 				return err
 			}
+		}
+		select {
+		case <-quit:
+			return stopped
+		case <-p.Ready():
 		}
 	}
 }

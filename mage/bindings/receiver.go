@@ -2,9 +2,11 @@ package bindings
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"sync"
+	"time"
 
 	"github.com/mage-ipc/mage/mage"
 )
@@ -23,23 +25,35 @@ type DispatchFunc func(ctx context.Context, method uint32, d *Decoder) (*Encoder
 // the implementation: it is reported as a bad message, the pipe is
 // closed and the Receiver stops.
 //
-// All methods are safe for concurrent use. The Receiver owns its pipe,
-// which cannot be sent away while it does (mage.ErrPipeBound).
+// A method with a reply runs with a context of its own, which has the
+// caller's deadline and ends when the caller cancels (its context ended),
+// when the caller's end closes, or when the Receiver is closed.
+//
+// All methods are safe for concurrent use. The Receiver owns its pipe
+// until Unbind: while it does, the pipe cannot be sent away
+// (mage.ErrPipeBound).
 type Receiver struct {
 	pipe     mage.MessagePipe
 	desc     *InterfaceDescriptor
 	dispatch DispatchFunc
-	// ctx is given to methods with replies; it ends when the Receiver stops.
+	// ctx is the parent of every method's context; it ends when the
+	// Receiver stops.
 	ctx    context.Context
 	cancel context.CancelFunc
-	// quit is closed by Close to stop the loop.
+	// quit is closed by Close and Unbind to stop the loop.
 	quit      chan struct{}
 	closeOnce sync.Once
 	// stopped is closed when the loop has finished.
 	stopped chan struct{}
 
-	// dec is reused for every request; only the loop touches it.
+	// dec is reused for every request; only the loop touches it, or the
+	// method it starts while the loop waits.
 	dec Decoder
+	// backlog holds the requests read ahead while a method ran, to find
+	// the cancels behind them, in order; only the loop touches it. It is
+	// handled before the pipe is read again, given back to the pipe by
+	// Unbind, and dropped by Close.
+	backlog []*mage.Message
 
 	// mu guards the fields below.
 	mu sync.Mutex
@@ -47,6 +61,9 @@ type Receiver struct {
 	err          error
 	disconnected bool // err came from the peer's side
 	onDisconnect func(error)
+	// unbinding is set by Unbind: the loop lets the running method finish
+	// and reply, and leaves the pipe open.
+	unbinding bool
 }
 
 // NewReceiver starts serving the interface desc describes on p, calling
@@ -70,10 +87,27 @@ func (r *Receiver) Descriptor() *InterfaceDescriptor { return r.desc }
 func (r *Receiver) loop() {
 	err := r.serve()
 	r.cancel()
-	_ = r.pipe.Close()
 	r.mu.Lock()
+	unbound := r.unbinding && errors.Is(err, ErrReceiverClosed)
+	if unbound {
+		err = ErrUnbound
+		if uerr := r.pipe.Unread(r.backlog); uerr != nil {
+			// Not expected: the backlog holds only messages without
+			// attachments, the last ones read. Say so rather than hand back
+			// an end that lost requests.
+			err = fmt.Errorf("%w: %s: the requests read ahead could not be put back: %w", ErrDisconnected, r.desc.Name, uerr)
+			unbound = false
+		}
+	}
+	if !unbound {
+		for _, m := range r.backlog {
+			m.Close()
+		}
+		_ = r.pipe.Close()
+	}
+	r.backlog = nil
 	r.err = err
-	r.disconnected = !errors.Is(err, ErrReceiverClosed)
+	r.disconnected = !errors.Is(err, ErrReceiverClosed) && !unbound
 	var handler func(error)
 	if r.disconnected {
 		handler = r.onDisconnect
@@ -86,22 +120,72 @@ func (r *Receiver) loop() {
 	}
 }
 
-// serve handles requests until Close (ErrReceiverClosed), the peer's
-// closure (ErrDisconnected) or a bad message.
+// serve handles requests until Close or Unbind (ErrReceiverClosed), the
+// peer's closure (ErrDisconnected) or a bad message.
 func (r *Receiver) serve() error {
-	return readUntil(r.pipe, r.quit, ErrReceiverClosed, r.handle)
+	return readUntil(r.pipe, r.quit, ErrReceiverClosed, func(m *mage.Message) error {
+		if err := r.handle(m); err != nil {
+			return err
+		}
+		// What was read ahead while m ran comes before the rest of the
+		// pipe.
+		for len(r.backlog) > 0 {
+			select {
+			case <-r.quit:
+				return ErrReceiverClosed
+			default:
+			}
+			next := r.backlog[0]
+			r.backlog[0] = nil
+			r.backlog = r.backlog[1:]
+			if err := r.handle(next); err != nil {
+				return err
+			}
+		}
+		r.backlog = nil // let the array go
+		return nil
+	})
 }
 
 // handle validates and dispatches one request. An error is a bad message,
-// already reported, or ErrReceiverClosed.
+// already reported, ErrReceiverClosed, or a pipe closed by RequireVersion.
 func (r *Receiver) handle(m *mage.Message) error {
-	md, err := r.validate(m)
+	if m.Method >= ReservedOrdinals && m.Flags&mage.FlagIsResponse == 0 && m.Interface == r.desc.Fingerprint {
+		return r.control(m)
+	}
+	md, known, err := r.validate(m)
 	if err != nil {
 		r.pipe.ReportBadMessage(m, err)
 		return err
 	}
-	r.dec.reset(m, 0, r.desc, false, r)
-	reply, err := r.dispatch(r.ctx, m.Method, &r.dec)
+	if !known {
+		return r.newerMethod(m)
+	}
+	off := 0
+	ctx := r.ctx
+	if m.Flags&flagTimeout != 0 {
+		if len(m.Payload) < timeoutSize || int64(binary.LittleEndian.Uint64(m.Payload)) < 0 {
+			err := fmt.Errorf("%w: %s request: flag %#x but no valid timeout", ErrBadMessage, r.desc.MethodName(m.Method), flagTimeout)
+			r.pipe.ReportBadMessage(m, err)
+			return err
+		}
+		off = timeoutSize
+	}
+	r.dec.reset(m, off, r.desc, false, r)
+	var reply *Encoder
+	if md.HasReply {
+		var cancel context.CancelFunc
+		if off != 0 {
+			left := time.Duration(binary.LittleEndian.Uint64(m.Payload))
+			ctx, cancel = context.WithTimeout(ctx, left)
+		} else {
+			ctx, cancel = context.WithCancel(ctx)
+		}
+		reply, err = r.run(ctx, cancel, m)
+		cancel()
+	} else {
+		reply, err = r.dispatch(ctx, m.Method, &r.dec)
+	}
 	if err != nil {
 		if !errors.Is(err, ErrBadMessage) {
 			err = fmt.Errorf("%w: %s request: %w", ErrBadMessage, r.desc.MethodName(m.Method), err)
@@ -114,12 +198,15 @@ func (r *Receiver) handle(m *mage.Message) error {
 	}
 	select {
 	case <-r.quit:
-		// Close ran while the method did: its caller learns of the
-		// closure, not of a result computed under a cancelled context.
-		if reply != nil {
-			reply.release()
+		if !r.isUnbinding() {
+			// Close ran while the method did: its caller learns of the
+			// closure, not of a result computed under a cancelled context.
+			if reply != nil {
+				reply.release()
+			}
+			return ErrReceiverClosed
 		}
-		return ErrReceiverClosed
+		// Unbind lets the method finish and its reply go.
 	default:
 	}
 	if reply == nil {
@@ -129,6 +216,179 @@ func (r *Receiver) handle(m *mage.Message) error {
 		reply.release()
 		reply = ErrorReply(reply.err)
 	}
+	r.sendReply(m, reply)
+	return nil
+}
+
+// run calls the method of request m on a goroutine of its own and, while
+// it runs, reads ahead: it takes the cancels that come, ending ctx when one
+// is for m and dropping the request it cancels otherwise, and puts the
+// requests it passes in the backlog, which is handled, in order, before
+// the pipe is read again. A pipe whose caller end has gone ends ctx too.
+func (r *Receiver) run(ctx context.Context, cancel context.CancelFunc, m *mage.Message) (*Encoder, error) {
+	type result struct {
+		reply *Encoder
+		err   error
+	}
+	done := make(chan result, 1)
+	go func() {
+		reply, err := r.dispatch(ctx, m.Method, &r.dec)
+		done <- result{reply, err}
+	}()
+	ready, quit := r.pipe.Ready(), r.quit
+	for {
+		select {
+		case res := <-done:
+			if ready != nil {
+				// Take what came since the last signal too, so that the
+				// backlog holds, in order, every request that arrived
+				// while the method ran (up to its bound).
+				r.readAhead(m.RequestID, func() {})
+			}
+			return res.reply, res.err
+		case <-quit:
+			if !r.isUnbinding() {
+				cancel()
+				res := <-done
+				return res.reply, res.err
+			}
+			// Unbind waits for the method, which may wait for its
+			// caller's cancel: keep reading.
+			quit = nil
+		case <-ready:
+			if !r.readAhead(m.RequestID, cancel) {
+				ready = nil // the method's to finish before more is read
+			}
+		}
+	}
+}
+
+// readAhead reads what is queued while request id runs, until the pipe is
+// empty (it returns true: more may come) or it stops at a message it
+// leaves to the loop (false): one with attachments, which cannot be given
+// back if the Receiver is unbound, one past the backlog's bound, or a
+// cancel that is not valid.
+func (r *Receiver) readAhead(id uint64, cancel context.CancelFunc) bool {
+	for {
+		h, ok, err := r.pipe.PeekHeader()
+		if err != nil {
+			cancel() // no one is left to take the reply
+			return false
+		}
+		if !ok {
+			return true
+		}
+		isCancel := h.Method == ordinalCancel && h.Interface == r.desc.Fingerprint && h.Flags&mage.FlagIsResponse == 0
+		if h.Pipes+h.Handles != 0 || !isCancel && len(r.backlog) >= maxBacklog {
+			return false
+		}
+		m, err := r.pipe.ReadMessage()
+		if err != nil {
+			cancel()
+			return false
+		}
+		if !isCancel {
+			r.backlog = append(r.backlog, m)
+			continue
+		}
+		if r.checkCancel(m) != nil {
+			// The loop finds it and rejects it once the method is done.
+			r.backlog = append(r.backlog, m)
+			return false
+		}
+		if m.RequestID == id {
+			cancel()
+			continue
+		}
+		r.dropCancelled(m.RequestID)
+	}
+}
+
+// maxBacklog bounds the requests read ahead while one method runs: past
+// it, the rest wait on the pipe, where the runtime's limits bound them,
+// and cancels behind them wait with them.
+const maxBacklog = 64
+
+// dropCancelled drops a request of the backlog that its caller cancelled
+// before it ran.
+func (r *Receiver) dropCancelled(id uint64) {
+	for i, m := range r.backlog {
+		if m.RequestID == id && m.Flags&mage.FlagExpectsResponse != 0 && m.Method < ReservedOrdinals {
+			m.Close()
+			r.backlog = append(r.backlog[:i], r.backlog[i+1:]...)
+			return
+		}
+	}
+}
+
+// checkCancel validates a cancel message.
+func (r *Receiver) checkCancel(m *mage.Message) error {
+	if len(m.Payload) != 0 || len(m.Pipes) != 0 || len(m.Handles) != 0 || m.Flags&^knownFlags != 0 ||
+		m.Flags&(mage.FlagExpectsResponse|flagTimeout) != 0 {
+		return fmt.Errorf("%w: %s: a cancel carries nothing but a request id", ErrBadMessage, r.desc.MethodName(ordinalCancel))
+	}
+	return nil
+}
+
+// control handles a control message: a cancel for a call that is not
+// running (ignored), QueryVersion or RequireVersion.
+func (r *Receiver) control(m *mage.Message) error {
+	name := r.desc.MethodName(m.Method)
+	var err error
+	switch {
+	case m.Flags&^knownFlags != 0:
+		err = fmt.Errorf("%w: %s: unknown flags %#x", ErrBadMessage, name, m.Flags&^knownFlags)
+	case m.Method == ordinalCancel:
+		if err = r.checkCancel(m); err == nil {
+			return nil // the call it cancels is over
+		}
+	case m.Method == ordinalQueryVersion:
+		// The query's deadline, if it has one, is of no use here.
+		size := 0
+		if m.Flags&flagTimeout != 0 {
+			size = timeoutSize
+		}
+		if m.Flags&mage.FlagExpectsResponse == 0 || len(m.Payload) != size || len(m.Pipes)+len(m.Handles) != 0 {
+			err = fmt.Errorf("%w: %s: a query has a reply and no payload", ErrBadMessage, name)
+			break
+		}
+		e := NewReplyEncoder(4)
+		e.WriteInt32(int32(r.desc.Version))
+		r.sendReply(m, e)
+		return nil
+	case m.Method == ordinalRequireVersion:
+		if m.Flags&(mage.FlagExpectsResponse|flagTimeout) != 0 || len(m.Payload) != 4 || len(m.Pipes)+len(m.Handles) != 0 {
+			err = fmt.Errorf("%w: %s: a requirement carries one int and has no reply", ErrBadMessage, name)
+			break
+		}
+		want := binary.LittleEndian.Uint32(m.Payload)
+		if want <= r.desc.Version {
+			return nil
+		}
+		// Not a fault of the peer's: it asked for a version this side does
+		// not have, and Mojo's answer is to close the pipe.
+		return fmt.Errorf("%w: %s: the peer requires version %d, this side has %d", ErrDisconnected, name, want, r.desc.Version)
+	default:
+		err = fmt.Errorf("%w: %s has no control method with ordinal %#x", ErrUnknownMethod, r.desc.Name, m.Method)
+	}
+	r.pipe.ReportBadMessage(m, err)
+	return err
+}
+
+// newerMethod answers a request for a method this side does not have but
+// the sender's newer version of the interface does: a call fails with
+// Unimplemented, a message without a reply is dropped. Neither is a fault.
+func (r *Receiver) newerMethod(m *mage.Message) error {
+	m.Close()
+	if m.Flags&mage.FlagExpectsResponse != 0 {
+		r.sendReply(m, ErrorReply(Errorf(Unimplemented, "%s has no method with ordinal %d at version %d (the caller has version %d)",
+			r.desc.Name, m.Method, r.desc.Version, messageVersion(m.Flags))))
+	}
+	return nil
+}
+
+// sendReply sends the reply to request m, consuming e.
+func (r *Receiver) sendReply(m *mage.Message, reply *Encoder) {
 	if err := r.reply(m, reply); err != nil && !closing(err) {
 		// The results cannot travel (over a limit, a pipe that cannot be
 		// sent, a file that cannot be duplicated): tell the caller why
@@ -140,14 +400,13 @@ func (r *Receiver) handle(m *mage.Message) error {
 	// Otherwise our end is closing (Close raced with the call) or the
 	// caller's is gone; a caller still there learns of it as a
 	// disconnection.
-	return nil
 }
 
 // reply sends the reply to request m, consuming e.
 func (r *Receiver) reply(m *mage.Message, e *Encoder) error {
 	out := &mage.Message{
-		Interface: r.desc.Fingerprint, Method: m.Method, Flags: mage.FlagIsResponse, RequestID: m.RequestID,
-		Payload: e.buf, Pipes: e.pipes, Handles: e.handles,
+		Interface: r.desc.Fingerprint, Method: m.Method, Flags: mage.FlagIsResponse | versionFlags(r.desc.Version),
+		RequestID: m.RequestID, Payload: e.payload(), Pipes: e.pipes, Handles: e.handles,
 	}
 	err := r.pipe.WriteMessage(out)
 	if err != nil {
@@ -163,39 +422,59 @@ func closing(err error) bool {
 		errors.Is(err, mage.ErrPipeMoved) || errors.Is(err, mage.ErrNodeClosed) || errors.Is(err, mage.ErrInvalidPipe)
 }
 
-// validate checks a request's header against the interface.
-func (r *Receiver) validate(m *mage.Message) (MethodDescriptor, error) {
+// validate checks a request's header against the interface. known is false
+// for a method this side does not have that a newer version may.
+func (r *Receiver) validate(m *mage.Message) (md MethodDescriptor, known bool, err error) {
 	if m.Interface != r.desc.Fingerprint {
-		return MethodDescriptor{}, fmt.Errorf("%w: fingerprint 0x%08x (%s) reached a receiver of %s (0x%08x)", ErrWrongInterface,
+		return md, false, fmt.Errorf("%w: fingerprint 0x%08x (%s) reached a receiver of %s (0x%08x)", ErrWrongInterface,
 			m.Interface, MethodName(m.Interface, m.Method), r.desc.Name, r.desc.Fingerprint)
+	}
+	if m.Flags&mage.FlagIsResponse != 0 {
+		return md, false, fmt.Errorf("%w: %s: a reply (flags %#x) arrived at a receiver", ErrBadMessage, r.desc.MethodName(m.Method), m.Flags)
+	}
+	if m.Flags&^knownFlags != 0 {
+		return md, false, fmt.Errorf("%w: %s: unknown flags %#x", ErrBadMessage, r.desc.MethodName(m.Method), m.Flags&^knownFlags)
 	}
 	md, ok := r.desc.Method(m.Method)
 	if !ok {
-		return md, fmt.Errorf("%w: %s has no method with ordinal %d", ErrUnknownMethod, r.desc.Name, m.Method)
+		if v := messageVersion(m.Flags); v > r.desc.Version && m.Method < ReservedOrdinals {
+			return md, false, nil
+		}
+		return md, false, fmt.Errorf("%w: %s has no method with ordinal %d", ErrUnknownMethod, r.desc.Name, m.Method)
 	}
-	if m.Flags&mage.FlagIsResponse != 0 {
-		return md, fmt.Errorf("%w: %s: a reply (flags %#x) arrived at a receiver", ErrBadMessage, r.desc.MethodName(m.Method), m.Flags)
+	if v := messageVersion(m.Flags); md.MinVersion > v {
+		return md, false, fmt.Errorf("%w: %s was added in version %d but the request is of version %d", ErrBadMessage,
+			r.desc.MethodName(m.Method), md.MinVersion, v)
 	}
 	if expects := m.Flags&mage.FlagExpectsResponse != 0; expects != md.HasReply {
 		if md.HasReply {
-			return md, fmt.Errorf("%w: %s has a reply but the request does not ask for one", ErrBadMessage, r.desc.MethodName(m.Method))
+			return md, false, fmt.Errorf("%w: %s has a reply but the request does not ask for one", ErrBadMessage, r.desc.MethodName(m.Method))
 		}
-		return md, fmt.Errorf("%w: %s has no reply but the request asks for one", ErrBadMessage, r.desc.MethodName(m.Method))
+		return md, false, fmt.Errorf("%w: %s has no reply but the request asks for one", ErrBadMessage, r.desc.MethodName(m.Method))
 	}
-	return md, nil
+	if !md.HasReply && m.Flags&flagTimeout != 0 {
+		return md, false, fmt.Errorf("%w: %s has no reply but the request has a timeout", ErrBadMessage, r.desc.MethodName(m.Method))
+	}
+	return md, true, nil
 }
 
 func (r *Receiver) badMessage(m *mage.Message, err error) {
 	r.pipe.ReportBadMessage(m, err)
 }
 
+func (r *Receiver) isUnbinding() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.unbinding
+}
+
 // SetDisconnectHandler sets f to be called once, with the reason, when the
-// Receiver stops for any cause but Close: the peer closed the pipe or its
-// process died (an error matching ErrDisconnected), or a bad message
-// arrived (an error matching ErrBadMessage). f runs on the Receiver's
-// goroutine after it has stopped; it may call Close. If the Receiver has
-// already stopped that way, f is called before SetDisconnectHandler
-// returns.
+// Receiver stops for any cause but Close or Unbind: the peer closed the
+// pipe or its process died (an error matching ErrDisconnected), or a bad
+// message arrived (an error matching ErrBadMessage). f runs on the
+// Receiver's goroutine after it has stopped; it may call Close. If the
+// Receiver has already stopped that way, f is called before
+// SetDisconnectHandler returns.
 func (r *Receiver) SetDisconnectHandler(f func(error)) {
 	r.mu.Lock()
 	if r.err != nil {
@@ -214,7 +493,8 @@ func (r *Receiver) SetDisconnectHandler(f func(error)) {
 func (r *Receiver) Done() <-chan struct{} { return r.stopped }
 
 // Err says why the Receiver stopped: nil while it runs, ErrReceiverClosed
-// after Close, else an error matching ErrDisconnected or ErrBadMessage.
+// after Close, ErrUnbound after Unbind, else an error matching
+// ErrDisconnected or ErrBadMessage.
 func (r *Receiver) Err() error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -234,4 +514,36 @@ func (r *Receiver) Close() error {
 	})
 	<-r.stopped
 	return nil
+}
+
+// Unbind stops the Receiver and hands back its pipe end, as Mojo's
+// Receiver::Unbind returns a PendingReceiver: it lets the method running
+// now finish and send its reply (its context is not cancelled), then
+// returns the end with every request not yet handled still queued on it,
+// in order, to be bound again here or in another process. Like Close, it
+// must not be called from the implementation's own methods.
+//
+// Unbind fails with the Receiver's error if it had already stopped (closed,
+// unbound, disconnected or killed by a bad message).
+func (r *Receiver) Unbind() (mage.MessagePipe, error) {
+	first := false
+	r.closeOnce.Do(func() {
+		first = true
+		r.mu.Lock()
+		r.unbinding = true
+		r.mu.Unlock()
+		close(r.quit)
+	})
+	<-r.stopped
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if !first || r.err != ErrUnbound {
+		if r.err == ErrUnbound {
+			return mage.MessagePipe{}, ErrUnbound
+		}
+		return mage.MessagePipe{}, r.err
+	}
+	// The end is the caller's again, free to be sent away.
+	r.pipe.SetBound(false)
+	return r.pipe, nil
 }

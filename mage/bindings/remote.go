@@ -2,6 +2,7 @@ package bindings
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 
@@ -14,16 +15,19 @@ import (
 // Sending never blocks on the peer. A Remote whose interface has methods
 // with replies, or that has a disconnect handler, runs one goroutine that
 // reads the pipe; it starts with the first call that waits for a reply (or
-// with SetDisconnectHandler) and ends when the pipe closes or Close is
-// called. When the pipe closes, every waiting call fails with an error
+// with SetDisconnectHandler) and ends when the pipe closes, or with Close
+// or Unbind. When the pipe closes, every waiting call fails with an error
 // matching ErrDisconnected.
 //
-// All methods are safe for concurrent use. The Remote owns its pipe, which
-// cannot be sent away while it does (mage.ErrPipeBound).
+// All methods are safe for concurrent use, and a nil *Remote's methods
+// fail with ErrNilRemote (Close does nothing). The Remote owns its pipe
+// until Unbind: while it does, the pipe cannot be sent away
+// (mage.ErrPipeBound).
 type Remote struct {
 	pipe mage.MessagePipe
 	desc *InterfaceDescriptor
-	// done is closed when the Remote shuts down, for whatever reason.
+
+	// done is closed when the Remote stops reading, for whatever reason.
 	done chan struct{}
 	// stopped is closed when the reading goroutine has finished.
 	stopped chan struct{}
@@ -36,9 +40,19 @@ type Remote struct {
 	reading bool // the reading goroutine was started
 	// err is why the Remote shut down; nil while it runs.
 	err error
-	// disconnected is true when err came from the peer's side, not Close.
+	// disconnected is true when err came from the peer's side, not Close
+	// or Unbind.
 	disconnected bool
 	onDisconnect func(error)
+	// owed holds the calls that Unbind failed whose replies have not come
+	// yet: the reader takes them off the pipe before Unbind hands it back,
+	// so that they never reach the end's next owner.
+	owed map[uint64]bool
+	// drained is true once Unbind's reader stopped with nothing owed.
+	drained bool
+	// peerVersion is the peer's interface version as far as this Remote
+	// knows it: 0, or what QueryVersion or RequireVersion learnt.
+	peerVersion uint32
 }
 
 // pendingCall is a call waiting for its reply.
@@ -73,24 +87,60 @@ func NewRemote(p mage.MessagePipe, desc *InterfaceDescriptor) *Remote {
 	}
 }
 
-// Descriptor describes the Remote's interface.
-func (r *Remote) Descriptor() *InterfaceDescriptor { return r.desc }
+// Descriptor describes the Remote's interface (nil for a nil Remote).
+func (r *Remote) Descriptor() *InterfaceDescriptor {
+	if r == nil {
+		return nil
+	}
+	return r.desc
+}
 
 // Send sends a request that expects no reply. It consumes e: on failure it
 // closes the pipes and files e holds. It fails if e could not encode an
-// argument, if the Remote was closed or is known to be disconnected, or if
-// the pipe refuses the message; a message sent before the peer's closure is
-// noticed is discarded silently, as on a MessagePipe.
+// argument, if the Remote was closed or unbound or is known to be
+// disconnected, or if the pipe refuses the message; a message sent before
+// the peer's closure is noticed is discarded silently, as on a MessagePipe.
 func (r *Remote) Send(method uint32, e *Encoder) error {
+	if r == nil {
+		e.release()
+		return ErrNilRemote
+	}
 	if err := r.check(method, e); err != nil {
 		return err
 	}
-	m := &mage.Message{Interface: r.desc.Fingerprint, Method: method, Payload: e.buf, Pipes: e.pipes, Handles: e.handles}
+	m := &mage.Message{
+		Interface: r.desc.Fingerprint, Method: method, Flags: versionFlags(r.desc.Version),
+		Payload: e.payload(), Pipes: e.pipes, Handles: e.handles,
+	}
 	if err := r.pipe.WriteMessage(m); err != nil {
 		e.release()
-		return fmt.Errorf("bindings: %s: %w", r.desc.MethodName(method), err)
+		if shut := r.Err(); shut != nil {
+			// The Remote shut down meanwhile, and may have closed the pipe
+			// under the message: its reason is the message's.
+			return shut
+		}
+		return r.writeError(method, err)
 	}
 	return nil
+}
+
+// writeError is the error of a request the pipe refused. A pipe that is
+// gone (the peer closed, its node was lost, the end is invalid or its node
+// closed) fails the call with ErrDisconnected, as the reader would report
+// it, so that the error does not depend on whether the reader was running.
+func (r *Remote) writeError(method uint32, err error) error {
+	if gone(err) {
+		return fmt.Errorf("%w: %s: %w", ErrDisconnected, r.desc.MethodName(method), err)
+	}
+	return fmt.Errorf("bindings: %s: %w", r.desc.MethodName(method), err)
+}
+
+// gone reports whether a pipe error means the pipe will never carry a
+// message again from this side's point of view, by no act of this side's
+// bindings.
+func gone(err error) bool {
+	return errors.Is(err, mage.ErrPeerClosed) || errors.Is(err, mage.ErrInvalidPipe) ||
+		errors.Is(err, mage.ErrNodeClosed) || errors.Is(err, mage.ErrPipeMoved)
 }
 
 // check fails a request that cannot be sent, releasing e.
@@ -111,10 +161,18 @@ func (r *Remote) check(method uint32, e *Encoder) error {
 
 // Call sends a request that expects a reply and waits for the reply, for
 // ctx to end, or for the Remote to shut down. It consumes e. On success it
-// points d at the results; the caller reads them and must call d.Finish. A
-// reply carrying the implementation's error makes Call return a
-// *RemoteError.
+// points d at the results; the caller reads them and must call d.Finish.
+//
+// ctx's deadline travels with the request, so that the implementation's
+// context has it too; when ctx ends first, Call sends the peer a cancel,
+// which ends the implementation's context, and returns ctx.Err(). A reply
+// carrying the implementation's error makes Call return a *Error (the
+// error had a code) or a *RemoteError (it had none).
 func (r *Remote) Call(ctx context.Context, method uint32, e *Encoder, d *Decoder) error {
+	if r == nil {
+		e.release()
+		return ErrNilRemote
+	}
 	if err := ctx.Err(); err != nil {
 		e.release()
 		return err
@@ -142,31 +200,70 @@ func (r *Remote) Call(ctx context.Context, method uint32, e *Encoder, d *Decoder
 	r.mu.Unlock()
 
 	m := &mage.Message{
-		Interface: r.desc.Fingerprint, Method: method, Flags: mage.FlagExpectsResponse, RequestID: id,
-		Payload: e.buf, Pipes: e.pipes, Handles: e.handles,
+		Interface: r.desc.Fingerprint, Method: method, RequestID: id,
+		Flags:   mage.FlagExpectsResponse | versionFlags(r.desc.Version),
+		Payload: e.payload(), Pipes: e.pipes, Handles: e.handles,
+	}
+	if deadline, ok := ctx.Deadline(); ok {
+		m.Flags |= flagTimeout
+		m.Payload = e.putTimeout(deadline)
 	}
 	if err := r.pipe.WriteMessage(m); err != nil {
-		if !r.forget(id) {
-			<-pc.done // a shutdown failed the call meanwhile
-		}
 		e.release()
-		return fmt.Errorf("bindings: %s: %w", r.desc.MethodName(method), err)
+		if !r.forget(id) {
+			// A shutdown or Unbind failed the call meanwhile, and may have
+			// closed the pipe under it: its reason is the call's. No reply
+			// will come for Unbind to wait for.
+			r.disown(id)
+			return (<-pc.done).err
+		}
+		return r.writeError(method, err)
 	}
-
 	select {
 	case res := <-pc.done:
 		if res.err != nil {
 			return res.err
 		}
-		return r.openReply(res.msg, d)
+		err := r.openReply(res.msg, d)
+		if c := CodeOf(err); (c == Canceled || c == DeadlineExceeded) && ctx.Err() != nil {
+			// The callee saw the caller's own deadline or cancel first:
+			// the caller's error says it.
+			return ctx.Err()
+		}
+		return err
 	case <-ctx.Done():
-		if !r.forget(id) {
+		if r.forget(id) {
+			r.sendCancel(id)
+		} else {
 			// The result was delivered as ctx ended; drop it.
 			if res := <-pc.done; res.msg != nil {
 				res.msg.Close()
 			}
 		}
 		return ctx.Err()
+	}
+}
+
+// sendCancel tells the peer that the caller of request id gave up. A
+// failure means the pipe is going, and the peer learns of that instead.
+func (r *Remote) sendCancel(id uint64) {
+	_ = r.pipe.WriteMessage(&mage.Message{
+		Interface: r.desc.Fingerprint, Method: ordinalCancel, RequestID: id, Flags: versionFlags(r.desc.Version),
+	})
+}
+
+// disown tells a waiting Unbind that the reply to request id will never
+// come: the request was not sent.
+func (r *Remote) disown(id uint64) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if !r.owed[id] {
+		return
+	}
+	delete(r.owed, id)
+	if len(r.owed) == 0 {
+		r.drained = true
+		close(r.done)
 	}
 }
 
@@ -197,8 +294,18 @@ func (r *Remote) openReply(m *mage.Message, d *Decoder) error {
 			return err
 		}
 		return &RemoteError{Method: r.desc.MethodName(m.Method), Message: text}
+	case replyCodedError:
+		code := Code(d.ReadInt32())
+		text := d.ReadString()
+		if err := d.Finish(); err != nil {
+			return err
+		}
+		if code == OK {
+			code = Unknown // an error must not read as success
+		}
+		return &Error{Code: code, Message: text}
 	}
-	d.fail("reply status %d is neither %d nor %d", m.Payload[0], replyOK, replyError)
+	d.fail("reply status %d is not %d, %d or %d", m.Payload[0], replyOK, replyError, replyCodedError)
 	return d.Finish()
 }
 
@@ -258,6 +365,9 @@ func (r *Remote) deliver(m *mage.Message) error {
 	if m.Flags&mage.FlagIsResponse == 0 {
 		return bad("a request (flags %#x) arrived at a remote", m.Flags)
 	}
+	if m.Flags&^knownFlags != 0 || m.Flags&(mage.FlagExpectsResponse|flagTimeout) != 0 {
+		return bad("flags %#x do not fit a reply", m.Flags)
+	}
 	if m.Interface != r.desc.Fingerprint {
 		return fmt.Errorf("%w: fingerprint 0x%08x (%s) reached a remote of %s (0x%08x)", ErrWrongInterface,
 			m.Interface, MethodName(m.Interface, m.Method), r.desc.Name, r.desc.Fingerprint)
@@ -267,8 +377,10 @@ func (r *Remote) deliver(m *mage.Message) error {
 	if !ok {
 		sent := m.RequestID != 0 && m.RequestID <= r.lastID
 		r.mu.Unlock()
+		r.disown(m.RequestID) // Unbind may hand the pipe back once none is owed
 		if sent {
-			// The reply to a call that gave up (its context ended).
+			// The reply to a call that gave up (its context ended, or
+			// Unbind failed it).
 			m.Close()
 			return nil
 		}
@@ -293,6 +405,11 @@ func (r *Remote) shutdown(err error, peer bool) func(error) {
 	}
 	r.mu.Lock()
 	if r.err != nil {
+		if r.err == ErrUnbound && len(r.owed) > 0 {
+			// Unbind is waiting for replies that will not come now.
+			r.owed = nil
+			close(r.done)
+		}
 		r.mu.Unlock()
 		return nil
 	}
@@ -313,12 +430,21 @@ func (r *Remote) shutdown(err error, peer bool) func(error) {
 
 // SetDisconnectHandler sets f to be called once, with the reason, when the
 // pipe closes from the peer's side (the peer closed it or its process
-// died) or a bad reply closes it; not after Close. f runs after every
-// waiting call has failed, on the Remote's goroutine (or, when a call found
-// its reply bad, on that call's goroutine); it may call Close. If the
+// died) or a bad reply closes it; not after Close or Unbind. f runs after
+// every waiting call has failed, on the Remote's goroutine (or, when a call
+// found its reply bad, on that call's goroutine); it may call Close. If the
 // Remote is already disconnected, f is called before SetDisconnectHandler
 // returns. Setting a handler starts the goroutine that watches the pipe.
+//
+// Whether or not a handler is set, calls fail alike: with an error matching
+// ErrDisconnected once the pipe is known to be gone.
 func (r *Remote) SetDisconnectHandler(f func(error)) {
+	if r == nil {
+		if f != nil {
+			f(ErrNilRemote)
+		}
+		return
+	}
 	r.mu.Lock()
 	if r.err != nil {
 		err, disconnected := r.err, r.disconnected
@@ -334,8 +460,12 @@ func (r *Remote) SetDisconnectHandler(f func(error)) {
 }
 
 // Err returns why the Remote shut down: nil while it runs, ErrRemoteClosed
-// after Close, or an error matching ErrDisconnected.
+// after Close, ErrUnbound after Unbind, or an error matching
+// ErrDisconnected (ErrNilRemote for a nil Remote).
 func (r *Remote) Err() error {
+	if r == nil {
+		return ErrNilRemote
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return r.err
@@ -343,8 +473,18 @@ func (r *Remote) Err() error {
 
 // Close closes the pipe, fails every waiting call with ErrRemoteClosed and
 // waits for the Remote's goroutine to finish. The disconnect handler is not
-// called. Close is idempotent and always returns nil.
+// called. Close is idempotent and always returns nil; after Unbind it does
+// nothing, as the pipe is no longer the Remote's.
 func (r *Remote) Close() error {
+	if r == nil {
+		return nil
+	}
+	r.mu.Lock()
+	drained := r.drained
+	r.mu.Unlock()
+	if drained {
+		return nil
+	}
 	r.shutdown(ErrRemoteClosed, false)
 	_ = r.pipe.Close()
 	r.mu.Lock()
@@ -354,4 +494,15 @@ func (r *Remote) Close() error {
 		<-r.stopped
 	}
 	return nil
+}
+
+// PendingCalls is the number of calls waiting for their replies; the
+// table it counts empties as calls return, whatever ends them.
+func (r *Remote) PendingCalls() int {
+	if r == nil {
+		return 0
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return len(r.pending)
 }

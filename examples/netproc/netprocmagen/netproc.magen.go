@@ -42,9 +42,11 @@ var NetworkProcessDescriptor = bindings.RegisterInterface(&bindings.InterfaceDes
 
 // NetworkProcess is the magen interface netprocmagen.NetworkProcess.
 // Implement NetworkProcess and serve it with BindNetworkProcess; call it with NetworkProcessRemote.
-// Methods without a reply return nothing; methods with one get the
-// receiver's context and return their results and an error, which the
-// caller receives as a *bindings.RemoteError.
+// Methods without a reply return nothing; methods with one get a context
+// that has the caller's deadline and ends when the caller gives up, and
+// return their results and an error, which the caller receives as a
+// *bindings.Error with the same code (return one made by bindings.Errorf)
+// or, for an error without a code, as a *bindings.RemoteError.
 type NetworkProcess interface {
 	// Fire and forget: the network process fetches url and logs the result.
 	FetchURL(url string)
@@ -57,10 +59,20 @@ type NetworkProcess interface {
 // its pipe, in this process or another. Its methods are safe for
 // concurrent use and never block on the peer: a method without a reply
 // returns once the message is queued, a method with a reply waits for
-// the reply or for its context. The embedded *bindings.Remote has Close and
-// SetDisconnectHandler.
+// the reply or for its context. The embedded *bindings.Remote has Close,
+// SetDisconnectHandler, Unbind, QueryVersion and RequireVersion. The
+// methods of a nil or zero-value NetworkProcessRemote fail with
+// bindings.ErrNilRemote (but the embedded ones panic on a nil pointer).
 type NetworkProcessRemote struct {
 	*bindings.Remote
+}
+
+// base is the embedded Remote, nil for a nil NetworkProcessRemote.
+func (r *NetworkProcessRemote) base() *bindings.Remote {
+	if r == nil {
+		return nil
+	}
+	return r.Remote
 }
 
 // NewNetworkProcessRemote binds p, the end of a pipe whose other end is (or will be)
@@ -75,18 +87,19 @@ func NewNetworkProcessRemote(p mage.MessagePipe) *NetworkProcessRemote {
 func (r *NetworkProcessRemote) FetchURL(url string) error {
 	e := bindings.NewEncoder(4 + len(url))
 	e.WriteString(url)
-	return r.Remote.Send(_NetworkProcess_FetchURL_ordinal, e)
+	return r.base().Send(_NetworkProcess_FetchURL_ordinal, e)
 }
 
 // Fetch calls NetworkProcess.Fetch and waits for its reply. It fails with an error
 // matching bindings.ErrDisconnected if the pipe closes first, with ctx's error
-// if ctx ends first, and with a *bindings.RemoteError if the implementation
-// returned an error. Pipes and files passed to it are consumed either way.
+// if ctx ends first (the implementation's context ends too), and with a
+// *bindings.Error or *bindings.RemoteError if the implementation returned
+// an error. Pipes and files passed to it are consumed either way.
 func (r *NetworkProcessRemote) Fetch(ctx context.Context, url string) (int32, int64, error) {
 	e := bindings.NewEncoder(4 + len(url))
 	e.WriteString(url)
 	d := new(bindings.Decoder)
-	if err := r.Remote.Call(ctx, _NetworkProcess_Fetch_ordinal, e, d); err != nil {
+	if err := r.base().Call(ctx, _NetworkProcess_Fetch_ordinal, e, d); err != nil {
 		return 0, 0, err
 	}
 	r0 := d.ReadInt32()

@@ -42,9 +42,11 @@ var CalculatorDescriptor = bindings.RegisterInterface(&bindings.InterfaceDescrip
 // parent made and passed to both.
 //
 // Implement Calculator and serve it with BindCalculator; call it with CalculatorRemote.
-// Methods without a reply return nothing; methods with one get the
-// receiver's context and return their results and an error, which the
-// caller receives as a *bindings.RemoteError.
+// Methods without a reply return nothing; methods with one get a context
+// that has the caller's deadline and ends when the caller gives up, and
+// return their results and an error, which the caller receives as a
+// *bindings.Error with the same code (return one made by bindings.Errorf)
+// or, for an error without a code, as a *bindings.RemoteError.
 type Calculator interface {
 	Square(ctx context.Context, x int64) (square int64, err error)
 }
@@ -53,10 +55,20 @@ type Calculator interface {
 // its pipe, in this process or another. Its methods are safe for
 // concurrent use and never block on the peer: a method without a reply
 // returns once the message is queued, a method with a reply waits for
-// the reply or for its context. The embedded *bindings.Remote has Close and
-// SetDisconnectHandler.
+// the reply or for its context. The embedded *bindings.Remote has Close,
+// SetDisconnectHandler, Unbind, QueryVersion and RequireVersion. The
+// methods of a nil or zero-value CalculatorRemote fail with
+// bindings.ErrNilRemote (but the embedded ones panic on a nil pointer).
 type CalculatorRemote struct {
 	*bindings.Remote
+}
+
+// base is the embedded Remote, nil for a nil CalculatorRemote.
+func (r *CalculatorRemote) base() *bindings.Remote {
+	if r == nil {
+		return nil
+	}
+	return r.Remote
 }
 
 // NewCalculatorRemote binds p, the end of a pipe whose other end is (or will be)
@@ -67,13 +79,14 @@ func NewCalculatorRemote(p mage.MessagePipe) *CalculatorRemote {
 
 // Square calls Calculator.Square and waits for its reply. It fails with an error
 // matching bindings.ErrDisconnected if the pipe closes first, with ctx's error
-// if ctx ends first, and with a *bindings.RemoteError if the implementation
-// returned an error. Pipes and files passed to it are consumed either way.
+// if ctx ends first (the implementation's context ends too), and with a
+// *bindings.Error or *bindings.RemoteError if the implementation returned
+// an error. Pipes and files passed to it are consumed either way.
 func (r *CalculatorRemote) Square(ctx context.Context, x int64) (int64, error) {
 	e := bindings.NewEncoder(8)
 	e.WriteInt64(x)
 	d := new(bindings.Decoder)
-	if err := r.Remote.Call(ctx, _Calculator_Square_ordinal, e, d); err != nil {
+	if err := r.base().Call(ctx, _Calculator_Square_ordinal, e, d); err != nil {
 		return 0, err
 	}
 	r0 := d.ReadInt64()
@@ -189,9 +202,11 @@ var ServiceDescriptor = bindings.RegisterInterface(&bindings.InterfaceDescriptor
 // Service is the service process, as the parent sees it.
 //
 // Implement Service and serve it with BindService; call it with ServiceRemote.
-// Methods without a reply return nothing; methods with one get the
-// receiver's context and return their results and an error, which the
-// caller receives as a *bindings.RemoteError.
+// Methods without a reply return nothing; methods with one get a context
+// that has the caller's deadline and ends when the caller gives up, and
+// return their results and an error, which the caller receives as a
+// *bindings.Error with the same code (return one made by bindings.Errorf)
+// or, for an error without a code, as a *bindings.RemoteError.
 type Service interface {
 	// AddClient serves a new Calculator, for the worker named worker, on
 	// calc.
@@ -206,10 +221,20 @@ type Service interface {
 // its pipe, in this process or another. Its methods are safe for
 // concurrent use and never block on the peer: a method without a reply
 // returns once the message is queued, a method with a reply waits for
-// the reply or for its context. The embedded *bindings.Remote has Close and
-// SetDisconnectHandler.
+// the reply or for its context. The embedded *bindings.Remote has Close,
+// SetDisconnectHandler, Unbind, QueryVersion and RequireVersion. The
+// methods of a nil or zero-value ServiceRemote fail with
+// bindings.ErrNilRemote (but the embedded ones panic on a nil pointer).
 type ServiceRemote struct {
 	*bindings.Remote
+}
+
+// base is the embedded Remote, nil for a nil ServiceRemote.
+func (r *ServiceRemote) base() *bindings.Remote {
+	if r == nil {
+		return nil
+	}
+	return r.Remote
 }
 
 // NewServiceRemote binds p, the end of a pipe whose other end is (or will be)
@@ -225,17 +250,18 @@ func (r *ServiceRemote) AddClient(worker string, calc CalculatorPendingReceiver)
 	e := bindings.NewEncoder(8 + len(worker))
 	e.WriteString(worker)
 	e.WritePipe(calc.PassPipe())
-	return r.Remote.Send(_Service_AddClient_ordinal, e)
+	return r.base().Send(_Service_AddClient_ordinal, e)
 }
 
 // Answered calls Service.Answered and waits for its reply. It fails with an error
 // matching bindings.ErrDisconnected if the pipe closes first, with ctx's error
-// if ctx ends first, and with a *bindings.RemoteError if the implementation
-// returned an error. Pipes and files passed to it are consumed either way.
+// if ctx ends first (the implementation's context ends too), and with a
+// *bindings.Error or *bindings.RemoteError if the implementation returned
+// an error. Pipes and files passed to it are consumed either way.
 func (r *ServiceRemote) Answered(ctx context.Context) (int64, int32, error) {
 	e := bindings.NewEncoder(0)
 	d := new(bindings.Decoder)
-	if err := r.Remote.Call(ctx, _Service_Answered_ordinal, e, d); err != nil {
+	if err := r.base().Call(ctx, _Service_Answered_ordinal, e, d); err != nil {
 		return 0, 0, err
 	}
 	r0 := d.ReadInt64()
@@ -358,9 +384,11 @@ var WorkerDescriptor = bindings.RegisterInterface(&bindings.InterfaceDescriptor{
 // Worker is a worker process, as the parent sees it.
 //
 // Implement Worker and serve it with BindWorker; call it with WorkerRemote.
-// Methods without a reply return nothing; methods with one get the
-// receiver's context and return their results and an error, which the
-// caller receives as a *bindings.RemoteError.
+// Methods without a reply return nothing; methods with one get a context
+// that has the caller's deadline and ends when the caller gives up, and
+// return their results and an error, which the caller receives as a
+// *bindings.Error with the same code (return one made by bindings.Errorf)
+// or, for an error without a code, as a *bindings.RemoteError.
 type Worker interface {
 	// Run sends jobs to calc, one at a time, each with a reply: count of
 	// them, or, when count is 0, until the worker is stopped; at most rate
@@ -372,10 +400,20 @@ type Worker interface {
 // its pipe, in this process or another. Its methods are safe for
 // concurrent use and never block on the peer: a method without a reply
 // returns once the message is queued, a method with a reply waits for
-// the reply or for its context. The embedded *bindings.Remote has Close and
-// SetDisconnectHandler.
+// the reply or for its context. The embedded *bindings.Remote has Close,
+// SetDisconnectHandler, Unbind, QueryVersion and RequireVersion. The
+// methods of a nil or zero-value WorkerRemote fail with
+// bindings.ErrNilRemote (but the embedded ones panic on a nil pointer).
 type WorkerRemote struct {
 	*bindings.Remote
+}
+
+// base is the embedded Remote, nil for a nil WorkerRemote.
+func (r *WorkerRemote) base() *bindings.Remote {
+	if r == nil {
+		return nil
+	}
+	return r.Remote
 }
 
 // NewWorkerRemote binds p, the end of a pipe whose other end is (or will be)
@@ -386,15 +424,16 @@ func NewWorkerRemote(p mage.MessagePipe) *WorkerRemote {
 
 // Run calls Worker.Run and waits for its reply. It fails with an error
 // matching bindings.ErrDisconnected if the pipe closes first, with ctx's error
-// if ctx ends first, and with a *bindings.RemoteError if the implementation
-// returned an error. Pipes and files passed to it are consumed either way.
+// if ctx ends first (the implementation's context ends too), and with a
+// *bindings.Error or *bindings.RemoteError if the implementation returned
+// an error. Pipes and files passed to it are consumed either way.
 func (r *WorkerRemote) Run(ctx context.Context, calc CalculatorPendingRemote, count int32, rate int32) (int64, int64, int64, error) {
 	e := bindings.NewEncoder(12)
 	e.WritePipe(calc.PassPipe())
 	e.WriteInt32(count)
 	e.WriteInt32(rate)
 	d := new(bindings.Decoder)
-	if err := r.Remote.Call(ctx, _Worker_Run_ordinal, e, d); err != nil {
+	if err := r.base().Call(ctx, _Worker_Run_ordinal, e, d); err != nil {
 		return 0, 0, 0, err
 	}
 	r0 := d.ReadInt64()

@@ -42,9 +42,11 @@ var EchoDescriptor = bindings.RegisterInterface(&bindings.InterfaceDescriptor{
 
 // Echo is the magen interface mage.testnode.Echo.
 // Implement Echo and serve it with BindEcho; call it with EchoRemote.
-// Methods without a reply return nothing; methods with one get the
-// receiver's context and return their results and an error, which the
-// caller receives as a *bindings.RemoteError.
+// Methods without a reply return nothing; methods with one get a context
+// that has the caller's deadline and ends when the caller gives up, and
+// return their results and an error, which the caller receives as a
+// *bindings.Error with the same code (return one made by bindings.Errorf)
+// or, for an error without a code, as a *bindings.RemoteError.
 type Echo interface {
 	// Say answers with what it was told, and who answered.
 	Say(ctx context.Context, text string) (text_ string, by string, err error)
@@ -57,10 +59,20 @@ type Echo interface {
 // its pipe, in this process or another. Its methods are safe for
 // concurrent use and never block on the peer: a method without a reply
 // returns once the message is queued, a method with a reply waits for
-// the reply or for its context. The embedded *bindings.Remote has Close and
-// SetDisconnectHandler.
+// the reply or for its context. The embedded *bindings.Remote has Close,
+// SetDisconnectHandler, Unbind, QueryVersion and RequireVersion. The
+// methods of a nil or zero-value EchoRemote fail with
+// bindings.ErrNilRemote (but the embedded ones panic on a nil pointer).
 type EchoRemote struct {
 	*bindings.Remote
+}
+
+// base is the embedded Remote, nil for a nil EchoRemote.
+func (r *EchoRemote) base() *bindings.Remote {
+	if r == nil {
+		return nil
+	}
+	return r.Remote
 }
 
 // NewEchoRemote binds p, the end of a pipe whose other end is (or will be)
@@ -71,13 +83,14 @@ func NewEchoRemote(p mage.MessagePipe) *EchoRemote {
 
 // Say calls Echo.Say and waits for its reply. It fails with an error
 // matching bindings.ErrDisconnected if the pipe closes first, with ctx's error
-// if ctx ends first, and with a *bindings.RemoteError if the implementation
-// returned an error. Pipes and files passed to it are consumed either way.
+// if ctx ends first (the implementation's context ends too), and with a
+// *bindings.Error or *bindings.RemoteError if the implementation returned
+// an error. Pipes and files passed to it are consumed either way.
 func (r *EchoRemote) Say(ctx context.Context, text string) (string, string, error) {
 	e := bindings.NewEncoder(4 + len(text))
 	e.WriteString(text)
 	d := new(bindings.Decoder)
-	if err := r.Remote.Call(ctx, _Echo_Say_ordinal, e, d); err != nil {
+	if err := r.base().Call(ctx, _Echo_Say_ordinal, e, d); err != nil {
 		return "", "", err
 	}
 	r0 := d.ReadString()
@@ -94,7 +107,7 @@ func (r *EchoRemote) Say(ctx context.Context, text string) (string, string, erro
 func (r *EchoRemote) Quit(code int32) error {
 	e := bindings.NewEncoder(4)
 	e.WriteInt32(code)
-	return r.Remote.Send(_Echo_Quit_ordinal, e)
+	return r.base().Send(_Echo_Quit_ordinal, e)
 }
 
 // BindEcho serves impl on p, the end of a pipe whose other end is (or will

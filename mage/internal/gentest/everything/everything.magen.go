@@ -48,9 +48,11 @@ var ScalarsDescriptor = bindings.RegisterInterface(&bindings.InterfaceDescriptor
 // Scalars carries every fixed-size type.
 //
 // Implement Scalars and serve it with BindScalars; call it with ScalarsRemote.
-// Methods without a reply return nothing; methods with one get the
-// receiver's context and return their results and an error, which the
-// caller receives as a *bindings.RemoteError.
+// Methods without a reply return nothing; methods with one get a context
+// that has the caller's deadline and ends when the caller gives up, and
+// return their results and an error, which the caller receives as a
+// *bindings.Error with the same code (return one made by bindings.Errorf)
+// or, for an error without a code, as a *bindings.RemoteError.
 type Scalars interface {
 	// Set is one-way.
 	Set(b bool, i int32, l int64, d_ float64, c byte)
@@ -63,10 +65,20 @@ type Scalars interface {
 // its pipe, in this process or another. Its methods are safe for
 // concurrent use and never block on the peer: a method without a reply
 // returns once the message is queued, a method with a reply waits for
-// the reply or for its context. The embedded *bindings.Remote has Close and
-// SetDisconnectHandler.
+// the reply or for its context. The embedded *bindings.Remote has Close,
+// SetDisconnectHandler, Unbind, QueryVersion and RequireVersion. The
+// methods of a nil or zero-value ScalarsRemote fail with
+// bindings.ErrNilRemote (but the embedded ones panic on a nil pointer).
 type ScalarsRemote struct {
 	*bindings.Remote
+}
+
+// base is the embedded Remote, nil for a nil ScalarsRemote.
+func (r *ScalarsRemote) base() *bindings.Remote {
+	if r == nil {
+		return nil
+	}
+	return r.Remote
 }
 
 // NewScalarsRemote binds p, the end of a pipe whose other end is (or will be)
@@ -85,13 +97,14 @@ func (r *ScalarsRemote) Set(b bool, i int32, l int64, d_ float64, c byte) error 
 	e.WriteInt64(l)
 	e.WriteFloat64(d_)
 	e.WriteChar(c)
-	return r.Remote.Send(_Scalars_Set_ordinal, e)
+	return r.base().Send(_Scalars_Set_ordinal, e)
 }
 
 // Echo calls Scalars.Echo and waits for its reply. It fails with an error
 // matching bindings.ErrDisconnected if the pipe closes first, with ctx's error
-// if ctx ends first, and with a *bindings.RemoteError if the implementation
-// returned an error. Pipes and files passed to it are consumed either way.
+// if ctx ends first (the implementation's context ends too), and with a
+// *bindings.Error or *bindings.RemoteError if the implementation returned
+// an error. Pipes and files passed to it are consumed either way.
 func (r *ScalarsRemote) Echo(ctx context.Context, b bool, i int32, l int64, d_ float64, c byte) (bool, int32, int64, float64, byte, error) {
 	e := bindings.NewEncoder(22)
 	e.WriteBool(b)
@@ -100,7 +113,7 @@ func (r *ScalarsRemote) Echo(ctx context.Context, b bool, i int32, l int64, d_ f
 	e.WriteFloat64(d_)
 	e.WriteChar(c)
 	d := new(bindings.Decoder)
-	if err := r.Remote.Call(ctx, _Scalars_Echo_ordinal, e, d); err != nil {
+	if err := r.base().Call(ctx, _Scalars_Echo_ordinal, e, d); err != nil {
 		return false, 0, 0, 0, 0, err
 	}
 	r0 := d.ReadBool()
@@ -116,12 +129,13 @@ func (r *ScalarsRemote) Echo(ctx context.Context, b bool, i int32, l int64, d_ f
 
 // Nothing calls Scalars.Nothing and waits for its reply. It fails with an error
 // matching bindings.ErrDisconnected if the pipe closes first, with ctx's error
-// if ctx ends first, and with a *bindings.RemoteError if the implementation
-// returned an error. Pipes and files passed to it are consumed either way.
+// if ctx ends first (the implementation's context ends too), and with a
+// *bindings.Error or *bindings.RemoteError if the implementation returned
+// an error. Pipes and files passed to it are consumed either way.
 func (r *ScalarsRemote) Nothing(ctx context.Context) error {
 	e := bindings.NewEncoder(0)
 	d := new(bindings.Decoder)
-	if err := r.Remote.Call(ctx, _Scalars_Nothing_ordinal, e, d); err != nil {
+	if err := r.base().Call(ctx, _Scalars_Nothing_ordinal, e, d); err != nil {
 		return err
 	}
 	return d.Finish()
@@ -129,13 +143,14 @@ func (r *ScalarsRemote) Nothing(ctx context.Context) error {
 
 // Fail calls Scalars.Fail and waits for its reply. It fails with an error
 // matching bindings.ErrDisconnected if the pipe closes first, with ctx's error
-// if ctx ends first, and with a *bindings.RemoteError if the implementation
-// returned an error. Pipes and files passed to it are consumed either way.
+// if ctx ends first (the implementation's context ends too), and with a
+// *bindings.Error or *bindings.RemoteError if the implementation returned
+// an error. Pipes and files passed to it are consumed either way.
 func (r *ScalarsRemote) Fail(ctx context.Context, why string) (int32, error) {
 	e := bindings.NewEncoder(4 + len(why))
 	e.WriteString(why)
 	d := new(bindings.Decoder)
-	if err := r.Remote.Call(ctx, _Scalars_Fail_ordinal, e, d); err != nil {
+	if err := r.base().Call(ctx, _Scalars_Fail_ordinal, e, d); err != nil {
 		return 0, err
 	}
 	r0 := d.ReadInt32()
@@ -292,9 +307,11 @@ var VariableDescriptor = bindings.RegisterInterface(&bindings.InterfaceDescripto
 // Variable carries the types whose size depends on the value.
 //
 // Implement Variable and serve it with BindVariable; call it with VariableRemote.
-// Methods without a reply return nothing; methods with one get the
-// receiver's context and return their results and an error, which the
-// caller receives as a *bindings.RemoteError.
+// Methods without a reply return nothing; methods with one get a context
+// that has the caller's deadline and ends when the caller gives up, and
+// return their results and an error, which the caller receives as a
+// *bindings.Error with the same code (return one made by bindings.Errorf)
+// or, for an error without a code, as a *bindings.RemoteError.
 type Variable interface {
 	Echo(ctx context.Context, s string, b []byte, ints []int32, nested [][]string, flags []bool) (s_ string, b_ []byte, ints_ []int32, nested_ [][]string, flags_ []bool, err error)
 	Sum(ctx context.Context, values []int64) (total int64, err error)
@@ -304,10 +321,20 @@ type Variable interface {
 // its pipe, in this process or another. Its methods are safe for
 // concurrent use and never block on the peer: a method without a reply
 // returns once the message is queued, a method with a reply waits for
-// the reply or for its context. The embedded *bindings.Remote has Close and
-// SetDisconnectHandler.
+// the reply or for its context. The embedded *bindings.Remote has Close,
+// SetDisconnectHandler, Unbind, QueryVersion and RequireVersion. The
+// methods of a nil or zero-value VariableRemote fail with
+// bindings.ErrNilRemote (but the embedded ones panic on a nil pointer).
 type VariableRemote struct {
 	*bindings.Remote
+}
+
+// base is the embedded Remote, nil for a nil VariableRemote.
+func (r *VariableRemote) base() *bindings.Remote {
+	if r == nil {
+		return nil
+	}
+	return r.Remote
 }
 
 // NewVariableRemote binds p, the end of a pipe whose other end is (or will be)
@@ -318,8 +345,9 @@ func NewVariableRemote(p mage.MessagePipe) *VariableRemote {
 
 // Echo calls Variable.Echo and waits for its reply. It fails with an error
 // matching bindings.ErrDisconnected if the pipe closes first, with ctx's error
-// if ctx ends first, and with a *bindings.RemoteError if the implementation
-// returned an error. Pipes and files passed to it are consumed either way.
+// if ctx ends first (the implementation's context ends too), and with a
+// *bindings.Error or *bindings.RemoteError if the implementation returned
+// an error. Pipes and files passed to it are consumed either way.
 func (r *VariableRemote) Echo(ctx context.Context, s string, b []byte, ints []int32, nested [][]string, flags []bool) (string, []byte, []int32, [][]string, []bool, error) {
 	e := bindings.NewEncoder(20 + len(s) + len(b) + 4*len(ints) + 1*len(flags))
 	e.WriteString(s)
@@ -328,7 +356,7 @@ func (r *VariableRemote) Echo(ctx context.Context, s string, b []byte, ints []in
 	bindings.WriteArray(e, nested, func(e *bindings.Encoder, v []string) { bindings.WriteArray(e, v, (*bindings.Encoder).WriteString) })
 	bindings.WriteArray(e, flags, (*bindings.Encoder).WriteBool)
 	d := new(bindings.Decoder)
-	if err := r.Remote.Call(ctx, _Variable_Echo_ordinal, e, d); err != nil {
+	if err := r.base().Call(ctx, _Variable_Echo_ordinal, e, d); err != nil {
 		return "", nil, nil, nil, nil, err
 	}
 	r0 := d.ReadString()
@@ -344,13 +372,14 @@ func (r *VariableRemote) Echo(ctx context.Context, s string, b []byte, ints []in
 
 // Sum calls Variable.Sum and waits for its reply. It fails with an error
 // matching bindings.ErrDisconnected if the pipe closes first, with ctx's error
-// if ctx ends first, and with a *bindings.RemoteError if the implementation
-// returned an error. Pipes and files passed to it are consumed either way.
+// if ctx ends first (the implementation's context ends too), and with a
+// *bindings.Error or *bindings.RemoteError if the implementation returned
+// an error. Pipes and files passed to it are consumed either way.
 func (r *VariableRemote) Sum(ctx context.Context, values []int64) (int64, error) {
 	e := bindings.NewEncoder(4 + 8*len(values))
 	bindings.WriteArray(e, values, (*bindings.Encoder).WriteInt64)
 	d := new(bindings.Decoder)
-	if err := r.Remote.Call(ctx, _Variable_Sum_ordinal, e, d); err != nil {
+	if err := r.base().Call(ctx, _Variable_Sum_ordinal, e, d); err != nil {
 		return 0, err
 	}
 	r0 := d.ReadInt64()
@@ -500,9 +529,11 @@ var CarrierDescriptor = bindings.RegisterInterface(&bindings.InterfaceDescriptor
 // Carrier moves pipes, typed pipes and files.
 //
 // Implement Carrier and serve it with BindCarrier; call it with CarrierRemote.
-// Methods without a reply return nothing; methods with one get the
-// receiver's context and return their results and an error, which the
-// caller receives as a *bindings.RemoteError.
+// Methods without a reply return nothing; methods with one get a context
+// that has the caller's deadline and ends when the caller gives up, and
+// return their results and an error, which the caller receives as a
+// *bindings.Error with the same code (return one made by bindings.Errorf)
+// or, for an error without a code, as a *bindings.RemoteError.
 type Carrier interface {
 	TakePipe(p mage.MessagePipe, tag string)
 	PassPipe(ctx context.Context, p mage.MessagePipe) (same mage.MessagePipe, err error)
@@ -522,10 +553,20 @@ type Carrier interface {
 // its pipe, in this process or another. Its methods are safe for
 // concurrent use and never block on the peer: a method without a reply
 // returns once the message is queued, a method with a reply waits for
-// the reply or for its context. The embedded *bindings.Remote has Close and
-// SetDisconnectHandler.
+// the reply or for its context. The embedded *bindings.Remote has Close,
+// SetDisconnectHandler, Unbind, QueryVersion and RequireVersion. The
+// methods of a nil or zero-value CarrierRemote fail with
+// bindings.ErrNilRemote (but the embedded ones panic on a nil pointer).
 type CarrierRemote struct {
 	*bindings.Remote
+}
+
+// base is the embedded Remote, nil for a nil CarrierRemote.
+func (r *CarrierRemote) base() *bindings.Remote {
+	if r == nil {
+		return nil
+	}
+	return r.Remote
 }
 
 // NewCarrierRemote binds p, the end of a pipe whose other end is (or will be)
@@ -541,18 +582,19 @@ func (r *CarrierRemote) TakePipe(p mage.MessagePipe, tag string) error {
 	e := bindings.NewEncoder(8 + len(tag))
 	e.WritePipe(p)
 	e.WriteString(tag)
-	return r.Remote.Send(_Carrier_TakePipe_ordinal, e)
+	return r.base().Send(_Carrier_TakePipe_ordinal, e)
 }
 
 // PassPipe calls Carrier.PassPipe and waits for its reply. It fails with an error
 // matching bindings.ErrDisconnected if the pipe closes first, with ctx's error
-// if ctx ends first, and with a *bindings.RemoteError if the implementation
-// returned an error. Pipes and files passed to it are consumed either way.
+// if ctx ends first (the implementation's context ends too), and with a
+// *bindings.Error or *bindings.RemoteError if the implementation returned
+// an error. Pipes and files passed to it are consumed either way.
 func (r *CarrierRemote) PassPipe(ctx context.Context, p mage.MessagePipe) (mage.MessagePipe, error) {
 	e := bindings.NewEncoder(4)
 	e.WritePipe(p)
 	d := new(bindings.Decoder)
-	if err := r.Remote.Call(ctx, _Carrier_PassPipe_ordinal, e, d); err != nil {
+	if err := r.base().Call(ctx, _Carrier_PassPipe_ordinal, e, d); err != nil {
 		return mage.MessagePipe{}, err
 	}
 	r0 := d.ReadPipe()
@@ -568,7 +610,7 @@ func (r *CarrierRemote) PassPipe(ctx context.Context, p mage.MessagePipe) (mage.
 func (r *CarrierRemote) Observe(observer ObserverPendingRemote) error {
 	e := bindings.NewEncoder(4)
 	e.WritePipe(observer.PassPipe())
-	return r.Remote.Send(_Carrier_Observe_ordinal, e)
+	return r.base().Send(_Carrier_Observe_ordinal, e)
 }
 
 // Serve sends Carrier.Serve without waiting for the peer. It fails only if the
@@ -577,17 +619,18 @@ func (r *CarrierRemote) Observe(observer ObserverPendingRemote) error {
 func (r *CarrierRemote) Serve(scalars ScalarsPendingReceiver) error {
 	e := bindings.NewEncoder(4)
 	e.WritePipe(scalars.PassPipe())
-	return r.Remote.Send(_Carrier_Serve_ordinal, e)
+	return r.base().Send(_Carrier_Serve_ordinal, e)
 }
 
 // MakeScalars calls Carrier.MakeScalars and waits for its reply. It fails with an error
 // matching bindings.ErrDisconnected if the pipe closes first, with ctx's error
-// if ctx ends first, and with a *bindings.RemoteError if the implementation
-// returned an error. Pipes and files passed to it are consumed either way.
+// if ctx ends first (the implementation's context ends too), and with a
+// *bindings.Error or *bindings.RemoteError if the implementation returned
+// an error. Pipes and files passed to it are consumed either way.
 func (r *CarrierRemote) MakeScalars(ctx context.Context) (ScalarsPendingRemote, error) {
 	e := bindings.NewEncoder(0)
 	d := new(bindings.Decoder)
-	if err := r.Remote.Call(ctx, _Carrier_MakeScalars_ordinal, e, d); err != nil {
+	if err := r.base().Call(ctx, _Carrier_MakeScalars_ordinal, e, d); err != nil {
 		return ScalarsPendingRemote{}, err
 	}
 	r0 := NewScalarsPendingRemote(d.ReadPipe())
@@ -599,15 +642,16 @@ func (r *CarrierRemote) MakeScalars(ctx context.Context) (ScalarsPendingRemote, 
 
 // Files calls Carrier.Files and waits for its reply. It fails with an error
 // matching bindings.ErrDisconnected if the pipe closes first, with ctx's error
-// if ctx ends first, and with a *bindings.RemoteError if the implementation
-// returned an error. Pipes and files passed to it are consumed either way.
+// if ctx ends first (the implementation's context ends too), and with a
+// *bindings.Error or *bindings.RemoteError if the implementation returned
+// an error. Pipes and files passed to it are consumed either way.
 func (r *CarrierRemote) Files(ctx context.Context, f *os.File, more []*os.File, note string) (*os.File, int32, error) {
 	e := bindings.NewEncoder(12 + 4*len(more) + len(note))
 	e.WriteHandle(f)
 	bindings.WriteArray(e, more, (*bindings.Encoder).WriteHandle)
 	e.WriteString(note)
 	d := new(bindings.Decoder)
-	if err := r.Remote.Call(ctx, _Carrier_Files_ordinal, e, d); err != nil {
+	if err := r.base().Call(ctx, _Carrier_Files_ordinal, e, d); err != nil {
 		return nil, 0, err
 	}
 	r0 := d.ReadHandle()
@@ -620,15 +664,16 @@ func (r *CarrierRemote) Files(ctx context.Context, f *os.File, more []*os.File, 
 
 // Mixed calls Carrier.Mixed and waits for its reply. It fails with an error
 // matching bindings.ErrDisconnected if the pipe closes first, with ctx's error
-// if ctx ends first, and with a *bindings.RemoteError if the implementation
-// returned an error. Pipes and files passed to it are consumed either way.
+// if ctx ends first (the implementation's context ends too), and with a
+// *bindings.Error or *bindings.RemoteError if the implementation returned
+// an error. Pipes and files passed to it are consumed either way.
 func (r *CarrierRemote) Mixed(ctx context.Context, observers []ObserverPendingRemote, pipes []mage.MessagePipe, maybe *os.File) (int32, int32, bool, error) {
 	e := bindings.NewEncoder(12 + 4*len(observers) + 4*len(pipes))
 	bindings.WriteArray(e, observers, func(e *bindings.Encoder, v ObserverPendingRemote) { e.WritePipe(v.PassPipe()) })
 	bindings.WriteArray(e, pipes, (*bindings.Encoder).WritePipe)
 	e.WriteHandle(maybe)
 	d := new(bindings.Decoder)
-	if err := r.Remote.Call(ctx, _Carrier_Mixed_ordinal, e, d); err != nil {
+	if err := r.base().Call(ctx, _Carrier_Mixed_ordinal, e, d); err != nil {
 		return 0, 0, false, err
 	}
 	r0 := d.ReadInt32()
@@ -645,13 +690,14 @@ func (r *CarrierRemote) Mixed(ctx context.Context, observers []ObserverPendingRe
 // sent; pipes and files passed to it are consumed either way.
 func (r *CarrierRemote) Ping() error {
 	e := bindings.NewEncoder(0)
-	return r.Remote.Send(_Carrier_Ping_ordinal, e)
+	return r.base().Send(_Carrier_Ping_ordinal, e)
 }
 
 // Nested calls Carrier.Nested and waits for its reply. It fails with an error
 // matching bindings.ErrDisconnected if the pipe closes first, with ctx's error
-// if ctx ends first, and with a *bindings.RemoteError if the implementation
-// returned an error. Pipes and files passed to it are consumed either way.
+// if ctx ends first (the implementation's context ends too), and with a
+// *bindings.Error or *bindings.RemoteError if the implementation returned
+// an error. Pipes and files passed to it are consumed either way.
 func (r *CarrierRemote) Nested(ctx context.Context, files [][]*os.File, pipes [][]mage.MessagePipe) ([][]*os.File, int32, error) {
 	e := bindings.NewEncoder(8)
 	bindings.WriteArray(e, files, func(e *bindings.Encoder, v []*os.File) { bindings.WriteArray(e, v, (*bindings.Encoder).WriteHandle) })
@@ -659,7 +705,7 @@ func (r *CarrierRemote) Nested(ctx context.Context, files [][]*os.File, pipes []
 		bindings.WriteArray(e, v, (*bindings.Encoder).WritePipe)
 	})
 	d := new(bindings.Decoder)
-	if err := r.Remote.Call(ctx, _Carrier_Nested_ordinal, e, d); err != nil {
+	if err := r.base().Call(ctx, _Carrier_Nested_ordinal, e, d); err != nil {
 		return nil, 0, err
 	}
 	r0 := bindings.ReadArray(d, 4, func(d *bindings.Decoder) []*os.File { return bindings.ReadArray(d, 4, (*bindings.Decoder).ReadHandle) })
@@ -863,9 +909,11 @@ var KeywordsDescriptor = bindings.RegisterInterface(&bindings.InterfaceDescripto
 // names, which the generator must rename.
 //
 // Implement Keywords and serve it with BindKeywords; call it with KeywordsRemote.
-// Methods without a reply return nothing; methods with one get the
-// receiver's context and return their results and an error, which the
-// caller receives as a *bindings.RemoteError.
+// Methods without a reply return nothing; methods with one get a context
+// that has the caller's deadline and ends when the caller gives up, and
+// return their results and an error, which the caller receives as a
+// *bindings.Error with the same code (return one made by bindings.Errorf)
+// or, for an error without a code, as a *bindings.RemoteError.
 type Keywords interface {
 	Go(ctx context.Context, type_ int32, func_ string, range_ bool, len_ int64, e_ byte, r_ int32, ctx_ int32, err_ int32, r0_ int32) (type__ int32, r__ int32, err__ int32, err error)
 
@@ -878,10 +926,20 @@ type Keywords interface {
 // its pipe, in this process or another. Its methods are safe for
 // concurrent use and never block on the peer: a method without a reply
 // returns once the message is queued, a method with a reply waits for
-// the reply or for its context. The embedded *bindings.Remote has Close and
-// SetDisconnectHandler.
+// the reply or for its context. The embedded *bindings.Remote has Close,
+// SetDisconnectHandler, Unbind, QueryVersion and RequireVersion. The
+// methods of a nil or zero-value KeywordsRemote fail with
+// bindings.ErrNilRemote (but the embedded ones panic on a nil pointer).
 type KeywordsRemote struct {
 	*bindings.Remote
+}
+
+// base is the embedded Remote, nil for a nil KeywordsRemote.
+func (r *KeywordsRemote) base() *bindings.Remote {
+	if r == nil {
+		return nil
+	}
+	return r.Remote
 }
 
 // NewKeywordsRemote binds p, the end of a pipe whose other end is (or will be)
@@ -892,8 +950,9 @@ func NewKeywordsRemote(p mage.MessagePipe) *KeywordsRemote {
 
 // Go calls Keywords.Go and waits for its reply. It fails with an error
 // matching bindings.ErrDisconnected if the pipe closes first, with ctx's error
-// if ctx ends first, and with a *bindings.RemoteError if the implementation
-// returned an error. Pipes and files passed to it are consumed either way.
+// if ctx ends first (the implementation's context ends too), and with a
+// *bindings.Error or *bindings.RemoteError if the implementation returned
+// an error. Pipes and files passed to it are consumed either way.
 func (r *KeywordsRemote) Go(ctx context.Context, type_ int32, func_ string, range_ bool, len_ int64, e_ byte, r_ int32, ctx_ int32, err_ int32, r0_ int32) (int32, int32, int32, error) {
 	e := bindings.NewEncoder(34 + len(func_))
 	e.WriteInt32(type_)
@@ -906,7 +965,7 @@ func (r *KeywordsRemote) Go(ctx context.Context, type_ int32, func_ string, rang
 	e.WriteInt32(err_)
 	e.WriteInt32(r0_)
 	d := new(bindings.Decoder)
-	if err := r.Remote.Call(ctx, _Keywords_Go_ordinal, e, d); err != nil {
+	if err := r.base().Call(ctx, _Keywords_Go_ordinal, e, d); err != nil {
 		return 0, 0, 0, err
 	}
 	r0 := d.ReadInt32()
@@ -920,14 +979,15 @@ func (r *KeywordsRemote) Go(ctx context.Context, type_ int32, func_ string, rang
 
 // Shadow calls Keywords.Shadow and waits for its reply. It fails with an error
 // matching bindings.ErrDisconnected if the pipe closes first, with ctx's error
-// if ctx ends first, and with a *bindings.RemoteError if the implementation
-// returned an error. Pipes and files passed to it are consumed either way.
+// if ctx ends first (the implementation's context ends too), and with a
+// *bindings.Error or *bindings.RemoteError if the implementation returned
+// an error. Pipes and files passed to it are consumed either way.
 func (r *KeywordsRemote) Shadow(ctx context.Context, ObserverPendingRemote_ []ObserverPendingRemote, Keywords_ int32) (ObserverPendingRemote, int32, error) {
 	e := bindings.NewEncoder(8 + 4*len(ObserverPendingRemote_))
 	bindings.WriteArray(e, ObserverPendingRemote_, func(e *bindings.Encoder, v ObserverPendingRemote) { e.WritePipe(v.PassPipe()) })
 	e.WriteInt32(Keywords_)
 	d := new(bindings.Decoder)
-	if err := r.Remote.Call(ctx, _Keywords_Shadow_ordinal, e, d); err != nil {
+	if err := r.base().Call(ctx, _Keywords_Shadow_ordinal, e, d); err != nil {
 		return ObserverPendingRemote{}, 0, err
 	}
 	r0 := NewObserverPendingRemote(d.ReadPipe())

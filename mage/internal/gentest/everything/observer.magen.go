@@ -44,9 +44,11 @@ var ObserverDescriptor = bindings.RegisterInterface(&bindings.InterfaceDescripto
 // exercise imports.
 //
 // Implement Observer and serve it with BindObserver; call it with ObserverRemote.
-// Methods without a reply return nothing; methods with one get the
-// receiver's context and return their results and an error, which the
-// caller receives as a *bindings.RemoteError.
+// Methods without a reply return nothing; methods with one get a context
+// that has the caller's deadline and ends when the caller gives up, and
+// return their results and an error, which the caller receives as a
+// *bindings.Error with the same code (return one made by bindings.Errorf)
+// or, for an error without a code, as a *bindings.RemoteError.
 type Observer interface {
 	Notify(event string, seq int64)
 
@@ -58,10 +60,20 @@ type Observer interface {
 // its pipe, in this process or another. Its methods are safe for
 // concurrent use and never block on the peer: a method without a reply
 // returns once the message is queued, a method with a reply waits for
-// the reply or for its context. The embedded *bindings.Remote has Close and
-// SetDisconnectHandler.
+// the reply or for its context. The embedded *bindings.Remote has Close,
+// SetDisconnectHandler, Unbind, QueryVersion and RequireVersion. The
+// methods of a nil or zero-value ObserverRemote fail with
+// bindings.ErrNilRemote (but the embedded ones panic on a nil pointer).
 type ObserverRemote struct {
 	*bindings.Remote
+}
+
+// base is the embedded Remote, nil for a nil ObserverRemote.
+func (r *ObserverRemote) base() *bindings.Remote {
+	if r == nil {
+		return nil
+	}
+	return r.Remote
 }
 
 // NewObserverRemote binds p, the end of a pipe whose other end is (or will be)
@@ -77,17 +89,18 @@ func (r *ObserverRemote) Notify(event string, seq int64) error {
 	e := bindings.NewEncoder(12 + len(event))
 	e.WriteString(event)
 	e.WriteInt64(seq)
-	return r.Remote.Send(_Observer_Notify_ordinal, e)
+	return r.base().Send(_Observer_Notify_ordinal, e)
 }
 
 // Count calls Observer.Count and waits for its reply. It fails with an error
 // matching bindings.ErrDisconnected if the pipe closes first, with ctx's error
-// if ctx ends first, and with a *bindings.RemoteError if the implementation
-// returned an error. Pipes and files passed to it are consumed either way.
+// if ctx ends first (the implementation's context ends too), and with a
+// *bindings.Error or *bindings.RemoteError if the implementation returned
+// an error. Pipes and files passed to it are consumed either way.
 func (r *ObserverRemote) Count(ctx context.Context) (int64, error) {
 	e := bindings.NewEncoder(0)
 	d := new(bindings.Decoder)
-	if err := r.Remote.Call(ctx, _Observer_Count_ordinal, e, d); err != nil {
+	if err := r.base().Call(ctx, _Observer_Count_ordinal, e, d); err != nil {
 		return 0, err
 	}
 	r0 := d.ReadInt64()

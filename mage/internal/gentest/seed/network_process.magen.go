@@ -40,9 +40,11 @@ var NetworkProcessDescriptor = bindings.RegisterInterface(&bindings.InterfaceDes
 
 // NetworkProcess is the magen interface NetworkProcess.
 // Implement NetworkProcess and serve it with BindNetworkProcess; call it with NetworkProcessRemote.
-// Methods without a reply return nothing; methods with one get the
-// receiver's context and return their results and an error, which the
-// caller receives as a *bindings.RemoteError.
+// Methods without a reply return nothing; methods with one get a context
+// that has the caller's deadline and ends when the caller gives up, and
+// return their results and an error, which the caller receives as a
+// *bindings.Error with the same code (return one made by bindings.Errorf)
+// or, for an error without a code, as a *bindings.RemoteError.
 type NetworkProcess interface {
 	FetchURL(url string)
 }
@@ -51,10 +53,20 @@ type NetworkProcess interface {
 // its pipe, in this process or another. Its methods are safe for
 // concurrent use and never block on the peer: a method without a reply
 // returns once the message is queued, a method with a reply waits for
-// the reply or for its context. The embedded *bindings.Remote has Close and
-// SetDisconnectHandler.
+// the reply or for its context. The embedded *bindings.Remote has Close,
+// SetDisconnectHandler, Unbind, QueryVersion and RequireVersion. The
+// methods of a nil or zero-value NetworkProcessRemote fail with
+// bindings.ErrNilRemote (but the embedded ones panic on a nil pointer).
 type NetworkProcessRemote struct {
 	*bindings.Remote
+}
+
+// base is the embedded Remote, nil for a nil NetworkProcessRemote.
+func (r *NetworkProcessRemote) base() *bindings.Remote {
+	if r == nil {
+		return nil
+	}
+	return r.Remote
 }
 
 // NewNetworkProcessRemote binds p, the end of a pipe whose other end is (or will be)
@@ -69,7 +81,7 @@ func NewNetworkProcessRemote(p mage.MessagePipe) *NetworkProcessRemote {
 func (r *NetworkProcessRemote) FetchURL(url string) error {
 	e := bindings.NewEncoder(4 + len(url))
 	e.WriteString(url)
-	return r.Remote.Send(_NetworkProcess_FetchURL_ordinal, e)
+	return r.base().Send(_NetworkProcess_FetchURL_ordinal, e)
 }
 
 // BindNetworkProcess serves impl on p, the end of a pipe whose other end is (or will

@@ -46,9 +46,11 @@ var ParentProcessDescriptor = bindings.RegisterInterface(&bindings.InterfaceDesc
 // processes to communicate commands to the parent process.
 //
 // Implement ParentProcess and serve it with BindParentProcess; call it with ParentProcessRemote.
-// Methods without a reply return nothing; methods with one get the
-// receiver's context and return their results and an error, which the
-// caller receives as a *bindings.RemoteError.
+// Methods without a reply return nothing; methods with one get a context
+// that has the caller's deadline and ends when the caller gives up, and
+// return their results and an error, which the caller receives as a
+// *bindings.Error with the same code (return one made by bindings.Errorf)
+// or, for an error without a code, as a *bindings.RemoteError.
 type ParentProcess interface {
 	// Child tells parent process to navigate to `url`, with an arbitrary delay of
 	// `delay` seconds.
@@ -69,10 +71,20 @@ type ParentProcess interface {
 // its pipe, in this process or another. Its methods are safe for
 // concurrent use and never block on the peer: a method without a reply
 // returns once the message is queued, a method with a reply waits for
-// the reply or for its context. The embedded *bindings.Remote has Close and
-// SetDisconnectHandler.
+// the reply or for its context. The embedded *bindings.Remote has Close,
+// SetDisconnectHandler, Unbind, QueryVersion and RequireVersion. The
+// methods of a nil or zero-value ParentProcessRemote fail with
+// bindings.ErrNilRemote (but the embedded ones panic on a nil pointer).
 type ParentProcessRemote struct {
 	*bindings.Remote
+}
+
+// base is the embedded Remote, nil for a nil ParentProcessRemote.
+func (r *ParentProcessRemote) base() *bindings.Remote {
+	if r == nil {
+		return nil
+	}
+	return r.Remote
 }
 
 // NewParentProcessRemote binds p, the end of a pipe whose other end is (or will be)
@@ -88,7 +100,7 @@ func (r *ParentProcessRemote) NavigateToURL(url string, delay int32) error {
 	e := bindings.NewEncoder(8 + len(url))
 	e.WriteString(url)
 	e.WriteInt32(delay)
-	return r.Remote.Send(_ParentProcess_NavigateToURL_ordinal, e)
+	return r.base().Send(_ParentProcess_NavigateToURL_ordinal, e)
 }
 
 // OpenFile sends ParentProcess.OpenFile without waiting for the peer. It fails only if the
@@ -98,7 +110,7 @@ func (r *ParentProcessRemote) OpenFile(name string, truncate bool) error {
 	e := bindings.NewEncoder(5 + len(name))
 	e.WriteString(name)
 	e.WriteBool(truncate)
-	return r.Remote.Send(_ParentProcess_OpenFile_ordinal, e)
+	return r.base().Send(_ParentProcess_OpenFile_ordinal, e)
 }
 
 // BindChildProcessRemote sends ParentProcess.BindChildProcessRemote without waiting for the peer. It fails only if the
@@ -107,7 +119,7 @@ func (r *ParentProcessRemote) OpenFile(name string, truncate bool) error {
 func (r *ParentProcessRemote) BindChildProcessRemote(child_remote mage.MessagePipe) error {
 	e := bindings.NewEncoder(4)
 	e.WritePipe(child_remote)
-	return r.Remote.Send(_ParentProcess_BindChildProcessRemote_ordinal, e)
+	return r.base().Send(_ParentProcess_BindChildProcessRemote_ordinal, e)
 }
 
 // BindParentProcess serves impl on p, the end of a pipe whose other end is (or will
