@@ -51,6 +51,32 @@ func (n *Node) authorize(p *port, from NodeName) verdict {
 	return verdictRefuse
 }
 
+// pastMove decides about an event from node from that p's sender could
+// only send after coming back to from: it moved away from there (see
+// port.movedAway), and from's new stint, which some other node starts,
+// may not have arrived yet. It is held while another node could start it,
+// and refused otherwise.
+func (n *Node) pastMove(p *port, from NodeName) verdict {
+	if p.mayStart(n.name, from) || n.senderLeaving(p) {
+		return verdictHold
+	}
+	return verdictRefuse
+}
+
+// waitsForReturn reports whether held event h is one that its sender's
+// node may send only once a new stint of it started (pastMove).
+func (p *port) waitsForReturn(h heldEvent) bool {
+	next, moved := p.movedAway[h.from]
+	if !moved {
+		return false
+	}
+	if h.user != nil {
+		return h.user.seq >= next
+	}
+	c, ok := h.ev.(ClosureEvent)
+	return ok && !c.Lost
+}
+
 // senderLeaving reports whether p's sender was moved away from this node
 // by a proxy that has not heard yet that the port arrived: until it hears,
 // the nodes the sender went on to may address p, and only then does this
@@ -90,6 +116,13 @@ func (p *port) mayStart(self, from NodeName) bool {
 
 // hold keeps h aside on p, within the bound of events held from one node.
 func (n *Node) hold(p *port, h heldEvent) {
+	if p.state == stateReceiving && p.receivedAll() {
+		// Nothing more is delivered: whatever it would have said is moot.
+		if h.user != nil {
+			n.discard(h.user)
+		}
+		return
+	}
 	p.held = append(p.held, h)
 	n.held[h.from]++
 }
@@ -141,7 +174,7 @@ func (p *port) nextReleasable() int {
 		if slices.Contains(blocked, h.from) {
 			continue
 		}
-		if p.stints[h.from] > 0 {
+		if p.stints[h.from] > 0 && !p.waitsForReturn(h) {
 			return i
 		}
 		blocked = append(blocked, h.from)
@@ -214,8 +247,10 @@ func (n *Node) acceptRemoteUser(from NodeName, ev UserEvent) error {
 			return notAuthorized(from, ev.Target, ev.Seq, "user message")
 		}
 		if next, moved := p.movedAway[from]; moved && v == verdictApply && ev.Seq >= next {
-			return &EventError{From: from, Target: ev.Target, Seq: ev.Seq, Err: ErrNotAuthorized,
-				Detail: fmt.Sprintf("user message from a node the sender moved away from at %d", next)}
+			if v = n.pastMove(p, from); v == verdictRefuse {
+				return &EventError{From: from, Target: ev.Target, Seq: ev.Seq, Err: ErrNotAuthorized,
+					Detail: fmt.Sprintf("user message from a node the sender moved away from at %d", next)}
+			}
 		}
 		if err := n.checkWindow(p, from, ev); err != nil {
 			return err
@@ -255,8 +290,10 @@ func (n *Node) acceptRemoteClosure(from NodeName, ev ClosureEvent) error {
 	}
 	v := n.authorize(p, from)
 	if _, moved := p.movedAway[from]; moved && v == verdictApply && !ev.Lost {
-		return &EventError{From: from, Target: ev.Target, Seq: ev.LastSeq, Err: ErrNotAuthorized,
-			Detail: "closure from a node the sender moved away from"}
+		if v = n.pastMove(p, from); v == verdictRefuse {
+			return &EventError{From: from, Target: ev.Target, Seq: ev.LastSeq, Err: ErrNotAuthorized,
+				Detail: "closure from a node the sender moved away from"}
+		}
 	}
 	if ev.Lost && v != verdictApply && !p.holds(from) {
 		if p.state == stateReceiving && p.peer.Node == from {
@@ -265,10 +302,20 @@ func (n *Node) acceptRemoteClosure(from NodeName, ev ClosureEvent) error {
 			// anyway.
 			return n.acceptClosure(from, ev)
 		}
-		// A bypassed proxy whose target was lost may say so late; the
-		// ports that depend on the lost node hear of it themselves. Such
-		// a closure changes nothing, and proves nothing against its
-		// sender.
+		if v != verdictHold {
+			// A bypassed proxy whose target was lost may say so late; the
+			// ports that depend on the lost node hear of it themselves.
+			// Such a closure changes nothing, and proves nothing against
+			// its sender.
+			return nil
+		}
+		// The sender's new node may report its end lost before the
+		// stint that lets it address this port started. The report is
+		// kept aside, not queued behind (or ahead of) other held events,
+		// and cuts the pipe off once that stint starts (acceptPeerMoved).
+		if !p.receivedAll() {
+			p.noteLossReport(from)
+		}
 		return nil
 	}
 	switch v {

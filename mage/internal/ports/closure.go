@@ -84,6 +84,9 @@ func (n *Node) acceptClosure(from NodeName, ev ClosureEvent) error {
 		// (it can send nothing more now), so that the proxies on that route
 		// know when they are done.
 		n.emit(p.peer.Node, ClosureEvent{Target: p.peer.Port, LastSeq: p.nextSend - 1})
+		if p.receivedAll() {
+			n.dropHeld(p, NodeName{}) // nothing more is delivered
+		}
 		n.markChanged(p.name)
 	case stateProxying:
 		n.emit(p.target.Node, ClosureEvent{Target: p.target.Port, LastSeq: ev.LastSeq})
@@ -117,6 +120,11 @@ func (n *Node) acceptPeerMoved(from NodeName, ev PeerMovedEvent) error {
 	}
 	// The new stint may be what events held from ev.NewNode wait for.
 	n.releaseHeld(p)
+	if p.lossReported[ev.NewNode] && n.ports[p.name] == p {
+		// That node reported the sender lost, behind what it sent.
+		delete(p.lossReported, ev.NewNode)
+		n.cutOff(p, NodeName{})
+	}
 	return nil
 }
 

@@ -222,6 +222,7 @@ func (n *Node) GetMessage(name PortName) (Message, bool, error) {
 		}
 	}
 	if p.drained() {
+		n.dropHeld(p, NodeName{}) // nothing more is delivered
 		n.markChanged(name)
 	}
 	return Message{Seq: m.seq, Ports: m.ports, Body: m.body}, true, nil
@@ -417,6 +418,7 @@ func (n *Node) forgetNode(node NodeName) {
 		delete(p.sources, node)
 		delete(p.stints, node)
 		delete(p.movedAway, node)
+		delete(p.lossReported, node)
 		delete(p.asked, node)
 		if p.adoptedFrom == node {
 			p.adoptedFrom = NodeName{}

@@ -98,6 +98,10 @@ type port struct {
 	// on, nor a closure: a node that gave the sender away cannot forge its
 	// traffic (authority.go). A new stint of the node clears its entry.
 	movedAway map[NodeName]uint64
+	// lossReported holds the nodes that reported this port's sender lost
+	// (a closure with Lost) before their stint here started; the report
+	// takes effect when it does. One entry per node at most.
+	lossReported map[NodeName]bool
 }
 
 func newPort(name PortName, peer Address, nextSend, nextRecv uint64) *port {
@@ -214,6 +218,14 @@ func (p *port) addStint(node NodeName, delta int) {
 	if delta > 0 {
 		delete(p.movedAway, node)
 	}
+}
+
+// noteLossReport keeps node's early report that the sender was lost.
+func (p *port) noteLossReport(node NodeName) {
+	if p.lossReported == nil {
+		p.lossReported = map[NodeName]bool{}
+	}
+	p.lossReported[node] = true
 }
 
 // noteMovedAway records that p's sender, which sends numbers from next on,
