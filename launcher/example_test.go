@@ -2,6 +2,8 @@ package launcher_test
 
 import (
 	"context"
+	"fmt"
+	"os"
 	"os/exec"
 	"time"
 
@@ -11,35 +13,50 @@ import (
 	"github.com/mage-ipc/mage/mage"
 )
 
-// A parent starts a network process with one pipe, "net", sends it a
-// request, and stops it politely. The child calls invitation.Accept in its
-// main and finds the other end of "net" there.
+// A parent starts a child with one pipe, "ctl", sends it a request, reads
+// the answer and lets the child end by closing the pipe. The child calls
+// invitation.Accept in its main and finds the other end of "ctl" there.
+// Here the child is this test binary re-executed in its "echo" mode (see
+// TestMain); in a program it would be exec.Command("./netproc"). To stop a
+// child that does not end by itself, call Stop(grace): it closes the
+// connection and sends SIGTERM, then SIGKILL after the grace.
 func Example() {
-	ctx := context.Background()
-	logger := hclog.New(&hclog.LoggerOptions{Name: "browser"})
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	logger := hclog.NewNullLogger() // a program passes its own
 
-	child, err := launcher.Start(ctx, exec.Command("./netproc"), launcher.Options{
-		Name:          "netproc",
-		Pipes:         []string{"net"},
+	cmd := exec.Command(os.Args[0])
+	cmd.Env = append(os.Environ(), modeEnv+"=echo", "GORACE=atexit_sleep_ms=0")
+	child, err := launcher.Start(ctx, cmd, launcher.Options{
+		Name:          "echo",
+		Pipes:         []string{"ctl"},
 		Logger:        logger,
 		CaptureStderr: true,
 		OnExit: func(e launcher.Exit) {
-			logger.Info("network process gone", "exit", e.String())
+			logger.Info("child gone", "exit", e.String())
 		},
 	})
 	if err != nil {
 		// A *launcher.StartError: the exit status and the last lines of the
 		// child's stderr are in the message. The child has been reaped.
-		logger.Error("network process did not start", "error", err)
+		fmt.Println(err)
 		return
 	}
 
-	net, _ := child.Pipe("net")
-	if err := net.WriteMessage(&mage.Message{Payload: []byte("https://example.com")}); err != nil {
-		logger.Error("request not sent", "error", err)
+	ctl, _ := child.Pipe("ctl")
+	if err := ctl.WriteMessage(&mage.Message{Payload: []byte("hello")}); err != nil {
+		fmt.Println(err)
 	}
+	m, err := readMessage(ctx, ctl)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println(string(m.Payload))
 
-	// Close the connection and send SIGTERM; SIGKILL after five seconds.
-	_ = child.Stop(5 * time.Second)
-	logger.Info("stopped", "exit", child.Wait().String())
+	_ = ctl.Close() // the echo child exits once its pipe closes
+	fmt.Println("success:", child.Wait().Success())
+	// Output:
+	// echo:hello
+	// success: true
 }

@@ -1,0 +1,136 @@
+package mage_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/mage-ipc/mage/mage"
+)
+
+// wait reads the next message of p, waiting on Ready as long as nothing is
+// there: the loop every reader of a raw pipe has.
+func wait(ctx context.Context, p mage.MessagePipe) (*mage.Message, error) {
+	for {
+		m, err := p.ReadMessage()
+		if !errors.Is(err, mage.ErrNoMessage) {
+			return m, err
+		}
+		select {
+		case <-p.Ready():
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+}
+
+// Two ends of a pipe in one process: what one writes, the other reads, in
+// order, and the closure comes after the last message.
+func ExampleCreatePipe() {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	a, b := mage.CreatePipe()
+	_ = a.WriteMessage(&mage.Message{Payload: []byte("hello")})
+	_ = a.WriteMessage(&mage.Message{Payload: []byte("world")})
+	_ = a.Close()
+	for {
+		m, err := wait(ctx, b)
+		if errors.Is(err, mage.ErrPeerClosed) {
+			fmt.Println("peer closed")
+			break
+		}
+		if err != nil {
+			fmt.Println(err)
+			break
+		}
+		fmt.Println(string(m.Payload))
+	}
+	_ = b.Close()
+	// Output:
+	// hello
+	// world
+	// peer closed
+}
+
+// An end of one pipe travels inside a message on another. The sender's
+// handle is gone (ErrPipeMoved); the receiver's copy works, and it would
+// work the same in another process.
+func ExampleMessagePipe_WriteMessage_sendAPipe() {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	carrierA, carrierB := mage.CreatePipe()
+	defer carrierA.Close()
+	defer carrierB.Close()
+	x, y := mage.CreatePipe()
+	defer x.Close()
+
+	_ = x.WriteMessage(&mage.Message{Payload: []byte("queued before the move")})
+	if err := carrierA.WriteMessage(&mage.Message{Payload: []byte("here is y"), Pipes: []mage.MessagePipe{y}}); err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println("y after sending:", y.WriteMessage(&mage.Message{}))
+
+	m, err := wait(ctx, carrierB)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	moved := m.Pipes[0]
+	defer moved.Close()
+	_ = x.WriteMessage(&mage.Message{Payload: []byte("sent after the move")})
+	for range 2 {
+		got, err := wait(ctx, moved)
+		if err != nil {
+			fmt.Println(err)
+			return
+		}
+		fmt.Println(string(m.Payload)+":", string(got.Payload))
+	}
+	// Output:
+	// y after sending: mage: pipe was sent away
+	// here is y: queued before the move
+	// here is y: sent after the move
+}
+
+// Two nodes, as two processes would have, joined over a socket pair: each
+// side calls Connect, and the pipe attached as "main" crosses in the
+// handshake.
+func ExampleConnect() {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	parent := mage.NewNode(mage.NodeOptions{})
+	defer parent.Close()
+	child := mage.NewNode(mage.NodeOptions{})
+	defer child.Close()
+	parentSock, childSock, err := mage.ConnPair()
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+
+	mine, theirs := parent.CreatePipe()
+	_ = mine.WriteMessage(&mage.Message{Payload: []byte("written before the child connected")})
+	connected := make(chan error, 1)
+	go func() {
+		_, err := parent.Connect(ctx, parentSock, mage.ConnectOptions{
+			Attach: map[string]mage.MessagePipe{"main": theirs},
+		})
+		connected <- err
+	}()
+	conn, err := child.Connect(ctx, childSock, mage.ConnectOptions{})
+	if err := errors.Join(err, <-connected); err != nil {
+		fmt.Println(err)
+		return
+	}
+	p, _ := conn.Pipe("main")
+	m, err := wait(ctx, p)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println(string(m.Payload))
+	// Output:
+	// written before the child connected
+}
