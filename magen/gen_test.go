@@ -272,3 +272,28 @@ interface Foo {
 		t.Errorf("results: %s\nwant:    %s", results, want)
 	}
 }
+
+// TestGenerateHeader pins the header: the marker, the versions, the
+// command line when given, the source.
+func TestGenerateHeader(t *testing.T) {
+	f := loadOne(t, "package calc; interface Calc { Add(int a) => (int b); }")
+	out, err := Generate(f, Options{Command: "magen -out . calc.magen", Version: "v1.2.3"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := Header + "\n// versions:\n// \tmagen    v1.2.3\n// \tbindings SupportPackageIsVersion1\n" +
+		"// command: magen -out . calc.magen\n// source: "
+	if !strings.HasPrefix(string(out), want) {
+		t.Errorf("header:\n%s\nwant it to start:\n%s", out[:200], want)
+	}
+	out, err = Generate(f, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s := string(out); !strings.Contains(s, "// \tmagen    (devel)\n") || strings.Contains(s, "// command:") {
+		t.Errorf("header without options:\n%s", s[:200])
+	}
+	if !strings.Contains(string(out), "\nconst _ = bindings."+BindingsVersionGuard+"\n") {
+		t.Errorf("no version guard in:\n%s", out)
+	}
+}

@@ -15,9 +15,19 @@
 // standard error and exits with status 1 (2 for a usage error: a bad flag,
 // a -package that is not a Go identifier, an -out that is not a directory).
 //
-// From a Go package:
+// The header of each generated file records the magen version, the
+// bindings API version (SupportPackageIsVersion1, which the generated code
+// refers to, so that it does not compile against a mage/bindings that
+// cannot run it) and the command line.
 //
-//	//go:generate go run github.com/mage-ipc/mage/cmd/magen network_process.magen
+// In a module of your own, magen is a tool of the module, at the version
+// of the mage module the code builds with:
 //
-// See docs/magen.md for the language and the generated API.
+//	go get -tool github.com/mage-ipc/mage/cmd/magen
+//
+// and, in a Go file of the package the bindings go to:
+//
+//	//go:generate go tool magen network_process.magen
+//
+// See docs/magen.md for the language, the generated API and the workflow.
 package main
