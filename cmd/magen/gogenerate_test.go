@@ -8,11 +8,16 @@ import (
 	"testing"
 )
 
-// TestGoGenerate uses magen as a user would: a module of its own that
-// requires mage through a replace directive, a //go:generate line running
-// `go run github.com/mage-ipc/mage/cmd/magen`, then go vet and go run of a
-// program that calls the generated code. A bad file makes go generate fail
-// with the error's position and leaves no output behind.
+// TestGoGenerate uses magen as a user would, in a module of their own made
+// the way a user makes one: go mod init, a replace directive pointing at
+// this checkout (the only thing a published mage would not need),
+// go get -tool, go mod tidy, a //go:generate line running go tool magen,
+// go generate, go mod tidy again now that the generated code imports mage,
+// go vet and go run of a program that calls the generated code. Modules
+// come through the configured proxy, so the module cache may start empty.
+// Then: generated code fails to compile, naming the guard, against a
+// bindings package of another generation; and a bad file makes
+// go generate fail with the error's position, leaving no output behind.
 func TestGoGenerate(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs the go command")
@@ -25,18 +30,61 @@ func TestGoGenerate(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sum, err := os.ReadFile(filepath.Join(root, "go.sum"))
+	dir := t.TempDir()
+	// The user's environment, minus what would make this run unlike a
+	// user's: flags of the caller's (such as -mod=mod) and a workspace.
+	env := append(os.Environ(), "GOFLAGS=", "GOWORK=off")
+	goCmd := func(env []string, args ...string) (string, error) {
+		t.Helper()
+		cmd := exec.Command(goTool, args...)
+		cmd.Dir = dir
+		cmd.Env = env
+		out, err := cmd.CombinedOutput()
+		return string(out), err
+	}
+	mustGo := func(args ...string) string {
+		t.Helper()
+		out, err := goCmd(env, args...)
+		if err != nil {
+			t.Fatalf("go %s: %v\n%s", strings.Join(args, " "), err, out)
+		}
+		return out
+	}
+
+	mustGo("mod", "init", "example.com/user")
+	mustGo("mod", "edit", "-replace", "github.com/mage-ipc/mage="+root)
+	getTool := []string{"get", "-tool", "github.com/mage-ipc/mage/cmd/magen"}
+	if out, err := goCmd(env, getTool...); err != nil {
+		if !strings.Contains(out, "403 Forbidden") {
+			t.Fatalf("go %s: %v\n%s", strings.Join(getTool, " "), err, out)
+		}
+		// go get asks the proxy whether github.com/mage-ipc/mage/cmd/magen
+		// and .../cmd are modules of their own. proxy.golang.org answers
+		// "not found" and go get moves on to the replaced module; a proxy
+		// that answers 403 instead stops it. Let such an answer count as
+		// "not found" too, for this one command.
+		t.Logf("the proxy refused a lookup (go get: %s); retrying with its refusals counted as \"not found\"", strings.TrimSpace(out))
+		retry := append(env[:len(env):len(env)], "GOPROXY="+refusalsAsNotFound(mustGo("env", "GOPROXY")))
+		if out, err := goCmd(retry, getTool...); err != nil {
+			t.Fatalf("go %s: %v\n%s", strings.Join(getTool, " "), err, out)
+		}
+	}
+	mustGo("mod", "tidy")
+	// tidy keeps the requirement the tool needs, though no Go file of the
+	// module imports mage yet.
+	gomod, err := os.ReadFile(filepath.Join(dir, "go.mod"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	dir := t.TempDir()
+	for _, want := range []string{"\ntool github.com/mage-ipc/mage/cmd/magen\n", "require github.com/mage-ipc/mage v"} {
+		if !strings.Contains(string(gomod), want) {
+			t.Fatalf("go.mod after go get -tool and go mod tidy lacks %q:\n%s", want, gomod)
+		}
+	}
+
 	write(t, dir, map[string]string{
-		"go.mod": "module example.com/user\n\ngo 1.26\n\nrequire github.com/mage-ipc/mage v0.0.0\n\n" +
-			"replace github.com/mage-ipc/mage => " + root + "\n",
-		// The module graph needs mage's own requirements checked.
-		"go.sum": string(sum),
 		"calc/doc.go": "// Package calc is generated.\npackage calc\n\n" +
-			"//go:generate go run github.com/mage-ipc/mage/cmd/magen calc.magen log.magen\n",
+			"//go:generate go tool magen calc.magen log.magen\n",
 		"calc/calc.magen": "package calc;\nimport \"log.magen\";\n\ninterface Calculator {\n" +
 			"  Add(int a, int b) => (int sum); // a comment on the method's line\n" +
 			"  SetLog(pending_remote<Log> log);\n}\n",
@@ -66,35 +114,37 @@ func main() {
 }
 `,
 	})
-	run := func(args ...string) (string, error) {
-		t.Helper()
-		cmd := exec.Command(goTool, args...)
-		cmd.Dir = dir
-		// No workspace of the caller's, and free to record requirements in
-		// this throw-away go.mod. Modules come through the configured proxy,
-		// as for a user: the module cache may be empty.
-		cmd.Env = append(os.Environ(), "GOFLAGS=-mod=mod", "GOWORK=off", "GOPACKAGE=")
-		out, err := cmd.CombinedOutput()
-		return string(out), err
-	}
-
-	if out, err := run("generate", "./..."); err != nil {
-		t.Fatalf("go generate: %v\n%s", err, out)
-	}
+	mustGo("generate", "./...")
 	for _, name := range []string{"calc.magen.go", "log.magen.go"} {
 		data, err := os.ReadFile(filepath.Join(dir, "calc", name))
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !strings.HasPrefix(string(data), "// Code generated by magen. DO NOT EDIT.\n") {
-			t.Errorf("%s lacks the header", name)
+		header := "// Code generated by magen. DO NOT EDIT.\n// versions:\n// \tmagen    (devel)\n// \tbindings SupportPackageIsVersion1\n" +
+			"// command: magen calc.magen log.magen\n// source: " + strings.TrimSuffix(name, ".go") + "\n"
+		if !strings.HasPrefix(string(data), header) {
+			t.Errorf("%s does not start with\n%s", name, header)
 		}
 	}
-	if out, err := run("vet", "./..."); err != nil {
-		t.Fatalf("go vet: %v\n%s", err, out)
+	mustGo("mod", "tidy")
+	mustGo("vet", "./...")
+	if out := mustGo("run", "."); out != "5 <nil>\n" {
+		t.Fatalf("go run printed %q, want \"5 <nil>\\n\"", out)
 	}
-	if out, err := run("run", "."); err != nil || out != "5 <nil>\n" {
-		t.Fatalf("go run: %v\n%s", err, out)
+
+	// Code generated for a bindings package of another generation does not
+	// compile, and the error names the guard.
+	gen := filepath.Join(dir, "calc", "log.magen.go")
+	data, err := os.ReadFile(gen)
+	if err != nil {
+		t.Fatal(err)
+	}
+	newer := strings.Replace(string(data), "bindings.SupportPackageIsVersion1", "bindings.SupportPackageIsVersion2", 1)
+	if err := os.WriteFile(gen, []byte(newer), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := goCmd(env, "build", "./..."); err == nil || !strings.Contains(out, "undefined: bindings.SupportPackageIsVersion2") {
+		t.Fatalf("go build of code for another bindings generation: %v\n%s", err, out)
 	}
 
 	// A bad file: go generate fails, magen names the place, nothing is
@@ -105,11 +155,25 @@ func main() {
 		}
 	}
 	write(t, dir, map[string]string{"calc/log.magen": "package calc;\n\ninterface Log {\n  Line(strin s);\n}\n"})
-	out, err := run("generate", "./...")
+	out, err := goCmd(env, "generate", "./...")
 	if err == nil || !strings.Contains(out, "log.magen:4:8: unknown type strin\n") {
 		t.Fatalf("go generate of a bad file: %v\n%s", err, out)
 	}
 	if got := entries(t, filepath.Join(dir, "calc")); len(got) != 3 {
 		t.Errorf("files after a failed go generate: %v", got)
 	}
+}
+
+// refusalsAsNotFound rewrites a GOPROXY list so that any failure of a
+// proxy, a refusal included, moves on to the next one ("|"), and the list
+// ends in "off", whose answer go get takes as "not found". Entries that
+// reach the network directly are dropped.
+func refusalsAsNotFound(goproxy string) string {
+	var proxies []string
+	for _, p := range strings.FieldsFunc(strings.TrimSpace(goproxy), func(r rune) bool { return r == ',' || r == '|' }) {
+		if p != "direct" && p != "off" {
+			proxies = append(proxies, p)
+		}
+	}
+	return strings.Join(append(proxies, "off"), "|")
 }
