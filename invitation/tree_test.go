@@ -14,9 +14,13 @@ import (
 )
 
 func init() {
-	treeRoles["middle"] = middle
+	treeRoles["middle"] = middleInviting("")
 	treeRoles["leaf1"] = leaf1
 	treeRoles["leaf2"] = leaf2
+	// The same tree, every invitation passed by value (see value_test.go).
+	treeRoles["value-middle"] = middleInviting("value-")
+	treeRoles["value-leaf1"] = leaf1
+	treeRoles["value-leaf2"] = leaf2
 }
 
 // treeRoles are the processes of the three-level tree test: the test is
@@ -43,7 +47,8 @@ func send(p mage.MessagePipe, s string, pipes ...mage.MessagePipe) error {
 	return p.WriteMessage(&mage.Message{Payload: []byte(s), Pipes: pipes})
 }
 
-// invite starts the test binary in role with a pipe "main".
+// invite starts the test binary in role with a pipe "main". A "value-"
+// role gets its invitation by value (prepareByValue), others in EnvVar.
 func invite(ctx context.Context, role string) (*exec.Cmd, mage.MessagePipe, error) {
 	inv := invitation.New(nil)
 	p, err := inv.Attach("main")
@@ -52,7 +57,11 @@ func invite(ctx context.Context, role string) (*exec.Cmd, mage.MessagePipe, erro
 	}
 	cmd := childCommand(role)
 	cmd.Stderr = os.Stderr
-	if err := inv.PrepareCommand(cmd); err != nil {
+	prepare := inv.PrepareCommand
+	if strings.HasPrefix(role, "value-") {
+		prepare = func(cmd *exec.Cmd) error { return prepareByValue(inv, cmd) }
+	}
+	if err := prepare(cmd); err != nil {
 		return nil, p, err
 	}
 	err = cmd.Start()
@@ -69,13 +78,19 @@ func invite(ctx context.Context, role string) (*exec.Cmd, mage.MessagePipe, erro
 	return cmd, p, nil
 }
 
-func middle(ctx context.Context, up mage.MessagePipe) error {
-	c1, p1, err := invite(ctx, "leaf1")
+// middleInviting is the middle process of the tree, which invites the
+// leaves named role+"leaf1" and role+"leaf2".
+func middleInviting(role string) func(ctx context.Context, up mage.MessagePipe) error {
+	return func(ctx context.Context, up mage.MessagePipe) error { return middle(ctx, up, role) }
+}
+
+func middle(ctx context.Context, up mage.MessagePipe, role string) error {
+	c1, p1, err := invite(ctx, role+"leaf1")
 	if err != nil {
 		return err
 	}
 	defer c1.Wait()
-	c2, p2, err := invite(ctx, "leaf2")
+	c2, p2, err := invite(ctx, role+"leaf2")
 	if err != nil {
 		return err
 	}
@@ -137,6 +152,17 @@ func leaf2(ctx context.Context, up mage.MessagePipe) error {
 }
 
 func TestThreeLevelTreeWithIntroduction(t *testing.T) {
+	testThreeLevelTree(t, "middle", nil)
+}
+
+// TestThreeLevelTreeByValue is the same tree with every invitation passed
+// by value: the middle process, not the broker, passes each leaf its
+// broker socket too (Value.Broker).
+func TestThreeLevelTreeByValue(t *testing.T) {
+	testThreeLevelTree(t, "value-middle", prepareByValue)
+}
+
+func testThreeLevelTree(t *testing.T, role string, prepare func(*invitation.Invitation, *exec.Cmd) error) {
 	ctx := ctxFor(t)
 	node := mage.NewNode(mage.NodeOptions{})
 	defer node.Close()
@@ -145,10 +171,13 @@ func TestThreeLevelTreeWithIntroduction(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd := childCommand("middle")
+	cmd := childCommand(role)
 	var stderr strings.Builder
 	cmd.Stderr = &stderr
-	if err := inv.PrepareCommand(cmd); err != nil {
+	if prepare == nil {
+		prepare = (*invitation.Invitation).PrepareCommand
+	}
+	if err := prepare(inv, cmd); err != nil {
 		t.Fatal(err)
 	}
 	err = cmd.Start()

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"strconv"
 	"strings"
 	"testing"
@@ -27,22 +28,47 @@ func acceptFor(ctx context.Context, role string) (*invitation.Accepted, error) {
 	if !strings.HasPrefix(role, "value-") {
 		return invitation.Accept(ctx)
 	}
-	var fd int
-	var token []byte
+	var v invitation.Value
 	for _, field := range strings.Split(os.Getenv(valueEnv), ";") {
 		key, val, _ := strings.Cut(field, "=")
 		var err error
+		var fd int
 		switch key {
-		case "fd":
-			fd, err = strconv.Atoi(val)
+		case "fd", "broker":
+			if fd, err = strconv.Atoi(val); err == nil && key == "fd" {
+				v.File = os.NewFile(uintptr(fd), "invitation")
+			} else if err == nil {
+				v.Broker = os.NewFile(uintptr(fd), "broker")
+			}
 		case "token":
-			token, err = hex.DecodeString(val)
+			v.Token, err = hex.DecodeString(val)
 		}
 		if err != nil {
 			return nil, fmt.Errorf("bad %s: %w", valueEnv, err)
 		}
 	}
-	return invitation.AcceptFrom(ctx, invitation.Value{File: os.NewFile(uintptr(fd), "invitation"), Token: token}, invitation.AcceptOptions{})
+	// Our own children get their invitations from us, not this variable.
+	_ = os.Unsetenv(valueEnv)
+	return invitation.AcceptFrom(ctx, v, invitation.AcceptOptions{})
+}
+
+// prepareByValue sets cmd up to receive inv by value: the sockets of
+// inv.ChildValue at descriptors 4 and 5 (3 is a copy of stderr, filler, so
+// that the numbers are the test's choice, not the first free one),
+// described in valueEnv.
+func prepareByValue(inv *invitation.Invitation, cmd *exec.Cmd) error {
+	v, err := inv.ChildValue()
+	if err != nil {
+		return err
+	}
+	desc := "fd=4;token=" + hex.EncodeToString(v.Token)
+	cmd.ExtraFiles = []*os.File{os.Stderr, v.File}
+	if v.Broker != nil {
+		cmd.ExtraFiles = append(cmd.ExtraFiles, v.Broker)
+		desc += ";broker=5"
+	}
+	cmd.Env = append(cmd.Env, valueEnv+"="+desc)
+	return nil
 }
 
 // TestAcceptFromAcrossProcesses invites a child by value: the parent passes
