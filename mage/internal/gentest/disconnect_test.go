@@ -218,3 +218,23 @@ func TestInvalidPipe(t *testing.T) {
 		t.Fatal("a remote of no pipe never reported its disconnection")
 	}
 }
+
+// TestWriteAfterPeerClosedIsDisconnected: once the pipe knows its peer is
+// gone, a one-way send and a call both fail with an error matching
+// ErrDisconnected (and mage.ErrPeerClosed), as the generated methods
+// promise, whether or not the Remote's reader noticed first.
+func TestWriteAfterPeerClosedIsDisconnected(t *testing.T) {
+	ctx := testContext(t)
+	a, b := mage.CreatePipe()
+	rcv := everything.BindScalars(b, newScalars())
+	remote := everything.NewScalarsRemote(a) // no reader yet: nothing has waited for a reply
+	defer remote.Close()
+	_ = rcv.Close()
+	err := remote.Set(true, 1, 2, 3, 'c')
+	if !errors.Is(err, bindings.ErrDisconnected) || !errors.Is(err, mage.ErrPeerClosed) {
+		t.Fatalf("Set after the receiver closed = %v, want ErrDisconnected and ErrPeerClosed", err)
+	}
+	if err := remote.Nothing(ctx); !errors.Is(err, bindings.ErrDisconnected) {
+		t.Fatalf("Nothing after the receiver closed = %v, want ErrDisconnected", err)
+	}
+}
