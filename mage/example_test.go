@@ -4,6 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
+	"os"
+	"syscall"
 	"time"
 
 	"github.com/mage-ipc/mage/mage"
@@ -104,7 +107,7 @@ func ExampleConnect() {
 	defer parent.Close()
 	child := mage.NewNode(mage.NodeOptions{})
 	defer child.Close()
-	parentSock, childSock, err := mage.ConnPair()
+	parentSock, childSock, err := unixSocketPair()
 	if err != nil {
 		fmt.Println(err)
 		return
@@ -133,4 +136,25 @@ func ExampleConnect() {
 	fmt.Println(string(m.Payload))
 	// Output:
 	// written before the child connected
+}
+
+// unixSocketPair returns the two ends of a connected Unix stream socket, as
+// a launcher would hand a child one end. (The launcher and invitation
+// packages do this for you.)
+func unixSocketPair() (*net.UnixConn, *net.UnixConn, error) {
+	fds, err := syscall.Socketpair(syscall.AF_UNIX, syscall.SOCK_STREAM, 0)
+	if err != nil {
+		return nil, nil, err
+	}
+	var conns [2]*net.UnixConn
+	for i, fd := range fds {
+		f := os.NewFile(uintptr(fd), "socketpair")
+		c, err := net.FileConn(f)
+		_ = f.Close()
+		if err != nil {
+			return nil, nil, err
+		}
+		conns[i] = c.(*net.UnixConn)
+	}
+	return conns[0], conns[1], nil
 }
