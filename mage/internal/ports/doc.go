@@ -100,9 +100,20 @@
 //     stint at the target (authority.go: port.stints, the same starts and
 //     ends as the stint counts of Node loss, but not ended by acks).
 //     A ClosureEvent with Lost set is also taken from the node a
-//     receiving port sends to (its proxy there lost its target); from any
+//     receiving port sends to (its proxy there lost its target). From a
+//     node whose stint may still start it is kept aside and takes effect
+//     when that stint starts (the sender's new node may report its end
+//     lost before the event that starts its stint arrives); from any
 //     other node it is dropped without a charge (a bypassed proxy may send
 //     one late, and the ports concerned hear of the loss themselves).
+//   - A node that gave the sender away: when this node adopts a pipe's
+//     sender from node N and the pipe's other end lives here, the
+//     descriptor says from which sequence number on the sender no longer
+//     sends from N. Until N starts a new stint there, a user message from
+//     N numbered from there on, or a closure from N, is held while
+//     another node could start N's new stint, and refused otherwise; and
+//     the port stops waiting on N once everything N sent has arrived. So
+//     a child that handed an end back cannot forge its traffic.
 //   - PortAcceptedEvent: only the node the port was moved to (the proxy is
 //     looked up by that node and the new port's name); anything else
 //     matches nothing and changes nothing.
@@ -132,7 +143,9 @@
 // ([ErrTooManyPorts], which also bounds what it adds to the indexes of
 // peers and proxy targets and, since each of its events moves one stint
 // count, to the per-port stint tables); at most MaxHeldEvents events of a
-// node may be held ([ErrTooManyHeld]); MaxLostNodes lost nodes are
+// node may be held ([ErrTooManyHeld]); a node may end at most 64 more
+// stints at a port than it had ([ErrNotAuthorized]: PeerMovedEvent
+// floods); MaxLostNodes lost nodes are
 // remembered. After LostNode(x) the node keeps nothing about x but the fact
 // that it is lost. A message refused whole adopts none of its ports. No
 // remote input panics.
