@@ -11,8 +11,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/mage-ipc/mage/invitation"
 	"github.com/mage-ipc/mage/internal/sockets"
+	"github.com/mage-ipc/mage/invitation"
 	"github.com/mage-ipc/mage/mage"
 	"github.com/mage-ipc/mage/mage/bindings"
 )
