@@ -37,7 +37,7 @@ type instance struct {
 	// streak counts the restarts since the last stable run (see
 	// spec.Restart.ResetAfter): the limit and the backoff go by it.
 	streak int
-	child    *launcher.Child
+	child  *launcher.Child
 	// node is the node of the current or last run.
 	node      mage.NodeName
 	startedAt time.Time
