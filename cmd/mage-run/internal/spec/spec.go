@@ -2,6 +2,7 @@ package spec
 
 import (
 	"fmt"
+	"regexp"
 	"syscall"
 	"time"
 
@@ -79,6 +80,16 @@ type Process struct {
 	// invitation (no socket, no MAGE_INVITATION), so no pipes and no
 	// supervisor interface, and counts as started as soon as it runs.
 	Invite bool
+	// Ready, when not nil, says when the process is ready; without it a
+	// process is ready once it runs (an invited one: once it accepted).
+	Ready *Probe
+	// Health, when not nil, is checked while the process is ready; when
+	// it fails, the process is stopped and restarted by its policy.
+	Health *Probe
+	// Announce, when not nil, finds in the process's output the address
+	// it listens on: the first group of the first line that matches
+	// stands for {address} in its tcp and http probes.
+	Announce *regexp.Regexp
 	// Required makes the whole tree stop, and mage-run exit with this
 	// process's status, when it fails for good.
 	Required bool

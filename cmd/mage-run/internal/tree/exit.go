@@ -25,6 +25,13 @@ func (t *Tree) exited(in *instance, exit launcher.Exit) {
 		in.supervisor = nil
 	}
 	t.failReconnects(in, fmt.Errorf("process %s exited", in.name))
+	t.stopProber(in)
+	in.ready = false
+	if in.unhealthy != "" {
+		// Stopped by mage-run, but for failing: a failed run.
+		exit.Reason = in.unhealthy + "; " + exit.Reason
+		in.lastExit = &exit
+	}
 	log := t.log.Named(in.name)
 	if in.stopWanted || t.stopping {
 		log.Info("process stopped", "exit", exit.String())

@@ -25,8 +25,6 @@ type instance struct {
 	launchedBy *launchRequest
 	// launched marks an instance made by Launch, not with the tree.
 	launched bool
-	// ran is set once a run of the instance has accepted its invitation.
-	ran bool
 
 	state   State
 	outcome Outcome
@@ -41,7 +39,9 @@ type instance struct {
 	// node is the node of the current or last run.
 	node      mage.NodeName
 	startedAt time.Time
-	lastExit  *launcher.Exit
+	// launchedAt is when the current run's process was started.
+	launchedAt time.Time
+	lastExit   *launcher.Exit
 	// earlyExit is an exit that arrived before the start's own event.
 	earlyExit *launcher.Exit
 	// cancelStart ends a start in progress.
@@ -54,6 +54,23 @@ type instance struct {
 	stopWanted bool
 	// stopSent: Stop was called on the current process.
 	stopSent bool
+	// ready is set once the current run is ready (see beginProbes);
+	// everReady once any run was, readyAfter how long the last one that
+	// was took to get there from launchedAt.
+	ready      bool
+	everReady  bool
+	readyAfter time.Duration
+	// watch reads the current run's output for its announced address
+	// and its ready line.
+	watch *outputWatch
+	// stopProbe ends the current run's prober; nil when none runs.
+	stopProbe context.CancelFunc
+	// probeOK and probeFailed count the prober's checks in a row that
+	// passed and failed.
+	probeOK, probeFailed int
+	// unhealthy says why mage-run stopped the current run for failing a
+	// probe; empty otherwise. Such a run ends as a failure.
+	unhealthy string
 	// stdout re-emits the current run's standard output, unless
 	// Options.Stdout takes it.
 	stdout *lineLogger

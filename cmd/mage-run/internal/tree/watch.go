@@ -1,0 +1,63 @@
+package tree
+
+import (
+	"sync"
+)
+
+// outputWatch reads one run's output lines for what the spec looks for
+// in them: the address the process announces (spec's announce) and the
+// line that makes it ready (a line probe). Its methods are called by the
+// goroutines that read the process's stdout and stderr, and by probers.
+type outputWatch struct {
+	t   *Tree
+	in  *instance
+	run int
+
+	// mu guards the fields below.
+	mu sync.Mutex
+	// address is what the announce pattern's first group matched first;
+	// empty until then.
+	address string
+	// readySeen is set once a line matched the line probe.
+	readySeen bool
+}
+
+func newOutputWatch(t *Tree, in *instance, run int) *outputWatch {
+	return &outputWatch{t: t, in: in, run: run}
+}
+
+// line looks at one line of output. It never blocks: the loop itself
+// flushes stdout, so what it has to tell the loop goes by a goroutine of
+// its own, which gives up once the tree is done.
+func (w *outputWatch) line(text []byte) {
+	b := w.in.block
+	if b.Announce == nil && (b.Ready == nil || b.Ready.Line == nil) {
+		return
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if b.Announce != nil && w.address == "" {
+		if m := b.Announce.FindSubmatch(text); m != nil && len(m[1]) > 0 {
+			w.address = string(m[1])
+			go w.t.send(announcedEvent{in: w.in, run: w.run, address: w.address})
+		}
+	}
+	if b.Ready != nil && b.Ready.Line != nil && !w.readySeen && b.Ready.Line.Match(text) {
+		w.readySeen = true
+		go w.t.send(readyEvent{in: w.in, run: w.run, how: "line " + strconvQuote(string(text))})
+	}
+}
+
+// announced returns the address the process announced, or "".
+func (w *outputWatch) announced() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.address
+}
+
+// seenReadyLine reports whether a line matched the line probe already.
+func (w *outputWatch) seenReadyLine() bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.readySeen
+}
