@@ -28,6 +28,15 @@ blocks that join attachments of two processes.
       jitter      = 0.2             # random fraction taken off each delay
     }
     required     = false            # true: failing for good stops the whole tree
+    announce     = "on (\\S+)"       # regexp: its first group is {address}
+    ready {                         # when it is ready; one of exec, tcp, http, file,
+      tcp    = "{address}"          #   line (a regexp on its output), supervisor = true
+      period = "1s"                 # also timeout, initial_delay, success_threshold,
+    }                               #   failure_threshold (0: never give up)
+    health {                        # checked once ready; failing stops it (then restart)
+      http              = "http://{address}/healthz"
+      failure_threshold = 3
+    }
     process "CHILD" { ... }         # started once its parent runs, stopped before it
   }
 

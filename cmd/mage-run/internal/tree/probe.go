@@ -71,8 +71,11 @@ func (t *Tree) beginProbes(in *instance) {
 		t.markReady(in, "")
 	case pr.Periodic():
 		t.startProber(in, stageReady, pr)
-	case in.watch != nil && pr.Kind == spec.ProbeLine && in.watch.seenReadyLine():
-		t.markReady(in, "line")
+	case in.watch != nil && pr.Kind == spec.ProbeLine:
+		// The line may have come before the run was known to be running.
+		if how := in.watch.seenReadyLine(); how != "" {
+			t.markReady(in, how)
+		}
 	}
 }
 
@@ -245,6 +248,7 @@ func (ev probeEvent) apply(t *Tree) {
 	}
 	log.Warn("process failed its probe; stopping it", "probe", ev.stage.String(), "reason", why)
 	in.unhealthy = why
+	in.ready = false
 	t.stopProber(in)
 	t.observe(in, why)
 	t.stopProcess(in)

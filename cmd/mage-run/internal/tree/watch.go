@@ -18,8 +18,9 @@ type outputWatch struct {
 	// address is what the announce pattern's first group matched first;
 	// empty until then.
 	address string
-	// readySeen is set once a line matched the line probe.
-	readySeen bool
+	// readyLine is the first line that matched the line probe; empty
+	// until one did.
+	readyLine string
 }
 
 func newOutputWatch(t *Tree, in *instance, run int) *outputWatch {
@@ -42,9 +43,9 @@ func (w *outputWatch) line(text []byte) {
 			go w.t.send(announcedEvent{in: w.in, run: w.run, address: w.address})
 		}
 	}
-	if b.Ready != nil && b.Ready.Line != nil && !w.readySeen && b.Ready.Line.Match(text) {
-		w.readySeen = true
-		go w.t.send(readyEvent{in: w.in, run: w.run, how: "line " + strconvQuote(string(text))})
+	if b.Ready != nil && b.Ready.Line != nil && w.readyLine == "" && b.Ready.Line.Match(text) {
+		w.readyLine = "line " + strconvQuote(string(text))
+		go w.t.send(readyEvent{in: w.in, run: w.run, how: w.readyLine})
 	}
 }
 
@@ -55,9 +56,10 @@ func (w *outputWatch) announced() string {
 	return w.address
 }
 
-// seenReadyLine reports whether a line matched the line probe already.
-func (w *outputWatch) seenReadyLine() bool {
+// seenReadyLine says which line matched the line probe, or "" when none
+// did yet.
+func (w *outputWatch) seenReadyLine() string {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	return w.readySeen
+	return w.readyLine
 }
