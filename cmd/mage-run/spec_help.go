@@ -18,7 +18,8 @@ blocks that join attachments of two processes.
     accept_timeout = "10s"          # for an invited process to accept its invitation
     invite       = true             # false: a program that does not use mage (no pipes)
     on_demand    = false            # launched by its parent through Supervisor.Launch
-    after        = ["sibling"]      # siblings that must run first, stopped after this one
+    after        = ["db:ready"]     # siblings to wait for: NAME[:started|ready|completed]
+                                    # (or { db = "ready" }); stopped after this one
     restart {
       policy      = "on-failure"    # never, on-failure or always
       backoff     = "100ms"         # first delay; doubles up to max_backoff

@@ -267,8 +267,8 @@ func (p *parser) processAttributes(proc *Process, attrs hcl.Attributes) {
 	if a, ok := attrs["stop_timeout"]; ok {
 		p.duration(a, &proc.StopTimeout)
 	}
-	if a, ok := attrs["after"]; ok && p.decode(a, &proc.After) {
-		proc.AfterRange = a.Expr.Range()
+	if a, ok := attrs["after"]; ok {
+		p.after(proc, a)
 	}
 	if a, ok := attrs["announce"]; ok {
 		p.announce(proc, a)

@@ -107,9 +107,12 @@ type Process struct {
 	// Restart says what to do when the process exits.
 	Restart Restart
 	// After names sibling processes (blocks with the same parent) that
-	// must be running before this one starts, and that are stopped only
-	// after it has stopped.
+	// this one waits for before it starts, and that are stopped only
+	// after it has stopped. Conditions says, for each, what it waits
+	// for.
 	After []string
+	// Conditions holds the condition of each name in After.
+	Conditions map[string]Condition
 	// AfterRange is the position of the after attribute, for messages.
 	AfterRange hcl.Range
 	// Children are the nested process blocks, in file order.
@@ -270,4 +273,43 @@ func (s *Spec) Process(name string) *Process {
 		}
 	})
 	return found
+}
+
+// Condition is what a process waits for in a sibling it is after.
+type Condition uint8
+
+// The conditions.
+const (
+	// AfterStarted waits until the sibling runs (an invited one: has
+	// accepted), or has finished with status 0.
+	AfterStarted Condition = iota
+	// AfterReady waits until the sibling is ready (see Process.Ready),
+	// or has finished with status 0.
+	AfterReady
+	// AfterCompleted waits until the sibling has finished with status 0
+	// and will not be started again.
+	AfterCompleted
+)
+
+var conditionNames = [...]string{
+	AfterStarted:   "started",
+	AfterReady:     "ready",
+	AfterCompleted: "completed",
+}
+
+// String returns the condition as written in a spec.
+func (c Condition) String() string {
+	if int(c) < len(conditionNames) {
+		return conditionNames[c]
+	}
+	return fmt.Sprintf("Condition(%d)", uint8(c))
+}
+
+func parseCondition(s string) (Condition, bool) {
+	for c, name := range conditionNames {
+		if name == s {
+			return Condition(c), true
+		}
+	}
+	return 0, false
 }
