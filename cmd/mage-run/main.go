@@ -91,7 +91,7 @@ func newApp(stdout, stderr io.Writer, notify notifyFunc) *cli.App {
 			}
 			return usageError("unknown command %q: want %s", c.Args().First(), commandList(c.App))
 		},
-		Commands: []*cli.Command{runCommand(notify), checkCommand(), graphCommand(), demoCommand(notify)},
+		Commands: []*cli.Command{runCommand(notify), checkCommand(), graphCommand(), ctlCommand(), demoCommand(notify)},
 	}
 	app.Commands = append(app.Commands, helpCommand())
 	return app

@@ -5,6 +5,8 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 	"github.com/urfave/cli/v2"
+
+	"github.com/mage-ipc/mage/cmd/mage-run/internal/control"
 )
 
 // runCommand is `mage-run run SPEC`.
@@ -21,7 +23,9 @@ func runCommand(notify notifyFunc) *cli.Command {
 			&cli.BoolFlag{Name: "trace", Usage: "log every message each process sends and receives"},
 			&cli.StringFlag{Name: "view", Value: "auto", Usage: "live (a table redrawn in place), plain (a line per change) or auto (live on a terminal)"},
 			&cli.DurationFlag{Name: "stop-after", Usage: "stop the tree in order after this long (0: never)"},
-			&cli.StringFlag{Name: "notify-ready", Usage: "append a line to this existing file (or named pipe) once every process started with the tree is running"},
+			&cli.StringFlag{Name: "notify-ready", Usage: "append a line to this existing file (or named pipe) once every process started with the tree is ready"},
+			&cli.StringFlag{Name: "socket", Usage: "serve the control interface (mage-run ctl) on this socket (default: one found from the spec's directory)"},
+			&cli.BoolFlag{Name: "no-control", Usage: "do not serve the control interface"},
 		),
 		Action: func(c *cli.Context) error {
 			path, s, err := loadSpecArg(c)
@@ -34,6 +38,16 @@ func runCommand(notify notifyFunc) *cli.Command {
 			}
 			sv.spec = s
 			sv.title = "mage-run " + path
+			if !c.Bool("no-control") {
+				addr, err := control.AddressFor(s.Dir)
+				if p := c.String("socket"); p != "" {
+					addr, err = control.AddressAt(p)
+				}
+				if err != nil {
+					return usageError("%v", err)
+				}
+				sv.control = &addr
+			}
 			return sv.run()
 		},
 	}

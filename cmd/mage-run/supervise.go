@@ -14,6 +14,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 	"golang.org/x/term"
 
+	"github.com/mage-ipc/mage/cmd/mage-run/internal/control"
 	"github.com/mage-ipc/mage/cmd/mage-run/internal/spec"
 	"github.com/mage-ipc/mage/cmd/mage-run/internal/tree"
 	"github.com/mage-ipc/mage/cmd/mage-run/internal/view"
@@ -38,8 +39,10 @@ type supervision struct {
 	// stopAfter, when positive, stops the tree in order after this long.
 	stopAfter time.Duration
 	// notifyReady, when not empty, is a file (or named pipe) to which
-	// "ready" is appended once the tree's processes have started.
+	// "ready" is appended once the tree's processes are ready.
 	notifyReady string
+	// control, when not nil, is where to serve the control interface.
+	control *control.Address
 }
 
 // logSettings are the --log-format and --log-level flags.
@@ -99,6 +102,15 @@ func (s supervision) run() error {
 		opts.Env = append(opts.Env, mage.EnvTrace+"=1")
 	}
 	t = tree.Start(opts)
+	if s.control != nil {
+		srv, err := control.Serve(node, *s.control, control.TreeService{Tree: t}, log.Named("control"))
+		if err != nil {
+			log.Warn("not serving the control interface", "error", err)
+		} else {
+			log.Info("control interface serving", "socket", srv.Addr().Socket)
+			defer srv.Close()
+		}
+	}
 	pollDone := make(chan struct{})
 	defer func() { <-pollDone }()
 	go func() {

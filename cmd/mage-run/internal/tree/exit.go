@@ -34,8 +34,18 @@ func (t *Tree) exited(in *instance, exit launcher.Exit) {
 	}
 	log := t.log.Named(in.name)
 	if in.stopWanted || t.stopping {
+		in.restartWanted = false
 		log.Info("process stopped", "exit", exit.String())
 		t.end(in, OutcomeStopped, exit.String())
+		return
+	}
+	if in.restartWanted {
+		in.restartWanted = false
+		in.restarts++
+		log.Info("process restarted on request", "exit", exit.String())
+		t.observe(in, exit.String()+"; restarted on request")
+		t.startInstance(in)
+		t.answerControl(in)
 		return
 	}
 	if r := in.block.Restart; r.ResetAfter > 0 && in.streak > 0 && !in.startedAt.IsZero() {
@@ -140,6 +150,7 @@ func (t *Tree) end(in *instance, outcome Outcome, detail string) {
 		t.failures = append(t.failures, in)
 	}
 	t.observe(in, detail)
+	t.answerControl(in)
 	if outcome == OutcomeFailed && in.block.Required && !t.stopping {
 		t.log.Named(in.name).Error("required process failed for good; stopping the tree")
 		t.requiredFailed = in

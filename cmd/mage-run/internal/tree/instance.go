@@ -52,6 +52,12 @@ type instance struct {
 	// teardown); once its children have ended it is stopped, and it is
 	// never restarted.
 	stopWanted bool
+	// restartWanted: a control request stopped the current run to start
+	// it again at once.
+	restartWanted bool
+	// restartReplies and stopReplies wait for a control restart to start
+	// the instance again, and for a control stop to end it.
+	restartReplies, stopReplies []*reply
 	// stopSent: Stop was called on the current process.
 	stopSent bool
 	// ready is set once the current run is ready (see beginProbes);

@@ -114,3 +114,15 @@ func (t *Tree) computeResult() Result {
 	}
 	return res
 }
+
+// StateText is the row's state as people read it: how it ended, "ready"
+// for a ready run, or its State.
+func StateText(r Row) string {
+	switch {
+	case r.State == StateEnded:
+		return r.Outcome.String()
+	case r.State == StateRunning && r.Ready:
+		return "ready"
+	}
+	return r.State.String()
+}

@@ -1,0 +1,144 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/mage-ipc/mage/cmd/mage-run/internal/control"
+)
+
+// ctlTimeout bounds one ctl call.
+const ctlTimeout = 30 * time.Second
+
+// exitCtlFailed is ctl's status when the tree cannot be reached or
+// refuses the request.
+const exitCtlFailed = 1
+
+// ctlCommand is `mage-run ctl [--socket PATH] ACTION [NAME]`.
+func ctlCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "ctl",
+		Usage: "ask a running tree for its status, or restart, stop or start one of its processes",
+		Description: "Talks to the tree that 'mage-run run' serves on its control socket. Run from\n" +
+			"the spec's directory it finds that tree by itself; --socket names another.\n" +
+			"Only the user that runs the tree can reach it.",
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "socket", Usage: "the tree's control socket (default: the one of the spec in the current directory)"},
+			&cli.StringFlag{Name: "token-file", Usage: "the token file (default: beside the socket)"},
+		},
+		Subcommands: []*cli.Command{
+			ctlAction("status", "", "show every process of the tree: state, pid, restarts, uptime, last exit"),
+			ctlAction("restart", "NAME", "stop a process and start it again at once (not counted as a failure)"),
+			ctlAction("stop", "NAME", "stop a process for good, its children first"),
+			ctlAction("start", "NAME", "start again a process that has ended"),
+		},
+	}
+}
+
+func ctlAction(name, args, usage string) *cli.Command {
+	return &cli.Command{
+		Name:      name,
+		Usage:     usage,
+		ArgsUsage: args,
+		Action: func(c *cli.Context) error {
+			want := 0
+			if args != "" {
+				want = 1
+			}
+			if c.NArg() != want {
+				if want == 0 {
+					return usageError("ctl %s takes no arguments", name)
+				}
+				return usageError("ctl %s takes one argument, the instance name", name)
+			}
+			return runCtl(c, name, c.Args().First())
+		},
+	}
+}
+
+func runCtl(c *cli.Context, action, instance string) error {
+	addr, err := ctlAddress(c)
+	if err != nil {
+		return &statusError{code: exitCtlFailed, msg: err.Error()}
+	}
+	tokenFile := c.String("token-file")
+	if tokenFile == "" {
+		tokenFile = addr.Token
+	}
+	token, err := control.ReadToken(tokenFile)
+	if errors.Is(err, os.ErrNotExist) {
+		err = fmt.Errorf("%w (no token at %s)", control.ErrNoTree, tokenFile)
+	}
+	if err != nil {
+		return &statusError{code: exitCtlFailed, msg: err.Error()}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), ctlTimeout)
+	defer cancel()
+	client, err := control.Dial(ctx, addr, token)
+	if err != nil {
+		return &statusError{code: exitCtlFailed, msg: err.Error()}
+	}
+	defer client.Close()
+	switch action {
+	case "status":
+		err = ctlStatus(ctx, c, client)
+	case "restart":
+		err = client.Restart(ctx, instance)
+	case "stop":
+		err = client.Stop(ctx, instance)
+	case "start":
+		err = client.Start(ctx, instance)
+	}
+	if err != nil {
+		return &statusError{code: exitCtlFailed, msg: "ctl " + action + ": " + err.Error()}
+	}
+	if action != "status" {
+		fmt.Fprintf(c.App.Writer, "%s: %s requested\n", instance, action)
+	}
+	return nil
+}
+
+// ctlAddress is --socket's address, or that of the spec directory the
+// command runs in.
+func ctlAddress(c *cli.Context) (control.Address, error) {
+	// The flags are ctl's, one level up from the action.
+	if path := c.String("socket"); path != "" {
+		return control.AddressAt(path)
+	}
+	return control.AddressFor(".")
+}
+
+func ctlStatus(ctx context.Context, c *cli.Context, client *control.Client) error {
+	names, depths, states, pids, restarts, uptimes, exits, err := client.Status(ctx)
+	if err != nil {
+		return err
+	}
+	n := len(names)
+	if len(depths) != n || len(states) != n || len(pids) != n || len(restarts) != n || len(uptimes) != n || len(exits) != n {
+		return fmt.Errorf("malformed status: %d names but other columns of other lengths", n)
+	}
+	tw := tabwriter.NewWriter(c.App.Writer, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "PROCESS\tSTATE\tPID\tRESTARTS\tUPTIME\tLAST EXIT")
+	for i := range names {
+		pid, up, exit := "-", "-", "-"
+		if pids[i] > 0 {
+			pid = fmt.Sprint(pids[i])
+		}
+		if uptimes[i] > 0 {
+			up = (time.Duration(uptimes[i]) * time.Millisecond).Round(100 * time.Millisecond).String()
+		}
+		if exits[i] != "" {
+			exit = exits[i]
+		}
+		depth := min(max(int(depths[i]), 0), 64)
+		fmt.Fprintf(tw, "%s%s\t%s\t%s\t%d\t%s\t%s\n", strings.Repeat("  ", depth), names[i], states[i], pid, restarts[i], up, exit)
+	}
+	return tw.Flush()
+}
