@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -34,12 +35,18 @@ func ctlCommand() *cli.Command {
 			&cli.StringFlag{Name: "token-file", Usage: "the token file (default: beside the socket)"},
 		},
 		Subcommands: []*cli.Command{
-			ctlAction("status", "", "show every process of the tree: state, pid, restarts, uptime, last exit"),
+			ctlStatusCommand(),
 			ctlAction("restart", "NAME", "stop a process and start it again at once (not counted as a failure)"),
 			ctlAction("stop", "NAME", "stop a process for good, its children first"),
 			ctlAction("start", "NAME", "start again a process that has ended"),
 		},
 	}
+}
+
+func ctlStatusCommand() *cli.Command {
+	c := ctlAction("status", "", "show every process of the tree: state, pid, restarts, uptime, last exit")
+	c.Flags = []cli.Flag{&cli.BoolFlag{Name: "json", Usage: "print a JSON array of objects, for scripts"}}
+	return c
 }
 
 func ctlAction(name, args, usage string) *cli.Command {
@@ -123,6 +130,22 @@ func ctlStatus(ctx context.Context, c *cli.Context, client *control.Client) erro
 	n := len(names)
 	if len(depths) != n || len(states) != n || len(pids) != n || len(restarts) != n || len(uptimes) != n || len(exits) != n {
 		return fmt.Errorf("malformed status: %d names but other columns of other lengths", n)
+	}
+	if c.Bool("json") {
+		type entry struct {
+			Instance string `json:"instance"`
+			Depth    int32  `json:"depth"`
+			State    string `json:"state"`
+			Pid      int32  `json:"pid,omitempty"`
+			Restarts int32  `json:"restarts"`
+			UptimeMS int64  `json:"uptime_ms,omitempty"`
+			LastExit string `json:"last_exit,omitempty"`
+		}
+		out := make([]entry, n)
+		for i := range names {
+			out[i] = entry{names[i], depths[i], states[i], pids[i], restarts[i], uptimes[i], exits[i]}
+		}
+		return json.NewEncoder(c.App.Writer).Encode(out)
 	}
 	tw := tabwriter.NewWriter(c.App.Writer, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "PROCESS\tSTATE\tPID\tRESTARTS\tUPTIME\tLAST EXIT")

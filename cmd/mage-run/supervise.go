@@ -75,10 +75,14 @@ func (s supervision) run() error {
 		return view.Counters{In: c.Received, Out: c.Sent}, ok
 	}
 	logOut := s.stderr
-	if s.useLive() {
+	var jsonView *view.JSON
+	switch {
+	case s.view == "json":
+		jsonView = view.NewJSON(s.stdout)
+	case s.useLive():
 		live = view.NewLive(s.stdout, s.title, func() []tree.Row { return t.Snapshot() }, counters, s.terminalWidth)
 		logOut = live.LogWriter(s.stderr)
-	} else {
+	default:
 		plain = view.NewPlain(s.stdout)
 	}
 	log := hclog.New(&hclog.LoggerOptions{
@@ -95,8 +99,11 @@ func (s supervision) run() error {
 	node = mage.NewNode(nodeOpts)
 	defer node.Close()
 	opts := tree.Options{Spec: s.spec, Node: node, Logger: log, Names: names}
-	if plain != nil {
+	switch {
+	case plain != nil:
 		opts.Observe = plain.Event
+	case jsonView != nil:
+		opts.Observe = jsonView.Event
 	}
 	if s.trace {
 		opts.Env = append(opts.Env, mage.EnvTrace+"=1")
@@ -142,6 +149,9 @@ loop:
 		case <-ready:
 			ready = nil
 			log.Info("the tree is up")
+			if jsonView != nil {
+				jsonView.Up(time.Now())
+			}
 			if s.notifyReady != "" {
 				if err := appendLine(s.notifyReady, "ready mage-run"); err != nil {
 					log.Error("cannot notify readiness", "file", s.notifyReady, "error", err)
@@ -168,9 +178,19 @@ loop:
 	if live != nil {
 		live.Close()
 	}
+	err := treeStatus(res, killedBy)
+	if jsonView != nil {
+		status := exitOK
+		var se *statusError
+		if errors.As(err, &se) {
+			status = se.code
+		}
+		jsonView.Result(res.Rows, counters, status)
+		return err
+	}
 	fmt.Fprintln(s.stdout)
 	view.WriteSummary(s.stdout, res.Rows, counters)
-	return treeStatus(res, killedBy)
+	return err
 }
 
 // pollEvery is how often the running processes are asked for their
