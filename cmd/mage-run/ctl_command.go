@@ -5,8 +5,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
+	"os/signal"
 	"strings"
+	"syscall"
 	"text/tabwriter"
 	"time"
 
@@ -39,6 +42,7 @@ func ctlCommand() *cli.Command {
 			ctlAction("restart", "NAME", "stop a process and start it again at once (not counted as a failure)"),
 			ctlAction("stop", "NAME", "stop a process for good, its children first"),
 			ctlAction("start", "NAME", "start again a process that has ended"),
+			ctlLogsCommand(),
 		},
 	}
 }
@@ -47,6 +51,57 @@ func ctlStatusCommand() *cli.Command {
 	c := ctlAction("status", "", "show every process of the tree: state, pid, restarts, uptime, last exit")
 	c.Flags = []cli.Flag{&cli.BoolFlag{Name: "json", Usage: "print a JSON array of objects, for scripts"}}
 	return c
+}
+
+// maxLogLines is the most lines ctl logs -n asks for.
+const maxLogLines = 1000
+
+func ctlLogsCommand() *cli.Command {
+	c := ctlAction("logs", "NAME", "print the last lines a process wrote to stdout and stderr; -f follows")
+	c.Flags = []cli.Flag{
+		&cli.IntFlag{Name: "n", Value: 100, Usage: fmt.Sprintf("how many of the last lines (0 to %d)", maxLogLines)},
+		&cli.BoolFlag{Name: "follow", Aliases: []string{"f"}, Usage: "then print new lines as they come, until interrupted or the tree ends"},
+		&cli.StringFlag{Name: "notify-ready", Usage: "with -f, append a line to this existing file (or named pipe) once following, for scripts"},
+	}
+	return c
+}
+
+// logPrinter prints the lines of a Follow.
+type logPrinter struct {
+	out io.Writer
+}
+
+func (p *logPrinter) Line(text string) { fmt.Fprintln(p.out, text) }
+
+// ctlLogs prints the instance's last lines, and follows it with -f.
+func ctlLogs(c *cli.Context, client *control.Client, instance string) error {
+	n := c.Int("n")
+	if n < 0 || n > maxLogLines {
+		return usageError("-n must be from 0 to %d", maxLogLines)
+	}
+	mine, theirs := client.CreatePipe()
+	r := control.BindLogSink(mine, &logPrinter{out: c.App.Writer})
+	defer r.Close()
+	// Not ctl's call timeout: following lasts as long as the tree.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	callCtx, cancel := context.WithTimeout(ctx, ctlTimeout)
+	err := client.Follow(callCtx, instance, int32(n), c.Bool("follow"), theirs)
+	cancel()
+	if err != nil {
+		return err
+	}
+	if f := c.String("notify-ready"); f != "" && c.Bool("follow") {
+		if err := appendLine(f, "ready ctl"); err != nil {
+			return err
+		}
+	}
+	// The lines come before the sink closes; Done says it has.
+	select {
+	case <-r.Done():
+	case <-ctx.Done():
+	}
+	return nil
 }
 
 func ctlAction(name, args, usage string) *cli.Command {
@@ -102,11 +157,13 @@ func runCtl(c *cli.Context, action, instance string) error {
 		err = client.Stop(ctx, instance)
 	case "start":
 		err = client.Start(ctx, instance)
+	case "logs":
+		err = ctlLogs(c, client, instance)
 	}
 	if err != nil {
 		return &statusError{code: exitCtlFailed, msg: "ctl " + action + ": " + err.Error()}
 	}
-	if action != "status" {
+	if action != "status" && action != "logs" {
 		fmt.Fprintf(c.App.Writer, "%s: %s requested\n", instance, action)
 	}
 	return nil

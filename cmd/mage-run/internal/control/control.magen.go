@@ -12,7 +12,7 @@ import (
 // ControlFingerprint identifies Control in every message of its pipes: the first
 // four bytes of the SHA-256 of the interface's canonical text. A message
 // with another fingerprint is rejected as a bad message.
-const ControlFingerprint uint32 = 0x6667a991
+const ControlFingerprint uint32 = 0x84dfa6a0
 
 // Method ordinals of Control.
 const (
@@ -20,6 +20,7 @@ const (
 	_Control_Restart_ordinal uint32 = 2
 	_Control_Stop_ordinal    uint32 = 3
 	_Control_Start_ordinal   uint32 = 4
+	_Control_Follow_ordinal  uint32 = 5
 )
 
 // ControlDescriptor describes Control to the mage runtime, which names its
@@ -32,6 +33,7 @@ var ControlDescriptor = mage.RegisterInterface(&mage.InterfaceDescriptor{
 		{Ordinal: _Control_Restart_ordinal, Name: "Restart", HasReply: true},
 		{Ordinal: _Control_Stop_ordinal, Name: "Stop", HasReply: true},
 		{Ordinal: _Control_Start_ordinal, Name: "Start", HasReply: true},
+		{Ordinal: _Control_Follow_ordinal, Name: "Follow", HasReply: true},
 	},
 })
 
@@ -59,6 +61,12 @@ type Control interface {
 	// Start starts again an instance that has ended (and its descendants),
 	// once its parent runs.
 	Start(ctx context.Context, instance string) (err error)
+
+	// Follow sends sink the last lines (at most last) the instance wrote to
+	// its stdout and stderr, then every line it writes from now on, until
+	// either side closes sink or the tree ends. With follow false it sends
+	// the last lines and closes sink.
+	Follow(ctx context.Context, instance string, last int32, follow bool, sink mage.MessagePipe) (err error)
 }
 
 // ControlRemote calls Control on the implementation bound to the other end of
@@ -142,6 +150,23 @@ func (r *ControlRemote) Start(ctx context.Context, instance string) error {
 	return d.Finish()
 }
 
+// Follow calls Control.Follow and waits for its reply. It fails with an error
+// matching mage.ErrDisconnected if the pipe closes first, with ctx's error
+// if ctx ends first, and with a *mage.RemoteError if the implementation
+// returned an error. Pipes and files passed to it are consumed either way.
+func (r *ControlRemote) Follow(ctx context.Context, instance string, last int32, follow bool, sink mage.MessagePipe) error {
+	e := mage.NewEncoder(13 + len(instance))
+	e.WriteString(instance)
+	e.WriteInt32(last)
+	e.WriteBool(follow)
+	e.WritePipe(sink)
+	d := new(mage.Decoder)
+	if err := r.Remote.Call(ctx, _Control_Follow_ordinal, e, d); err != nil {
+		return err
+	}
+	return d.Finish()
+}
+
 // BindControl serves impl on p, the end of a pipe whose other end is (or will
 // be) bound to a ControlRemote. A goroutine of the returned receiver reads
 // messages and calls impl's methods one at a time, in order; a message
@@ -205,6 +230,20 @@ func _Control_dispatch(impl Control) mage.DispatchFunc {
 			}
 			e := mage.NewReplyEncoder(0)
 			return e, nil
+		case _Control_Follow_ordinal:
+			p0 := d.ReadString()
+			p1 := d.ReadInt32()
+			p2 := d.ReadBool()
+			p3 := d.ReadPipe()
+			if err := d.Finish(); err != nil {
+				return nil, err
+			}
+			err := impl.Follow(ctx, p0, p1, p2, p3)
+			if err != nil {
+				return mage.ErrorReply(err), nil
+			}
+			e := mage.NewReplyEncoder(0)
+			return e, nil
 		}
 		return nil, mage.ErrUnknownMethod
 	}
@@ -257,4 +296,133 @@ func (p ControlPendingReceiver) Bind(impl Control) *mage.Receiver { return BindC
 func NewControlPipe() (ControlPendingRemote, ControlPendingReceiver) {
 	a, b := mage.CreatePipe()
 	return ControlPendingRemote{pipe: a}, ControlPendingReceiver{pipe: b}
+}
+
+// LogSinkFingerprint identifies LogSink in every message of its pipes: the first
+// four bytes of the SHA-256 of the interface's canonical text. A message
+// with another fingerprint is rejected as a bad message.
+const LogSinkFingerprint uint32 = 0x82dca9bd
+
+// Method ordinals of LogSink.
+const (
+	_LogSink_Line_ordinal uint32 = 1
+)
+
+// LogSinkDescriptor describes LogSink to the mage runtime, which names its
+// messages by it in traces and errors.
+var LogSinkDescriptor = mage.RegisterInterface(&mage.InterfaceDescriptor{
+	Name:        "mage.control.LogSink",
+	Fingerprint: LogSinkFingerprint,
+	Methods: []mage.MethodDescriptor{
+		{Ordinal: _LogSink_Line_ordinal, Name: "Line"},
+	},
+})
+
+// LogSink receives the lines of Control.Follow.
+//
+// Implement LogSink and serve it with BindLogSink; call it with LogSinkRemote.
+// Methods without a reply return nothing; methods with one get the
+// receiver's context and return their results and an error, which the
+// caller receives as a *mage.RemoteError.
+type LogSink interface {
+	Line(text string)
+}
+
+// LogSinkRemote calls LogSink on the implementation bound to the other end of
+// its pipe, in this process or another. Its methods are safe for
+// concurrent use and never block on the peer: a method without a reply
+// returns once the message is queued, a method with a reply waits for
+// the reply or for its context. The embedded *mage.Remote has Close and
+// SetDisconnectHandler.
+type LogSinkRemote struct {
+	*mage.Remote
+}
+
+// NewLogSinkRemote binds p, the end of a pipe whose other end is (or will be)
+// bound with BindLogSink, to a new LogSinkRemote.
+func NewLogSinkRemote(p mage.MessagePipe) *LogSinkRemote {
+	return &LogSinkRemote{Remote: mage.NewRemote(p, LogSinkDescriptor)}
+}
+
+// Line sends LogSink.Line without waiting for the peer. It fails only if the
+// remote is closed or known to be disconnected, or an argument cannot be
+// sent; pipes and files passed to it are consumed either way.
+func (r *LogSinkRemote) Line(text string) error {
+	e := mage.NewEncoder(4 + len(text))
+	e.WriteString(text)
+	return r.Remote.Send(_LogSink_Line_ordinal, e)
+}
+
+// BindLogSink serves impl on p, the end of a pipe whose other end is (or will
+// be) bound to a LogSinkRemote. A goroutine of the returned receiver reads
+// messages and calls impl's methods one at a time, in order; a message
+// that does not decode is rejected as a bad message and never reaches
+// impl. Close the receiver to stop it.
+func BindLogSink(p mage.MessagePipe, impl LogSink) *mage.Receiver {
+	return mage.NewReceiver(p, LogSinkDescriptor, _LogSink_dispatch(impl))
+}
+
+// _LogSink_dispatch decodes one request and calls impl with it.
+func _LogSink_dispatch(impl LogSink) mage.DispatchFunc {
+	return func(ctx context.Context, method uint32, d *mage.Decoder) (*mage.Encoder, error) {
+		switch method {
+		case _LogSink_Line_ordinal:
+			p0 := d.ReadString()
+			if err := d.Finish(); err != nil {
+				return nil, err
+			}
+			impl.Line(p0)
+			return nil, nil
+		}
+		return nil, mage.ErrUnknownMethod
+	}
+}
+
+// LogSinkPendingRemote is a pipe end on which LogSink can be called, not yet
+// bound: pass it in a message (as pending_remote<LogSink>) or Bind it. The
+// zero value holds no pipe.
+type LogSinkPendingRemote struct {
+	pipe mage.MessagePipe
+}
+
+// NewLogSinkPendingRemote wraps p, whose other end serves LogSink.
+func NewLogSinkPendingRemote(p mage.MessagePipe) LogSinkPendingRemote {
+	return LogSinkPendingRemote{pipe: p}
+}
+
+// IsValid reports whether p holds a pipe end.
+func (p LogSinkPendingRemote) IsValid() bool { return p.pipe.IsValid() }
+
+// PassPipe returns the pipe end, for binding or sending by hand.
+func (p LogSinkPendingRemote) PassPipe() mage.MessagePipe { return p.pipe }
+
+// Bind makes a LogSinkRemote of the pipe end.
+func (p LogSinkPendingRemote) Bind() *LogSinkRemote { return NewLogSinkRemote(p.pipe) }
+
+// LogSinkPendingReceiver is a pipe end on which LogSink can be served, not yet
+// bound: pass it in a message (as pending_receiver<LogSink>) or Bind it. The
+// zero value holds no pipe.
+type LogSinkPendingReceiver struct {
+	pipe mage.MessagePipe
+}
+
+// NewLogSinkPendingReceiver wraps p, whose other end calls LogSink.
+func NewLogSinkPendingReceiver(p mage.MessagePipe) LogSinkPendingReceiver {
+	return LogSinkPendingReceiver{pipe: p}
+}
+
+// IsValid reports whether p holds a pipe end.
+func (p LogSinkPendingReceiver) IsValid() bool { return p.pipe.IsValid() }
+
+// PassPipe returns the pipe end, for binding or sending by hand.
+func (p LogSinkPendingReceiver) PassPipe() mage.MessagePipe { return p.pipe }
+
+// Bind serves impl on the pipe end; see BindLogSink.
+func (p LogSinkPendingReceiver) Bind(impl LogSink) *mage.Receiver { return BindLogSink(p.pipe, impl) }
+
+// NewLogSinkPipe creates an entangled pair of pipe ends: calls made on the
+// remote bound from the first reach the implementation bound to the second.
+func NewLogSinkPipe() (LogSinkPendingRemote, LogSinkPendingReceiver) {
+	a, b := mage.CreatePipe()
+	return LogSinkPendingRemote{pipe: a}, LogSinkPendingReceiver{pipe: b}
 }

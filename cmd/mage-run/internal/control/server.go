@@ -195,3 +195,6 @@ func (c *Client) Close() {
 	_ = c.ControlRemote.Close()
 	c.node.Close()
 }
+
+// CreatePipe makes a pipe in the client's node, for Follow's sink.
+func (c *Client) CreatePipe() (mage.MessagePipe, mage.MessagePipe) { return c.node.CreatePipe() }

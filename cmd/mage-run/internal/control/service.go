@@ -2,9 +2,11 @@ package control
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/mage-ipc/mage/cmd/mage-run/internal/tree"
+	"github.com/mage-ipc/mage/mage"
 )
 
 // TreeService serves Control for a running tree.
@@ -50,4 +52,12 @@ func (s TreeService) Stop(ctx context.Context, instance string) error {
 // Start implements Control.
 func (s TreeService) Start(ctx context.Context, instance string) error {
 	return s.Tree.StartInstance(ctx, instance)
+}
+
+// Follow implements Control.
+func (s TreeService) Follow(ctx context.Context, instance string, last int32, follow bool, sink mage.MessagePipe) error {
+	if !sink.IsValid() {
+		return errors.New("mage-run: follow: no sink pipe")
+	}
+	return s.Tree.Follow(ctx, instance, int(last), follow, NewLogSinkRemote(sink))
 }

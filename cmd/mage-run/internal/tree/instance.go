@@ -66,6 +66,8 @@ type instance struct {
 	ready      bool
 	everReady  bool
 	readyAfter time.Duration
+	// logs keeps the last lines of output, for mage-run ctl logs.
+	logs *logRing
 	// watch reads the current run's output for its announced address
 	// and its ready line.
 	watch *outputWatch

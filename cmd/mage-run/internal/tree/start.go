@@ -40,6 +40,7 @@ func (t *Tree) newInstance(b *spec.Process, replica int, parent *instance, args 
 		slots:      make(map[string]*slot),
 		launches:   make(map[*spec.Process]int),
 		reconnects: make(map[string][]*reconnectRequest),
+		logs:       &logRing{},
 	}
 	t.all = append(t.all, in)
 	if parent != nil {

@@ -199,6 +199,9 @@ func (t *Tree) loop() {
 	}
 	t.checkReady()
 	t.closeLinks()
+	for _, in := range t.all {
+		in.logs.close()
+	}
 	t.snapMu.Lock()
 	t.result = t.computeResult()
 	t.snapMu.Unlock()

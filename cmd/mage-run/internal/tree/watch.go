@@ -31,6 +31,7 @@ func newOutputWatch(t *Tree, in *instance, run int) *outputWatch {
 // flushes stdout, so what it has to tell the loop goes by a goroutine of
 // its own, which gives up once the tree is done.
 func (w *outputWatch) line(text []byte) {
+	w.in.logs.add(text)
 	b := w.in.block
 	if b.Announce == nil && (b.Ready == nil || b.Ready.Line == nil) {
 		return
