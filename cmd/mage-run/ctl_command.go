@@ -6,8 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"os/signal"
+	"strconv"
 	"strings"
 	"syscall"
 	"text/tabwriter"
@@ -43,6 +45,27 @@ func ctlCommand() *cli.Command {
 			ctlAction("stop", "NAME", "stop a process for good, its children first"),
 			ctlAction("start", "NAME", "start again a process that has ended"),
 			ctlLogsCommand(),
+			ctlScaleCommand(),
+		},
+	}
+}
+
+func ctlScaleCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "scale",
+		Usage:     "run N instances of a replicated process (count > 1 in the spec): start new ones or stop the last",
+		ArgsUsage: "NAME N",
+		Action: func(c *cli.Context) error {
+			if c.NArg() != 2 {
+				return usageError("ctl scale takes two arguments, the process name and the number of instances")
+			}
+			n, err := strconv.Atoi(c.Args().Get(1))
+			if err != nil || n < 0 {
+				return usageError("ctl scale: %q is not a number of instances", c.Args().Get(1))
+			}
+			return runCtlWith(c, "scale", c.Args().First(), func(ctx context.Context, client *control.Client) error {
+				return client.Scale(ctx, c.Args().First(), int32(min(n, math.MaxInt32)))
+			})
 		},
 	}
 }
@@ -126,6 +149,23 @@ func ctlAction(name, args, usage string) *cli.Command {
 }
 
 func runCtl(c *cli.Context, action, instance string) error {
+	return runCtlWith(c, action, instance, func(ctx context.Context, client *control.Client) error {
+		switch action {
+		case "status":
+			return ctlStatus(ctx, c, client)
+		case "restart":
+			return client.Restart(ctx, instance)
+		case "stop":
+			return client.Stop(ctx, instance)
+		case "start":
+			return client.Start(ctx, instance)
+		}
+		return ctlLogs(c, client, instance)
+	})
+}
+
+// runCtlWith connects to the tree and runs call.
+func runCtlWith(c *cli.Context, action, target string, call func(context.Context, *control.Client) error) error {
 	addr, err := ctlAddress(c)
 	if err != nil {
 		return &statusError{code: exitCtlFailed, msg: err.Error()}
@@ -148,23 +188,15 @@ func runCtl(c *cli.Context, action, instance string) error {
 		return &statusError{code: exitCtlFailed, msg: err.Error()}
 	}
 	defer client.Close()
-	switch action {
-	case "status":
-		err = ctlStatus(ctx, c, client)
-	case "restart":
-		err = client.Restart(ctx, instance)
-	case "stop":
-		err = client.Stop(ctx, instance)
-	case "start":
-		err = client.Start(ctx, instance)
-	case "logs":
-		err = ctlLogs(c, client, instance)
-	}
-	if err != nil {
+	if err := call(ctx, client); err != nil {
+		var status *statusError
+		if errors.As(err, &status) {
+			return err
+		}
 		return &statusError{code: exitCtlFailed, msg: "ctl " + action + ": " + err.Error()}
 	}
 	if action != "status" && action != "logs" {
-		fmt.Fprintf(c.App.Writer, "%s: %s requested\n", instance, action)
+		fmt.Fprintf(c.App.Writer, "%s: %s requested\n", target, action)
 	}
 	return nil
 }

@@ -5,7 +5,7 @@
 //	mage-run run [--trace] [--view auto|live|plain] SPEC   run and supervise a tree
 //	mage-run check SPEC                                    validate a spec (exit 2 if invalid)
 //	mage-run graph [--format dot|mermaid] SPEC             print a spec's topology
-//	mage-run ctl status|restart|stop|start [NAME]          control a running tree
+//	mage-run ctl status|restart|stop|start|scale|logs ...  control a running tree
 //	mage-run demo [--workers N] [--jobs M]                 run the built-in demo tree
 //	mage-run help [COMMAND|spec]                           help, from the binary alone
 //

@@ -12,7 +12,7 @@ import (
 // ControlFingerprint identifies Control in every message of its pipes: the first
 // four bytes of the SHA-256 of the interface's canonical text. A message
 // with another fingerprint is rejected as a bad message.
-const ControlFingerprint uint32 = 0x84dfa6a0
+const ControlFingerprint uint32 = 0x0b494f63
 
 // Method ordinals of Control.
 const (
@@ -20,6 +20,7 @@ const (
 	_Control_Restart_ordinal uint32 = 2
 	_Control_Stop_ordinal    uint32 = 3
 	_Control_Start_ordinal   uint32 = 4
+	_Control_Scale_ordinal   uint32 = 6
 	_Control_Follow_ordinal  uint32 = 5
 )
 
@@ -33,6 +34,7 @@ var ControlDescriptor = mage.RegisterInterface(&mage.InterfaceDescriptor{
 		{Ordinal: _Control_Restart_ordinal, Name: "Restart", HasReply: true},
 		{Ordinal: _Control_Stop_ordinal, Name: "Stop", HasReply: true},
 		{Ordinal: _Control_Start_ordinal, Name: "Start", HasReply: true},
+		{Ordinal: _Control_Scale_ordinal, Name: "Scale", HasReply: true},
 		{Ordinal: _Control_Follow_ordinal, Name: "Follow", HasReply: true},
 	},
 })
@@ -61,6 +63,11 @@ type Control interface {
 	// Start starts again an instance that has ended (and its descendants),
 	// once its parent runs.
 	Start(ctx context.Context, instance string) (err error)
+
+	// Scale makes a replicated process (count > 1 in the spec) have count
+	// live instances under each instance of its parent: new replicas are
+	// started, or the highest-numbered ones stopped for good.
+	Scale(ctx context.Context, process string, count int32) (err error)
 
 	// Follow sends sink the last lines (at most last) the instance wrote to
 	// its stdout and stderr, then every line it writes from now on, until
@@ -150,6 +157,21 @@ func (r *ControlRemote) Start(ctx context.Context, instance string) error {
 	return d.Finish()
 }
 
+// Scale calls Control.Scale and waits for its reply. It fails with an error
+// matching mage.ErrDisconnected if the pipe closes first, with ctx's error
+// if ctx ends first, and with a *mage.RemoteError if the implementation
+// returned an error. Pipes and files passed to it are consumed either way.
+func (r *ControlRemote) Scale(ctx context.Context, process string, count int32) error {
+	e := mage.NewEncoder(8 + len(process))
+	e.WriteString(process)
+	e.WriteInt32(count)
+	d := new(mage.Decoder)
+	if err := r.Remote.Call(ctx, _Control_Scale_ordinal, e, d); err != nil {
+		return err
+	}
+	return d.Finish()
+}
+
 // Follow calls Control.Follow and waits for its reply. It fails with an error
 // matching mage.ErrDisconnected if the pipe closes first, with ctx's error
 // if ctx ends first, and with a *mage.RemoteError if the implementation
@@ -225,6 +247,18 @@ func _Control_dispatch(impl Control) mage.DispatchFunc {
 				return nil, err
 			}
 			err := impl.Start(ctx, p0)
+			if err != nil {
+				return mage.ErrorReply(err), nil
+			}
+			e := mage.NewReplyEncoder(0)
+			return e, nil
+		case _Control_Scale_ordinal:
+			p0 := d.ReadString()
+			p1 := d.ReadInt32()
+			if err := d.Finish(); err != nil {
+				return nil, err
+			}
+			err := impl.Scale(ctx, p0, p1)
 			if err != nil {
 				return mage.ErrorReply(err), nil
 			}

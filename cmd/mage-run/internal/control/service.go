@@ -61,3 +61,8 @@ func (s TreeService) Follow(ctx context.Context, instance string, last int32, fo
 	}
 	return s.Tree.Follow(ctx, instance, int(last), follow, NewLogSinkRemote(sink))
 }
+
+// Scale implements Control.
+func (s TreeService) Scale(ctx context.Context, process string, count int32) error {
+	return s.Tree.Scale(ctx, process, int(count))
+}

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+
+	"github.com/mage-ipc/mage/cmd/mage-run/internal/spec"
 )
 
 // ErrNoInstance is returned by the control methods for a name that is no
@@ -25,6 +27,107 @@ type controlRequest struct {
 	action   controlAction
 	instance string
 	reply    *reply
+}
+
+// maxScale bounds the replicas Scale makes of one block under one parent.
+const maxScale = 256
+
+// scaleRequest is a Scale for the loop.
+type scaleRequest struct {
+	process string
+	count   int
+	reply   *reply
+}
+
+// Scale makes the replicated process block have count live instances
+// under each instance of its parent: it starts new replicas (numbered
+// after the highest), or stops the highest-numbered ones for good.
+func (t *Tree) Scale(ctx context.Context, process string, count int) error {
+	req := &scaleRequest{process: process, count: count, reply: newReply()}
+	select {
+	case t.events <- req:
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.done:
+		return errTreeEnded
+	}
+	return req.reply.wait(ctx, t.done).err
+}
+
+func (req *scaleRequest) apply(t *Tree) {
+	req.reply.fail(t.scale(req.process, req.count))
+}
+
+func (t *Tree) scale(process string, count int) error {
+	b := t.opts.Spec.Process(process)
+	switch {
+	case t.stopping:
+		return fmt.Errorf("mage-run: scale %s: the tree is stopping", process)
+	case b == nil:
+		return fmt.Errorf("mage-run: scale: the spec has no process %q", process)
+	case b.OnDemand:
+		return fmt.Errorf("mage-run: scale %s: it is on_demand: its parent launches its instances", process)
+	case b.Count < 2:
+		return fmt.Errorf("mage-run: scale %s: it is not replicated (count = %d): only a process with count > 1 in the spec, whose instances are numbered, can be scaled", process, b.Count)
+	case count < 0 || count > maxScale:
+		return fmt.Errorf("mage-run: scale %s: want 0 to %d instances, not %d", process, maxScale, count)
+	}
+	var parents []*instance
+	if b.Parent == nil {
+		parents = []*instance{nil}
+	} else {
+		for _, in := range t.all {
+			if in.block == b.Parent && !in.ended() {
+				parents = append(parents, in)
+			}
+		}
+	}
+	for _, parent := range parents {
+		t.scaleUnder(b, parent, count)
+	}
+	t.publish()
+	return nil
+}
+
+// scaleUnder scales block b under one parent instance (nil: the top
+// level).
+func (t *Tree) scaleUnder(b *spec.Process, parent *instance, count int) {
+	sibs := t.roots
+	if parent != nil {
+		sibs = parent.children
+	}
+	var live []*instance
+	highest := 0
+	for _, in := range sibs {
+		if in.block != b {
+			continue
+		}
+		highest = max(highest, in.replica)
+		if !in.ended() && !in.stopWanted {
+			live = append(live, in)
+		}
+	}
+	for i := len(live); i < count; i++ {
+		highest++
+		in := t.newInstance(b, highest, parent, nil)
+		if parent == nil {
+			t.roots = append(t.roots, in)
+		}
+		t.log.Named(in.name).Info("scaling up: new replica")
+	}
+	for i := len(live) - 1; i >= count; i-- {
+		t.log.Named(live[i].name).Info("scaling down: stopping replica")
+		t.stopSubtree(live[i])
+	}
+	t.startReady(t.siblingsOf(parent))
+}
+
+// siblingsOf returns the children of parent, or the top-level instances.
+func (t *Tree) siblingsOf(parent *instance) []*instance {
+	if parent != nil {
+		return parent.children
+	}
+	return t.roots
 }
 
 // Restart stops the process of the named instance and starts it again at
