@@ -46,8 +46,69 @@ func ctlCommand() *cli.Command {
 			ctlAction("start", "NAME", "start again a process that has ended"),
 			ctlLogsCommand(),
 			ctlScaleCommand(),
+			ctlEventsCommand(),
 		},
 	}
+}
+
+func ctlEventsCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "events",
+		Usage: "print every change of state of the tree's processes as JSON lines, until interrupted or the tree ends",
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "notify-ready", Usage: "append a line to this existing file (or named pipe) once following, for scripts"},
+		},
+		Action: func(c *cli.Context) error {
+			if c.NArg() != 0 {
+				return usageError("ctl events takes no arguments")
+			}
+			return runCtlWith(c, "events", "", func(ctx context.Context, client *control.Client) error {
+				return ctlEvents(c, client)
+			})
+		},
+	}
+}
+
+// eventPrinter prints each event of Control.Events as a JSON line, in
+// the shape of run --view json.
+type eventPrinter struct {
+	enc *json.Encoder
+}
+
+func (p *eventPrinter) Event(at int64, instance, state string, pid, restarts int32, detail string) {
+	_ = p.enc.Encode(struct {
+		Type     string    `json:"type"`
+		Time     time.Time `json:"time"`
+		Instance string    `json:"instance"`
+		State    string    `json:"state"`
+		Pid      int32     `json:"pid,omitempty"`
+		Restarts int32     `json:"restarts"`
+		Detail   string    `json:"detail,omitempty"`
+	}{"state", time.UnixMilli(at).UTC(), instance, state, pid, restarts, detail})
+}
+
+func ctlEvents(c *cli.Context, client *control.Client) error {
+	mine, theirs := client.CreatePipe()
+	r := control.BindEventSink(mine, &eventPrinter{enc: json.NewEncoder(c.App.Writer)})
+	defer r.Close()
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	callCtx, cancel := context.WithTimeout(ctx, ctlTimeout)
+	err := client.Events(callCtx, theirs)
+	cancel()
+	if err != nil {
+		return err
+	}
+	if f := c.String("notify-ready"); f != "" {
+		if err := appendLine(f, "ready ctl"); err != nil {
+			return err
+		}
+	}
+	select {
+	case <-r.Done():
+	case <-ctx.Done():
+	}
+	return nil
 }
 
 func ctlScaleCommand() *cli.Command {
@@ -195,7 +256,7 @@ func runCtlWith(c *cli.Context, action, target string, call func(context.Context
 		}
 		return &statusError{code: exitCtlFailed, msg: "ctl " + action + ": " + err.Error()}
 	}
-	if action != "status" && action != "logs" {
+	if action != "status" && action != "logs" && action != "events" {
 		fmt.Fprintf(c.App.Writer, "%s: %s requested\n", target, action)
 	}
 	return nil

@@ -99,18 +99,24 @@ func (s supervision) run() error {
 	node = mage.NewNode(nodeOpts)
 	defer node.Close()
 	opts := tree.Options{Spec: s.spec, Node: node, Logger: log, Names: names}
+	var viewEvent func(tree.Event)
 	switch {
 	case plain != nil:
-		opts.Observe = plain.Event
+		viewEvent = plain.Event
 	case jsonView != nil:
-		opts.Observe = jsonView.Event
+		viewEvent = jsonView.Event
 	}
+	var hub *control.Hub
+	if s.control != nil {
+		hub = &control.Hub{}
+	}
+	opts.Observe = observers(viewEvent, hub)
 	if s.trace {
 		opts.Env = append(opts.Env, mage.EnvTrace+"=1")
 	}
 	t = tree.Start(opts)
 	if s.control != nil {
-		srv, err := control.Serve(node, *s.control, control.TreeService{Tree: t}, log.Named("control"))
+		srv, err := control.Serve(node, *s.control, control.TreeService{Tree: t, Hub: hub}, log.Named("control"))
 		if err != nil {
 			log.Warn("not serving the control interface", "error", err)
 		} else {
@@ -175,6 +181,10 @@ loop:
 		}
 	}
 	res := t.Wait()
+	if hub != nil {
+		// The last events go out before the streams end.
+		hub.Close()
+	}
 	if live != nil {
 		live.Close()
 	}
@@ -191,6 +201,21 @@ loop:
 	fmt.Fprintln(s.stdout)
 	view.WriteSummary(s.stdout, res.Rows, counters)
 	return err
+}
+
+// observers returns the tree's observer: the view's, and the control
+// hub's; nil when there is neither.
+func observers(viewEvent func(tree.Event), hub *control.Hub) func(tree.Event) {
+	switch {
+	case hub == nil:
+		return viewEvent
+	case viewEvent == nil:
+		return hub.Observe
+	}
+	return func(ev tree.Event) {
+		viewEvent(ev)
+		hub.Observe(ev)
+	}
 }
 
 // pollEvery is how often the running processes are asked for their

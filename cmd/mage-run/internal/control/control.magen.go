@@ -12,7 +12,7 @@ import (
 // ControlFingerprint identifies Control in every message of its pipes: the first
 // four bytes of the SHA-256 of the interface's canonical text. A message
 // with another fingerprint is rejected as a bad message.
-const ControlFingerprint uint32 = 0x0b494f63
+const ControlFingerprint uint32 = 0xae0d8c5f
 
 // Method ordinals of Control.
 const (
@@ -21,6 +21,7 @@ const (
 	_Control_Stop_ordinal    uint32 = 3
 	_Control_Start_ordinal   uint32 = 4
 	_Control_Scale_ordinal   uint32 = 6
+	_Control_Events_ordinal  uint32 = 7
 	_Control_Follow_ordinal  uint32 = 5
 )
 
@@ -35,6 +36,7 @@ var ControlDescriptor = mage.RegisterInterface(&mage.InterfaceDescriptor{
 		{Ordinal: _Control_Stop_ordinal, Name: "Stop", HasReply: true},
 		{Ordinal: _Control_Start_ordinal, Name: "Start", HasReply: true},
 		{Ordinal: _Control_Scale_ordinal, Name: "Scale", HasReply: true},
+		{Ordinal: _Control_Events_ordinal, Name: "Events", HasReply: true},
 		{Ordinal: _Control_Follow_ordinal, Name: "Follow", HasReply: true},
 	},
 })
@@ -68,6 +70,10 @@ type Control interface {
 	// live instances under each instance of its parent: new replicas are
 	// started, or the highest-numbered ones stopped for good.
 	Scale(ctx context.Context, process string, count int32) (err error)
+
+	// Events sends sink every change of state of every instance from now
+	// on, until either side closes sink or the tree ends.
+	Events(ctx context.Context, sink mage.MessagePipe) (err error)
 
 	// Follow sends sink the last lines (at most last) the instance wrote to
 	// its stdout and stderr, then every line it writes from now on, until
@@ -172,6 +178,20 @@ func (r *ControlRemote) Scale(ctx context.Context, process string, count int32) 
 	return d.Finish()
 }
 
+// Events calls Control.Events and waits for its reply. It fails with an error
+// matching mage.ErrDisconnected if the pipe closes first, with ctx's error
+// if ctx ends first, and with a *mage.RemoteError if the implementation
+// returned an error. Pipes and files passed to it are consumed either way.
+func (r *ControlRemote) Events(ctx context.Context, sink mage.MessagePipe) error {
+	e := mage.NewEncoder(4)
+	e.WritePipe(sink)
+	d := new(mage.Decoder)
+	if err := r.Remote.Call(ctx, _Control_Events_ordinal, e, d); err != nil {
+		return err
+	}
+	return d.Finish()
+}
+
 // Follow calls Control.Follow and waits for its reply. It fails with an error
 // matching mage.ErrDisconnected if the pipe closes first, with ctx's error
 // if ctx ends first, and with a *mage.RemoteError if the implementation
@@ -264,6 +284,17 @@ func _Control_dispatch(impl Control) mage.DispatchFunc {
 			}
 			e := mage.NewReplyEncoder(0)
 			return e, nil
+		case _Control_Events_ordinal:
+			p0 := d.ReadPipe()
+			if err := d.Finish(); err != nil {
+				return nil, err
+			}
+			err := impl.Events(ctx, p0)
+			if err != nil {
+				return mage.ErrorReply(err), nil
+			}
+			e := mage.NewReplyEncoder(0)
+			return e, nil
 		case _Control_Follow_ordinal:
 			p0 := d.ReadString()
 			p1 := d.ReadInt32()
@@ -330,6 +361,150 @@ func (p ControlPendingReceiver) Bind(impl Control) *mage.Receiver { return BindC
 func NewControlPipe() (ControlPendingRemote, ControlPendingReceiver) {
 	a, b := mage.CreatePipe()
 	return ControlPendingRemote{pipe: a}, ControlPendingReceiver{pipe: b}
+}
+
+// EventSinkFingerprint identifies EventSink in every message of its pipes: the first
+// four bytes of the SHA-256 of the interface's canonical text. A message
+// with another fingerprint is rejected as a bad message.
+const EventSinkFingerprint uint32 = 0xc936b6d3
+
+// Method ordinals of EventSink.
+const (
+	_EventSink_Event_ordinal uint32 = 1
+)
+
+// EventSinkDescriptor describes EventSink to the mage runtime, which names its
+// messages by it in traces and errors.
+var EventSinkDescriptor = mage.RegisterInterface(&mage.InterfaceDescriptor{
+	Name:        "mage.control.EventSink",
+	Fingerprint: EventSinkFingerprint,
+	Methods: []mage.MethodDescriptor{
+		{Ordinal: _EventSink_Event_ordinal, Name: "Event"},
+	},
+})
+
+// EventSink receives the changes of Control.Events.
+//
+// Implement EventSink and serve it with BindEventSink; call it with EventSinkRemote.
+// Methods without a reply return nothing; methods with one get the
+// receiver's context and return their results and an error, which the
+// caller receives as a *mage.RemoteError.
+type EventSink interface {
+	// Event is one change of an instance: its state as the plain view
+	// spells it, its pid (0 when none), restarts, and what the view adds
+	// in words ("" when nothing); at is when, in Unix milliseconds.
+	Event(at int64, instance string, state string, pid int32, restarts int32, detail string)
+}
+
+// EventSinkRemote calls EventSink on the implementation bound to the other end of
+// its pipe, in this process or another. Its methods are safe for
+// concurrent use and never block on the peer: a method without a reply
+// returns once the message is queued, a method with a reply waits for
+// the reply or for its context. The embedded *mage.Remote has Close and
+// SetDisconnectHandler.
+type EventSinkRemote struct {
+	*mage.Remote
+}
+
+// NewEventSinkRemote binds p, the end of a pipe whose other end is (or will be)
+// bound with BindEventSink, to a new EventSinkRemote.
+func NewEventSinkRemote(p mage.MessagePipe) *EventSinkRemote {
+	return &EventSinkRemote{Remote: mage.NewRemote(p, EventSinkDescriptor)}
+}
+
+// Event sends EventSink.Event without waiting for the peer. It fails only if the
+// remote is closed or known to be disconnected, or an argument cannot be
+// sent; pipes and files passed to it are consumed either way.
+func (r *EventSinkRemote) Event(at int64, instance string, state string, pid int32, restarts int32, detail string) error {
+	e := mage.NewEncoder(28 + len(instance) + len(state) + len(detail))
+	e.WriteInt64(at)
+	e.WriteString(instance)
+	e.WriteString(state)
+	e.WriteInt32(pid)
+	e.WriteInt32(restarts)
+	e.WriteString(detail)
+	return r.Remote.Send(_EventSink_Event_ordinal, e)
+}
+
+// BindEventSink serves impl on p, the end of a pipe whose other end is (or will
+// be) bound to a EventSinkRemote. A goroutine of the returned receiver reads
+// messages and calls impl's methods one at a time, in order; a message
+// that does not decode is rejected as a bad message and never reaches
+// impl. Close the receiver to stop it.
+func BindEventSink(p mage.MessagePipe, impl EventSink) *mage.Receiver {
+	return mage.NewReceiver(p, EventSinkDescriptor, _EventSink_dispatch(impl))
+}
+
+// _EventSink_dispatch decodes one request and calls impl with it.
+func _EventSink_dispatch(impl EventSink) mage.DispatchFunc {
+	return func(ctx context.Context, method uint32, d *mage.Decoder) (*mage.Encoder, error) {
+		switch method {
+		case _EventSink_Event_ordinal:
+			p0 := d.ReadInt64()
+			p1 := d.ReadString()
+			p2 := d.ReadString()
+			p3 := d.ReadInt32()
+			p4 := d.ReadInt32()
+			p5 := d.ReadString()
+			if err := d.Finish(); err != nil {
+				return nil, err
+			}
+			impl.Event(p0, p1, p2, p3, p4, p5)
+			return nil, nil
+		}
+		return nil, mage.ErrUnknownMethod
+	}
+}
+
+// EventSinkPendingRemote is a pipe end on which EventSink can be called, not yet
+// bound: pass it in a message (as pending_remote<EventSink>) or Bind it. The
+// zero value holds no pipe.
+type EventSinkPendingRemote struct {
+	pipe mage.MessagePipe
+}
+
+// NewEventSinkPendingRemote wraps p, whose other end serves EventSink.
+func NewEventSinkPendingRemote(p mage.MessagePipe) EventSinkPendingRemote {
+	return EventSinkPendingRemote{pipe: p}
+}
+
+// IsValid reports whether p holds a pipe end.
+func (p EventSinkPendingRemote) IsValid() bool { return p.pipe.IsValid() }
+
+// PassPipe returns the pipe end, for binding or sending by hand.
+func (p EventSinkPendingRemote) PassPipe() mage.MessagePipe { return p.pipe }
+
+// Bind makes a EventSinkRemote of the pipe end.
+func (p EventSinkPendingRemote) Bind() *EventSinkRemote { return NewEventSinkRemote(p.pipe) }
+
+// EventSinkPendingReceiver is a pipe end on which EventSink can be served, not yet
+// bound: pass it in a message (as pending_receiver<EventSink>) or Bind it. The
+// zero value holds no pipe.
+type EventSinkPendingReceiver struct {
+	pipe mage.MessagePipe
+}
+
+// NewEventSinkPendingReceiver wraps p, whose other end calls EventSink.
+func NewEventSinkPendingReceiver(p mage.MessagePipe) EventSinkPendingReceiver {
+	return EventSinkPendingReceiver{pipe: p}
+}
+
+// IsValid reports whether p holds a pipe end.
+func (p EventSinkPendingReceiver) IsValid() bool { return p.pipe.IsValid() }
+
+// PassPipe returns the pipe end, for binding or sending by hand.
+func (p EventSinkPendingReceiver) PassPipe() mage.MessagePipe { return p.pipe }
+
+// Bind serves impl on the pipe end; see BindEventSink.
+func (p EventSinkPendingReceiver) Bind(impl EventSink) *mage.Receiver {
+	return BindEventSink(p.pipe, impl)
+}
+
+// NewEventSinkPipe creates an entangled pair of pipe ends: calls made on the
+// remote bound from the first reach the implementation bound to the second.
+func NewEventSinkPipe() (EventSinkPendingRemote, EventSinkPendingReceiver) {
+	a, b := mage.CreatePipe()
+	return EventSinkPendingRemote{pipe: a}, EventSinkPendingReceiver{pipe: b}
 }
 
 // LogSinkFingerprint identifies LogSink in every message of its pipes: the first

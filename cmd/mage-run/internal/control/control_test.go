@@ -64,10 +64,11 @@ type fakeControl struct{}
 func (fakeControl) Status(context.Context) ([]string, []int32, []string, []int32, []int32, []int64, []string, error) {
 	return nil, nil, nil, nil, nil, nil, nil, nil
 }
-func (fakeControl) Restart(context.Context, string) error      { return nil }
-func (fakeControl) Stop(context.Context, string) error         { return nil }
-func (fakeControl) Start(context.Context, string) error        { return nil }
-func (fakeControl) Scale(context.Context, string, int32) error { return nil }
+func (fakeControl) Restart(context.Context, string) error              { return nil }
+func (fakeControl) Stop(context.Context, string) error                 { return nil }
+func (fakeControl) Start(context.Context, string) error                { return nil }
+func (fakeControl) Scale(context.Context, string, int32) error         { return nil }
+func (fakeControl) Events(_ context.Context, p mage.MessagePipe) error { return p.Close() }
 func (fakeControl) Follow(_ context.Context, _ string, _ int32, _ bool, p mage.MessagePipe) error {
 	return p.Close()
 }

@@ -12,6 +12,8 @@ import (
 // TreeService serves Control for a running tree.
 type TreeService struct {
 	Tree *tree.Tree
+	// Hub, when not nil, is the tree's observer that Events feeds on.
+	Hub *Hub
 }
 
 var _ Control = TreeService{}
@@ -65,4 +67,16 @@ func (s TreeService) Follow(ctx context.Context, instance string, last int32, fo
 // Scale implements Control.
 func (s TreeService) Scale(ctx context.Context, process string, count int32) error {
 	return s.Tree.Scale(ctx, process, int(count))
+}
+
+// Events implements Control.
+func (s TreeService) Events(_ context.Context, sink mage.MessagePipe) error {
+	if !sink.IsValid() {
+		return errors.New("mage-run: events: no sink pipe")
+	}
+	if s.Hub == nil {
+		_ = sink.Close()
+		return errors.New("mage-run: events: this tree does not publish its events")
+	}
+	return s.Hub.add(NewEventSinkRemote(sink))
 }

@@ -43,7 +43,7 @@ func (t *Tree) exited(in *instance, exit launcher.Exit) {
 		in.restartWanted = false
 		in.restarts++
 		log.Info("process restarted on request", "exit", exit.String())
-		t.observe(in, exit.String()+"; restarted on request")
+		in.startDetail = exit.String() + "; restarted on request"
 		t.startInstance(in)
 		t.answerControl(in)
 		return

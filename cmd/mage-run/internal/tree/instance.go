@@ -55,6 +55,8 @@ type instance struct {
 	// restartWanted: a control request stopped the current run to start
 	// it again at once.
 	restartWanted bool
+	// startDetail is what the next start's event says, if anything.
+	startDetail string
 	// restartReplies and stopReplies wait for a control restart to start
 	// the instance again, and for a control stop to end it.
 	restartReplies, stopReplies []*reply

@@ -122,7 +122,8 @@ func (t *Tree) startInstance(in *instance) {
 			t.send(exitEvent{in: in, run: run, exit: e})
 		},
 	}
-	t.observe(in, "")
+	t.observe(in, in.startDetail)
+	in.startDetail = ""
 	t.workers.Add(1)
 	go func() {
 		defer t.workers.Done()
