@@ -31,7 +31,7 @@ const exitCtlFailed = 1
 func ctlCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "ctl",
-		Usage: "ask a running tree for its status, or restart, stop or start one of its processes",
+		Usage: "ask a running tree for its status, logs or events, or restart, stop, start or scale its processes",
 		Description: "Talks to the tree that 'mage-run run' serves on its control socket. Run from\n" +
 			"the spec's directory it finds that tree by itself; --socket names another.\n" +
 			"Only the user that runs the tree can reach it.",
@@ -39,6 +39,14 @@ func ctlCommand() *cli.Command {
 			&cli.StringFlag{Name: "socket", Usage: "the tree's control socket (default: the one of the spec in the current directory)"},
 			&cli.StringFlag{Name: "token-file", Usage: "the token file (default: beside the socket)"},
 		},
+		// Reached with no action, or an unknown one.
+		Action: func(c *cli.Context) error {
+			if c.NArg() == 0 {
+				return usageError("ctl needs an action: want %s", commandList(c.Command.Subcommands))
+			}
+			return usageError("unknown ctl action %q: want %s", c.Args().First(), commandList(c.Command.Subcommands))
+		},
+		HideHelpCommand: true,
 		Subcommands: []*cli.Command{
 			ctlStatusCommand(),
 			ctlAction("restart", "NAME", "stop a process and start it again at once (not counted as a failure)"),
