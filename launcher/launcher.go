@@ -128,7 +128,7 @@ func prepare(cmd *exec.Cmd, opts Options) (*Child, error) {
 		}
 	}
 	if opts.CaptureStderr {
-		s, err := newStderrCapture(c.log)
+		s, err := newStderrCapture(c.log, opts.StderrLine)
 		if err != nil {
 			return fail(fmt.Errorf("launcher: stderr pipe: %w", err))
 		}

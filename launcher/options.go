@@ -105,6 +105,11 @@ type Options struct {
 	// (process group, Stop, Kill, stderr, OnExit) is as for any child.
 	// Pipes and Invitation must be empty.
 	NoInvitation bool
+	// StderrLine, when not nil and CaptureStderr is set, is called with
+	// each line the child writes to stderr (without its newline, cut at
+	// 64 KiB), before it is logged, on the goroutine reading stderr. It
+	// must not block; mage-run watches for readiness lines with it.
+	StderrLine func(line []byte)
 	// StopSignal is what Stop sends first, to the child and its process
 	// group. Zero means SIGTERM.
 	StopSignal syscall.Signal

@@ -29,6 +29,8 @@ const (
 type stderrCapture struct {
 	r, w *os.File
 	log  hclog.Logger
+	// onLine is Options.StderrLine, or nil.
+	onLine func([]byte)
 	// done is closed when run has returned and closed r.
 	done chan struct{}
 
@@ -38,12 +40,12 @@ type stderrCapture struct {
 	tail []string
 }
 
-func newStderrCapture(log hclog.Logger) (*stderrCapture, error) {
+func newStderrCapture(log hclog.Logger, onLine func([]byte)) (*stderrCapture, error) {
 	r, w, err := os.Pipe()
 	if err != nil {
 		return nil, err
 	}
-	return &stderrCapture{r: r, w: w, log: log, done: make(chan struct{})}, nil
+	return &stderrCapture{r: r, w: w, log: log, onLine: onLine, done: make(chan struct{})}, nil
 }
 
 // closeChildSide closes this process's copy of the write end, once the
@@ -92,6 +94,9 @@ func (s *stderrCapture) emit(line []byte, whole bool) {
 		return
 	}
 	s.remember(line)
+	if s.onLine != nil {
+		s.onLine(line)
+	}
 	if whole {
 		if level, msg, args, ok := parseHCLogJSON(line); ok {
 			s.log.Log(level, msg, args...)

@@ -120,6 +120,7 @@ func TestCommittedBindings(t *testing.T) {
 		{"", filepath.Join("..", "supervisor"), filepath.Join("..", "supervisor")},
 		{"", filepath.Join("..", "cmd", "mage-run", "internal", "demo"), filepath.Join("..", "cmd", "mage-run", "internal", "demo")},
 		{"", filepath.Join("..", "cmd", "mage-run", "internal", "testnode"), filepath.Join("..", "cmd", "mage-run", "internal", "testnode")},
+		{"", filepath.Join("..", "cmd", "mage-run", "internal", "control"), filepath.Join("..", "cmd", "mage-run", "internal", "control")},
 	} {
 		outs, err := filepath.Glob(filepath.Join(c.gen, "*.magen.go"))
 		if err != nil || len(outs) == 0 {

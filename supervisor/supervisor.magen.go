@@ -21,12 +21,13 @@ const _ = bindings.SupportPackageIsVersion1
 // SupervisorFingerprint identifies Supervisor in every message of its pipes: the first
 // four bytes of the SHA-256 of the interface's canonical text. A message
 // with another fingerprint is rejected as a bad message.
-const SupervisorFingerprint uint32 = 0xeee9a2b5
+const SupervisorFingerprint uint32 = 0xb09ad992
 
 // Method ordinals of Supervisor.
 const (
 	_Supervisor_Launch_ordinal    uint32 = 1
 	_Supervisor_Reconnect_ordinal uint32 = 2
+	_Supervisor_Ready_ordinal     uint32 = 3
 )
 
 // SupervisorDescriptor describes Supervisor to mage/bindings, which validates messages
@@ -37,6 +38,7 @@ var SupervisorDescriptor = bindings.RegisterInterface(&bindings.InterfaceDescrip
 	Methods: []bindings.MethodDescriptor{
 		{Ordinal: _Supervisor_Launch_ordinal, Name: "Launch", HasReply: true},
 		{Ordinal: _Supervisor_Reconnect_ordinal, Name: "Reconnect", HasReply: true},
+		{Ordinal: _Supervisor_Ready_ordinal, Name: "Ready", HasReply: true},
 	},
 })
 
@@ -64,6 +66,13 @@ type Supervisor interface {
 	// restarted), and replies with a new pipe to it. It fails if that
 	// process will not be started again.
 	Reconnect(ctx context.Context, attachment string) (pipe mage.MessagePipe, err error)
+
+	// Ready says the caller is ready: set up and serving. A process whose
+	// spec has a ready block with supervisor = true is "ready" (in the
+	// view, for "after" conditions and for --notify-ready) only once it has
+	// called Ready; for any other process a call changes nothing. The reply
+	// comes once mage-run has recorded it.
+	Ready(ctx context.Context) (err error)
 }
 
 // SupervisorRemote calls Supervisor on the implementation bound to the other end of
@@ -132,6 +141,19 @@ func (r *SupervisorRemote) Reconnect(ctx context.Context, attachment string) (ma
 	return r0, nil
 }
 
+// Ready calls Supervisor.Ready and waits for its reply. It fails with an error
+// matching mage.ErrDisconnected if the pipe closes first, with ctx's error
+// if ctx ends first, and with a *mage.RemoteError if the implementation
+// returned an error. Pipes and files passed to it are consumed either way.
+func (r *SupervisorRemote) Ready(ctx context.Context) error {
+	e := mage.NewEncoder(0)
+	d := new(mage.Decoder)
+	if err := r.Remote.Call(ctx, _Supervisor_Ready_ordinal, e, d); err != nil {
+		return err
+	}
+	return d.Finish()
+}
+
 // BindSupervisor serves impl on p, the end of a pipe whose other end is (or will
 // be) bound to a SupervisorRemote. A goroutine of the returned receiver reads
 // messages and calls impl's methods one at a time, in order; a message
@@ -170,6 +192,16 @@ func _Supervisor_dispatch(impl Supervisor) bindings.DispatchFunc {
 			}
 			e := bindings.NewReplyEncoder(4)
 			e.WritePipe(r0)
+			return e, nil
+		case _Supervisor_Ready_ordinal:
+			if err := d.Finish(); err != nil {
+				return nil, err
+			}
+			err := impl.Ready(ctx)
+			if err != nil {
+				return mage.ErrorReply(err), nil
+			}
+			e := mage.NewReplyEncoder(0)
 			return e, nil
 		}
 		return nil, bindings.ErrUnknownMethod

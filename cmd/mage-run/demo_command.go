@@ -49,7 +49,7 @@ func demoCommand(notify notifyFunc) *cli.Command {
 			&cli.DurationFlag{Name: "duration", Value: defaultDuration, Usage: "without --jobs, stop the tree after this long (0: run until interrupted)"},
 			&cli.DurationFlag{Name: "grace", Value: defaultGrace, Usage: "how long a stopped process may take to exit before it is killed"},
 			&cli.BoolFlag{Name: "trace", Usage: "log every message each process sends and receives"},
-			&cli.StringFlag{Name: "view", Value: "auto", Usage: "live, plain or auto (live on a terminal)"},
+			&cli.StringFlag{Name: "view", Value: "auto", Usage: "live, plain, json or auto (live on a terminal)"},
 			&cli.BoolFlag{Name: "print-spec", Usage: "print the demo's spec and exit"},
 			&cli.StringFlag{Name: "notify-ready", Usage: "append a line to this existing file (or named pipe) once the tree is up"},
 			// Shows a failing tree: the service answers this worker wrongly.

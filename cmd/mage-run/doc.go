@@ -5,12 +5,15 @@
 //	mage-run run [--trace] [--view auto|live|plain] SPEC   run and supervise a tree
 //	mage-run check SPEC                                    validate a spec (exit 2 if invalid)
 //	mage-run graph [--format dot|mermaid] SPEC             print a spec's topology
+//	mage-run ctl status|restart|stop|start|scale|logs ...  control a running tree
 //	mage-run demo [--workers N] [--jobs M]                 run the built-in demo tree
+//	mage-run help [COMMAND|spec]                           help, from the binary alone
 //
 // A spec (HCL) nests process blocks to form the tree and joins their
 // attachments with pipe blocks; internal/spec reads it. internal/tree runs
 // it: starts, restarts, stop order, pipes and the supervisor interface
-// (package supervisor). internal/view draws it. The demo (internal/demo)
+// (package supervisor), probes. internal/view draws it; internal/control
+// serves it to mage-run ctl on a Unix socket. The demo (internal/demo)
 // runs mage-run's own binary in roles selected by MAGE_RUN_DEMO_ROLE.
 //
 // main is os.Exit(run(...)); nothing below it exits the process. Exit

@@ -44,7 +44,7 @@ func writeDOT(w io.Writer, s *spec.Spec) {
 	})
 	s.Walk(func(p *spec.Process) {
 		for _, a := range p.After {
-			fmt.Fprintf(w, "\t%s -> %s [style=dotted, label=\"after\"];\n", q(p.Name), q(a))
+			fmt.Fprintf(w, "\t%s -> %s [style=dotted, label=\"%s\"];\n", q(p.Name), q(a), afterLabel(p, a))
 		}
 	})
 	for _, p := range s.Pipes {
@@ -73,10 +73,19 @@ func writeMermaid(w io.Writer, s *spec.Spec) {
 	})
 	s.Walk(func(p *spec.Process) {
 		for _, a := range p.After {
-			fmt.Fprintf(w, "\t%s -. after .-> %s\n", ids[p.Name], ids[a])
+			fmt.Fprintf(w, "\t%s -. %s .-> %s\n", ids[p.Name], afterLabel(p, a), ids[a])
 		}
 	})
 	for _, p := range s.Pipes {
 		fmt.Fprintf(w, "\t%s -.-|\"%s\"| %s\n", ids[p.From.Process], q(pipeLabel(p)), ids[p.To.Process])
 	}
+}
+
+// afterLabel labels the edge from p to a sibling it is after: "after", or
+// "after ready" for a condition other than the default.
+func afterLabel(p *spec.Process, sibling string) string {
+	if c := p.Conditions[sibling]; c != spec.AfterStarted {
+		return "after " + c.String()
+	}
+	return "after"
 }

@@ -28,16 +28,16 @@ func helpCommand() *cli.Command {
 				// Commands are looked up below the app's context, not help's.
 				return cli.ShowCommandHelp(c.Lineage()[1], topic)
 			default:
-				return usageError("unknown help topic %q: want spec or a command (%s)", topic, commandList(c.App))
+				return usageError("unknown help topic %q: want spec or a command (%s)", topic, commandList(c.App.Commands))
 			}
 		},
 	}
 }
 
-// commandList names the app's commands, for usage errors.
-func commandList(app *cli.App) string {
-	names := make([]string, 0, len(app.Commands))
-	for _, c := range app.Commands {
+// commandList names the commands, for usage errors.
+func commandList(commands []*cli.Command) string {
+	names := make([]string, 0, len(commands))
+	for _, c := range commands {
 		if !c.Hidden {
 			names = append(names, c.Name)
 		}

@@ -87,11 +87,11 @@ func newApp(stdout, stderr io.Writer, notify notifyFunc) *cli.App {
 		Action: func(c *cli.Context) error {
 			if c.NArg() == 0 {
 				cli.HelpPrinter(c.App.ErrWriter, cli.AppHelpTemplate, c.App)
-				return usageError("no command given: want %s", commandList(c.App))
+				return usageError("no command given: want %s", commandList(c.App.Commands))
 			}
-			return usageError("unknown command %q: want %s", c.Args().First(), commandList(c.App))
+			return usageError("unknown command %q: want %s", c.Args().First(), commandList(c.App.Commands))
 		},
-		Commands: []*cli.Command{runCommand(notify), checkCommand(), graphCommand(), demoCommand(notify)},
+		Commands: []*cli.Command{runCommand(notify), checkCommand(), graphCommand(), ctlCommand(), demoCommand(notify)},
 	}
 	app.Commands = append(app.Commands, helpCommand())
 	return app

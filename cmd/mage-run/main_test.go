@@ -117,7 +117,7 @@ func TestDemoSucceeds(t *testing.T) {
 		`\S+ service: running \(pid \d+\)`,
 		`\S+ worker#3: running \(pid \d+\)`,
 		`\S+ parent: finished: exited \(exit status 0\)`,
-		`PROCESS +RESULT +RESTARTS +MSGS IN +MSGS OUT +LAST EXIT`,
+		`PROCESS +RESULT +RESTARTS +MSGS IN +MSGS OUT +LAST EXIT +READY`,
 		// Every process reports its message counts as it closes: the
 		// parent sent 3 Launch, 3 AddClient, 3 Run and an Answered, and got
 		// their 7 replies; each worker its Run and 5 Squares' replies.
@@ -139,7 +139,7 @@ func TestDemoFailingWorker(t *testing.T) {
 	if code != 1 {
 		t.Fatalf("exit status %d, want the parent's 1\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
 	}
-	wantLines(t, stdout, `parent +failed +0 +.*exited \(exit status 1\)`)
+	wantLines(t, stdout, `parent +failed +0 +.*exited \(exit status 1\) .*`)
 	wantLines(t, stderr,
 		`.*mage-run\.parent: worker got wrong answers: module=parent right=0 sent=3 worker="worker#2" wrong=3`,
 		`mage-run: parent failed: exited \(exit status 1\)`,

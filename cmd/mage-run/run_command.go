@@ -5,6 +5,8 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 	"github.com/urfave/cli/v2"
+
+	"github.com/mage-ipc/mage/cmd/mage-run/internal/control"
 )
 
 // runCommand is `mage-run run SPEC`.
@@ -19,9 +21,11 @@ func runCommand(notify notifyFunc) *cli.Command {
 			"spec format.",
 		Flags: append(logFlags(),
 			&cli.BoolFlag{Name: "trace", Usage: "log every message each process sends and receives"},
-			&cli.StringFlag{Name: "view", Value: "auto", Usage: "live (a table redrawn in place), plain (a line per change) or auto (live on a terminal)"},
+			&cli.StringFlag{Name: "view", Value: "auto", Usage: "live (a table redrawn in place), plain (a line per change), json (a JSON object per change, for scripts) or auto (live on a terminal)"},
 			&cli.DurationFlag{Name: "stop-after", Usage: "stop the tree in order after this long (0: never)"},
-			&cli.StringFlag{Name: "notify-ready", Usage: "append a line to this existing file (or named pipe) once every process started with the tree is running"},
+			&cli.StringFlag{Name: "notify-ready", Usage: "append a line to this existing file (or named pipe) once every process started with the tree is ready"},
+			&cli.StringFlag{Name: "socket", Usage: "serve the control interface (mage-run ctl) on this socket (default: one found from the spec's directory)"},
+			&cli.BoolFlag{Name: "no-control", Usage: "do not serve the control interface"},
 		),
 		Action: func(c *cli.Context) error {
 			path, s, err := loadSpecArg(c)
@@ -34,6 +38,16 @@ func runCommand(notify notifyFunc) *cli.Command {
 			}
 			sv.spec = s
 			sv.title = "mage-run " + path
+			if !c.Bool("no-control") {
+				addr, err := control.AddressFor(s.Dir)
+				if p := c.String("socket"); p != "" {
+					addr, err = control.AddressAt(p)
+				}
+				if err != nil {
+					return usageError("%v", err)
+				}
+				sv.control = &addr
+			}
 			return sv.run()
 		},
 	}
@@ -71,9 +85,9 @@ func newSupervision(c *cli.Context, notify notifyFunc) (supervision, error) {
 		return sv, usageError("unknown log level %q: want trace, debug, info, warn or error", name)
 	}
 	switch sv.view {
-	case "auto", "live", "plain":
+	case "auto", "live", "plain", "json":
 	default:
-		return sv, usageError("unknown view %q: want auto, live or plain", sv.view)
+		return sv, usageError("unknown view %q: want auto, live, plain or json", sv.view)
 	}
 	if sv.stopAfter < 0 {
 		return sv, usageError("--stop-after must not be negative")

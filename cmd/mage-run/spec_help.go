@@ -18,7 +18,8 @@ blocks that join attachments of two processes.
     accept_timeout = "10s"          # for an invited process to accept its invitation
     invite       = true             # false: a program that does not use mage (no pipes)
     on_demand    = false            # launched by its parent through Supervisor.Launch
-    after        = ["sibling"]      # siblings that must run first, stopped after this one
+    after        = ["db:ready"]     # siblings to wait for: NAME[:started|ready|completed]
+                                    # (or { db = "ready" }); stopped after this one
     restart {
       policy      = "on-failure"    # never, on-failure or always
       backoff     = "100ms"         # first delay; doubles up to max_backoff
@@ -28,6 +29,15 @@ blocks that join attachments of two processes.
       jitter      = 0.2             # random fraction taken off each delay
     }
     required     = false            # true: failing for good stops the whole tree
+    announce     = "on (\\S+)"       # regexp: its first group is {address}
+    ready {                         # when it is ready; one of exec, tcp, http, file,
+      tcp    = "{address}"          #   line (a regexp on its output), supervisor = true
+      period = "1s"                 # also timeout, initial_delay, success_threshold,
+    }                               #   failure_threshold (0: never give up)
+    health {                        # checked once ready; failing stops it (then restart)
+      http              = "http://{address}/healthz"
+      failure_threshold = 3
+    }
     process "CHILD" { ... }         # started once its parent runs, stopped before it
   }
 

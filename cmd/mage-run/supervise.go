@@ -14,6 +14,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 	"golang.org/x/term"
 
+	"github.com/mage-ipc/mage/cmd/mage-run/internal/control"
 	"github.com/mage-ipc/mage/cmd/mage-run/internal/spec"
 	"github.com/mage-ipc/mage/cmd/mage-run/internal/tree"
 	"github.com/mage-ipc/mage/cmd/mage-run/internal/view"
@@ -38,8 +39,10 @@ type supervision struct {
 	// stopAfter, when positive, stops the tree in order after this long.
 	stopAfter time.Duration
 	// notifyReady, when not empty, is a file (or named pipe) to which
-	// "ready" is appended once the tree's processes have started.
+	// "ready" is appended once the tree's processes are ready.
 	notifyReady string
+	// control, when not nil, is where to serve the control interface.
+	control *control.Address
 }
 
 // logSettings are the --log-format and --log-level flags.
@@ -72,10 +75,14 @@ func (s supervision) run() error {
 		return view.Counters{In: c.Received, Out: c.Sent}, ok
 	}
 	logOut := s.stderr
-	if s.useLive() {
+	var jsonView *view.JSON
+	switch {
+	case s.view == "json":
+		jsonView = view.NewJSON(s.stdout)
+	case s.useLive():
 		live = view.NewLive(s.stdout, s.title, func() []tree.Row { return t.Snapshot() }, counters, s.terminalWidth)
 		logOut = live.LogWriter(s.stderr)
-	} else {
+	default:
 		plain = view.NewPlain(s.stdout)
 	}
 	log := hclog.New(&hclog.LoggerOptions{
@@ -96,13 +103,31 @@ func (s supervision) run() error {
 	node = mage.NewNode(nodeOpts)
 	defer node.Close()
 	opts := tree.Options{Spec: s.spec, Node: node, Logger: log, Names: names}
-	if plain != nil {
-		opts.Observe = plain.Event
+	var viewEvent func(tree.Event)
+	switch {
+	case plain != nil:
+		viewEvent = plain.Event
+	case jsonView != nil:
+		viewEvent = jsonView.Event
 	}
+	var hub *control.Hub
+	if s.control != nil {
+		hub = &control.Hub{}
+	}
+	opts.Observe = observers(viewEvent, hub)
 	if s.trace {
 		opts.Env = append(opts.Env, mage.EnvTrace+"=1")
 	}
 	t = tree.Start(opts)
+	if s.control != nil {
+		srv, err := control.Serve(node, *s.control, control.TreeService{Tree: t, Hub: hub}, log.Named("control"))
+		if err != nil {
+			log.Warn("not serving the control interface", "error", err)
+		} else {
+			log.Info("control interface serving", "socket", srv.Addr().Socket)
+			defer srv.Close()
+		}
+	}
 	pollDone := make(chan struct{})
 	defer func() { <-pollDone }()
 	go func() {
@@ -134,6 +159,9 @@ loop:
 		case <-ready:
 			ready = nil
 			log.Info("the tree is up")
+			if jsonView != nil {
+				jsonView.Up(time.Now())
+			}
 			if s.notifyReady != "" {
 				if err := appendLine(s.notifyReady, "ready mage-run"); err != nil {
 					log.Error("cannot notify readiness", "file", s.notifyReady, "error", err)
@@ -157,12 +185,41 @@ loop:
 		}
 	}
 	res := t.Wait()
+	if hub != nil {
+		// The last events go out before the streams end.
+		hub.Close()
+	}
 	if live != nil {
 		live.Close()
 	}
+	err := treeStatus(res, killedBy)
+	if jsonView != nil {
+		status := exitOK
+		var se *statusError
+		if errors.As(err, &se) {
+			status = se.code
+		}
+		jsonView.Result(res.Rows, counters, status)
+		return err
+	}
 	fmt.Fprintln(s.stdout)
 	view.WriteSummary(s.stdout, res.Rows, counters)
-	return treeStatus(res, killedBy)
+	return err
+}
+
+// observers returns the tree's observer: the view's, and the control
+// hub's; nil when there is neither.
+func observers(viewEvent func(tree.Event), hub *control.Hub) func(tree.Event) {
+	switch {
+	case hub == nil:
+		return viewEvent
+	case viewEvent == nil:
+		return hub.Observe
+	}
+	return func(ev tree.Event) {
+		viewEvent(ev)
+		hub.Observe(ev)
+	}
 }
 
 // pollEvery is how often the running processes are asked for their

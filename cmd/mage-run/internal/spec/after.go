@@ -1,8 +1,47 @@
 package spec
 
 import (
+	"sort"
 	"strings"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/gohcl"
 )
+
+// after reads the after attribute: a list of "name" or "name:condition"
+// strings, or an object of name = "condition".
+func (p *parser) after(proc *Process, a *hcl.Attribute) {
+	proc.AfterRange = a.Expr.Range()
+	proc.Conditions = make(map[string]Condition)
+	var list []string
+	var object map[string]string
+	if diags := gohcl.DecodeExpression(a.Expr, p.ctx, &list); diags.HasErrors() {
+		if !p.decode(a, &object) {
+			return
+		}
+		for name := range object {
+			list = append(list, name+":"+object[name])
+		}
+		sort.Strings(list)
+	}
+	for _, entry := range list {
+		name, cond, hasCond := strings.Cut(entry, ":")
+		c := AfterStarted
+		if hasCond {
+			var ok bool
+			if c, ok = parseCondition(cond); !ok {
+				p.errorf(a.Expr.Range(), "after %q: unknown condition %q: want started, ready or completed", entry, cond)
+				continue
+			}
+		}
+		if _, dup := proc.Conditions[name]; dup {
+			p.errorf(a.Expr.Range(), "process %q is after %q twice", proc.Name, name)
+			continue
+		}
+		proc.After = append(proc.After, name)
+		proc.Conditions[name] = c
+	}
+}
 
 // checkAfter checks every after attribute: it names siblings, each once,
 // and the order it asks for among siblings has no cycle.
@@ -21,6 +60,7 @@ func (p *parser) checkAfter() {
 				p.errorf(proc.AfterRange, "process %q is after %q twice", proc.Name, name)
 			default:
 				seen[name] = true
+				p.checkCondition(proc, p.spec.sibling(proc, name))
 			}
 		}
 	})
@@ -89,4 +129,14 @@ func (s *Spec) afterCycle(proc *Process) []string {
 		}
 	}
 	return c
+}
+
+// checkCondition refuses a condition that dep can never meet.
+func (p *parser) checkCondition(proc, dep *Process) {
+	switch c := proc.Conditions[dep.Name]; {
+	case c == AfterCompleted && dep.Restart.Policy == RestartAlways:
+		p.errorf(proc.AfterRange, "process %q is after %q, but %q restarts always, so it never completes for good", proc.Name, dep.Name+":completed", dep.Name)
+	case c != AfterStarted && dep.OnDemand:
+		p.errorf(proc.AfterRange, "process %q is after %q, which is on_demand: on-demand processes are launched by their parent, not waited for", proc.Name, dep.Name+":"+c.String())
+	}
 }

@@ -42,9 +42,12 @@ var (
 			{Name: "stop_signal"},
 			{Name: "accept_timeout"},
 			{Name: "required"},
+			{Name: "announce"},
 		},
 		Blocks: []hcl.BlockHeaderSchema{
 			{Type: "restart"},
+			{Type: "ready"},
+			{Type: "health"},
 			{Type: "process", LabelNames: []string{"name"}},
 		},
 	}
@@ -186,10 +189,24 @@ func (p *parser) process(b *hcl.Block, parent *Process) *Process {
 			if proc.OnDemand {
 				p.errorf(child.DefRange, "process %q is on_demand and has a restart block: mage-run never restarts an on-demand process; its parent launches a new one", proc.Name)
 			}
+		case "ready", "health":
+			pr := p.probe(proc, child)
+			target := &proc.Ready
+			if child.Type == "health" {
+				target = &proc.Health
+			}
+			if *target != nil {
+				p.errorf(child.DefRange, "process %q has a second %s block; the first is at line %d", proc.Name, child.Type, (*target).DeclRange.Start.Line)
+				continue
+			}
+			if pr != nil {
+				*target = pr
+			}
 		case "process":
 			proc.Children = append(proc.Children, p.process(child, proc))
 		}
 	}
+	p.checkProbes(proc)
 	return proc
 }
 
@@ -250,8 +267,11 @@ func (p *parser) processAttributes(proc *Process, attrs hcl.Attributes) {
 	if a, ok := attrs["stop_timeout"]; ok {
 		p.duration(a, &proc.StopTimeout)
 	}
-	if a, ok := attrs["after"]; ok && p.decode(a, &proc.After) {
-		proc.AfterRange = a.Expr.Range()
+	if a, ok := attrs["after"]; ok {
+		p.after(proc, a)
+	}
+	if a, ok := attrs["announce"]; ok {
+		p.announce(proc, a)
 	}
 	if a, ok := attrs["required"]; ok {
 		p.decode(a, &proc.Required)
@@ -385,6 +405,21 @@ func (p *parser) decode(a *hcl.Attribute, target any) bool {
 	}
 	p.diags = append(p.diags, &d)
 	return false
+}
+
+// durationOrZero decodes a Go duration that may be "0s".
+func (p *parser) durationOrZero(a *hcl.Attribute, target *time.Duration) bool {
+	var s string
+	if !p.decode(a, &s) {
+		return false
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil || d < 0 {
+		p.errorf(a.Expr.Range(), "%s: %q is not a duration such as \"0s\", \"500ms\" or \"5s\"", a.Name, s)
+		return false
+	}
+	*target = d
+	return true
 }
 
 // duration decodes a positive Go duration such as "1m30s".

@@ -486,4 +486,10 @@ func setDefaults(p *Process) {
 	if p.Dir == "" {
 		p.Dir = fullExampleDir
 	}
+	if p.After != nil && p.Conditions == nil {
+		p.Conditions = make(map[string]Condition)
+		for _, name := range p.After {
+			p.Conditions[name] = AfterStarted
+		}
+	}
 }

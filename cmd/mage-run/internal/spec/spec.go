@@ -2,6 +2,7 @@ package spec
 
 import (
 	"fmt"
+	"regexp"
 	"syscall"
 	"time"
 
@@ -79,6 +80,16 @@ type Process struct {
 	// invitation (no socket, no MAGE_INVITATION), so no pipes and no
 	// supervisor interface, and counts as started as soon as it runs.
 	Invite bool
+	// Ready, when not nil, says when the process is ready; without it a
+	// process is ready once it runs (an invited one: once it accepted).
+	Ready *Probe
+	// Health, when not nil, is checked while the process is ready; when
+	// it fails, the process is stopped and restarted by its policy.
+	Health *Probe
+	// Announce, when not nil, finds in the process's output the address
+	// it listens on: the first group of the first line that matches
+	// stands for {address} in its tcp and http probes.
+	Announce *regexp.Regexp
 	// Required makes the whole tree stop, and mage-run exit with this
 	// process's status, when it fails for good.
 	Required bool
@@ -96,9 +107,12 @@ type Process struct {
 	// Restart says what to do when the process exits.
 	Restart Restart
 	// After names sibling processes (blocks with the same parent) that
-	// must be running before this one starts, and that are stopped only
-	// after it has stopped.
+	// this one waits for before it starts, and that are stopped only
+	// after it has stopped. Conditions says, for each, what it waits
+	// for.
 	After []string
+	// Conditions holds the condition of each name in After.
+	Conditions map[string]Condition
 	// AfterRange is the position of the after attribute, for messages.
 	AfterRange hcl.Range
 	// Children are the nested process blocks, in file order.
@@ -259,4 +273,43 @@ func (s *Spec) Process(name string) *Process {
 		}
 	})
 	return found
+}
+
+// Condition is what a process waits for in a sibling it is after.
+type Condition uint8
+
+// The conditions.
+const (
+	// AfterStarted waits until the sibling runs (an invited one: has
+	// accepted), or has finished with status 0.
+	AfterStarted Condition = iota
+	// AfterReady waits until the sibling is ready (see Process.Ready),
+	// or has finished with status 0.
+	AfterReady
+	// AfterCompleted waits until the sibling has finished with status 0
+	// and will not be started again.
+	AfterCompleted
+)
+
+var conditionNames = [...]string{
+	AfterStarted:   "started",
+	AfterReady:     "ready",
+	AfterCompleted: "completed",
+}
+
+// String returns the condition as written in a spec.
+func (c Condition) String() string {
+	if int(c) < len(conditionNames) {
+		return conditionNames[c]
+	}
+	return fmt.Sprintf("Condition(%d)", uint8(c))
+}
+
+func parseCondition(s string) (Condition, bool) {
+	for c, name := range conditionNames {
+		if name == s {
+			return Condition(c), true
+		}
+	}
+	return 0, false
 }

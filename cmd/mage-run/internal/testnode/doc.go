@@ -16,6 +16,7 @@
 //	launch PROC TEXT [ARGS...]  launch on-demand PROC, call Echo.Say on the pipe to it
 //	launch-wait PROC            launch on-demand PROC and wait until it is gone
 //	after-peer-gone W ATT TEXT  wait until the process on attachment W is gone, then call on ATT
+//	ready-call                  call Supervisor.Ready, signal ready, run until SIGTERM
 //	wait                        run until SIGTERM, then exit 0
 //	stubborn                    signal ready, and again on SIGTERM, which it otherwise ignores
 //	crash CODE                  exit with CODE

@@ -110,6 +110,8 @@ func (n *node) run(ctx context.Context, role string, args []string) error {
 		return n.launchWait(ctx, args)
 	case "after-peer-gone":
 		return n.afterPeerGone(ctx, args)
+	case "ready-call":
+		return n.readyCall(ctx)
 	case "wait":
 		n.signalReady()
 		<-n.stopCtx.Done()
@@ -421,4 +423,21 @@ func (n *node) badMessage() error {
 	n.signalReady()
 	<-n.stopCtx.Done()
 	return errors.New("stopped instead of killed")
+}
+
+// readyCall tells mage-run it is ready through Supervisor.Ready, then
+// runs until stopped.
+func (n *node) readyCall(ctx context.Context) error {
+	sup, err := supervisor.Connect(n.acc)
+	if err != nil {
+		return err
+	}
+	defer sup.Close()
+	if err := sup.Ready(ctx); err != nil {
+		return err
+	}
+	fmt.Fprintln(n.stdout, "told mage-run it is ready")
+	n.signalReady()
+	<-n.stopCtx.Done()
+	return nil
 }

@@ -1,7 +1,11 @@
 package testnode
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
+	"net"
+	"net/http"
 	"os"
 	"os/signal"
 	"strconv"
@@ -19,6 +23,10 @@ import (
 //
 //	crash CODE   exit with CODE at once
 //	wait         signal readiness, then run until SIGTERM, SIGINT, SIGHUP or SIGUSR1
+//	listen [SICK]       serve HTTP on a port of its own choosing, announce
+//	                    "listening on ADDR" on stderr, signal readiness, run
+//	                    until signalled; /healthz answers 503 while the file
+//	                    SICK exists (which it removes as it starts)
 //	flap FILE N UPTIME  append a line to FILE; if it then has fewer than N lines,
 //	                    run for UPTIME and exit 1, else exit 0 (a run counter
 //	                    across restarts)
@@ -34,6 +42,8 @@ func (n *node) runPlain(role string, args []string) int {
 		}
 		fmt.Fprintf(n.stderr, "testnode: exiting with status %d\n", code)
 		return code
+	case "listen":
+		return n.listen(args)
 	case "flap":
 		return n.flap(args)
 	case "printenv":
@@ -98,4 +108,47 @@ func (n *node) flap(args []string) int {
 	time.Sleep(uptime)
 	fmt.Fprintf(n.stderr, "testnode: run %d: failing after %v\n", runs, uptime)
 	return 1
+}
+
+// listen serves /healthz on a port the system picks, and says which.
+func (n *node) listen(args []string) int {
+	sick := arg(args, 0)
+	if sick != "" {
+		if err := os.Remove(sick); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			fmt.Fprintln(n.stderr, "testnode: listen:", err)
+			return 2
+		}
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		fmt.Fprintln(n.stderr, "testnode: listen:", err)
+		return 2
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) {
+		if sick != "" {
+			if _, err := os.Stat(sick); err == nil {
+				http.Error(w, "sick", http.StatusServiceUnavailable)
+				return
+			}
+		}
+		fmt.Fprintln(w, "ok")
+	})
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: time.Minute}
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(l) }()
+	fmt.Fprintf(n.stderr, "testnode: listening on %s\n", l.Addr())
+	n.signalReady()
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT)
+	defer signal.Stop(sigs)
+	select {
+	case <-sigs:
+	case err := <-done:
+		fmt.Fprintln(n.stderr, "testnode: listen:", err)
+		return 1
+	}
+	_ = srv.Close()
+	<-done
+	return 0
 }

@@ -25,10 +25,27 @@ func (t *Tree) exited(in *instance, exit launcher.Exit) {
 		in.supervisor = nil
 	}
 	t.failReconnects(in, fmt.Errorf("process %s exited", in.name))
+	t.stopProber(in)
+	in.ready = false
+	if in.unhealthy != "" {
+		// Stopped by mage-run, but for failing: a failed run.
+		exit.Reason = in.unhealthy + "; " + exit.Reason
+		in.lastExit = &exit
+	}
 	log := t.log.Named(in.name)
 	if in.stopWanted || t.stopping {
+		in.restartWanted = false
 		log.Info("process stopped", "exit", exit.String())
 		t.end(in, OutcomeStopped, exit.String())
+		return
+	}
+	if in.restartWanted {
+		in.restartWanted = false
+		in.restarts++
+		log.Info("process restarted on request", "exit", exit.String())
+		in.startDetail = exit.String() + "; restarted on request"
+		t.startInstance(in)
+		t.answerControl(in)
 		return
 	}
 	if r := in.block.Restart; r.ResetAfter > 0 && in.streak > 0 && !in.startedAt.IsZero() {
@@ -133,6 +150,7 @@ func (t *Tree) end(in *instance, outcome Outcome, detail string) {
 		t.failures = append(t.failures, in)
 	}
 	t.observe(in, detail)
+	t.answerControl(in)
 	if outcome == OutcomeFailed && in.block.Required && !t.stopping {
 		t.log.Named(in.name).Error("required process failed for good; stopping the tree")
 		t.requiredFailed = in

@@ -26,8 +26,6 @@ type instance struct {
 	launchedBy *launchRequest
 	// launched marks an instance made by Launch, not with the tree.
 	launched bool
-	// ran is set once a run of the instance has accepted its invitation.
-	ran bool
 
 	state   State
 	outcome Outcome
@@ -42,7 +40,9 @@ type instance struct {
 	// node is the node of the current or last run.
 	node      mage.NodeName
 	startedAt time.Time
-	lastExit  *launcher.Exit
+	// launchedAt is when the current run's process was started.
+	launchedAt time.Time
+	lastExit   *launcher.Exit
 	// earlyExit is an exit that arrived before the start's own event.
 	earlyExit *launcher.Exit
 	// cancelStart ends a start in progress.
@@ -53,8 +53,35 @@ type instance struct {
 	// teardown); once its children have ended it is stopped, and it is
 	// never restarted.
 	stopWanted bool
+	// restartWanted: a control request stopped the current run to start
+	// it again at once.
+	restartWanted bool
+	// startDetail is what the next start's event says, if anything.
+	startDetail string
+	// restartReplies and stopReplies wait for a control restart to start
+	// the instance again, and for a control stop to end it.
+	restartReplies, stopReplies []*reply
 	// stopSent: Stop was called on the current process.
 	stopSent bool
+	// ready is set once the current run is ready (see beginProbes);
+	// everReady once any run was, readyAfter how long the last one that
+	// was took to get there from launchedAt.
+	ready      bool
+	everReady  bool
+	readyAfter time.Duration
+	// logs keeps the last lines of output, for mage-run ctl logs.
+	logs *logRing
+	// watch reads the current run's output for its announced address
+	// and its ready line.
+	watch *outputWatch
+	// stopProbe ends the current run's prober; nil when none runs.
+	stopProbe context.CancelFunc
+	// probeOK and probeFailed count the prober's checks in a row that
+	// passed and failed.
+	probeOK, probeFailed int
+	// unhealthy says why mage-run stopped the current run for failing a
+	// probe; empty otherwise. Such a run ends as a failure.
+	unhealthy string
 	// stdout re-emits the current run's standard output, unless
 	// Options.Stdout takes it.
 	stdout *lineLogger

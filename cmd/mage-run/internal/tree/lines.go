@@ -16,6 +16,8 @@ const maxLine = 64 << 10
 type lineLogger struct {
 	log hclog.Logger
 	key string
+	// onLine, when not nil, sees each line before it is logged.
+	onLine func([]byte)
 
 	// mu guards buf; os/exec writes from one goroutine, but the Writer
 	// contract does not promise it.
@@ -50,7 +52,11 @@ func (w *lineLogger) Write(p []byte) (int, error) {
 }
 
 func (w *lineLogger) emit(line []byte) {
-	w.log.Info(w.key, "line", string(bytes.TrimRight(line, "\r")))
+	line = bytes.TrimRight(line, "\r")
+	if w.onLine != nil {
+		w.onLine(line)
+	}
+	w.log.Info(w.key, "line", string(line))
 }
 
 // flush logs a last line that had no newline.

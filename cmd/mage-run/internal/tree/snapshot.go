@@ -18,6 +18,11 @@ type Row struct {
 	Outcome  Outcome
 	Pid      int
 	Restarts int
+	// Ready is set while the current run is ready; EverReady once any run
+	// was, and ReadyAfter is how long the last one that was took.
+	Ready      bool
+	EverReady  bool
+	ReadyAfter time.Duration
 	// Since is when the current run accepted its invitation; zero when
 	// none runs.
 	Since time.Time
@@ -74,14 +79,17 @@ func (t *Tree) rows() []Row {
 
 func (t *Tree) row(in *instance, depth int) Row {
 	r := Row{
-		Instance: in.name,
-		Process:  in.block.Name,
-		Depth:    depth,
-		State:    in.state,
-		Outcome:  in.outcome,
-		Restarts: in.restarts,
-		LastExit: in.lastExit,
-		Node:     in.node,
+		Instance:   in.name,
+		Process:    in.block.Name,
+		Depth:      depth,
+		State:      in.state,
+		Outcome:    in.outcome,
+		Restarts:   in.restarts,
+		LastExit:   in.lastExit,
+		Node:       in.node,
+		Ready:      in.ready,
+		EverReady:  in.everReady,
+		ReadyAfter: in.readyAfter,
 	}
 	if in.child != nil {
 		r.Pid = in.child.Pid()
@@ -105,4 +113,16 @@ func (t *Tree) computeResult() Result {
 		}
 	}
 	return res
+}
+
+// StateText is the row's state as people read it: how it ended, "ready"
+// for a ready run, or its State.
+func StateText(r Row) string {
+	switch {
+	case r.State == StateEnded:
+		return r.Outcome.String()
+	case r.State == StateRunning && r.Ready:
+		return "ready"
+	}
+	return r.State.String()
 }

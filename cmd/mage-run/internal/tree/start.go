@@ -40,6 +40,7 @@ func (t *Tree) newInstance(b *spec.Process, replica int, parent *instance, args 
 		slots:      make(map[string]*slot),
 		launches:   make(map[*spec.Process]int),
 		reconnects: make(map[string][]*reconnectRequest),
+		logs:       &logRing{},
 	}
 	t.all = append(t.all, in)
 	if parent != nil {
@@ -78,8 +79,10 @@ func (t *Tree) startInstance(in *instance) {
 	in.run++
 	in.state = StateStarting
 	in.stopSent = false
-	// Until this run accepts, its uptime is none.
+	// Until this run accepts, its uptime is none; it is not ready.
 	in.startedAt = time.Time{}
+	in.launchedAt = time.Now()
+	in.ready, in.unhealthy = false, ""
 	run := in.run
 	log := t.log.Named(in.name)
 
@@ -93,10 +96,12 @@ func (t *Tree) startInstance(in *instance) {
 	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Dir = in.block.Dir
 	cmd.Env = t.environment(in)
+	in.watch = newOutputWatch(t, in, run)
 	if t.opts.Stdout != nil {
 		cmd.Stdout = t.opts.Stdout
 	} else {
 		in.stdout = newLineLogger(log, "stdout")
+		in.stdout.onLine = in.watch.line
 		cmd.Stdout = in.stdout
 	}
 	ctx, cancel := context.WithCancel(context.Background())
@@ -110,13 +115,15 @@ func (t *Tree) startInstance(in *instance) {
 		StopSignal:    in.block.StopSignal,
 		Logger:        t.log,
 		CaptureStderr: true,
+		StderrLine:    in.watch.line,
 		// A process stopped with SIGTERM may still send its last replies.
 		KeepConnectionOnStop: true,
 		OnExit: func(e launcher.Exit) {
 			t.send(exitEvent{in: in, run: run, exit: e})
 		},
 	}
-	t.observe(in, "")
+	t.observe(in, in.startDetail)
+	in.startDetail = ""
 	t.workers.Add(1)
 	go func() {
 		defer t.workers.Done()
@@ -198,9 +205,8 @@ func (ev startedEvent) apply(t *Tree) {
 	}
 	in.startedAt = time.Now()
 	in.state = StateRunning
-	in.ran = true
 	if ev.supervisor.IsValid() {
-		in.supervisor = supervisor.BindSupervisor(ev.supervisor, &supervisorService{t: t, in: in})
+		in.supervisor = supervisor.BindSupervisor(ev.supervisor, &supervisorService{t: t, in: in, run: ev.run})
 	}
 	t.log.Named(in.name).Info("process running", "pid", ev.child.Pid(), "run", ev.run)
 	t.observe(in, "")
@@ -220,6 +226,7 @@ func (ev startedEvent) apply(t *Tree) {
 		t.stopSubtree(in)
 		return
 	}
+	t.beginProbes(in)
 	t.startReady(in.children)
 	t.startReady(t.siblings(in))
 }

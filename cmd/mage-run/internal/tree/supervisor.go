@@ -12,8 +12,34 @@ import (
 // supervisorService serves the Supervisor interface to one run of one
 // instance. Its methods run on the Receiver's goroutine and ask the loop.
 type supervisorService struct {
-	t  *Tree
-	in *instance
+	t   *Tree
+	in  *instance
+	run int
+}
+
+// readyRequest is a Supervisor.Ready call for the loop.
+type readyRequest struct {
+	caller *instance
+	run    int
+	reply  *reply
+}
+
+func (s *supervisorService) Ready(ctx context.Context) error {
+	req := &readyRequest{caller: s.in, run: s.run, reply: newReply()}
+	if err := s.ask(ctx, req); err != nil {
+		return err
+	}
+	return req.reply.wait(ctx, s.t.done).err
+}
+
+func (req *readyRequest) apply(t *Tree) {
+	in := req.caller
+	if req.run == in.run && in.state == StateRunning {
+		if pr := in.block.Ready; pr != nil && pr.Kind == spec.ProbeSupervisor {
+			t.markReady(in, "Supervisor.Ready")
+		}
+	}
+	req.reply.give(result{})
 }
 
 // launchRequest is a Supervisor.Launch call for the loop.

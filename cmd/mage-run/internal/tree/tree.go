@@ -48,6 +48,8 @@ type Event struct {
 	Outcome  Outcome
 	Pid      int
 	Restarts int
+	// Ready is set while the run is ready.
+	Ready bool
 	// Detail says more, in words: how the process exited, when it
 	// restarts, why it failed to start.
 	Detail string
@@ -150,8 +152,9 @@ func (t *Tree) Stop() { t.stopOnce.Do(func() { close(t.stopc) }) }
 func (t *Tree) Kill() { t.killOnce.Do(func() { close(t.killc) }) }
 
 // Ready is closed once every process that starts with the tree (all but
-// those launched on demand) has accepted its invitation at least once,
-// or ended.
+// those launched on demand) has been ready at least once (see the
+// spec's ready blocks), or finished with status 0. It is never closed
+// when one ended otherwise before it was ready.
 func (t *Tree) Ready() <-chan struct{} { return t.ready }
 
 // Done is closed when every process has ended for good and the tree's
@@ -196,6 +199,9 @@ func (t *Tree) loop() {
 	}
 	t.checkReady()
 	t.closeLinks()
+	for _, in := range t.all {
+		in.logs.close()
+	}
 	t.snapMu.Lock()
 	t.result = t.computeResult()
 	t.snapMu.Unlock()
@@ -217,19 +223,19 @@ func (t *Tree) finished() bool {
 	return true
 }
 
-// checkReady closes ready once every instance made with the tree has run
-// or ended.
+// checkReady closes ready once every instance made with the tree has
+// been ready, or finished its work (a job that exits 0 need not stay).
+// One that ended any other way before it was ready keeps the tree from
+// ever being up.
 func (t *Tree) checkReady() {
 	if t.readyClosed {
 		return
 	}
 	for _, in := range t.all {
-		if in.launched {
+		if in.launched || in.everReady || in.outcome == OutcomeFinished {
 			continue
 		}
-		if !in.ran && !in.ended() {
-			return
-		}
+		return
 	}
 	t.readyClosed = true
 	close(t.ready)
@@ -246,6 +252,7 @@ func (t *Tree) observe(in *instance, detail string) {
 		State:    in.state,
 		Outcome:  in.outcome,
 		Restarts: in.restarts,
+		Ready:    in.ready,
 		Detail:   detail,
 	}
 	if in.child != nil {

@@ -95,6 +95,7 @@ func TestRestartPolicyGivesUp(t *testing.T) {
   restart {
     policy      = "on-failure"
     backoff     = "1ms"
+    jitter      = 0
     max_backoff = "3ms"
     limit       = 3
   }
@@ -117,6 +118,7 @@ func TestRestartAlwaysAfterSuccess(t *testing.T) {
   restart {
     policy  = "always"
     backoff = "1ms"
+    jitter  = 0
     limit   = 2
   }
 }`)
@@ -134,6 +136,7 @@ func TestStartFailureCountsAsFailedRun(t *testing.T) {
   command = ["/nonexistent/program"]
   restart {
     backoff = "1ms"
+    jitter      = 0
     limit   = 1
   }
 }`)

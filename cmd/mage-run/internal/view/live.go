@@ -90,14 +90,17 @@ func (v *Live) drawLocked(b *bytes.Buffer) {
 	start := b.Len()
 	rows := v.rows()
 	now := time.Now()
-	running := 0
+	running, ready := 0, 0
 	for _, r := range rows {
 		if r.State == tree.StateRunning {
 			running++
+			if r.Ready {
+				ready++
+			}
 		}
 	}
 	var table bytes.Buffer
-	fmt.Fprintf(&table, "%s — %d processes, %d running — %s\n", v.title, len(rows), running, now.Format("15:04:05"))
+	fmt.Fprintf(&table, "%s — %d processes, %d running, %d ready — %s\n", v.title, len(rows), running, ready, now.Format("15:04:05"))
 	writeTable(&table, rows, v.counters, now, false)
 	width := 0
 	if v.width != nil {

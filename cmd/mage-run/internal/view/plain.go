@@ -24,8 +24,11 @@ func (p *Plain) Event(ev tree.Event) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	state := ev.State.String()
-	if ev.State == tree.StateEnded {
+	switch {
+	case ev.State == tree.StateEnded:
 		state = ev.Outcome.String()
+	case ev.State == tree.StateRunning && ev.Ready:
+		state = "ready"
 	}
 	line := fmt.Sprintf("%s %s: %s", ev.Time.Format("15:04:05.000"), ev.Instance, state)
 	if ev.Pid != 0 && ev.State != tree.StateEnded {

@@ -26,7 +26,7 @@ type CountersFunc func(r tree.Row) (Counters, bool)
 func writeTable(w io.Writer, rows []tree.Row, counters CountersFunc, now time.Time, summary bool) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	if summary {
-		fmt.Fprintln(tw, "PROCESS\tRESULT\tRESTARTS\tMSGS IN\tMSGS OUT\tLAST EXIT")
+		fmt.Fprintln(tw, "PROCESS\tRESULT\tRESTARTS\tMSGS IN\tMSGS OUT\tLAST EXIT\tREADY")
 	} else {
 		fmt.Fprintln(tw, "PROCESS\tPID\tSTATE\tRESTARTS\tUPTIME\tMSGS IN\tMSGS OUT")
 	}
@@ -39,7 +39,7 @@ func writeTable(w io.Writer, rows []tree.Row, counters CountersFunc, now time.Ti
 			}
 		}
 		if summary {
-			fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t%s\n", name, result(r), r.Restarts, in, out, lastExit(r))
+			fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t%s\t%s\n", name, result(r), r.Restarts, in, out, lastExit(r), readiness(r))
 			continue
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%s\t%s\n", name, pid(r), state(r), r.Restarts, uptime(r, now), in, out)
@@ -55,10 +55,36 @@ func pid(r tree.Row) string {
 }
 
 func state(r tree.Row) string {
-	if r.State == tree.StateEnded {
+	switch {
+	case r.State == tree.StateEnded:
 		return r.Outcome.String()
+	case r.State == tree.StateRunning && r.Ready:
+		return "ready"
 	}
 	return r.State.String()
+}
+
+// readiness says, in the summary, how long the last run that got ready
+// took to, "never" for an instance that ran but was never ready, and "-"
+// for one that never ran.
+func readiness(r tree.Row) string {
+	switch {
+	case r.EverReady:
+		return "after " + round(r.ReadyAfter)
+	case r.LastExit != nil || r.Pid != 0:
+		return "never"
+	}
+	return "-"
+}
+
+func round(d time.Duration) string {
+	switch {
+	case d < time.Second:
+		return d.Round(time.Millisecond).String()
+	case d < time.Minute:
+		return d.Round(100 * time.Millisecond).String()
+	}
+	return d.Round(time.Second).String()
 }
 
 func result(r tree.Row) string {

@@ -14,7 +14,8 @@ import (
 func testRows() []tree.Row {
 	since := time.Now().Add(-3 * time.Second)
 	return []tree.Row{
-		{Instance: "parent", Process: "parent", State: tree.StateRunning, Pid: 100, Since: since},
+		{Instance: "parent", Process: "parent", State: tree.StateRunning, Pid: 100, Since: since,
+			Ready: true, EverReady: true, ReadyAfter: 42 * time.Millisecond},
 		{Instance: "worker#1", Process: "worker", Depth: 1, State: tree.StateBackoff, Restarts: 2},
 		{Instance: "worker#2", Process: "worker", Depth: 1, State: tree.StateEnded, Outcome: tree.OutcomeFailed,
 			LastExit: &launcher.Exit{Code: 3, Reason: "exited"}},
@@ -33,9 +34,9 @@ func TestLiveRedrawsInPlace(t *testing.T) {
 		t.Fatalf("first draw has %d lines, want 5:\n%s", lines, first)
 	}
 	for _, want := range []string{
-		"mage-run test — 3 processes, 1 running — ",
+		"mage-run test — 3 processes, 1 running, 1 ready — ",
 		"PROCESS     PID  STATE    RESTARTS  UPTIME  MSGS IN  MSGS OUT",
-		"parent      100  running  0         3",
+		"parent      100  ready    0         3",
 		"  worker#1  -    backoff  2         -       -        -",
 		"  worker#2  -    failed   0         -       -        -",
 	} {
@@ -88,10 +89,10 @@ func TestLiveRedrawsInPlace(t *testing.T) {
 func TestSummary(t *testing.T) {
 	var out bytes.Buffer
 	WriteSummary(&out, testRows(), nil)
-	want := "PROCESS     RESULT   RESTARTS  MSGS IN  MSGS OUT  LAST EXIT\n" +
-		"parent      running  0         -        -         -\n" +
-		"  worker#1  backoff  2         -        -         -\n" +
-		"  worker#2  failed   0         -        -         exited (exit status 3)\n"
+	want := "PROCESS     RESULT   RESTARTS  MSGS IN  MSGS OUT  LAST EXIT               READY\n" +
+		"parent      running  0         -        -         -                       after 42ms\n" +
+		"  worker#1  backoff  2         -        -         -                       -\n" +
+		"  worker#2  failed   0         -        -         exited (exit status 3)  never\n"
 	if out.String() != want {
 		t.Errorf("summary:\n%s\nwant:\n%s", out.String(), want)
 	}
@@ -102,9 +103,11 @@ func TestPlain(t *testing.T) {
 	p := NewPlain(&out)
 	at := time.Date(2026, 12, 1, 14, 2, 7, 512e6, time.UTC)
 	p.Event(tree.Event{Time: at, Instance: "worker#1", State: tree.StateRunning, Pid: 42})
+	p.Event(tree.Event{Time: at, Instance: "worker#1", State: tree.StateRunning, Ready: true, Pid: 42})
 	p.Event(tree.Event{Time: at, Instance: "worker#1", State: tree.StateBackoff, Detail: "exited (exit status 3); restart 1 in 100ms"})
 	p.Event(tree.Event{Time: at, Instance: "worker#1", State: tree.StateEnded, Outcome: tree.OutcomeStopped, Pid: 42})
 	want := "14:02:07.512 worker#1: running (pid 42)\n" +
+		"14:02:07.512 worker#1: ready (pid 42)\n" +
 		"14:02:07.512 worker#1: backoff: exited (exit status 3); restart 1 in 100ms\n" +
 		"14:02:07.512 worker#1: stopped\n"
 	if out.String() != want {
