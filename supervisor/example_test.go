@@ -28,6 +28,8 @@ func (s *standIn) Reconnect(context.Context, string) (mage.MessagePipe, error) {
 	return mage.MessagePipe{}, errors.New("not restarted")
 }
 
+func (s *standIn) Ready(context.Context) error { return nil }
+
 // A process run by mage-run asks it to launch an on-demand child. The
 // process's main accepts its invitation and calls Connect; mage-run, the
 // other side, is played here by a node of this same process that invites

@@ -142,13 +142,14 @@ func (r *SupervisorRemote) Reconnect(ctx context.Context, attachment string) (ma
 }
 
 // Ready calls Supervisor.Ready and waits for its reply. It fails with an error
-// matching mage.ErrDisconnected if the pipe closes first, with ctx's error
-// if ctx ends first, and with a *mage.RemoteError if the implementation
-// returned an error. Pipes and files passed to it are consumed either way.
+// matching bindings.ErrDisconnected if the pipe closes first, with ctx's error
+// if ctx ends first (the implementation's context ends too), and with a
+// *bindings.Error or *bindings.RemoteError if the implementation returned
+// an error. Pipes and files passed to it are consumed either way.
 func (r *SupervisorRemote) Ready(ctx context.Context) error {
-	e := mage.NewEncoder(0)
-	d := new(mage.Decoder)
-	if err := r.Remote.Call(ctx, _Supervisor_Ready_ordinal, e, d); err != nil {
+	e := bindings.NewEncoder(0)
+	d := new(bindings.Decoder)
+	if err := r.base().Call(ctx, _Supervisor_Ready_ordinal, e, d); err != nil {
 		return err
 	}
 	return d.Finish()
@@ -199,9 +200,9 @@ func _Supervisor_dispatch(impl Supervisor) bindings.DispatchFunc {
 			}
 			err := impl.Ready(ctx)
 			if err != nil {
-				return mage.ErrorReply(err), nil
+				return bindings.ErrorReply(err), nil
 			}
-			e := mage.NewReplyEncoder(0)
+			e := bindings.NewReplyEncoder(0)
 			return e, nil
 		}
 		return nil, bindings.ErrUnknownMethod

@@ -5,4 +5,4 @@
 // directory, so that ctl needs no flags when run from there.
 package control
 
-//go:generate go run github.com/mage-ipc/mage/cmd/magen control.magen
+//go:generate go tool magen control.magen
