@@ -35,3 +35,15 @@ func (c *Child) watchDescendants(node *mage.Node, peer mage.NodeName) {
 	c.removeBadHandler = remove
 	c.mu.Unlock()
 }
+
+// badMessageEnding returns the bad message the child was killed for, or nil
+// if it was not: a child whose first bytes break the rules is killed while
+// Start still waits for its handshake, and Start must say why.
+func (c *Child) badMessageEnding() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.ending != nil && c.ending.cause == CauseBadMessage {
+		return c.ending.err
+	}
+	return nil
+}

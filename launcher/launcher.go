@@ -205,6 +205,9 @@ func (c *Child) accept(ctx context.Context, timeout time.Duration) (*mage.Connec
 	case errors.Is(cause, ErrAcceptTimeout):
 		return nil, fmt.Errorf("%w: waited %v", ErrAcceptTimeout, timeout)
 	case errors.Is(cause, errChildExited), errors.Is(err, invitation.ErrPeerGone):
+		if bad := c.badMessageEnding(); bad != nil {
+			return nil, fmt.Errorf("launcher: child killed for a bad message before it accepted its invitation: %w", bad)
+		}
 		return nil, ErrExitedBeforeAccept
 	}
 	return nil, fmt.Errorf("launcher: invitation handshake failed: %w", err)

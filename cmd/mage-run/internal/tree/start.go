@@ -241,9 +241,13 @@ func (t *Tree) startFailed(in *instance, ev startedEvent) {
 	}
 	// Whatever its status, a process that ended before it accepted its
 	// invitation failed to start: status 0 must not read as "finished".
-	exit.Cause, exit.Err = launcher.CauseStartFailed, ev.err
+	// One killed for a bad message in its handshake keeps that reason.
+	killedForBadMessage := exit.Cause == launcher.CauseBadMessage
+	if !killedForBadMessage {
+		exit.Cause, exit.Err = launcher.CauseStartFailed, ev.err
+	}
 	log := t.log.Named(in.name)
-	if errors.Is(ev.err, launcher.ErrExitedBeforeAccept) {
+	if errors.Is(ev.err, launcher.ErrExitedBeforeAccept) && !killedForBadMessage {
 		exit.Reason = "exited before accepting its invitation"
 		log.Error("process exited before accepting its invitation; a program that does not use mage needs invite = false",
 			"status", exit.Status())
