@@ -154,7 +154,10 @@ func TestDemoInterrupted(t *testing.T) {
 		sigs = ch
 		return func() {}
 	}
-	out := &triggerWriter{trigger: "worker#3: running", fire: func() { sigs <- syscall.SIGINT }}
+	// Once the service is up too: under load, it may still be starting
+	// when the last worker runs, and a service killed mid-start fails the
+	// parent's calls.
+	out := &triggerWriter{triggers: []string{"worker#3: ready", "service: ready"}, fire: func() { sigs <- syscall.SIGINT }}
 	var errOut lockedBuffer
 	code := runWith([]string{"mage-run", "demo", "--duration", "0", "--view", "plain"}, out, &errOut, notify)
 	stdout := out.String()
@@ -174,19 +177,24 @@ func TestDemoInterrupted(t *testing.T) {
 	}
 }
 
-// triggerWriter calls fire, once, when a write contains trigger.
+// triggerWriter calls fire, once, when what was written contains every
+// one of triggers.
 type triggerWriter struct {
 	lockedBuffer
-	trigger string
-	fire    func()
-	once    sync.Once
+	triggers []string
+	fire     func()
+	once     sync.Once
 }
 
 func (w *triggerWriter) Write(p []byte) (int, error) {
 	n, err := w.lockedBuffer.Write(p)
-	if strings.Contains(string(p), w.trigger) {
-		w.once.Do(w.fire)
+	all := w.String()
+	for _, trigger := range w.triggers {
+		if !strings.Contains(all, trigger) {
+			return n, err
+		}
 	}
+	w.once.Do(w.fire)
 	return n, err
 }
 

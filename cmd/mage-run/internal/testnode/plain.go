@@ -54,8 +54,9 @@ func (n *node) runPlain(role string, args []string) int {
 		fallthrough
 	case "wait":
 		sigs := make(chan os.Signal, 1)
+		// Never stopped: mage-run signals the process and its group, so a
+		// second signal may follow the first, and must not kill it.
 		signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP, syscall.SIGUSR1)
-		defer signal.Stop(sigs)
 		n.signalReady()
 		sig := <-sigs
 		fmt.Fprintf(n.stderr, "testnode: %s stopped by %s\n", os.Getenv(supervisor.EnvInstance), unix.SignalName(sig.(syscall.Signal)))
@@ -140,8 +141,8 @@ func (n *node) listen(args []string) int {
 	fmt.Fprintf(n.stderr, "testnode: listening on %s\n", l.Addr())
 	n.signalReady()
 	sigs := make(chan os.Signal, 1)
+	// Not stopped either, as in wait.
 	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT)
-	defer signal.Stop(sigs)
 	select {
 	case <-sigs:
 	case err := <-done:
