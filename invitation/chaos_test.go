@@ -1,0 +1,594 @@
+//go:build linux
+
+package invitation_test
+
+import (
+	"context"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+	"golang.org/x/sys/unix"
+
+	"github.com/mage-ipc/mage/invitation"
+	"github.com/mage-ipc/mage/mage"
+)
+
+// chaosSeed replays one round of TestChaosSIGKILL with the seed a failing
+// run printed.
+var chaosSeed = flag.Uint64("chaos.seed", 0, "replay TestChaosSIGKILL with this seed (0: fresh seeds)")
+
+func init() {
+	treeRoles["chaos-middle"] = chaosMiddle
+	treeRoles["chaos-leaf"] = chaosLeaf
+}
+
+// The chaos tree: the test process is the root (the broker); it invites
+// the two middles, each middle invites two leaves. Every process is named
+// by its index here.
+const (
+	chaosRoot = iota
+	chaosA
+	chaosB
+	chaosA1
+	chaosA2
+	chaosB1
+	chaosB2
+	chaosProcs
+)
+
+var chaosNames = [chaosProcs]string{"root", "A", "B", "A1", "A2", "B1", "B2"}
+
+// chaosParent is who invited each process; the leaves are invited by a
+// middle, so the broker registers them and introduces them to the others.
+var chaosParent = [chaosProcs]int{-1, chaosRoot, chaosRoot, chaosA, chaosA, chaosB, chaosB}
+
+// chaosPipes are the pipes of the tree, each between processes of
+// different branches. The root makes every one of them and sends each end
+// that is not its own down the tree, through the end's middle for a leaf:
+// routes start as chains through the root and a middle and must collapse.
+var chaosPipes = [][2]int{
+	{chaosA1, chaosB1}, {chaosA2, chaosB2}, {chaosA1, chaosB2}, {chaosA2, chaosB1},
+	{chaosRoot, chaosA1}, {chaosRoot, chaosB2},
+	{chaosA, chaosB}, {chaosA, chaosB1}, {chaosB, chaosA2},
+}
+
+// chaosPlan is what a process of the tree does: its ends (Pipes[i] is the
+// pipe of the i-th attached end, Sides[i] which of its two ends), how many
+// messages it sends on each, and, for a victim, after how many received
+// messages it SIGKILLs itself.
+type chaosPlan struct {
+	Proc   int
+	N      int
+	Pad    int
+	KillAt int64
+	Pipes  []int
+	Sides  []int
+}
+
+// chaosForward asks a middle to pass its attachments to its Leaf-th leaf.
+type chaosForward struct {
+	Leaf int
+	Plan chaosPlan
+}
+
+// chaosEnd is what one end received: Got messages, all in order, then End
+// ("" when it had them all, "lost" for a *mage.PeerClosedError with
+// NodeLost, "closed" for an orderly closure, else the error), Bad the
+// first wrong message, WriteErr a write error other than ErrPeerClosed.
+type chaosEnd struct {
+	Pipe, Side, Got int
+	End, Bad        string
+	WriteErr        string
+}
+
+type chaosReport struct {
+	Proc int
+	Ends []chaosEnd
+}
+
+func readPlan(ctx context.Context, p mage.MessagePipe, v any) (*mage.Message, error) {
+	m, err := read(ctx, p)
+	if err != nil {
+		return nil, err
+	}
+	if err := json.Unmarshal(m.Payload, v); err != nil {
+		return nil, fmt.Errorf("bad plan %q: %w", m.Payload, err)
+	}
+	return m, nil
+}
+
+func sendJSON(p mage.MessagePipe, v any, pipes ...mage.MessagePipe) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	return p.WriteMessage(&mage.Message{Payload: b, Pipes: pipes})
+}
+
+func expect(ctx context.Context, p mage.MessagePipe, want string) error {
+	m, err := read(ctx, p)
+	if err != nil {
+		return err
+	}
+	if string(m.Payload) != want {
+		return fmt.Errorf("got %q, want %q", m.Payload, want)
+	}
+	return nil
+}
+
+// dieAt returns what a process calls after each message it receives: a
+// victim SIGKILLs itself at its KillAt-th message, so the kill points are
+// message counts, not times.
+func dieAt(plan chaosPlan) func() {
+	var received atomic.Int64
+	return func() {
+		if received.Add(1) == plan.KillAt {
+			_ = syscall.Kill(os.Getpid(), syscall.SIGKILL)
+			select {}
+		}
+	}
+}
+
+// chaosPayload is message seq of one side of a pipe: the pipe, the side,
+// the number, and pad bytes derived from them so corruption shows.
+func chaosPayload(pipe, side, seq, pad int) []byte {
+	n := (seq*7919 + pipe*31) % (pad + 1)
+	b := make([]byte, 12+n)
+	binary.LittleEndian.PutUint32(b, uint32(pipe))
+	binary.LittleEndian.PutUint32(b[4:], uint32(side))
+	binary.LittleEndian.PutUint32(b[8:], uint32(seq))
+	for i := range n {
+		b[12+i] = byte(seq + i)
+	}
+	return b
+}
+
+// runTraffic sends plan.N numbered messages on every end while reading
+// the peer's, both directions at once, and says what each end received.
+func runTraffic(ctx context.Context, plan chaosPlan, ends []mage.MessagePipe, received func()) []chaosEnd {
+	out := make([]chaosEnd, len(ends))
+	var wg sync.WaitGroup
+	for i, end := range ends {
+		r := &out[i]
+		r.Pipe, r.Side = plan.Pipes[i], plan.Sides[i]
+		var ew sync.WaitGroup
+		ew.Add(2)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			ew.Wait()
+			_ = end.Close()
+		}()
+		go func() {
+			defer ew.Done()
+			for seq := range plan.N {
+				err := end.WriteMessage(&mage.Message{Payload: chaosPayload(r.Pipe, r.Side, seq, plan.Pad)})
+				if errors.Is(err, mage.ErrPeerClosed) {
+					return
+				}
+				if err != nil {
+					r.WriteErr = err.Error()
+					return
+				}
+			}
+		}()
+		go func() {
+			defer ew.Done()
+			for r.Got < plan.N {
+				m, err := read(ctx, end)
+				var pce *mage.PeerClosedError
+				switch {
+				case errors.As(err, &pce) && pce.NodeLost:
+					r.End = "lost"
+					return
+				case errors.Is(err, mage.ErrPeerClosed):
+					r.End = "closed"
+					return
+				case err != nil:
+					r.End = err.Error()
+					return
+				}
+				if want := chaosPayload(r.Pipe, 1-r.Side, r.Got, plan.Pad); string(m.Payload) != string(want) || len(m.Pipes) != 0 {
+					r.Bad = fmt.Sprintf("message %d: got %d bytes %x…, want %d bytes %x…", r.Got, len(m.Payload), m.Payload[:min(12, len(m.Payload))], len(want), want[:12])
+					return
+				}
+				r.Got++
+				received()
+			}
+		}()
+	}
+	wg.Wait()
+	return out
+}
+
+// chaosMiddle invites two leaves, passes each the plan and ends the root
+// sends for it, waits until its routes collapsed (it holds no proxy: it
+// may die without breaking a pipe it only passed on), then plays its own
+// plan and reports to the root.
+func chaosMiddle(ctx context.Context, up mage.MessagePipe) error {
+	var leaves [2]mage.MessagePipe
+	for i := range leaves {
+		cmd, p, err := invite(ctx, "chaos-leaf")
+		if err != nil {
+			return err
+		}
+		defer cmd.Wait() //nolint:errcheck // a leaf may be a victim
+		defer p.Close()
+		leaves[i] = p
+	}
+	var plan chaosPlan
+	m, err := readPlan(ctx, up, &plan)
+	if err != nil {
+		return fmt.Errorf("plan: %w", err)
+	}
+	ends := m.Pipes
+	for range leaves {
+		var fwd chaosForward
+		m, err := readPlan(ctx, up, &fwd)
+		if err != nil {
+			return fmt.Errorf("forward: %w", err)
+		}
+		if fwd.Leaf < 0 || fwd.Leaf >= len(leaves) {
+			return fmt.Errorf("forward to leaf %d", fwd.Leaf)
+		}
+		if err := sendJSON(leaves[fwd.Leaf], fwd.Plan, m.Pipes...); err != nil {
+			return err
+		}
+	}
+	node := up.Node()
+	want := 1 + len(leaves) + len(ends)
+	if err := eventually(ctx, func() bool { return node.PortCount() == want }); err != nil {
+		return fmt.Errorf("routes through %s did not collapse: %d ports, want %d: %w", chaosNames[plan.Proc], node.PortCount(), want, err)
+	}
+	if err := send(up, "ready:"+strconv.Itoa(os.Getpid())); err != nil {
+		return err
+	}
+	if err := expect(ctx, up, "go"); err != nil {
+		return err
+	}
+	res := runTraffic(ctx, plan, ends, dieAt(plan))
+	if err := sendJSON(up, chaosReport{Proc: plan.Proc, Ends: res}); err != nil {
+		return err
+	}
+	// Stay, and keep the leaves, until the root has every report.
+	if _, err := read(ctx, up); !errors.Is(err, mage.ErrPeerClosed) {
+		return fmt.Errorf("waiting for the root to finish: %w", err)
+	}
+	return nil
+}
+
+// chaosLeaf gets its plan, a report pipe to the root and its ends from its
+// middle, says ready on the report pipe, plays and reports there.
+func chaosLeaf(ctx context.Context, up mage.MessagePipe) error {
+	var plan chaosPlan
+	m, err := readPlan(ctx, up, &plan)
+	if err != nil {
+		return fmt.Errorf("plan: %w", err)
+	}
+	if len(m.Pipes) != 1+len(plan.Pipes) {
+		return fmt.Errorf("got %d pipes for %d ends", len(m.Pipes), len(plan.Pipes))
+	}
+	report, ends := m.Pipes[0], m.Pipes[1:]
+	defer report.Close()
+	if err := send(report, "ready:"+strconv.Itoa(os.Getpid())); err != nil {
+		return err
+	}
+	if err := expect(ctx, report, "go"); err != nil {
+		return err
+	}
+	res := runTraffic(ctx, plan, ends, dieAt(plan))
+	if err := sendJSON(report, chaosReport{Proc: plan.Proc, Ends: res}); err != nil {
+		return err
+	}
+	if _, err := read(ctx, report); !errors.Is(err, mage.ErrPeerClosed) {
+		return fmt.Errorf("waiting for the root to finish: %w", err)
+	}
+	return nil
+}
+
+// eventually waits, until ctx ends, for cond to hold. It polls: nothing
+// outside package mage signals a change of a node's port count.
+func eventually(ctx context.Context, cond func() bool) error {
+	t := time.NewTicker(time.Millisecond)
+	defer t.Stop()
+	for !cond() {
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	return nil
+}
+
+// waitGone waits, until ctx ends, for process pid to have exited. It works
+// for a grandchild orphaned when its middle was killed, which only init
+// reaps.
+func waitGone(ctx context.Context, pid int) error {
+	fd, err := unix.PidfdOpen(pid, 0)
+	if errors.Is(err, unix.ESRCH) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	defer unix.Close(fd)
+	for {
+		dl, ok := ctx.Deadline()
+		ms := 1000
+		if ok {
+			ms = max(1, int(time.Until(dl)/time.Millisecond))
+		}
+		fds := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
+		n, err := unix.Poll(fds, ms)
+		switch {
+		case errors.Is(err, unix.EINTR):
+			continue
+		case err != nil:
+			return err
+		case n > 0:
+			return nil
+		case ctx.Err() != nil:
+			return fmt.Errorf("process %d still runs: %w", pid, ctx.Err())
+		}
+	}
+}
+
+// TestChaosSIGKILL runs the tree under load and SIGKILLs a random subset
+// of its six children at random message counts. Every pipe whose two
+// processes survived must deliver every message exactly once, in order,
+// both ways; a survivor whose peer died gets a prefix of the stream and
+// then ErrPeerClosed with NodeLost. Run with -chaos.seed=N to replay.
+func TestChaosSIGKILL(t *testing.T) {
+	if *chaosSeed != 0 {
+		chaosRound(t, *chaosSeed)
+		return
+	}
+	rounds, base := 3, uint64(time.Now().UnixNano())
+	if testing.Short() {
+		rounds = 2
+	}
+	for i := range rounds {
+		seed := base + uint64(i)*0x9e3779b97f4a7c15
+		if !t.Run(fmt.Sprintf("seed=%d", seed), func(t *testing.T) { chaosRound(t, seed) }) {
+			return
+		}
+	}
+}
+
+func chaosRound(t *testing.T, seed uint64) {
+	t.Logf("seed %d (replay with -chaos.seed=%d)", seed, seed)
+	rng := rand.New(rand.NewPCG(seed, seed>>32|1))
+	n := 300
+	if testing.Short() {
+		n = 100
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	leaks := goleak.IgnoreCurrent()
+	baseFDs := openFDs(t)
+	node := mage.NewNode(mage.NodeOptions{})
+	defer node.Close()
+
+	// The plans: every process's ends, and the victims' kill points.
+	plans := make([]chaosPlan, chaosProcs)
+	ends := make([][]mage.MessagePipe, chaosProcs)
+	pad := 256 + rng.IntN(768)
+	for i := range plans {
+		plans[i] = chaosPlan{Proc: i, N: n, Pad: pad}
+	}
+	for pipe, pair := range chaosPipes {
+		e0, e1 := node.CreatePipe()
+		for side, e := range []mage.MessagePipe{e0, e1} {
+			p := pair[side]
+			plans[p].Pipes = append(plans[p].Pipes, pipe)
+			plans[p].Sides = append(plans[p].Sides, side)
+			ends[p] = append(ends[p], e)
+		}
+	}
+	victims := map[int]bool{}
+	for _, v := range rng.Perm(chaosProcs - 1)[:1+rng.IntN(3)] {
+		v++
+		total := n * len(plans[v].Pipes)
+		plans[v].KillAt = int64(1 + rng.IntN(total*3/4))
+		victims[v] = true
+		t.Logf("victim %s: SIGKILL at its message %d of %d", chaosNames[v], plans[v].KillAt, total)
+	}
+
+	// The middles, invited by the root; the leaves, by the middles.
+	cmds := map[int]*exec.Cmd{}
+	reports := make([]mage.MessagePipe, chaosProcs)
+	defer func() {
+		for _, p := range reports {
+			if p.IsValid() {
+				_ = p.Close()
+			}
+		}
+		for _, cmd := range cmds {
+			_ = cmd.Process.Kill()
+			_ = cmd.Wait()
+		}
+	}()
+	for _, mid := range []int{chaosA, chaosB} {
+		inv := invitation.New(node)
+		up, err := inv.Attach("main")
+		if err != nil {
+			t.Fatal(err)
+		}
+		cmd := childCommand("chaos-middle")
+		cmd.Stderr = os.Stderr
+		if err := inv.PrepareCommand(cmd); err != nil {
+			t.Fatal(err)
+		}
+		err = cmd.Start()
+		inv.CloseChildSide()
+		if err != nil {
+			t.Fatal(err)
+		}
+		cmds[mid] = cmd
+		if _, err := inv.Send(ctx); err != nil {
+			t.Fatal(err)
+		}
+		reports[mid] = up
+		if err := sendJSON(up, plans[mid], ends[mid]...); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for leaf := chaosA1; leaf < chaosProcs; leaf++ {
+		mine, theirs := node.CreatePipe()
+		reports[leaf] = mine
+		fwd := chaosForward{Leaf: (leaf - chaosA1) % 2, Plan: plans[leaf]}
+		if err := sendJSON(reports[chaosParent[leaf]], fwd, append([]mage.MessagePipe{theirs}, ends[leaf]...)...); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	// Ready, with every route collapsed; then go, all at once.
+	pids := make([]int, chaosProcs)
+	for p := chaosA; p < chaosProcs; p++ {
+		m, err := read(ctx, reports[p])
+		if err != nil {
+			t.Fatalf("%s not ready: %v", chaosNames[p], err)
+		}
+		pid, ok := strings.CutPrefix(string(m.Payload), "ready:")
+		if pids[p], err = strconv.Atoi(pid); !ok || err != nil {
+			t.Fatalf("%s said %q, not ready", chaosNames[p], m.Payload)
+		}
+	}
+	for p := chaosA; p < chaosProcs; p++ {
+		if err := send(reports[p], "go"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	results := make([][]chaosEnd, chaosProcs)
+	rootDone := make(chan struct{})
+	go func() {
+		defer close(rootDone)
+		results[chaosRoot] = runTraffic(ctx, plans[chaosRoot], ends[chaosRoot], func() {})
+	}()
+
+	// The reports, or the loss of the process.
+	died := make([]bool, chaosProcs)
+	for p := chaosA; p < chaosProcs; p++ {
+		var rep chaosReport
+		_, err := readPlan(ctx, reports[p], &rep)
+		var pce *mage.PeerClosedError
+		switch {
+		case errors.As(err, &pce) && pce.NodeLost:
+			died[p] = true
+			if !victims[p] {
+				t.Errorf("%s died, and was no victim: %v", chaosNames[p], err)
+			}
+		case err != nil:
+			t.Fatalf("no report from %s: %v", chaosNames[p], err)
+		case rep.Proc != p:
+			t.Fatalf("%s reported as %d", chaosNames[p], rep.Proc)
+		default:
+			results[p] = rep.Ends
+			if victims[p] {
+				t.Logf("victim %s survived: its peers died before its kill point", chaosNames[p])
+			}
+		}
+	}
+	<-rootDone
+
+	// Everyone's pipes closed; every child gone.
+	for i, p := range reports {
+		if p.IsValid() {
+			_ = p.Close()
+			reports[i] = mage.MessagePipe{}
+		}
+	}
+	for p, cmd := range cmds {
+		err := cmd.Wait()
+		delete(cmds, p)
+		var ee *exec.ExitError
+		switch {
+		case died[p]:
+			if !errors.As(err, &ee) || ee.ProcessState.Sys().(syscall.WaitStatus).Signal() != syscall.SIGKILL {
+				t.Errorf("%s: %v, want killed by SIGKILL", chaosNames[p], err)
+			}
+		case err != nil:
+			t.Errorf("%s: %v", chaosNames[p], err)
+		}
+	}
+	for p := chaosA1; p < chaosProcs; p++ {
+		if err := waitGone(ctx, pids[p]); err != nil {
+			t.Errorf("%s: %v", chaosNames[p], err)
+		}
+	}
+
+	checkChaos(t, results, died)
+
+	if err := eventually(ctx, func() bool { return node.PortCount() == 0 }); err != nil {
+		t.Errorf("the root holds %d ports after the round: %v", node.PortCount(), err)
+	}
+	_ = node.Close()
+	goleak.VerifyNone(t, leaks)
+	if got := openFDs(t); got != baseFDs {
+		t.Errorf("%d descriptors open after the round, %d before", got, baseFDs)
+	}
+}
+
+// checkChaos checks every pipe against the property, from what its ends
+// reported.
+func checkChaos(t *testing.T, results [][]chaosEnd, died []bool) {
+	t.Helper()
+	seen := map[[2]int]chaosEnd{}
+	for p, res := range results {
+		for _, r := range res {
+			if r.Pipe < 0 || r.Pipe >= len(chaosPipes) || chaosPipes[r.Pipe][r.Side] != p {
+				t.Fatalf("%s reported an end it does not hold: %+v", chaosNames[p], r)
+			}
+			seen[[2]int{r.Pipe, r.Side}] = r
+		}
+	}
+	whole, cut := 0, 0
+	for pipe, pair := range chaosPipes {
+		for side, p := range pair {
+			if died[p] {
+				continue
+			}
+			r, ok := seen[[2]int{pipe, side}]
+			if !ok {
+				t.Errorf("pipe %d: no result from %s", pipe, chaosNames[p])
+				continue
+			}
+			peer := pair[1-side]
+			what := fmt.Sprintf("pipe %d %s<-%s", pipe, chaosNames[p], chaosNames[peer])
+			if r.Bad != "" {
+				t.Errorf("%s: out of order, duplicated or corrupt: %s", what, r.Bad)
+			}
+			if r.WriteErr != "" {
+				t.Errorf("%s: write: %s", what, r.WriteErr)
+			}
+			if !died[peer] {
+				// Both alive: everything, exactly once.
+				if r.End != "" {
+					t.Errorf("%s: both processes live, yet after %d messages: %s", what, r.Got, r.End)
+				}
+				whole++
+				continue
+			}
+			cut++
+			if r.End != "" && r.End != "lost" {
+				t.Errorf("%s: the peer's process died; after %d messages got %s, want a PeerClosedError with NodeLost", what, r.Got, r.End)
+			}
+		}
+	}
+	t.Logf("%d ends whole, %d ends of pipes cut by a kill checked", whole, cut)
+}
