@@ -749,3 +749,132 @@ func checkChaos(t *testing.T, results [][]chaosEnd, died []bool, handed chaosHan
 	t.Logf("%d ends whole; %d ends of pipes cut by a kill, %d of them cut short", whole, cut, prefix)
 	return knownBug
 }
+
+func init() {
+	treeRoles["chaos-hold"] = chaosHold
+	treeRoles["chaos-probe"] = chaosProbe
+}
+
+// chaosHold takes the pipes of one message, says so, and holds them until
+// it is killed or the root closes.
+func chaosHold(ctx context.Context, up mage.MessagePipe) error {
+	m, err := read(ctx, up)
+	if err != nil {
+		return err
+	}
+	defer m.Close()
+	if err := send(up, "held"); err != nil {
+		return err
+	}
+	// Hold until killed, or the root closes.
+	_, err = read(ctx, up)
+	if errors.Is(err, mage.ErrPeerClosed) {
+		err = nil
+	}
+	return err
+}
+
+// chaosProbe reads the end the root sends it and reports how it ends:
+// "lost" for a PeerClosedError with NodeLost, "closed" for an orderly
+// closure, else what came.
+func chaosProbe(ctx context.Context, up mage.MessagePipe) error {
+	m, err := read(ctx, up)
+	if err != nil {
+		return err
+	}
+	if len(m.Pipes) != 1 {
+		return fmt.Errorf("got %d pipes, want 1", len(m.Pipes))
+	}
+	end := m.Pipes[0]
+	defer end.Close()
+	got, err := read(ctx, end)
+	var pce *mage.PeerClosedError
+	switch {
+	case errors.As(err, &pce) && pce.NodeLost:
+		return send(up, "lost")
+	case errors.Is(err, mage.ErrPeerClosed):
+		return send(up, "closed")
+	case err != nil:
+		return send(up, err.Error())
+	}
+	return send(up, fmt.Sprintf("a message: %q", got.Payload))
+}
+
+// startChild invites the test binary in role as a child of node, with a
+// pipe "main".
+func startChild(ctx context.Context, t *testing.T, node *mage.Node, role string) (*exec.Cmd, mage.MessagePipe) {
+	t.Helper()
+	inv := invitation.New(node)
+	up, err := inv.Attach("main")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := childCommand(role)
+	cmd.Env = append(cmd.Env, "GORACE="+strings.TrimSpace(os.Getenv("GORACE")+" atexit_sleep_ms=0"))
+	cmd.Stderr = os.Stderr
+	if err := inv.PrepareCommand(cmd); err != nil {
+		t.Fatal(err)
+	}
+	err = cmd.Start()
+	inv.CloseChildSide()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = up.Close()
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+	})
+	if _, err := inv.Send(ctx); err != nil {
+		t.Fatal(err)
+	}
+	return cmd, up
+}
+
+// TestLossTravelsWithAMovedEnd is the smallest form of what the chaos test
+// found: an end whose peer's process was SIGKILLed, sent on after the loss
+// was seen, must read NodeLost at its new home too. It skips, naming the
+// symptom, while the loss does not travel: a port descriptor carries only
+// "peer closed" (ports.Descriptor.PeerClosed; the wire descriptor's
+// peer-closed flag), so the new port reports an orderly closure.
+func TestLossTravelsWithAMovedEnd(t *testing.T) {
+	ctx := ctxFor(t)
+	leaks := goleak.IgnoreCurrent()
+	node := mage.NewNode(mage.NodeOptions{})
+	defer node.Close()
+	holder, holderUp := startChild(ctx, t, node, "chaos-hold")
+	a, b := node.CreatePipe()
+	if err := send(holderUp, "hold this", a); err != nil {
+		t.Fatal(err)
+	}
+	if err := expect(ctx, holderUp, "held"); err != nil {
+		t.Fatal(err)
+	}
+	if err := holder.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	_, err := read(ctx, b)
+	var pce *mage.PeerClosedError
+	if !errors.As(err, &pce) || !pce.NodeLost {
+		t.Fatalf("at the root, after the holder's SIGKILL: %v, want a PeerClosedError with NodeLost", err)
+	}
+	_, probeUp := startChild(ctx, t, node, "chaos-probe")
+	if err := send(probeUp, "read this", b); err != nil {
+		t.Fatal(err)
+	}
+	m, err := read(ctx, probeUp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	switch got := string(m.Payload); got {
+	case "lost":
+	case "closed":
+		defer t.Skip("known bug: an end sent on after its peer's node was lost reads an orderly closure at its new home, not NodeLost")
+	default:
+		t.Errorf("the moved end read %s, want a PeerClosedError with NodeLost", got)
+	}
+	_ = probeUp.Close()
+	_ = holderUp.Close()
+	_ = node.Close()
+	goleak.VerifyNone(t, leaks)
+}
