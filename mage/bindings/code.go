@@ -95,17 +95,8 @@ func (e *Error) Error() string {
 }
 
 // Is reports whether target is a *Error of the same code whose message is
-// empty or the same. An error of code DeadlineExceeded also matches
-// context.DeadlineExceeded, and one of code Canceled context.Canceled: a
-// call whose deadline passed fails the same way whether the caller's own
-// context or the callee's copy of its deadline ended first.
+// empty or the same.
 func (e *Error) Is(target error) bool {
-	switch target {
-	case context.DeadlineExceeded:
-		return e.Code == DeadlineExceeded
-	case context.Canceled:
-		return e.Code == Canceled
-	}
 	t, ok := target.(*Error)
 	return ok && t.Code == e.Code && (t.Message == "" || t.Message == e.Message)
 }
