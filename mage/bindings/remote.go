@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"time"
 
 	"github.com/mage-ipc/mage/mage"
 )
@@ -225,10 +226,15 @@ func (r *Remote) Call(ctx context.Context, method uint32, e *Encoder, d *Decoder
 			return res.err
 		}
 		err := r.openReply(res.msg, d)
-		if c := CodeOf(err); (c == Canceled || c == DeadlineExceeded) && ctx.Err() != nil {
+		switch c := CodeOf(err); {
+		case (c == Canceled || c == DeadlineExceeded) && ctx.Err() != nil:
 			// The callee saw the caller's own deadline or cancel first:
 			// the caller's error says it.
 			return ctx.Err()
+		case c == DeadlineExceeded && deadlinePassed(ctx):
+			// The caller's deadline has passed, but its context's timer
+			// has not run yet (a busy machine): the same.
+			return context.DeadlineExceeded
 		}
 		return err
 	case <-ctx.Done():
@@ -505,4 +511,10 @@ func (r *Remote) PendingCalls() int {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return len(r.pending)
+}
+
+// deadlinePassed reports whether ctx has a deadline that has passed.
+func deadlinePassed(ctx context.Context) bool {
+	deadline, ok := ctx.Deadline()
+	return ok && !time.Now().Before(deadline)
 }
