@@ -160,7 +160,14 @@ type Node struct {
 	countersNext  uint64
 	// lastCounters holds the latest counts each peer reported.
 	lastCounters map[ports.NodeName]Counters
+	// closing is set when Close starts, closed once it stops taking
+	// connections. In between, Close waits for the events still waiting
+	// for a connection being made (waitingDone is broadcast when waiting
+	// shrinks, and when that wait times out).
+	closing      bool
 	closed       bool
+	waitingDone  *sync.Cond
+	waitTimedOut bool
 
 	// badMu guards badHandlers, apart from mu so that handlers may call
 	// into the node.
@@ -312,21 +319,23 @@ func (n *Node) PortCount() int {
 // idempotent.
 func (n *Node) Close() error {
 	n.mu.Lock()
-	if n.closed {
+	if n.closing {
 		n.mu.Unlock()
 		return nil
 	}
-	n.closed = true
-	links := make([]*link, 0, len(n.allLinks))
-	for l := range n.allLinks {
-		links = append(links, l)
-	}
+	n.closing = true
 	for p, e := range n.endpoints {
 		e.state = endpointClosed
 		_ = n.ports.ClosePort(p)
 		delete(n.endpoints, p)
 	}
 	n.flushLocked()
+	n.awaitWaitingLocked(flushTimeout)
+	n.closed = true
+	links := make([]*link, 0, len(n.allLinks))
+	for l := range n.allLinks {
+		links = append(links, l)
+	}
 	n.reportFinalCountersLocked()
 	n.mu.Unlock()
 	// Channels are closed outside mu: their readers report their end through
@@ -338,6 +347,35 @@ func (n *Node) Close() error {
 	// and give up.
 	n.bg.Wait()
 	return nil
+}
+
+// awaitWaitingLocked waits, for at most d, until no event waits for a
+// connection still being made. A message written just before Close to a
+// node this one was being introduced to would otherwise be lost with the
+// introduction (the process may exit right after Close). Events for a node
+// that turns out lost are dropped meanwhile, which ends the wait too.
+func (n *Node) awaitWaitingLocked(d time.Duration) {
+	if len(n.waiting) == 0 {
+		return
+	}
+	n.waitingDone = sync.NewCond(&n.mu)
+	timer := time.AfterFunc(d, func() {
+		n.mu.Lock()
+		defer n.mu.Unlock()
+		n.waitTimedOut = true
+		n.waitingDone.Broadcast()
+	})
+	defer timer.Stop()
+	for len(n.waiting) > 0 && !n.waitTimedOut {
+		n.waitingDone.Wait()
+	}
+}
+
+// waitingShrunkLocked wakes a Close waiting for the waiting events to go.
+func (n *Node) waitingShrunkLocked() {
+	if n.waitingDone != nil {
+		n.waitingDone.Broadcast()
+	}
 }
 
 func (n *Node) newEndpointLocked(p ports.PortName) MessagePipe {
