@@ -413,10 +413,12 @@ func (l *link) sendEventLocked(ev ports.Event) {
 				u.Ports[i] = descriptorToWire(d)
 			}
 		}
-		l.encodeBuf = wire.AppendUser(l.encodeBuf[:0], &u)
 		fds := m.fds
 		m.fds = nil
-		_ = l.sendFrameLocked(l.encodeBuf, fds)
+		// Encoded straight into the channel's queue; a large payload is
+		// written from the message itself, which the sender gave up.
+		// A failure means the channel is dying, as in sendFrameLocked.
+		_ = l.ch.SendUser(&u, fds)
 	case ports.ClosureEvent:
 		l.encodeBuf = wire.AppendClosure(l.encodeBuf[:0], &wire.Closure{Target: wire.PortName(e.Target), LastSeq: e.LastSeq, Lost: e.Lost})
 		_ = l.sendFrameLocked(l.encodeBuf, nil)

@@ -13,6 +13,9 @@ import (
 	"github.com/mage-ipc/mage/mage/internal/wire"
 )
 
+// socketBuffer is the send and receive buffer size asked of the kernel.
+const socketBuffer = 1 << 20
+
 // Handler receives what a Channel reads. Both methods run on the channel's
 // reader goroutine, so they must not block, and they never run user code:
 // a slow handler stalls every frame behind it.
@@ -133,11 +136,11 @@ type Channel struct {
 	stopErr error
 	// writeErr is set when the writer failed; Send then fails too.
 	writeErr error
-	// directWrite is directWriteFunc bound to c; directN and directErr are
-	// its results.
-	directWrite func(fd uintptr) bool
-	directN     int
-	directErr   error
+	// direct makes the system calls of the direct write.
+	direct *syscallWriter
+
+	// writer makes the writer goroutine's system calls; only it uses it.
+	writer *syscallWriter
 }
 
 // New returns a Channel over conn, which must be a connected SOCK_STREAM
@@ -178,7 +181,13 @@ func New(conn *net.UnixConn, h Handler, opts Options) *Channel {
 		writerDone: make(chan struct{}),
 		done:       make(chan struct{}),
 	}
-	c.directWrite = c.directWriteFunc
+	c.direct, c.writer = newSyscallWriter(), newSyscallWriter()
+	// Room in the kernel for a large frame or a run of small ones, so that
+	// the writer meets a full socket, and the peer's reader an empty one,
+	// less often. The kernel caps it (net.core.wmem_max); a smaller
+	// buffer only costs more wake-ups, so a failure is ignored.
+	_ = conn.SetWriteBuffer(socketBuffer)
+	_ = conn.SetReadBuffer(socketBuffer)
 	return c
 }
 
@@ -242,7 +251,7 @@ func (c *Channel) CloseAfterFlush(ctx context.Context) error {
 	}
 	c.draining = true
 	var flushed chan struct{}
-	if c.writing || c.pending.len() > 0 {
+	if c.writing || c.pending.unwritten() > 0 {
 		if c.flushed == nil {
 			c.flushed = make(chan struct{})
 		}
@@ -300,7 +309,7 @@ func (c *Channel) Done() <-chan struct{} { return c.done }
 func (c *Channel) Buffered() int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.pending.len()
+	return c.pending.unwritten()
 }
 
 // stop records err as the reason the channel stops, if it is the first.

@@ -9,6 +9,18 @@
 // caller's goroutine without blocking, which saves a goroutine hand-off per
 // message; whatever the socket does not take goes to the writer.
 //
+// # Large messages
+//
+// SendUser encodes a User frame straight into the pending buffer, and a
+// payload of 16 KiB or more not at all: the buffer holds the frame's fixed
+// part, and the payload is written from where it is with a vectored write
+// (sendmsg with several buffers), so the pending buffer stays small and is
+// reused however large the messages. The reader reads the rest of a large
+// User frame straight into a buffer of its own, which becomes the payload
+// the Handler gets, instead of into its shared buffer and then copying it.
+// Both ends ask the kernel for socket buffers of 1 MiB (capped by the
+// system's limits), so that a large frame takes fewer wake-ups.
+//
 // # Descriptors
 //
 // Descriptors travel as SCM_RIGHTS ancillary data. On a stream socket that
