@@ -45,6 +45,10 @@ type reader struct {
 	// its own (see largeFrame); its first largeN bytes have arrived.
 	large  []byte
 	largeN int
+	// afterLarge is set while the frames are large ones: a read at a
+	// frame boundary then takes only the next frame's fixed part, so that
+	// a large frame's payload is not read into buf and copied out.
+	afterLarge bool
 	// frames counts the frames delivered. timed is set while a read
 	// deadline bounds the frame that was incomplete when frames had the
 	// value timedFrame (Options.FrameTimeout).
@@ -145,10 +149,15 @@ func (rd *reader) deliverAll() error {
 				rd.large = make([]byte, h.Length)
 				rd.largeN = copy(rd.large, rd.buf[rd.r:rd.w])
 				rd.r, rd.w = 0, 0
+				rd.afterLarge = true
 				continue
 			}
 			rd.want = h.Length
+			rd.afterLarge = false
 			return nil
+		}
+		if h.Length < largeFrame {
+			rd.afterLarge = false
 		}
 		frame := rd.buf[rd.r : rd.r+h.Length]
 		rd.r += h.Length
@@ -230,6 +239,9 @@ func (rd *reader) fill() error {
 	if rd.large == nil {
 		rd.makeRoom()
 		into = rd.buf[rd.w:]
+		if rd.afterLarge && rd.r == rd.w {
+			into = into[:wire.UserPayloadOffset]
+		}
 	}
 	n, oobn, flags, _, err := rd.c.conn.ReadMsgUnix(into, rd.oob)
 	if rd.large != nil {
