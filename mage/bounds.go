@@ -22,6 +22,9 @@ func (l Limits) channelOptions() channel.Options {
 		MaxPendingBytes: 2 * l.MaxQueuedBytes,
 		MaxPendingFDs:   l.MaxQueuedHandles,
 		StopWhenFull:    true,
+		// Frames are queued under Node.mu and written after it is
+		// released (Node.unlock).
+		DeferDirectWrite: true,
 	}
 }
 

@@ -129,7 +129,8 @@ type Node struct {
 
 	// mu serialises every call into the port state machine and guards the
 	// fields below. Lock order: mu, then a channel's own lock (channels never
-	// call back into the node while holding theirs).
+	// call back into the node while holding theirs). No system call runs
+	// under it: release it with unlock, which writes what was queued.
 	mu        sync.Mutex
 	ports     *ports.Node
 	endpoints map[ports.PortName]*endpoint
@@ -161,6 +162,9 @@ type Node struct {
 	// lastCounters holds the latest counts each peer reported.
 	lastCounters map[ports.NodeName]Counters
 	closed       bool
+	// due holds the connections with frames queued under mu and not yet
+	// written; unlock writes them once mu is released (writes.go).
+	due []*link
 
 	// badMu guards badHandlers, apart from mu so that handlers may call
 	// into the node.
@@ -293,7 +297,7 @@ func (n *Node) Name() NodeName { return NodeName(n.name) }
 // queue at the other until it is read, wherever it has moved by then.
 func (n *Node) CreatePipe() (MessagePipe, MessagePipe) {
 	n.mu.Lock()
-	defer n.mu.Unlock()
+	defer n.unlock()
 	a, b := n.ports.CreatePortPair()
 	return n.newEndpointLocked(a), n.newEndpointLocked(b)
 }
@@ -303,7 +307,7 @@ func (n *Node) CreatePipe() (MessagePipe, MessagePipe) {
 // nothing leaked.
 func (n *Node) PortCount() int {
 	n.mu.Lock()
-	defer n.mu.Unlock()
+	defer n.unlock()
 	return n.ports.PortCount()
 }
 
@@ -313,7 +317,7 @@ func (n *Node) PortCount() int {
 func (n *Node) Close() error {
 	n.mu.Lock()
 	if n.closed {
-		n.mu.Unlock()
+		n.unlock()
 		return nil
 	}
 	n.closed = true
@@ -328,7 +332,7 @@ func (n *Node) Close() error {
 	}
 	n.flushLocked()
 	n.reportFinalCountersLocked()
-	n.mu.Unlock()
+	n.unlock()
 	// Channels are closed outside mu: their readers report their end through
 	// the node, which takes mu.
 	for _, l := range links {

@@ -78,6 +78,13 @@ type Options struct {
 	// channel with ErrTooManyHandles.
 	MaxQueuedFDs int
 
+	// DeferDirectWrite makes Send and SendUser only queue: when they find
+	// the writer idle, they leave the write to the caller's next
+	// WritePending, which it makes once it has released its own locks, so
+	// that no system call runs under them. Without it, such a Send writes
+	// at once from the calling goroutine.
+	DeferDirectWrite bool
+
 	// noDirectWrite makes every Send go through the writer goroutine. Only
 	// the benchmarks that compare the two paths set it.
 	noDirectWrite bool
@@ -120,6 +127,10 @@ type Channel struct {
 	// pending holds the frames (and their descriptors) waiting for the
 	// writer, in order.
 	pending batch
+	// directDue is set when a Send with Options.DeferDirectWrite queued
+	// into an empty queue with the writer idle: the next WritePending
+	// writes, as Send would have.
+	directDue bool
 	// writing is set while the writer owns a batch it has not finished
 	// writing; Send must then queue behind it instead of writing directly.
 	writing bool

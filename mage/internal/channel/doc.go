@@ -7,7 +7,9 @@
 // pending buffer that Send appends to, so Send never blocks on the peer.
 // When nothing is queued, Send first tries to write straight from the
 // caller's goroutine without blocking, which saves a goroutine hand-off per
-// message; whatever the socket does not take goes to the writer.
+// message; whatever the socket does not take goes to the writer. With
+// Options.DeferDirectWrite, Send only queues and that write waits for the
+// owner's WritePending, which it calls once it has released its own locks.
 //
 // # Large messages
 //

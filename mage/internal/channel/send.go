@@ -124,14 +124,45 @@ func (c *Channel) queuedLocked(m batchMark, fds []int) error {
 		return err
 	}
 	if before == 0 && !c.writing {
-		// The writer is idle: nothing is queued or in flight, so these
-		// bytes may go straight to the socket.
-		if !c.opts.noDirectWrite && c.writeDirectLocked() {
-			return nil
+		if c.opts.DeferDirectWrite {
+			c.directDue = true
+		} else {
+			c.writePendingLocked()
 		}
-		c.signalWriterLocked()
 	}
 	return nil
+}
+
+// WritePending writes what Send and SendUser queued with
+// Options.DeferDirectWrite: from the calling goroutine, without blocking,
+// when the writer is idle; whatever the socket does not take goes to the
+// writer. It is cheap when nothing waits. Frames keep their order: every
+// write, from here or from the writer, takes the oldest bytes first.
+func (c *Channel) WritePending() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.directDue {
+		// Nothing queued, or the writer has it: a write from here
+		// would only take bytes from under its batching.
+		return
+	}
+	c.directDue = false
+	if c.stopErr != nil || c.writing || c.pending.unwritten() == 0 {
+		return
+	}
+	c.writePendingLocked()
+}
+
+// writePendingLocked starts writing the pending batch while the writer is
+// idle: straight to the socket if it takes everything, otherwise through
+// the writer.
+func (c *Channel) writePendingLocked() {
+	// The writer is idle: nothing is in flight, so these bytes may go
+	// straight to the socket.
+	if !c.opts.noDirectWrite && c.writeDirectLocked() {
+		return
+	}
+	c.signalWriterLocked()
 }
 
 // sendableLocked reports why Send must refuse, if it must.

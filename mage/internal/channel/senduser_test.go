@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"os"
+	"sync"
 	"testing"
 	"time"
 
@@ -229,4 +230,59 @@ func TestLargeFrameTimeout(t *testing.T) {
 			t.Fatalf("HandleError(%v), want io.ErrUnexpectedEOF", err)
 		}
 	})
+}
+
+// TestDeferDirectWrite: with Options.DeferDirectWrite, Send and SendUser
+// only queue, even with the writer idle; WritePending writes, and frames
+// queued and written from several goroutines arrive in queue order.
+func TestDeferDirectWrite(t *testing.T) {
+	ca, cb := socketPair(t)
+	rb := newRecorder()
+	a := start(t, ca, newRecorder(), Options{DeferDirectWrite: true})
+	start(t, cb, rb, Options{})
+
+	frame := userFrame(0, 0, []byte("first"), 0)
+	if err := a.Send(frame, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.SendUser(&wire.User{Target: port(1), Seq: 1, Payload: make([]byte, largePayload)}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if n, want := a.Buffered(), len(frame)+wire.UserPayloadOffset+largePayload; n != want {
+		t.Fatalf("%d bytes queued before WritePending, want %d: something was written", n, want)
+	}
+	a.WritePending()
+	rb.waitFrames(t, 2)
+
+	// Each goroutine queues a frame under a lock of its own making, as the
+	// node does, and writes after releasing it.
+	const goroutines, each = 4, 300
+	var mu sync.Mutex
+	var seq uint64 = 2
+	var wg sync.WaitGroup
+	for range goroutines {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range each {
+				mu.Lock()
+				u := &wire.User{Target: port(1), Seq: seq, Payload: make([]byte, int(seq%3)*largePayload)}
+				seq++
+				err := a.SendUser(u, nil)
+				mu.Unlock()
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				a.WritePending()
+			}
+		}()
+	}
+	wg.Wait()
+	got := rb.waitFrames(t, 2+goroutines*each)
+	for i, f := range got {
+		if f.User.Seq != uint64(i) {
+			t.Fatalf("frame %d has seq %d: out of queue order", i, f.User.Seq)
+		}
+	}
 }
