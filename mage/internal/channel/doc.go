@@ -20,8 +20,10 @@
 // reused however large the messages. The reader reads the rest of a large
 // User frame straight into a buffer of its own, which becomes the payload
 // the Handler gets, instead of into its shared buffer and then copying it.
-// Both ends ask the kernel for socket buffers of 1 MiB (capped by the
-// system's limits), so that a large frame takes fewer wake-ups.
+// A channel that carries large payloads asks the kernel for a 1 MiB send
+// buffer (capped by the system's limits), so that a large frame takes fewer
+// wake-ups; one of small frames keeps the default, which fills sooner and so
+// makes the writer batch.
 //
 // # Descriptors
 //

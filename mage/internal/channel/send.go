@@ -82,6 +82,9 @@ func (c *Channel) SendUser(u *wire.User, fds []int) error {
 	if len(u.Payload) >= largePayload {
 		p.buf = wire.AppendUserWithoutPayload(p.buf, u)
 		p.insertExt(m.buf+wire.UserPayloadOffset, u.Payload)
+		if !c.largeSocket {
+			c.largeSocket, c.growSocket = true, true
+		}
 	} else {
 		p.buf = wire.AppendUser(p.buf, u)
 	}
@@ -157,6 +160,12 @@ func (c *Channel) WritePending() {
 // idle: straight to the socket if it takes everything, otherwise through
 // the writer.
 func (c *Channel) writePendingLocked() {
+	if c.growSocket {
+		c.growSocket = false
+		// A smaller buffer only costs more wake-ups: a failure is
+		// ignored.
+		_ = c.conn.SetWriteBuffer(largeSocketBuffer)
+	}
 	// The writer is idle: nothing is in flight, so these bytes may go
 	// straight to the socket.
 	if !c.opts.noDirectWrite && c.writeDirectLocked() {

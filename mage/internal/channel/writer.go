@@ -43,7 +43,12 @@ func (c *Channel) flush(inflight *batch) error {
 		}
 		c.pending, *inflight = *inflight, c.pending
 		c.writing = true
+		grow := c.growSocket
+		c.growSocket = false
 		c.mu.Unlock()
+		if grow {
+			_ = c.conn.SetWriteBuffer(largeSocketBuffer) // as in writePendingLocked
+		}
 
 		if err := c.writeBatch(inflight); err != nil {
 			return err
