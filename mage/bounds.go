@@ -25,6 +25,9 @@ func (l Limits) channelOptions() channel.Options {
 		// Frames are queued under Node.mu and written after it is
 		// released (Node.unlock).
 		DeferDirectWrite: true,
+		// handleUser copies a small payload into the Message's own
+		// allocation (newReceivedMessage).
+		LendPayloadsUpTo: inlinePayload,
 	}
 }
 

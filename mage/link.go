@@ -316,16 +316,10 @@ func (l *link) handleUser(u *wire.User, fds []int) error {
 		return fmt.Errorf("%w: message over this node's limits: %d payload bytes (limit %d), %d pipes (limit %d), %d handles (limit %d)",
 			errProtocol, len(u.Payload), lim.MaxPayload, len(u.Ports), lim.MaxPipes, len(fds), lim.MaxHandles)
 	}
-	m := &Message{
-		Interface: u.Interface,
-		Method:    u.Method,
-		Flags:     u.Flags,
-		RequestID: u.RequestID,
-		Payload:   u.Payload,
-		fds:       append([]int(nil), fds...),
-		source:    l.peer,
-		onBad:     l.onBad,
-	}
+	m := newReceivedMessage(u.Payload)
+	m.Interface, m.Method, m.Flags, m.RequestID = u.Interface, u.Method, u.Flags, u.RequestID
+	m.fds = append([]int(nil), fds...)
+	m.source, m.onBad = l.peer, l.onBad
 	// The message owns the descriptors now: the ports layer closes them if
 	// it drops the message, so HandleFrame must not close them again when
 	// this fails (closeFDs skips -1).

@@ -32,7 +32,8 @@ type Handler interface {
 	// descriptors the frame carried; the handler owns them and must close
 	// those it does not keep. f itself is reused after the call returns,
 	// but every slice reachable from it (User.Payload, User.Ports,
-	// Hello.Token, Attach) is a fresh copy the handler may keep.
+	// Hello.Token, Attach) is a fresh copy the handler may keep, except a
+	// small User.Payload with Options.LendPayloadsUpTo.
 	HandleFrame(f *wire.Frame, fds []int)
 
 	// HandleError is called exactly once, after the reader has stopped and
@@ -85,6 +86,13 @@ type Options struct {
 	// that claim them (DefaultMaxQueuedFDs when zero). More stops the
 	// channel with ErrTooManyHandles.
 	MaxQueuedFDs int
+
+	// LendPayloadsUpTo, when not zero, makes HandleFrame's User.Payload
+	// of at most this many bytes a view of the reader's buffer, valid only
+	// until HandleFrame returns: the Handler copies what it keeps, into
+	// memory of its choosing (one allocation with its own record, say).
+	// Longer payloads are the Handler's to keep, as without it.
+	LendPayloadsUpTo int
 
 	// DeferDirectWrite makes Send and SendUser only queue: when they find
 	// the writer idle, they leave the write to the caller's next

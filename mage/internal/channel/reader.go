@@ -215,7 +215,7 @@ func (rd *reader) deliver(fds []int, shared bool) {
 	case wire.TypeAttach:
 		out.Attach = clone(out.Attach)
 	case wire.TypeUser:
-		if shared {
+		if shared && len(out.User.Payload) > rd.c.opts.LendPayloadsUpTo {
 			out.User.Payload = clone(out.User.Payload)
 		}
 		out.User.Ports = clone(out.User.Ports)

@@ -286,3 +286,33 @@ func TestDeferDirectWrite(t *testing.T) {
 		}
 	}
 }
+
+// TestLendPayloadsUpTo: payloads up to the bound are lent for the call and
+// correct during it; longer ones, small or large, are the Handler's to keep
+// and stay intact after later frames reuse the reader's buffer.
+func TestLendPayloadsUpTo(t *testing.T) {
+	const lend = 16
+	ca, cb := socketPair(t)
+	rb := newRecorder()
+	sizes := []int{1, lend, lend + 1, 300, 40 << 10, 3, 2 << 10}
+	during := make(chan []byte, len(sizes))
+	rb.onFrame = func(f *wire.Frame, _ []int) {
+		during <- append([]byte(nil), f.User.Payload...)
+	}
+	a := start(t, ca, newRecorder(), Options{})
+	start(t, cb, rb, Options{LendPayloadsUpTo: lend})
+	for i, n := range sizes {
+		if err := a.SendUser(&wire.User{Target: port(1), Seq: uint64(i), Payload: pattern(i, n)}, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got := rb.waitFrames(t, len(sizes))
+	for i, n := range sizes {
+		if !bytes.Equal(<-during, pattern(i, n)) {
+			t.Fatalf("frame %d: payload during the call differs", i)
+		}
+		if n > lend && !bytes.Equal(got[i].User.Payload, pattern(i, n)) {
+			t.Fatalf("frame %d: kept payload of %d bytes changed after later frames", i, n)
+		}
+	}
+}
