@@ -22,6 +22,12 @@ func (l Limits) channelOptions() channel.Options {
 		MaxPendingBytes: 2 * l.MaxQueuedBytes,
 		MaxPendingFDs:   l.MaxQueuedHandles,
 		StopWhenFull:    true,
+		// Frames are queued under Node.mu and written after it is
+		// released (Node.unlock).
+		DeferDirectWrite: true,
+		// handleUser copies a small payload into the Message's own
+		// allocation (newReceivedMessage).
+		LendPayloadsUpTo: inlinePayload,
 	}
 }
 
@@ -29,16 +35,19 @@ func (l Limits) channelOptions() channel.Options {
 // node the port sends to holds MaxQueuedBytes or more that it has not read:
 // on the connection to it, or waiting for a connection to it.
 func (n *Node) backedUpLocked(port ports.PortName) error {
-	peer, err := n.ports.Peer(port)
-	if err != nil || peer.Node == n.name {
+	// The node the frames leave for, which is not the peer's while the
+	// peer is the proxy left by an end just sent away: what is written
+	// meanwhile goes through it to the node the end went to.
+	to, err := n.ports.NextNode(port)
+	if err != nil || to == n.name {
 		return nil
 	}
-	queued := n.waitingBytes[peer.Node]
-	if l := n.links[peer.Node]; l != nil {
+	queued := n.waitingBytes[to]
+	if l := n.links[to]; l != nil {
 		queued += l.ch.Buffered()
 	}
 	if queued >= n.limits.MaxQueuedBytes {
-		return fmt.Errorf("%w: %d bytes queued toward node %s, limit %d", ErrPeerBackedUp, queued, NodeName(peer.Node), n.limits.MaxQueuedBytes)
+		return fmt.Errorf("%w: %d bytes queued toward node %s, limit %d", ErrPeerBackedUp, queued, NodeName(to), n.limits.MaxQueuedBytes)
 	}
 	return nil
 }

@@ -31,12 +31,12 @@ func TestEarlyAnswersBounded(t *testing.T) {
 		l.sendControlLocked(frame, nil)
 	}
 	if err := l.err(); err != nil {
-		n.mu.Unlock()
+		n.unlock()
 		t.Fatalf("link failed within the bound: %v", err)
 	}
 	l.sendControlLocked(frame, nil)
 	held := len(l.early)
-	n.mu.Unlock()
+	n.unlock()
 	if err := l.err(); !errors.Is(err, errProtocol) || !isPeerFault(err) {
 		t.Fatalf("link error %v, want a protocol violation", err)
 	}
@@ -53,7 +53,7 @@ func TestLostNodesBounded(t *testing.T) {
 	defer n.Close()
 	names := make([]ports.NodeName, 5)
 	n.mu.Lock()
-	defer n.mu.Unlock()
+	defer n.unlock()
 	n.lastCounters = make(map[ports.NodeName]Counters)
 	for i := range names {
 		names[i][0] = byte(i + 1)

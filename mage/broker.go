@@ -163,7 +163,7 @@ func (n *Node) requestIntroductionLocked(node ports.NodeName) {
 	}
 	n.introRequested[node] = true
 	frame := wire.AppendRequestIntroduction(nil, &wire.RequestIntroduction{Node: wire.NodeName(node)})
-	_ = b.ch.Send(frame, nil)
+	_ = b.sendFrameLocked(frame, nil)
 }
 
 // handleRequestIntroduction runs on the broker when l's peer asks for a
@@ -175,7 +175,7 @@ func (n *Node) requestIntroductionLocked(node ports.NodeName) {
 func (l *link) handleRequestIntroduction(node ports.NodeName) error {
 	n := l.node
 	n.mu.Lock()
-	defer n.mu.Unlock()
+	defer n.unlock()
 	if n.brokerLink != nil {
 		return fmt.Errorf("%w: introduction request sent to a node that is not the broker", errProtocol)
 	}
@@ -222,7 +222,7 @@ func (l *link) handleRequestIntroduction(node ports.NodeName) error {
 // connect in time: the requester hears that the broker knows no such node.
 func (n *Node) introductionWaitExpired(requester, node ports.NodeName) {
 	n.mu.Lock()
-	defer n.mu.Unlock()
+	defer n.unlock()
 	defer n.brokerChangedLocked()
 	c := n.broker.clients[requester]
 	if c == nil || c.waits[node] == nil || n.links[node] != nil {
@@ -296,13 +296,13 @@ func (l *link) handleIntroduce(in *wire.Introduce, fds []int) error {
 	fromBroker := n.brokerLink == l
 	isBroker := n.brokerLink == nil
 	closed := n.closed
-	n.mu.Unlock()
+	n.unlock()
 	if !fromBroker && !isBroker {
 		return fmt.Errorf("%w: introduction from %s, which is not the broker", errProtocol, NodeName(l.peer))
 	}
 	if in.Unknown && fromBroker && len(fds) == 0 {
 		n.mu.Lock()
-		defer n.mu.Unlock()
+		defer n.unlock()
 		n.lostLocked(node, fmt.Errorf("%w: %s", errNodeUnknown, NodeName(node)))
 		return nil
 	}
@@ -339,7 +339,7 @@ func (n *Node) connectIntroduced(node ports.NodeName, f *os.File) {
 	}
 	n.log.Warn("introduced connection failed", "node", NodeName(node).String(), "error", err)
 	n.mu.Lock()
-	defer n.mu.Unlock()
+	defer n.unlock()
 	n.lostLocked(node, err)
 }
 

@@ -244,16 +244,16 @@ func (h *brokerHarness) waitFor(cond func() bool) {
 	}
 	n.mu.Lock()
 	n.flushed, n.broker.changed = signal, signal
-	n.mu.Unlock()
+	n.unlock()
 	defer func() {
 		n.mu.Lock()
 		n.flushed, n.broker.changed = nil, nil
-		n.mu.Unlock()
+		n.unlock()
 	}()
 	for {
 		n.mu.Lock()
 		ok := cond()
-		n.mu.Unlock()
+		n.unlock()
 		if ok {
 			return
 		}

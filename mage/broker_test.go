@@ -40,7 +40,7 @@ func TestBrokerAnswersIntroductionToLostNode(t *testing.T) {
 	cause := errors.New("test: gone before the leaf asked")
 	root.mu.Lock()
 	root.lost[gone] = cause
-	root.mu.Unlock()
+	root.unlock()
 
 	// A port whose peer lives on the lost node arrives at the leaf.
 	leaf.mu.Lock()
@@ -48,12 +48,12 @@ func TestBrokerAnswersIntroductionToLostNode(t *testing.T) {
 		Name: ports.PortName{1}, Peer: ports.Address{Node: gone, Port: ports.PortName{2}}, NextSendSeq: 1, NextRecvSeq: 1,
 	})
 	if err != nil {
-		leaf.mu.Unlock()
+		leaf.unlock()
 		t.Fatal(err)
 	}
 	pipe := leaf.newEndpointLocked(p)
 	leaf.flushLocked()
-	leaf.mu.Unlock()
+	leaf.unlock()
 
 	for {
 		_, err := pipe.ReadMessage()

@@ -150,7 +150,7 @@ func (n *Node) claimAttachments(attach map[string]MessagePipe) ([]attachment, er
 	}
 	sort.Slice(list, func(i, j int) bool { return list[i].name < list[j].name })
 	n.mu.Lock()
-	defer n.mu.Unlock()
+	defer n.unlock()
 	for i, a := range list {
 		if err := a.e.sendableErrLocked(); err != nil {
 			return nil, fmt.Errorf("%w: attachment %q: %w", ErrBadAttachment, a.name, err)
@@ -196,7 +196,7 @@ func checkAttachmentName(name string) error {
 // already, so that none can move); those it moved are lost with the peer.
 func (n *Node) sendAttachments(l *link, list []attachment) ([]attachment, error) {
 	n.mu.Lock()
-	defer n.mu.Unlock()
+	defer n.unlock()
 	if n.closed {
 		return list, ErrNodeClosed
 	}
@@ -251,7 +251,7 @@ func (n *Node) failConnect(l *link, unsent []attachment, err error) error {
 		}
 	}
 	n.flushLocked()
-	n.mu.Unlock()
+	n.unlock()
 	return err
 }
 

@@ -26,7 +26,7 @@ func (n *Node) PeerCounters(ctx context.Context, peer NodeName) (Counters, error
 	n.mu.Lock()
 	l := n.links[ports.NodeName(peer)]
 	if l == nil || !l.ready {
-		n.mu.Unlock()
+		n.unlock()
 		return Counters{}, fmt.Errorf("%w: %s", ErrNotConnected, peer)
 	}
 	n.countersNext++
@@ -38,11 +38,11 @@ func (n *Node) PeerCounters(ctx context.Context, peer NodeName) (Counters, error
 	n.countersCalls[id] = call
 	l.encodeBuf = wire.AppendCountersRequest(l.encodeBuf[:0], &wire.CountersRequest{ID: id})
 	_ = l.sendFrameLocked(l.encodeBuf, nil)
-	n.mu.Unlock()
+	n.unlock()
 	defer func() {
 		n.mu.Lock()
 		delete(n.countersCalls, id)
-		n.mu.Unlock()
+		n.unlock()
 	}()
 	select {
 	case c := <-call.done:
@@ -61,7 +61,7 @@ func (n *Node) PeerCounters(ctx context.Context, peer NodeName) (Counters, error
 // exited.
 func (n *Node) LastPeerCounters(peer NodeName) (Counters, bool) {
 	n.mu.Lock()
-	defer n.mu.Unlock()
+	defer n.unlock()
 	c, ok := n.lastCounters[ports.NodeName(peer)]
 	return c, ok
 }
@@ -84,7 +84,7 @@ func (l *link) handleCountersRequest(r *wire.CountersRequest) error {
 	c := l.node.Counters()
 	n := l.node
 	n.mu.Lock()
-	defer n.mu.Unlock()
+	defer n.unlock()
 	l.encodeBuf = wire.AppendCounters(l.encodeBuf[:0], &wire.Counters{ID: r.ID, Sent: c.Sent, Received: c.Received})
 	l.sendControlLocked(l.encodeBuf, nil)
 	return nil
@@ -96,7 +96,7 @@ func (l *link) handleCountersRequest(r *wire.CountersRequest) error {
 func (l *link) handleCounters(c *wire.Counters) error {
 	n := l.node
 	n.mu.Lock()
-	defer n.mu.Unlock()
+	defer n.unlock()
 	if n.lastCounters == nil {
 		n.lastCounters = make(map[ports.NodeName]Counters)
 	}

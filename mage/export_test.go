@@ -24,11 +24,11 @@ func WaitPortCount(ctx context.Context, n *Node, want int) error {
 		default:
 		}
 	}
-	n.mu.Unlock()
+	n.unlock()
 	defer func() {
 		n.mu.Lock()
 		n.flushed = nil
-		n.mu.Unlock()
+		n.unlock()
 	}()
 	for {
 		got := n.PortCount()

@@ -73,6 +73,8 @@ type link struct {
 	registered bool
 	early      []earlyFrame
 	encodeBuf  []byte
+	// due is set while the link is in node.due.
+	due bool
 
 	// causeMu guards cause, the first reason the link failed.
 	causeMu sync.Mutex
@@ -96,7 +98,7 @@ func newLink(n *Node, conn *net.UnixConn, opts ConnectOptions) (*link, error) {
 	}
 	l.ch = channel.New(conn, l, n.limits.channelOptions())
 	n.mu.Lock()
-	defer n.mu.Unlock()
+	defer n.unlock()
 	switch {
 	case n.closed:
 		return nil, ErrNodeClosed
@@ -114,6 +116,7 @@ func (l *link) sendHello(token []byte) error {
 	if err := l.ch.Send(frame, nil); err != nil {
 		return fmt.Errorf("%w: sending hello: %w", ErrHandshake, err)
 	}
+	l.ch.WritePending() // not under node.mu: nobody else will
 	return nil
 }
 
@@ -190,7 +193,7 @@ func (l *link) close() {
 		n := l.node
 		n.mu.Lock()
 		delete(n.allLinks, l)
-		n.mu.Unlock()
+		n.unlock()
 	})
 }
 
@@ -254,7 +257,7 @@ func (l *link) handleHello(h *wire.Hello) error {
 	peer := ports.NodeName(h.Node)
 	n := l.node
 	n.mu.Lock()
-	defer n.mu.Unlock()
+	defer n.unlock()
 	switch {
 	case n.closed:
 		return ErrNodeClosed
@@ -284,7 +287,7 @@ func (l *link) handleHello(h *wire.Hello) error {
 func (l *link) handleAttach(atts []wire.Attachment) error {
 	n := l.node
 	n.mu.Lock()
-	defer n.mu.Unlock()
+	defer n.unlock()
 	for _, a := range atts {
 		if err := checkAttachmentName(a.Name); err != nil {
 			return fmt.Errorf("%w: %w", errProtocol, err)
@@ -313,16 +316,10 @@ func (l *link) handleUser(u *wire.User, fds []int) error {
 		return fmt.Errorf("%w: message over this node's limits: %d payload bytes (limit %d), %d pipes (limit %d), %d handles (limit %d)",
 			errProtocol, len(u.Payload), lim.MaxPayload, len(u.Ports), lim.MaxPipes, len(fds), lim.MaxHandles)
 	}
-	m := &Message{
-		Interface: u.Interface,
-		Method:    u.Method,
-		Flags:     u.Flags,
-		RequestID: u.RequestID,
-		Payload:   u.Payload,
-		fds:       append([]int(nil), fds...),
-		source:    l.peer,
-		onBad:     l.onBad,
-	}
+	m := newReceivedMessage(u.Payload)
+	m.Interface, m.Method, m.Flags, m.RequestID = u.Interface, u.Method, u.Flags, u.RequestID
+	m.fds = append([]int(nil), fds...)
+	m.source, m.onBad = l.peer, l.onBad
 	// The message owns the descriptors now: the ports layer closes them if
 	// it drops the message, so HandleFrame must not close them again when
 	// this fails (closeFDs skips -1).
@@ -342,7 +339,7 @@ func (l *link) handleUser(u *wire.User, fds []int) error {
 func (l *link) acceptEvent(ev ports.Event) error {
 	n := l.node
 	n.mu.Lock()
-	defer n.mu.Unlock()
+	defer n.unlock()
 	err := n.ports.AcceptEvent(l.peer, ev)
 	n.flushLocked()
 	if err != nil {
@@ -385,7 +382,7 @@ func (l *link) HandleError(err error) {
 	}
 	// The channel's goroutines end on their own once it has stopped.
 	delete(n.allLinks, l)
-	n.mu.Unlock()
+	n.unlock()
 	if bad != nil {
 		n.reportBadMessage(bad, l.onBad)
 	}
@@ -413,10 +410,13 @@ func (l *link) sendEventLocked(ev ports.Event) {
 				u.Ports[i] = descriptorToWire(d)
 			}
 		}
-		l.encodeBuf = wire.AppendUser(l.encodeBuf[:0], &u)
 		fds := m.fds
 		m.fds = nil
-		_ = l.sendFrameLocked(l.encodeBuf, fds)
+		// Encoded straight into the channel's queue; a large payload is
+		// written from the message itself, which the sender gave up.
+		// A failure means the channel is dying, as in sendFrameLocked.
+		_ = l.ch.SendUser(&u, fds)
+		l.markDueLocked()
 	case ports.ClosureEvent:
 		l.encodeBuf = wire.AppendClosure(l.encodeBuf[:0], &wire.Closure{Target: wire.PortName(e.Target), LastSeq: e.LastSeq, Lost: e.Lost})
 		_ = l.sendFrameLocked(l.encodeBuf, nil)
@@ -487,7 +487,9 @@ func (l *link) sendEarlyLocked() {
 // dying; its reader reports that through HandleError, which closes the
 // affected ports, so the error needs no other handling here.
 func (l *link) sendFrameLocked(frame []byte, fds []int) error {
-	return l.ch.Send(frame, fds)
+	err := l.ch.Send(frame, fds)
+	l.markDueLocked()
+	return err
 }
 
 // dropEvent releases what an event that will never be sent holds.

@@ -67,3 +67,31 @@ func (m *Message) Close() {
 
 // Source is the name of the node the message came from.
 func (m *Message) Source() NodeName { return NodeName(m.source) }
+
+// inlinePayload is the largest received payload kept in the same
+// allocation as its Message.
+const inlinePayload = 64
+
+// messageWithPayload is a Message and room for a small payload, allocated
+// together.
+type messageWithPayload struct {
+	m   Message
+	buf [inlinePayload]byte
+}
+
+// newReceivedMessage returns a Message owning payload. The channel lends
+// payloads of up to inlinePayload bytes (channel.Options.LendPayloadsUpTo):
+// those are copied into the Message's own allocation. Longer ones are the
+// message's already.
+func newReceivedMessage(payload []byte) *Message {
+	switch n := len(payload); {
+	case n == 0:
+		return &Message{}
+	case n <= inlinePayload:
+		mp := &messageWithPayload{}
+		mp.m.Payload = mp.buf[:copy(mp.buf[:], payload):n]
+		return &mp.m
+	default:
+		return &Message{Payload: payload}
+	}
+}

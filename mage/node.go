@@ -129,7 +129,8 @@ type Node struct {
 
 	// mu serialises every call into the port state machine and guards the
 	// fields below. Lock order: mu, then a channel's own lock (channels never
-	// call back into the node while holding theirs).
+	// call back into the node while holding theirs). No system call runs
+	// under it: release it with unlock, which writes what was queued.
 	mu        sync.Mutex
 	ports     *ports.Node
 	endpoints map[ports.PortName]*endpoint
@@ -164,10 +165,13 @@ type Node struct {
 	// connections. In between, Close waits for the events still waiting
 	// for a connection being made (waitingDone is broadcast when waiting
 	// shrinks, and when that wait times out).
-	closing      bool
-	closed       bool
-	waitingDone  *sync.Cond
-	waitTimedOut bool
+	closing bool
+	closed  bool
+	// waitingShrunk, while Close waits, is signalled when waiting shrinks.
+	waitingShrunk chan struct{}
+	// due holds the connections with frames queued under mu and not yet
+	// written; unlock writes them once mu is released (writes.go).
+	due []*link
 
 	// badMu guards badHandlers, apart from mu so that handlers may call
 	// into the node.
@@ -300,7 +304,7 @@ func (n *Node) Name() NodeName { return NodeName(n.name) }
 // queue at the other until it is read, wherever it has moved by then.
 func (n *Node) CreatePipe() (MessagePipe, MessagePipe) {
 	n.mu.Lock()
-	defer n.mu.Unlock()
+	defer n.unlock()
 	a, b := n.ports.CreatePortPair()
 	return n.newEndpointLocked(a), n.newEndpointLocked(b)
 }
@@ -310,7 +314,7 @@ func (n *Node) CreatePipe() (MessagePipe, MessagePipe) {
 // nothing leaked.
 func (n *Node) PortCount() int {
 	n.mu.Lock()
-	defer n.mu.Unlock()
+	defer n.unlock()
 	return n.ports.PortCount()
 }
 
@@ -320,7 +324,7 @@ func (n *Node) PortCount() int {
 func (n *Node) Close() error {
 	n.mu.Lock()
 	if n.closing {
-		n.mu.Unlock()
+		n.unlock()
 		return nil
 	}
 	n.closing = true
@@ -337,7 +341,7 @@ func (n *Node) Close() error {
 		links = append(links, l)
 	}
 	n.reportFinalCountersLocked()
-	n.mu.Unlock()
+	n.unlock()
 	// Channels are closed outside mu: their readers report their end through
 	// the node, which takes mu.
 	for _, l := range links {
@@ -353,28 +357,36 @@ func (n *Node) Close() error {
 // connection still being made. A message written just before Close to a
 // node this one was being introduced to would otherwise be lost with the
 // introduction (the process may exit right after Close). Events for a node
-// that turns out lost are dropped meanwhile, which ends the wait too.
+// that turns out lost are dropped meanwhile, which ends the wait too. It
+// releases n.mu while it waits (writing what was queued under it, see
+// unlock) and holds it again when it returns.
 func (n *Node) awaitWaitingLocked(d time.Duration) {
 	if len(n.waiting) == 0 {
 		return
 	}
-	n.waitingDone = sync.NewCond(&n.mu)
-	timer := time.AfterFunc(d, func() {
-		n.mu.Lock()
-		defer n.mu.Unlock()
-		n.waitTimedOut = true
-		n.waitingDone.Broadcast()
-	})
+	n.waitingShrunk = make(chan struct{}, 1)
+	timer := time.NewTimer(d)
 	defer timer.Stop()
-	for len(n.waiting) > 0 && !n.waitTimedOut {
-		n.waitingDone.Wait()
+	for len(n.waiting) > 0 {
+		shrunk := n.waitingShrunk
+		n.unlock()
+		select {
+		case <-shrunk:
+			n.mu.Lock()
+		case <-timer.C:
+			n.mu.Lock()
+			n.waitingShrunk = nil
+			return
+		}
 	}
+	n.waitingShrunk = nil
 }
 
 // waitingShrunkLocked wakes a Close waiting for the waiting events to go.
 func (n *Node) waitingShrunkLocked() {
-	if n.waitingDone != nil {
-		n.waitingDone.Broadcast()
+	select {
+	case n.waitingShrunk <- struct{}{}:
+	default:
 	}
 }
 

@@ -25,7 +25,7 @@ func (p MessagePipe) PeekHeader() (h MessageHeader, ok bool, err error) {
 	}
 	n := p.e.node
 	n.mu.Lock()
-	defer n.mu.Unlock()
+	defer n.unlock()
 	if err := p.e.errLocked(); err != nil {
 		return h, false, err
 	}
@@ -69,7 +69,7 @@ func (p MessagePipe) Unread(ms []*Message) error {
 	}
 	n := p.e.node
 	n.mu.Lock()
-	defer n.mu.Unlock()
+	defer n.unlock()
 	if err := p.e.errLocked(); err != nil {
 		return err
 	}

@@ -106,7 +106,7 @@ func (p MessagePipe) SetBound(bound bool) {
 	}
 	p.e.node.mu.Lock()
 	p.e.bound = bound
-	p.e.node.mu.Unlock()
+	p.e.node.unlock()
 }
 
 // IsBound reports whether the end is marked bound (see SetBound).
@@ -115,7 +115,7 @@ func (p MessagePipe) IsBound() bool {
 		return false
 	}
 	p.e.node.mu.Lock()
-	defer p.e.node.mu.Unlock()
+	defer p.e.node.unlock()
 	return p.e.bound
 }
 
@@ -173,18 +173,18 @@ func (p MessagePipe) WriteMessage(m *Message) error {
 
 	n.mu.Lock()
 	if err := p.e.errLocked(); err != nil {
-		n.mu.Unlock()
+		n.unlock()
 		closeFDs(fds)
 		return err
 	}
 	if err := n.backedUpLocked(p.e.port); err != nil {
-		n.mu.Unlock()
+		n.unlock()
 		closeFDs(fds)
 		return err
 	}
 	attached, err := n.takeAttachmentsLocked(p.e, m.Pipes)
 	if err != nil {
-		n.mu.Unlock()
+		n.unlock()
 		closeFDs(fds)
 		return err
 	}
@@ -195,7 +195,7 @@ func (p MessagePipe) WriteMessage(m *Message) error {
 	if err := n.ports.SendMessage(p.e.port, ports.Message{Ports: attached, Body: m}); err != nil {
 		n.restoreAttachmentsLocked(pipes)
 		m.fds, m.Pipes, m.Handles = nil, pipes, handles
-		n.mu.Unlock()
+		n.unlock()
 		closeFDs(fds)
 		if errors.Is(err, ports.ErrInvalidAttachment) {
 			return fmt.Errorf("%w: %w", ErrBadAttachment, err)
@@ -213,7 +213,7 @@ func (p MessagePipe) WriteMessage(m *Message) error {
 		n.traceSentLocked(p.e, m, len(attached), len(fds))
 	}
 	n.flushLocked()
-	n.mu.Unlock()
+	n.unlock()
 	for _, f := range handles {
 		_ = f.Close()
 	}
@@ -230,7 +230,7 @@ func (p MessagePipe) ReadMessage() (*Message, error) {
 	}
 	n := p.e.node
 	n.mu.Lock()
-	defer n.mu.Unlock()
+	defer n.unlock()
 	if err := p.e.errLocked(); err != nil {
 		return nil, err
 	}
@@ -298,7 +298,7 @@ func (p MessagePipe) Close() error {
 	}
 	n := p.e.node
 	n.mu.Lock()
-	defer n.mu.Unlock()
+	defer n.unlock()
 	if p.e.state != endpointOpen {
 		return nil
 	}
@@ -342,7 +342,7 @@ func (p MessagePipe) ReportBadMessage(m *Message, err error) {
 func (n *Node) reportBad(from NodeName, onConn func(error), err error) {
 	n.mu.Lock()
 	bad := n.badMessageLocked(from, err)
-	n.mu.Unlock()
+	n.unlock()
 	n.reportBadMessage(bad, onConn)
 }
 

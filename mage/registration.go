@@ -48,7 +48,7 @@ type ChildBroker struct {
 func (n *Node) NewChildBroker() (*ChildBroker, error) {
 	n.mu.Lock()
 	isBroker := n.brokerLink == nil
-	n.mu.Unlock()
+	n.unlock()
 	cb := &ChildBroker{node: n}
 	if isBroker {
 		return cb, nil
@@ -126,14 +126,14 @@ func (cb *ChildBroker) register(l *link) error {
 	}
 	n := l.node
 	n.mu.Lock()
-	defer n.mu.Unlock()
+	defer n.unlock()
 	b := n.brokerLink
 	if b == nil {
 		closeFDs([]int{fd})
 		return fmt.Errorf("mage: registering %s with the broker: this node has no broker (any more)", NodeName(l.peer))
 	}
 	frame := wire.AppendIntroduce(nil, &wire.Introduce{Node: wire.NodeName(l.peer)})
-	if err := b.ch.Send(frame, []int{fd}); err != nil {
+	if err := b.sendFrameLocked(frame, []int{fd}); err != nil {
 		return fmt.Errorf("mage: registering %s with the broker: %w", NodeName(l.peer), err)
 	}
 	return nil
@@ -156,7 +156,7 @@ type registration struct {
 func (l *link) handleRegistration(node ports.NodeName, fd int) error {
 	n := l.node
 	n.mu.Lock()
-	defer n.mu.Unlock()
+	defer n.unlock()
 	b := &n.broker
 	inviter := n.clientLocked(l.peer)
 	var fault string
@@ -228,7 +228,7 @@ func (n *Node) connectRegistered(ctx context.Context, node ports.NodeName, r *re
 			Err: fmt.Errorf("mage: registration of node %s by %s failed: %w", NodeName(node), NodeName(r.inviter), err)}
 	}
 	n.brokerChangedLocked()
-	n.mu.Unlock()
+	n.unlock()
 	if err != nil {
 		n.log.Warn("registration failed", "node", NodeName(node).String(), "inviter", NodeName(r.inviter).String(), "error", err)
 	}

@@ -61,11 +61,14 @@ func BenchmarkPingPong(b *testing.B) {
 // rather than the cost of an ever-growing queue.
 func BenchmarkThroughput(b *testing.B) {
 	const creditEvery = 16
-	for _, size := range []int{64, 1024, 64 << 10} {
+	for _, size := range []int{64, 1024, 64 << 10, 1 << 20} {
 		for _, mode := range []struct {
 			name string
 			opts Options
-		}{{"direct", Options{}}, {"writer-goroutine", Options{noDirectWrite: true}}} {
+			// user sends with SendUser, which leaves large payloads
+			// uncopied, instead of SendFunc.
+			user bool
+		}{{"direct", Options{}, false}, {"writer-goroutine", Options{noDirectWrite: true}, false}, {"senduser", Options{}, true}} {
 			b.Run(fmt.Sprintf("%dB/%s", size, mode.name), func(b *testing.B) {
 				u := &wire.User{Target: port(1), Payload: make([]byte, size)}
 				window := max(creditEvery, (1<<20)/u.EncodedLen()/creditEvery*creditEvery)
@@ -86,7 +89,13 @@ func BenchmarkThroughput(b *testing.B) {
 					if i >= window && i%creditEvery == 0 {
 						<-credits
 					}
-					if err := a.SendFunc(func(buf []byte) []byte { return wire.AppendUser(buf, u) }, nil); err != nil {
+					var err error
+					if mode.user {
+						err = a.SendUser(u, nil)
+					} else {
+						err = a.SendFunc(func(buf []byte) []byte { return wire.AppendUser(buf, u) }, nil)
+					}
+					if err != nil {
 						b.Fatal(err)
 					}
 				}

@@ -7,7 +7,23 @@
 // pending buffer that Send appends to, so Send never blocks on the peer.
 // When nothing is queued, Send first tries to write straight from the
 // caller's goroutine without blocking, which saves a goroutine hand-off per
-// message; whatever the socket does not take goes to the writer.
+// message; whatever the socket does not take goes to the writer. With
+// Options.DeferDirectWrite, Send only queues and that write waits for the
+// owner's WritePending, which it calls once it has released its own locks.
+//
+// # Large messages
+//
+// SendUser encodes a User frame straight into the pending buffer, and a
+// payload of 16 KiB or more not at all: the buffer holds the frame's fixed
+// part, and the payload is written from where it is with a vectored write
+// (sendmsg with several buffers), so the pending buffer stays small and is
+// reused however large the messages. The reader reads the rest of a large
+// User frame straight into a buffer of its own, which becomes the payload
+// the Handler gets, instead of into its shared buffer and then copying it.
+// A channel that carries large payloads asks the kernel for a 1 MiB send
+// buffer (capped by the system's limits), so that a large frame takes fewer
+// wake-ups; one of small frames keeps the default, which fills sooner and so
+// makes the writer batch.
 //
 // # Descriptors
 //

@@ -23,6 +23,11 @@ const (
 	// shrinkAbove is the buffer size beyond which an empty buffer goes back
 	// to initialReadBuffer, so one huge frame does not pin its memory.
 	shrinkAbove = 1 << 20
+	// largeFrame is the User frame size from which the reader reads the
+	// rest of a frame straight into a buffer of its own, which the
+	// Handler then gets, instead of into the shared buffer and copying the
+	// payload out.
+	largeFrame = 32 << 10
 )
 
 // reader is the state of the reader goroutine; nothing else touches it.
@@ -36,6 +41,14 @@ type reader struct {
 	want int
 	oob  []byte
 	fds  fdQueue
+	// large, when not nil, is the User frame being read into a buffer of
+	// its own (see largeFrame); its first largeN bytes have arrived.
+	large  []byte
+	largeN int
+	// afterLarge is set while the frames are large ones: a read at a
+	// frame boundary then takes only the next frame's fixed part, so that
+	// a large frame's payload is not read into buf and copied out.
+	afterLarge bool
 	// frames counts the frames delivered. timed is set while a read
 	// deadline bounds the frame that was incomplete when frames had the
 	// value timedFrame (Options.FrameTimeout).
@@ -86,7 +99,7 @@ func (rd *reader) armFrameTimeout() error {
 	if timeout == 0 {
 		return nil
 	}
-	partial := rd.w > rd.r
+	partial := rd.inFrame()
 	switch {
 	case partial && (!rd.timed || rd.timedFrame != rd.frames):
 		rd.timed, rd.timedFrame = true, rd.frames
@@ -102,6 +115,20 @@ func (rd *reader) armFrameTimeout() error {
 // sets want for the frame that remains incomplete.
 func (rd *reader) deliverAll() error {
 	for {
+		if rd.large != nil {
+			if rd.largeN < len(rd.large) {
+				return nil
+			}
+			frame := rd.large
+			rd.large, rd.largeN = nil, 0
+			if err := rd.decodeAndDeliver(frame, false); err != nil {
+				return err
+			}
+			if rd.stopping() {
+				return nil
+			}
+			continue
+		}
 		avail := rd.w - rd.r
 		if avail < wire.HeaderSize {
 			rd.want = wire.HeaderSize
@@ -116,33 +143,70 @@ func (rd *reader) deliverAll() error {
 				h.Type, h.Length, limit, wire.ErrTooLarge))
 		}
 		if avail < h.Length {
+			if h.Type == wire.TypeUser && h.Length >= largeFrame {
+				// Only this frame's bytes are buffered: the rest goes
+				// straight into the buffer the Handler will get.
+				rd.large = make([]byte, h.Length)
+				rd.largeN = copy(rd.large, rd.buf[rd.r:rd.w])
+				rd.r, rd.w = 0, 0
+				rd.afterLarge = true
+				continue
+			}
 			rd.want = h.Length
+			rd.afterLarge = false
 			return nil
 		}
-		// All of the frame's bytes are here, so all of its descriptors
-		// are too: they ride no later than the frame's first byte.
-		if h.NumHandles > rd.fds.len() {
-			return peerFault(fmt.Errorf("%w: %s frame declares %d, %d arrived",
-				ErrMissingHandles, h.Type, h.NumHandles, rd.fds.len()))
+		if h.Length < largeFrame {
+			rd.afterLarge = false
 		}
-		if err := wire.Decode(rd.buf[rd.r:rd.r+h.Length], &rd.scratch); err != nil {
-			return peerFault(fmt.Errorf("channel: bad frame from peer: %w", err))
-		}
+		frame := rd.buf[rd.r : rd.r+h.Length]
 		rd.r += h.Length
-		rd.frames++
-		rd.deliver(rd.fds.take(h.NumHandles))
-		select {
-		case <-rd.c.quit:
-			// Closed, perhaps by the Handler itself: deliver nothing more.
+		if err := rd.decodeAndDeliver(frame, true); err != nil {
+			return err
+		}
+		if rd.stopping() {
 			return nil
-		default:
 		}
 	}
 }
 
-// deliver gives the decoded frame to the Handler, with its slices copied so
-// that the Handler may keep them.
-func (rd *reader) deliver(fds []int) {
+// stopping reports whether the channel was closed, perhaps by the Handler
+// itself: then nothing more is delivered.
+func (rd *reader) stopping() bool {
+	select {
+	case <-rd.c.quit:
+		return true
+	default:
+		return false
+	}
+}
+
+// decodeAndDeliver decodes one whole frame and hands it to the Handler.
+// shared says frame is part of the reader's buffer, so that the slices the
+// Handler gets must be copied out of it; otherwise frame is the Handler's
+// to keep.
+func (rd *reader) decodeAndDeliver(frame []byte, shared bool) error {
+	// All of the frame's bytes are here, so all of its descriptors are
+	// too: they ride no later than the frame's first byte.
+	h, err := wire.ParseHeader(frame)
+	if err != nil {
+		return peerFault(fmt.Errorf("channel: bad frame from peer: %w", err))
+	}
+	if h.NumHandles > rd.fds.len() {
+		return peerFault(fmt.Errorf("%w: %s frame declares %d, %d arrived",
+			ErrMissingHandles, h.Type, h.NumHandles, rd.fds.len()))
+	}
+	if err := wire.Decode(frame, &rd.scratch); err != nil {
+		return peerFault(fmt.Errorf("channel: bad frame from peer: %w", err))
+	}
+	rd.frames++
+	rd.deliver(rd.fds.take(h.NumHandles), shared)
+	return nil
+}
+
+// deliver gives the decoded frame to the Handler, with its slices copied out
+// of the reader's buffer when shared, so that the Handler may keep them.
+func (rd *reader) deliver(fds []int, shared bool) {
 	out := &rd.out
 	*out = rd.scratch
 	switch out.Type {
@@ -151,7 +215,9 @@ func (rd *reader) deliver(fds []int) {
 	case wire.TypeAttach:
 		out.Attach = clone(out.Attach)
 	case wire.TypeUser:
-		out.User.Payload = clone(out.User.Payload)
+		if shared && len(out.User.Payload) > rd.c.opts.LendPayloadsUpTo {
+			out.User.Payload = clone(out.User.Payload)
+		}
 		out.User.Ports = clone(out.User.Ports)
 	}
 	rd.c.inCallback.Store(true)
@@ -169,9 +235,20 @@ func clone[T any](s []T) []T {
 
 // fill makes room for the frame being read and reads once from the socket.
 func (rd *reader) fill() error {
-	rd.makeRoom()
-	n, oobn, flags, _, err := rd.c.conn.ReadMsgUnix(rd.buf[rd.w:], rd.oob)
-	rd.w += n
+	into := rd.large[rd.largeN:]
+	if rd.large == nil {
+		rd.makeRoom()
+		into = rd.buf[rd.w:]
+		if rd.afterLarge && rd.r == rd.w {
+			into = into[:wire.UserPayloadOffset]
+		}
+	}
+	n, oobn, flags, _, err := rd.c.conn.ReadMsgUnix(into, rd.oob)
+	if rd.large != nil {
+		rd.largeN += n
+	} else {
+		rd.w += n
+	}
 	if oobn > 0 {
 		if qerr := rd.queueFDs(rd.oob[:oobn]); qerr != nil {
 			return qerr
@@ -184,11 +261,13 @@ func (rd *reader) fill() error {
 	case err == nil:
 		return nil
 	case errors.Is(err, os.ErrDeadlineExceeded):
+		got, want := rd.partial()
 		return peerFault(fmt.Errorf("%w: %d of %d bytes of a frame arrived within %v",
-			ErrFrameTimeout, rd.w-rd.r, rd.want, rd.c.opts.FrameTimeout))
-	case errors.Is(err, io.EOF) && rd.w > rd.r:
+			ErrFrameTimeout, got, want, rd.c.opts.FrameTimeout))
+	case errors.Is(err, io.EOF) && rd.inFrame():
+		got, want := rd.partial()
 		return fmt.Errorf("channel: peer closed the socket inside a frame (%d of %d bytes read): %w",
-			rd.w-rd.r, rd.want, io.ErrUnexpectedEOF)
+			got, want, io.ErrUnexpectedEOF)
 	case errors.Is(err, io.EOF):
 		return fmt.Errorf("channel: peer closed the socket: %w", err)
 	case errors.Is(err, syscall.ECONNRESET):
@@ -198,6 +277,18 @@ func (rd *reader) fill() error {
 		return fmt.Errorf("channel: peer closed the socket before reading everything: %w (%w)", io.EOF, err)
 	}
 	return fmt.Errorf("channel: read: %w", err)
+}
+
+// inFrame reports whether part of a frame has arrived.
+func (rd *reader) inFrame() bool { return rd.large != nil || rd.w > rd.r }
+
+// partial returns how many bytes of the incomplete frame have arrived, and
+// how many are wanted.
+func (rd *reader) partial() (got, want int) {
+	if rd.large != nil {
+		return rd.largeN, len(rd.large)
+	}
+	return rd.w - rd.r, rd.want
 }
 
 // makeRoom arranges for buf[r:] to hold want bytes and for there to be free

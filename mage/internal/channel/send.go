@@ -1,10 +1,7 @@
 package channel
 
 import (
-	"errors"
 	"fmt"
-
-	"golang.org/x/sys/unix"
 
 	"github.com/mage-ipc/mage/mage/internal/wire"
 )
@@ -43,38 +40,138 @@ func (c *Channel) send(fn func([]byte) []byte, frames []byte, fds []int) error {
 		return err
 	}
 	p := &c.pending
-	start, startRecs, startFDs := len(p.buf), len(p.recs), len(p.fds)
+	m := p.mark()
 	if fn != nil {
 		p.buf = fn(p.buf)
 	} else {
 		p.buf = append(p.buf, frames...)
 	}
-	err := c.indexLocked(start, fds)
+	if err := c.indexLocked(m.buf, fds); err != nil {
+		p.truncate(m)
+		closeFDs(fds)
+		return err
+	}
+	return c.queuedLocked(m, fds)
+}
+
+// SendUser queues one User frame, encoded straight into the queue with the
+// descriptor count it declares, so nothing is parsed again. fds are the
+// descriptors, u.NumHandles of them, which the channel owns from the call
+// on, as with Send. A payload of largePayload bytes or more is not copied:
+// the queue refers to it until the kernel has taken it, so the caller must
+// not change it after the call, whatever the outcome. A frame that cannot
+// be encoded or exceeds Options.MaxFrameSize returns an error wrapping
+// ErrInvalidSend. Errors and order are otherwise as for Send.
+func (c *Channel) SendUser(u *wire.User, fds []int) error {
+	if err := c.checkUser(u, fds); err != nil {
+		closeFDs(fds)
+		return err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if err := c.sendableLocked(); err != nil {
+		closeFDs(fds)
+		return err
+	}
+	p := &c.pending
+	m := p.mark()
+	if len(fds) > 0 {
+		p.recs = append(p.recs, fdRecord{off: p.len(), n: len(fds)})
+		p.fds = append(p.fds, fds...)
+	}
+	if len(u.Payload) >= largePayload {
+		p.buf = wire.AppendUserWithoutPayload(p.buf, u)
+		p.insertExt(m.buf+wire.UserPayloadOffset, u.Payload)
+		if !c.largeSocket {
+			c.largeSocket, c.growSocket = true, true
+		}
+	} else {
+		p.buf = wire.AppendUser(p.buf, u)
+	}
+	return c.queuedLocked(m, fds)
+}
+
+// checkUser reports why u, with fds, cannot be sent, if it cannot.
+func (c *Channel) checkUser(u *wire.User, fds []int) error {
+	if err := u.Validate(); err != nil {
+		return fmt.Errorf("%w: %w", ErrInvalidSend, err)
+	}
+	if n := u.EncodedLen(); n > c.opts.MaxFrameSize {
+		return fmt.Errorf("%w: user frame is %d bytes, limit %d: %w", ErrInvalidSend, n, c.opts.MaxFrameSize, wire.ErrTooLarge)
+	}
+	if u.NumHandles != len(fds) {
+		return fmt.Errorf("%w: user frame declares %d handles, %d given", ErrInvalidSend, u.NumHandles, len(fds))
+	}
+	return nil
+}
+
+// queuedLocked applies the pending bounds to what was appended after m,
+// undoing it if they refuse it, and starts writing if the writer is idle.
+func (c *Channel) queuedLocked(m batchMark, fds []int) error {
+	p := &c.pending
+	before := m.buf + m.extBytes - p.written
+	var err error
 	switch {
-	case err != nil:
-	case c.opts.MaxPendingBytes > 0 && start > 0 && len(p.buf) > c.opts.MaxPendingBytes:
-		err = fmt.Errorf("%w: %d bytes queued, limit %d", ErrBackpressure, len(p.buf), c.opts.MaxPendingBytes)
-	case c.opts.MaxPendingFDs > 0 && start > 0 && len(p.fds) > c.opts.MaxPendingFDs:
-		err = fmt.Errorf("%w: %d descriptors queued, limit %d", ErrBackpressure, len(p.fds), c.opts.MaxPendingFDs)
+	case c.opts.MaxPendingBytes > 0 && before > 0 && p.unwritten() > c.opts.MaxPendingBytes:
+		err = fmt.Errorf("%w: %d bytes queued, limit %d", ErrBackpressure, p.unwritten(), c.opts.MaxPendingBytes)
+	case c.opts.MaxPendingFDs > 0 && before > 0 && len(p.fds)-p.sent > c.opts.MaxPendingFDs:
+		err = fmt.Errorf("%w: %d descriptors queued, limit %d", ErrBackpressure, len(p.fds)-p.sent, c.opts.MaxPendingFDs)
 	}
 	if err != nil {
-		p.truncate(start, startRecs, startFDs)
+		p.truncate(m)
 		closeFDs(fds)
-		if c.opts.StopWhenFull && errors.Is(err, ErrBackpressure) {
+		if c.opts.StopWhenFull {
 			err = peerFault(fmt.Errorf("channel: the peer does not read: %w", err))
 			c.stopLocked(err)
 		}
 		return err
 	}
-	if start == 0 && !c.writing {
-		// The writer is idle: nothing is queued or in flight, so these
-		// bytes may go straight to the socket.
-		if !c.opts.noDirectWrite && c.writeDirectLocked() {
-			return nil
+	if before == 0 && !c.writing {
+		if c.opts.DeferDirectWrite {
+			c.directDue = true
+		} else {
+			c.writePendingLocked()
 		}
-		c.signalWriterLocked()
 	}
 	return nil
+}
+
+// WritePending writes what Send and SendUser queued with
+// Options.DeferDirectWrite: from the calling goroutine, without blocking,
+// when the writer is idle; whatever the socket does not take goes to the
+// writer. It is cheap when nothing waits. Frames keep their order: every
+// write, from here or from the writer, takes the oldest bytes first.
+func (c *Channel) WritePending() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.directDue {
+		// Nothing queued, or the writer has it: a write from here
+		// would only take bytes from under its batching.
+		return
+	}
+	c.directDue = false
+	if c.stopErr != nil || c.writing || c.pending.unwritten() == 0 {
+		return
+	}
+	c.writePendingLocked()
+}
+
+// writePendingLocked starts writing the pending batch while the writer is
+// idle: straight to the socket if it takes everything, otherwise through
+// the writer.
+func (c *Channel) writePendingLocked() {
+	if c.growSocket {
+		c.growSocket = false
+		// A smaller buffer only costs more wake-ups: a failure is
+		// ignored.
+		_ = c.conn.SetWriteBuffer(largeSocketBuffer)
+	}
+	// The writer is idle: nothing is in flight, so these bytes may go
+	// straight to the socket.
+	if !c.opts.noDirectWrite && c.writeDirectLocked() {
+		return
+	}
+	c.signalWriterLocked()
 }
 
 // sendableLocked reports why Send must refuse, if it must.
@@ -108,7 +205,7 @@ func (c *Channel) indexLocked(start int, fds []int) error {
 				ErrInvalidSend, off-start, h.Length, len(p.buf)-off)
 		}
 		if h.NumHandles > 0 {
-			p.recs = append(p.recs, fdRecord{off: off, n: h.NumHandles})
+			p.recs = append(p.recs, fdRecord{off: off + p.extBytes, n: h.NumHandles})
 		}
 		declared += h.NumHandles
 		off += h.Length
@@ -123,42 +220,26 @@ func (c *Channel) indexLocked(start int, fds []int) error {
 	return nil
 }
 
-// writeDirectLocked tries once, without blocking, to write the whole pending
+// writeDirectLocked tries, without blocking, to write the whole pending
 // batch from the calling goroutine. It reports whether everything went; if
-// only a prefix did, the rest stays pending (its descriptors went with the
-// prefix). Any failure is left for the writer to meet and report.
+// only a part did, the rest stays pending. Any failure is left for the
+// writer to meet and report.
 func (c *Channel) writeDirectLocked() bool {
 	p := &c.pending
-	if len(p.fds) > maxFDsPerWrite {
-		return false
+	w := c.direct
+	w.wait = false
+	for p.unwritten() > 0 {
+		p.prepare(w)
+		err := c.raw.Write(w.writeFunc)
+		if err != nil || w.err != nil || w.n <= 0 {
+			w.n = 0
+			p.advance(w)
+			return false
+		}
+		p.advance(w)
 	}
-	err := c.raw.Write(c.directWrite)
-	n, werr := c.directN, c.directErr
-	if err != nil || werr != nil || n <= 0 {
-		return false
-	}
-	// The kernel took the descriptors with the first byte.
-	closeFDs(p.fds)
-	if n == len(p.buf) {
-		p.reset()
-		return true
-	}
-	rest := copy(p.buf, p.buf[n:])
-	p.truncate(rest, 0, 0)
-	return false
-}
-
-// directWriteFunc is the syscall.RawConn callback of writeDirectLocked. It is
-// a method value bound once in New, and reports through Channel fields, so
-// that the direct path allocates nothing. c.mu must be held.
-func (c *Channel) directWriteFunc(fd uintptr) bool {
-	p := &c.pending
-	if len(p.fds) > 0 {
-		c.directN, c.directErr = unix.SendmsgN(int(fd), p.buf, unix.UnixRights(p.fds...), nil, 0)
-	} else {
-		c.directN, c.directErr = unix.Write(int(fd), p.buf)
-	}
-	return true // one attempt; never wait for the socket here
+	p.reset()
+	return true
 }
 
 // signalWriterLocked wakes the writer if it is waiting.

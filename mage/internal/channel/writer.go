@@ -32,7 +32,7 @@ func (c *Channel) flush(inflight *batch) error {
 			c.mu.Unlock()
 			return nil
 		}
-		if c.pending.len() == 0 {
+		if c.pending.unwritten() == 0 {
 			c.writing = false
 			if c.flushed != nil {
 				close(c.flushed)
@@ -43,7 +43,12 @@ func (c *Channel) flush(inflight *batch) error {
 		}
 		c.pending, *inflight = *inflight, c.pending
 		c.writing = true
+		grow := c.growSocket
+		c.growSocket = false
 		c.mu.Unlock()
+		if grow {
+			_ = c.conn.SetWriteBuffer(largeSocketBuffer) // as in writePendingLocked
+		}
 
 		if err := c.writeBatch(inflight); err != nil {
 			return err
@@ -52,42 +57,83 @@ func (c *Channel) flush(inflight *batch) error {
 	}
 }
 
-// writeBatch writes b in as few system calls as the descriptors allow. A
-// sendmsg carrying descriptors starts at or before the first frame that owns
-// them and carries at most maxFDsPerWrite; so each write runs up to the
-// first frame whose descriptors do not fit, and that frame starts the next.
-// net.UnixConn blocks (in the poller, not a thread) until the socket takes
-// the bytes, and Write finishes partial writes itself.
+// writeBatch writes what is left of b, waiting (in the poller, not a
+// thread) until the socket takes it.
 func (c *Channel) writeBatch(b *batch) error {
-	pos, rec := 0, 0
-	for pos < len(b.buf) {
-		end, next, nfds := len(b.buf), rec, 0
-		for next < len(b.recs) && nfds+b.recs[next].n <= maxFDsPerWrite {
-			nfds += b.recs[next].n
-			next++
+	w := c.writer
+	w.wait = true
+	for b.unwritten() > 0 {
+		b.prepare(w)
+		err := c.raw.Write(w.writeFunc)
+		if err == nil {
+			err = w.err
 		}
-		if next < len(b.recs) {
-			end = b.recs[next].off
+		if err != nil {
+			b.advance(w) // w.n is 0: forgets the buffers
+			return err
 		}
-		chunk := b.buf[pos:end]
-		if nfds > 0 {
-			fds := b.fds[b.sent : b.sent+nfds]
-			n, _, err := c.conn.WriteMsgUnix(chunk, unix.UnixRights(fds...), nil)
-			if err != nil {
-				return err
-			}
-			closeFDs(fds)
-			b.sent += nfds
-			chunk = chunk[n:]
-		}
-		if len(chunk) > 0 {
-			if _, err := c.conn.Write(chunk); err != nil {
-				return err
-			}
-		}
-		pos, rec = end, next
+		b.advance(w)
 	}
 	return nil
+}
+
+// syscallWriter makes the system calls of one writer of a batch: the
+// writer goroutine has one, the direct path (under Channel.mu) another.
+// writeFunc is its write method bound once, so that a write allocates
+// nothing unless it carries descriptors or several buffers.
+type syscallWriter struct {
+	// What batch.prepare set up: the buffers, the descriptors that ride
+	// with them, and, if the call starts a chunk, where it ends.
+	iov      [][]byte
+	fds      []int
+	newChunk bool
+	chunkEnd int
+	chunkRec int
+	// wait makes writeFunc ask the poller to wait while the socket is
+	// full; without it, one attempt is made.
+	wait bool
+	// The call's outcome.
+	n   int
+	err error
+
+	writeFunc func(fd uintptr) bool
+}
+
+func newSyscallWriter() *syscallWriter {
+	w := &syscallWriter{iov: make([][]byte, 0, 8)}
+	w.writeFunc = w.write
+	return w
+}
+
+// write is the syscall.RawConn callback: it reports false to have the
+// poller wait for the socket.
+func (w *syscallWriter) write(fd uintptr) bool {
+	var n int
+	var err error
+	for {
+		switch {
+		case len(w.fds) > 0 && len(w.iov) == 1:
+			n, err = unix.SendmsgN(int(fd), w.iov[0], unix.UnixRights(w.fds...), nil, 0)
+		case len(w.fds) > 0:
+			n, err = unix.SendmsgBuffers(int(fd), w.iov, unix.UnixRights(w.fds...), nil, 0)
+		case len(w.iov) == 1:
+			n, err = unix.Write(int(fd), w.iov[0])
+		default:
+			n, err = unix.SendmsgBuffers(int(fd), w.iov, nil, nil, 0)
+		}
+		if err != unix.EINTR {
+			break
+		}
+	}
+	w.n, w.err = max(n, 0), err
+	if err == unix.EAGAIN {
+		w.n = 0
+		if w.wait {
+			w.err = nil
+			return false
+		}
+	}
+	return true
 }
 
 // peerGone reports whether a write failed because the peer closed its end,

@@ -1,6 +1,7 @@
 package ports
 
 import (
+	"errors"
 	"fmt"
 	"testing"
 )
@@ -393,4 +394,31 @@ func TestLostNodeKeepsReorderedPrefix(t *testing.T) {
 		t.Fatalf("late arrival: %v", err)
 	}
 	requireNone(t, n, p)
+}
+
+// TestNextNode: while a port's peer is a proxy on this node (the end just
+// moved away), what the port sends leaves for the node the proxy forwards
+// to; once the route collapsed, for the peer's node; a pipe within one node
+// stays there.
+func TestNextNode(t *testing.T) {
+	tn := newTestNet(t, 2)
+	n0, n1 := tn.nodes[0], tn.nodes[1]
+	a, b := n0.CreatePortPair()
+	if got, err := n0.NextNode(a); err != nil || got != n0.Name() {
+		t.Fatalf("NextNode of a local pipe: %v, %v; want this node", got, err)
+	}
+	tn.move(b, 0, 1)
+	if peer, err := n0.Peer(a); err != nil || peer.Node != n0.Name() {
+		t.Fatalf("before the collapse, a's peer is %v, %v; want the proxy on node 0", peer, err)
+	}
+	if got, err := n0.NextNode(a); err != nil || got != n1.Name() {
+		t.Fatalf("NextNode through the proxy: %v, %v; want node 1", got, err)
+	}
+	tn.run()
+	if got, err := n0.NextNode(a); err != nil || got != n1.Name() {
+		t.Fatalf("NextNode after the collapse: %v, %v; want node 1", got, err)
+	}
+	if _, err := n0.NextNode(b); !errors.Is(err, ErrUnknownPort) {
+		t.Fatalf("NextNode of a port gone: %v, want ErrUnknownPort", err)
+	}
 }

@@ -101,9 +101,14 @@ type Node struct {
 	// before every method returns.
 	local    []localEvent
 	outgoing []Outgoing
+	// spareOutgoing and spareChanged are the arrays the last
+	// TakeOutgoing and TakeStatusChanges returned, reused by the next
+	// call, so that a steady flow of messages allocates no new ones.
+	spareOutgoing []Outgoing
 
-	changed    []PortName
-	changedSet map[PortName]bool
+	changed      []PortName
+	changedSet   map[PortName]bool
+	spareChanged []PortName
 
 	// watched collects, for TakeWatchedNodes, other nodes that a port
 	// started to depend on.
@@ -434,19 +439,24 @@ func (n *Node) forgetNode(node NodeName) {
 }
 
 // TakeOutgoing returns the events for other nodes produced since the last
-// call, in the order they must be sent.
+// call, in the order they must be sent. The slice is valid until the next
+// call, which reuses its array.
 func (n *Node) TakeOutgoing() []Outgoing {
 	out := n.outgoing
-	n.outgoing = nil
+	// The spare's events went out with the previous call: forget them,
+	// so that the messages they carry can be freed.
+	clear(n.spareOutgoing)
+	n.outgoing, n.spareOutgoing = n.spareOutgoing[:0], out
 	return out
 }
 
 // TakeStatusChanges returns the receiving ports whose Status may have
 // changed since the last call, each once, so the runtime can wake readers.
-// A name may belong to a port that has since closed or moved.
+// A name may belong to a port that has since closed or moved. The slice is
+// valid until the next call, which reuses its array.
 func (n *Node) TakeStatusChanges() []PortName {
 	out := n.changed
-	n.changed = nil
+	n.changed, n.spareChanged = n.spareChanged[:0], out
 	clear(n.changedSet)
 	return out
 }

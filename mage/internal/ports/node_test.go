@@ -334,3 +334,54 @@ func TestNamesAndEnums(t *testing.T) {
 		t.Fatalf("PortError text %q", err.Error())
 	}
 }
+
+// TestTakeReusesItsArrays: in a steady flow of messages to another node and
+// from it, TakeOutgoing and TakeStatusChanges hand back arrays the node
+// reuses, so a message sent allocates only its queued record and its event
+// (boxed as an Event), and a status change nothing; and what a Take returned
+// is forgotten by the next, so sent messages can be freed.
+func TestTakeReusesItsArrays(t *testing.T) {
+	tn := newTestNet(t, 2)
+	n0, n1 := tn.nodes[0], tn.nodes[1]
+	a, b := n0.CreatePortPair()
+	tn.move(b, 0, 1)
+	tn.run()
+	peer, err := n0.Peer(a)
+	if err != nil || peer.Node != n1.Name() {
+		t.Fatalf("peer %v, %v; want a port on node 1", peer, err)
+	}
+	body := new(int)
+	send := func() {
+		if err := n0.SendMessage(a, Message{Body: body}); err != nil {
+			t.Fatal(err)
+		}
+		if out := n0.TakeOutgoing(); len(out) != 1 {
+			t.Fatalf("%d outgoing events, want 1", len(out))
+		}
+	}
+	send() // the arrays exist from here on
+	send()
+	if allocs := testing.AllocsPerRun(100, send); allocs > 2 {
+		t.Fatalf("sending allocates %.1f times per message, want at most 2", allocs)
+	}
+	if n0.spareOutgoing[:1][0].Event == nil {
+		t.Fatal("the last events taken were not kept for the caller")
+	}
+	n0.TakeOutgoing()
+	if ev := n0.spareOutgoing[:1][0].Event; ev != nil {
+		t.Fatalf("a taken event is still referenced after the next take: %v", ev)
+	}
+
+	n0.markChanged(a)
+	n0.TakeStatusChanges()
+	n0.markChanged(a)
+	n0.TakeStatusChanges()
+	if allocs := testing.AllocsPerRun(100, func() {
+		n0.markChanged(a)
+		if got := n0.TakeStatusChanges(); len(got) != 1 || got[0] != a {
+			t.Fatalf("status changes %v, want [%v]", got, a)
+		}
+	}); allocs != 0 {
+		t.Fatalf("marking and taking a status change allocates %.1f times, want 0", allocs)
+	}
+}

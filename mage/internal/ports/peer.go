@@ -9,3 +9,25 @@ func (n *Node) Peer(name PortName) (Address, error) {
 	}
 	return p.peer, nil
 }
+
+// NextNode returns the node that what port name sends leaves this node for:
+// its peer's node, or, while the peer is a proxy on this node (the end that
+// was just sent away), the node that proxy forwards to. It returns this
+// node's own name when what name sends stays here.
+func (n *Node) NextNode(name PortName) (NodeName, error) {
+	p, err := n.userPort("next node", name)
+	if err != nil {
+		return NodeName{}, err
+	}
+	addr := p.peer
+	// Proxies on one node never form a cycle; the bound only guards the
+	// walk against a bug elsewhere.
+	for range len(n.ports) {
+		q := n.ports[addr.Port]
+		if addr.Node != n.name || q == nil || q.state != stateProxying {
+			break
+		}
+		addr = q.target
+	}
+	return addr.Node, nil
+}

@@ -159,6 +159,43 @@ func AppendUser(dst []byte, u *User) []byte {
 	mustValid(u.Validate())
 	n := u.EncodedLen()
 	dst, b := grow(dst, n)
+	putUserFixed(b, u, n)
+	end := offUserPayload + copy(b[offUserPayload:], u.Payload)
+	descs := offUserPayload + align(len(u.Payload))
+	clear(b[end:descs])
+	for i := range u.Ports {
+		putDescriptor(b[descs+i*DescriptorSize:], &u.Ports[i])
+	}
+	return dst
+}
+
+// UserPayloadOffset is where a User frame's payload begins, from the
+// frame's first byte.
+const UserPayloadOffset = offUserPayload
+
+// AppendUserWithoutPayload appends u's frame with its payload left out: the
+// UserPayloadOffset bytes before the payload, then its padding and port
+// descriptors. The frame on the wire is the appended bytes with u.Payload
+// inserted at UserPayloadOffset, which lets a writer send a large payload
+// from where it is (a vectored write) instead of copying it. The caller
+// must have checked u.Validate: it panics like AppendUser.
+func AppendUserWithoutPayload(dst []byte, u *User) []byte {
+	mustValid(u.Validate())
+	n := u.EncodedLen()
+	dst, b := grow(dst, n-len(u.Payload))
+	putUserFixed(b, u, n)
+	pad := align(len(u.Payload)) - len(u.Payload)
+	clear(b[offUserPayload : offUserPayload+pad])
+	descs := offUserPayload + pad
+	for i := range u.Ports {
+		putDescriptor(b[descs+i*DescriptorSize:], &u.Ports[i])
+	}
+	return dst
+}
+
+// putUserFixed writes the header and fixed fields of u's frame, n bytes
+// long, into b.
+func putUserFixed(b []byte, u *User, n int) {
 	putHeader(b, TypeUser, n, len(u.Ports), u.NumHandles)
 	copy(b[offUserTarget:], u.Target[:])
 	binary.LittleEndian.PutUint64(b[offUserSeq:], u.Seq)
@@ -167,13 +204,6 @@ func AppendUser(dst []byte, u *User) []byte {
 	binary.LittleEndian.PutUint32(b[offUserFlags:], u.Flags)
 	binary.LittleEndian.PutUint32(b[offUserPayloadLen:], uint32(len(u.Payload)))
 	binary.LittleEndian.PutUint64(b[offUserRequestID:], u.RequestID)
-	end := offUserPayload + copy(b[offUserPayload:], u.Payload)
-	descs := offUserPayload + align(len(u.Payload))
-	clear(b[end:descs])
-	for i := range u.Ports {
-		putDescriptor(b[descs+i*DescriptorSize:], &u.Ports[i])
-	}
-	return dst
 }
 
 // Validate reports whether c can be encoded.

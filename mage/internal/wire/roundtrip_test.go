@@ -232,3 +232,24 @@ func TestGolden(t *testing.T) {
 		}
 	}
 }
+
+// TestAppendUserWithoutPayload checks that the frame with its payload left
+// out, and the payload put back at UserPayloadOffset, is AppendUser's frame
+// byte for byte, for payloads that need padding and those that do not.
+func TestAppendUserWithoutPayload(t *testing.T) {
+	for _, size := range []int{0, 1, 7, 8, 13, 4096} {
+		for _, ports := range [][]PortDescriptor{nil, {desc(1), desc(9)}} {
+			payload := bytes.Repeat([]byte{0xa5}, size)
+			u := User{Target: port(3), Seq: 4, Interface: 5, Method: 6, Flags: 7, RequestID: 8, Payload: payload, Ports: ports, NumHandles: 2}
+			want := AppendUser([]byte("junk"), &u)[4:]
+			split := AppendUserWithoutPayload(bytes.Repeat([]byte{0xff}, 3), &u)[3:]
+			if len(split) != len(want)-size {
+				t.Fatalf("%d bytes, %d ports: %d bytes without the payload, want %d", size, len(ports), len(split), len(want)-size)
+			}
+			got := append(append(append([]byte(nil), split[:UserPayloadOffset]...), payload...), split[UserPayloadOffset:]...)
+			if !bytes.Equal(got, want) {
+				t.Fatalf("%d bytes, %d ports: reassembled frame\n%x\nwant\n%x", size, len(ports), got, want)
+			}
+		}
+	}
+}
