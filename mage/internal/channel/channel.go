@@ -136,6 +136,10 @@ type Channel struct {
 	// handshakeLifted is set by LiftHandshakeLimit.
 	handshakeLifted atomic.Bool
 
+	// inflight is the part of the writer's batch the kernel has not taken
+	// yet, for Buffered.
+	inflight atomic.Int64
+
 	// mu guards the fields below. It is held across the non-blocking
 	// direct write in Send and across SendFunc's fn, never across a
 	// blocking call.
@@ -331,11 +335,12 @@ func (c *Channel) maxRecvFrame() int {
 // have exited and HandleError has returned.
 func (c *Channel) Done() <-chan struct{} { return c.done }
 
-// Buffered returns the number of bytes queued behind the write in progress.
+// Buffered returns the number of bytes sent and not yet taken by the
+// kernel: those queued and those of the write in progress.
 func (c *Channel) Buffered() int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.pending.unwritten()
+	return c.pending.unwritten() + int(c.inflight.Load())
 }
 
 // stop records err as the reason the channel stops, if it is the first.

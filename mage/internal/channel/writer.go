@@ -42,6 +42,7 @@ func (c *Channel) flush(inflight *batch) error {
 			return nil
 		}
 		c.pending, *inflight = *inflight, c.pending
+		c.inflight.Store(int64(inflight.unwritten()))
 		c.writing = true
 		grow := c.growSocket
 		c.growSocket = false
@@ -50,7 +51,9 @@ func (c *Channel) flush(inflight *batch) error {
 			_ = c.conn.SetWriteBuffer(largeSocketBuffer) // as in writePendingLocked
 		}
 
-		if err := c.writeBatch(inflight); err != nil {
+		err := c.writeBatch(inflight)
+		c.inflight.Store(0)
+		if err != nil {
 			return err
 		}
 		inflight.reset()
@@ -73,6 +76,7 @@ func (c *Channel) writeBatch(b *batch) error {
 			return err
 		}
 		b.advance(w)
+		c.inflight.Add(-int64(w.n))
 	}
 	return nil
 }
