@@ -182,6 +182,10 @@ func (c *Child) spawn() error {
 
 // accept runs the invitation's handshake until the child accepts, the
 // child exits, timeout passes, or ctx ends.
+// exitHandshakeGrace bounds how long Start keeps reading the handshake of
+// a child that has exited (see accept).
+const exitHandshakeGrace = 2 * time.Second
+
 func (c *Child) accept(ctx context.Context, timeout time.Duration) (*mage.Connection, error) {
 	exitCtx, stopOnExit := context.WithCancelCause(ctx)
 	defer stopOnExit(nil)
@@ -190,6 +194,17 @@ func (c *Child) accept(ctx context.Context, timeout time.Duration) (*mage.Connec
 	go func() {
 		select {
 		case <-c.exited:
+		case <-sendCtx.Done():
+			return
+		}
+		// A child that accepted and exited at once may have its last
+		// handshake frames still unread here: its socket reaches EOF once
+		// they are read, and Send then returns either way. Only if
+		// something it started holds the socket open does the exit decide.
+		grace := time.NewTimer(exitHandshakeGrace)
+		defer grace.Stop()
+		select {
+		case <-grace.C:
 			stopOnExit(errChildExited)
 		case <-sendCtx.Done():
 		}
