@@ -15,6 +15,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/mage-ipc/mage/internal/sockets"
 	"github.com/mage-ipc/mage/mage"
 )
 
@@ -253,7 +254,7 @@ func (l *Listener) refuse(conn *net.UnixConn, err error) {
 }
 
 func (l *Listener) checkPeer(conn *net.UnixConn) error {
-	uid, err := peerUID(conn)
+	uid, err := sockets.PeerUID(conn)
 	if err != nil {
 		return fmt.Errorf("reading peer credentials: %w", err)
 	}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 
+	"github.com/mage-ipc/mage/internal/sockets"
 	"github.com/mage-ipc/mage/mage"
 )
 
@@ -117,7 +118,7 @@ func (s *Server) acceptLoop() {
 // admit checks a new connection's user and the number of clients, and
 // records it.
 func (s *Server) admit(c *net.UnixConn) error {
-	uid, err := peerUID(c)
+	uid, err := sockets.PeerUID(c)
 	if err != nil {
 		return fmt.Errorf("reading peer credentials: %w", err)
 	}

@@ -1,4 +1,4 @@
-package invitation
+package sockets
 
 import (
 	"net"
@@ -6,7 +6,9 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-func peerUID(conn *net.UnixConn) (int, error) {
+// PeerUID returns the user id of the process at the other end of conn, from
+// the kernel's peer credentials.
+func PeerUID(conn *net.UnixConn) (int, error) {
 	rc, err := conn.SyscallConn()
 	if err != nil {
 		return -1, err
