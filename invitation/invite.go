@@ -40,6 +40,8 @@ type Invitation struct {
 	sent, closed bool
 	// onBad is the connection's bad-message handler (OnBadMessage).
 	onBad func(err error)
+	// onPeer learns the child's node name (OnPeer).
+	onPeer func(mage.NodeName)
 }
 
 // New returns an empty invitation on node (nil means mage.DefaultNode) with
@@ -255,7 +257,7 @@ func (inv *Invitation) sendOn(ctx context.Context, conn *net.UnixConn) (*mage.Co
 		return nil, fmt.Errorf("invitation: send: %w", ErrAlreadySent)
 	}
 	inv.sent = true
-	onBad := inv.onBad
+	onBad, onPeer := inv.onBad, inv.onPeer
 	attach := make(map[string]mage.MessagePipe, len(inv.remote))
 	for k, v := range inv.remote {
 		attach[k] = v
@@ -267,7 +269,7 @@ func (inv *Invitation) sendOn(ctx context.Context, conn *net.UnixConn) (*mage.Co
 	// as soon as the child's handshake names it.
 	c, err := inv.node.Connect(ctx, conn, mage.ConnectOptions{
 		Attach: attach, Token: inv.token, ExpectToken: inv.token,
-		OnBadMessage: onBad, RegisterChild: broker,
+		OnBadMessage: onBad, OnPeer: onPeer, RegisterChild: broker,
 	})
 	if err != nil {
 		inv.mu.Lock()

@@ -122,6 +122,9 @@ func prepare(cmd *exec.Cmd, opts Options) (*Child, error) {
 	}
 	// Every report about the child's node, from the first byte it sends.
 	inv.OnBadMessage(c.badMessage)
+	if opts.OnPeer != nil {
+		inv.OnPeer(opts.OnPeer)
+	}
 	for _, name := range opts.Pipes {
 		if _, err := inv.Attach(name); err != nil {
 			return fail(fmt.Errorf("launcher: %w", err))

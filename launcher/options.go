@@ -110,6 +110,11 @@ type Options struct {
 	// 64 KiB), before it is logged, on the goroutine reading stderr. It
 	// must not block; mage-run watches for readiness lines with it.
 	StderrLine func(line []byte)
+	// OnPeer, when not nil, is called with the child's node name as soon
+	// as its handshake names it, before the child can send any message
+	// (invitation.Invitation.OnPeer), on an I/O goroutine. It must not
+	// block; mage-run names the child's node in its logs with it.
+	OnPeer func(mage.NodeName)
 	// StopSignal is what Stop sends first, to the child and its process
 	// group. Zero means SIGTERM.
 	StopSignal syscall.Signal

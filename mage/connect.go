@@ -42,6 +42,13 @@ type ConnectOptions struct {
 	// named itself. It is called before the node's own handlers and must
 	// not block.
 	OnBadMessage func(err error)
+	// OnPeer, when not nil, is called once with the peer's node name as
+	// soon as its hello has been accepted, on the goroutine reading the
+	// connection, and before this node sends its attachments: the peer
+	// cannot send anything but its own attachments before OnPeer returns.
+	// A log that names nodes learns the peer's name here in time for the
+	// peer's first message. It must not block.
+	OnPeer func(NodeName)
 	// AsBroker makes the peer this node's broker: the node asks it for
 	// introductions to nodes it has no connection to, and takes
 	// introductions from it alone. A node has at most one broker; the
@@ -101,16 +108,13 @@ func (n *Node) Connect(ctx context.Context, conn *net.UnixConn, opts ConnectOpti
 		_ = conn.Close()
 		return nil, n.failConnect(nil, names, err)
 	}
-	l.start()
+	// The hello is written before the reader starts: a reader that found
+	// the peer's hello unacceptable (another version, say) closes the
+	// socket, and the peer must have had our hello by then to know why.
 	if err := l.sendHello(opts.Token); err != nil {
-		if cause := l.err(); cause != nil {
-			// The reader failed the link first (the peer's hello came
-			// with the wrong token, say): that, not the closed channel,
-			// is why.
-			err = cause
-		}
 		return nil, n.failConnect(l, names, err)
 	}
+	l.start()
 	if err := l.await(ctx, l.helloDone); err != nil {
 		return nil, n.failConnect(l, names, err)
 	}

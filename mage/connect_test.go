@@ -137,3 +137,33 @@ func TestOversizedMessageFromPeer(t *testing.T) {
 		t.Fatalf("after the oversized message: %v, want a node loss", err)
 	}
 }
+
+// OnPeer learns the peer's name during the handshake, once, before Connect
+// returns.
+func TestConnectOnPeerNamesThePeerBeforeConnectReturns(t *testing.T) {
+	a, b := mage.NewNode(mage.NodeOptions{}), mage.NewNode(mage.NodeOptions{})
+	defer a.Close()
+	defer b.Close()
+	var named []mage.NodeName
+	onPeer := func(n mage.NodeName) { named = append(named, n) }
+	ca, cb, err := sockets.ConnPair()
+	if err != nil {
+		t.Fatal(err)
+	}
+	errs := make(chan error, 1)
+	go func() {
+		_, err := b.Connect(testContext(t), cb, mage.ConnectOptions{})
+		errs <- err
+	}()
+	c, err := a.Connect(testContext(t), ca, mage.ConnectOptions{OnPeer: onPeer})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := <-errs; err != nil {
+		t.Fatal(err)
+	}
+	// Read without a lock: Connect returning orders it after the call.
+	if len(named) != 1 || named[0] != b.Name() || c.Peer() != b.Name() {
+		t.Fatalf("OnPeer saw %v, want once %v (Connection.Peer %v)", named, b.Name(), c.Peer())
+	}
+}

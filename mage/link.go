@@ -52,6 +52,8 @@ type link struct {
 	asBroker    bool
 	// onBad is ConnectOptions.OnBadMessage; nil when not set.
 	onBad func(err error)
+	// onPeer is ConnectOptions.OnPeer; nil when not set.
+	onPeer func(NodeName)
 
 	// peer and received are written by the reader before it closes
 	// helloDone and attachDone respectively, and only read after.
@@ -91,6 +93,7 @@ func newLink(n *Node, conn *net.UnixConn, opts ConnectOptions) (*link, error) {
 		expectNode:  opts.ExpectNode,
 		asBroker:    opts.AsBroker,
 		onBad:       opts.OnBadMessage,
+		onPeer:      opts.OnPeer,
 		received:    make(map[string]MessagePipe),
 		helloDone:   make(chan struct{}),
 		attachDone:  make(chan struct{}),
@@ -248,6 +251,21 @@ func (l *link) handleFrame(f *wire.Frame, fds []int) error {
 }
 
 func (l *link) handleHello(h *wire.Hello) error {
+	if err := l.acceptHello(h); err != nil {
+		return err
+	}
+	if l.onPeer != nil {
+		// Before helloDone: Connect sends the attachments only after,
+		// so the peer can send nothing else before its name is known.
+		l.onPeer(NodeName(l.peer))
+	}
+	close(l.helloDone)
+	return nil
+}
+
+// acceptHello checks the peer's hello and registers the link under the
+// peer's name.
+func (l *link) acceptHello(h *wire.Hello) error {
 	if h.Version != l.node.version {
 		return &VersionError{Local: l.node.version, Remote: h.Version}
 	}
@@ -280,7 +298,6 @@ func (l *link) handleHello(h *wire.Hello) error {
 	l.state = linkAwaitAttach
 	// The peer proved who it is: frames of any allowed size from now on.
 	l.ch.LiftHandshakeLimit()
-	close(l.helloDone)
 	return nil
 }
 

@@ -116,6 +116,9 @@ func (t *Tree) startInstance(in *instance) {
 		Logger:        t.log,
 		CaptureStderr: true,
 		StderrLine:    in.watch.line,
+		// Named as soon as the handshake names the node, before the
+		// process can send a message another process would log.
+		OnPeer: func(node mage.NodeName) { t.names.Set(node, in.name) },
 		// A process stopped with SIGTERM may still send its last replies.
 		KeepConnectionOnStop: true,
 		OnExit: func(e launcher.Exit) {
@@ -129,11 +132,6 @@ func (t *Tree) startInstance(in *instance) {
 		defer t.workers.Done()
 		defer cancel()
 		child, err := launcher.Start(ctx, cmd, opts)
-		if err == nil && child.Connection() != nil {
-			// Named here rather than by the loop, to be in time for as many
-			// of the process's first log lines as can be.
-			t.names.Set(child.Connection().Peer(), in.name)
-		}
 		t.send(startedEvent{in: in, run: run, child: child, err: err, supervisor: supLocal, parentEnd: parentEnd})
 	}()
 }
