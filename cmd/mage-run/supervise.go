@@ -30,6 +30,9 @@ const redrawEvery = 250 * time.Millisecond
 type supervision struct {
 	spec   *spec.Spec
 	title  string
+	// about, when not empty, explains the tree in a few lines: the live
+	// view shows them above the table, the plain view prints them once.
+	about []string
 	logs   logSettings
 	trace  bool
 	view   string

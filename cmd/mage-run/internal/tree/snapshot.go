@@ -31,6 +31,16 @@ type Row struct {
 	Node mage.NodeName
 	// LastExit is how the last run ended, if one did.
 	LastExit *launcher.Exit
+	// CPU is the share of one CPU the current run's process used over
+	// the last sampling period (0.5 is half a core), and RSS its resident
+	// memory in bytes; both are zero while no run is sampled (HasStats
+	// false).
+	CPU      float64
+	RSS      uint64
+	HasStats bool
+	// Description is the process's description from the spec, if any:
+	// what it does, in a few words, for the view.
+	Description string
 }
 
 // Result is how a tree ended.
