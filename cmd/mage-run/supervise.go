@@ -28,11 +28,11 @@ const redrawEvery = 250 * time.Millisecond
 // supervision is one run of a tree from a spec, with its view, logs and
 // signals: what `run` and `demo` share.
 type supervision struct {
-	spec   *spec.Spec
-	title  string
+	spec  *spec.Spec
+	title string
 	// about, when not empty, explains the tree in a few lines: the live
 	// view shows them above the table, the plain view prints them once.
-	about []string
+	about  []string
 	logs   logSettings
 	trace  bool
 	view   string
