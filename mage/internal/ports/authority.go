@@ -31,6 +31,11 @@ type heldEvent struct {
 	from NodeName
 	user *queuedMessage
 	ev   Event // a ClosureEvent or PeerMovedEvent when user is nil
+	// vouch names the port of this node that sent the event, when it
+	// waits to be vouched for (vouch.go); from is then this node.
+	// vouchTaken: this held PeerMovedEvent already vouched.
+	vouch      PortName
+	vouchTaken bool
 }
 
 // authorize decides about a stint event (user message, closure or
@@ -39,7 +44,7 @@ func (n *Node) authorize(p *port, from NodeName) verdict {
 	switch {
 	case p.holds(from):
 		return verdictHold // behind the events already held from there
-	case p.stints[from] > 0:
+	case p.live(from):
 		return verdictApply
 	case p.lost:
 		// The stint that would have vouched for from may have died with
@@ -101,9 +106,11 @@ func (p *port) holds(node NodeName) bool {
 // (among them, maybe, such a move). A stint on this node is the caller's
 // concern (senderLeaving).
 func (p *port) mayStart(self, from NodeName) bool {
-	for node, c := range p.stints {
-		if c > 0 && node != self && node != from {
-			return true
+	for _, m := range []map[NodeName]int{p.stints, p.proxyStints} {
+		for node, c := range m {
+			if c > 0 && node != self && node != from {
+				return true
+			}
 		}
 	}
 	for _, h := range p.held {
@@ -155,6 +162,7 @@ func (n *Node) releaseHeld(p *port) {
 	p.releasing = true
 	defer func() { p.releasing = false }()
 	for n.ports[p.name] == p {
+		n.vouchEarly(p)
 		i := p.nextReleasable()
 		if i < 0 {
 			return
@@ -167,17 +175,31 @@ func (n *Node) releaseHeld(p *port) {
 }
 
 // nextReleasable returns the index of the first held event whose sender
-// has a live stint and holds nothing earlier, or -1.
+// has a live stint and holds nothing earlier, or -1. The events of this
+// node's own ports that wait to be vouched for (vouch.go) keep their order
+// per port, not per node: two stays of the sender here are ordered by
+// their sequence numbers and stint counts, not by arrival.
 func (p *port) nextReleasable() int {
-	var blocked []NodeName
+	type sender struct {
+		node NodeName
+		port PortName
+	}
+	var blocked []sender
 	for i, h := range p.held {
-		if slices.Contains(blocked, h.from) {
+		s := sender{h.from, h.vouch}
+		if slices.Contains(blocked, s) {
 			continue
 		}
-		if p.stints[h.from] > 0 && !p.waitsForReturn(h) {
+		if !h.vouch.IsZero() {
+			// An event of a port of this node: once vouched for, it
+			// is as any local event, which needs no stint.
+			if !p.awaitsVouch(h.vouch) {
+				return i
+			}
+		} else if p.live(h.from) && !p.waitsForReturn(h) {
 			return i
 		}
-		blocked = append(blocked, h.from)
+		blocked = append(blocked, s)
 	}
 	return -1
 }
@@ -191,6 +213,9 @@ func (n *Node) applyHeld(p *port, h heldEvent) {
 	case ClosureEvent:
 		_ = n.acceptClosure(h.from, ev)
 	case PeerMovedEvent:
+		if ev.NewNode == n.name && !h.vouchTaken {
+			n.vouch(p, h.from)
+		}
 		_ = n.acceptPeerMoved(h.from, ev)
 	}
 }
@@ -203,13 +228,18 @@ func (n *Node) unhold(node NodeName) {
 
 // dropHeld discards what p holds from node (every node when node is zero).
 func (n *Node) dropHeld(p *port, node NodeName) {
+	n.dropHeldWhere(p, func(h heldEvent) bool { return node.IsZero() || h.from == node })
+}
+
+// dropHeldWhere drops the events held on p that drop selects.
+func (n *Node) dropHeldWhere(p *port, drop func(heldEvent) bool) {
 	if len(p.held) == 0 {
 		return
 	}
 	var dropped []*queuedMessage
 	kept := p.held[:0]
 	for _, h := range p.held {
-		if !node.IsZero() && h.from != node {
+		if !drop(h) {
 			kept = append(kept, h)
 			continue
 		}
@@ -347,7 +377,11 @@ func (n *Node) acceptRemotePeerMoved(from NodeName, ev PeerMovedEvent) error {
 		return nil
 	}
 	v := n.authorize(p, from)
-	if c, known := p.stints[from]; known && v == verdictHold && !p.holds(from) {
+	counts := p.stints
+	if ev.Bypassed {
+		counts = p.proxyStints
+	}
+	if c, known := counts[from]; known && v == verdictHold && !p.holds(from) {
 		if c <= -maxStintDebt {
 			// Honest markers overtake starts by a move or two; a node
 			// that keeps ending stints it never had is flooding.
@@ -371,8 +405,17 @@ func (n *Node) acceptRemotePeerMoved(from NodeName, ev PeerMovedEvent) error {
 		if err := n.checkHold(from, ev.Target, 0); err != nil {
 			return err
 		}
-		n.hold(p, heldEvent{from: from, ev: ev})
+		h := heldEvent{from: from, ev: ev}
+		if ev.NewNode == n.name && p.live(from) {
+			n.vouch(p, from)
+			h.vouchTaken = true
+		}
+		n.hold(p, h)
+		n.releaseHeld(p) // what the vouched-for port sent may go now
 		return nil
+	}
+	if ev.NewNode == n.name {
+		n.vouch(p, from)
 	}
 	return n.acceptPeerMoved(from, ev)
 }

@@ -19,7 +19,7 @@ func (n *Node) closePorts(names ...PortName) {
 		if !p.peerClosed {
 			// Once the peer's closure was observed, this port already
 			// answered with its last sequence number; nothing to add.
-			n.emit(p.peer.Node, ClosureEvent{Target: p.peer.Port, LastSeq: p.nextSend - 1})
+			n.toPeer(p, ClosureEvent{Target: p.peer.Port, LastSeq: p.nextSend - 1})
 		}
 		n.removePort(p)
 		for _, m := range p.takeAbove(0) {
@@ -83,7 +83,7 @@ func (n *Node) acceptClosure(from NodeName, ev ClosureEvent) error {
 		// Answer toward the closed peer with this end's last sequence number
 		// (it can send nothing more now), so that the proxies on that route
 		// know when they are done.
-		n.emit(p.peer.Node, ClosureEvent{Target: p.peer.Port, LastSeq: p.nextSend - 1})
+		n.toPeer(p, ClosureEvent{Target: p.peer.Port, LastSeq: p.nextSend - 1})
 		if p.receivedAll() {
 			n.dropHeld(p, NodeName{}) // nothing more is delivered
 		}
@@ -108,7 +108,11 @@ func (n *Node) acceptPeerMoved(from NodeName, ev PeerMovedEvent) error {
 	}
 	p.addSource(from, -1)
 	p.addSource(ev.NewNode, 1)
-	p.addStint(from, -1)
+	if ev.Bypassed {
+		p.addProxyStint(from, -1)
+	} else {
+		p.addStint(from, -1)
+	}
 	p.addStint(ev.NewNode, 1)
 	n.noteWatched(ev.NewNode)
 	if n.lost[ev.NewNode] && p.waitsOn(ev.NewNode) {
@@ -137,7 +141,7 @@ func (n *Node) acceptPortAccepted(from NodeName, ev PortAcceptedEvent) {
 		return // removed meanwhile, or a repeat
 	}
 	n.setAnnounceMove(p, false)
-	n.emit(p.peer.Node, PeerMovedEvent{Target: p.peer.Port, NewNode: from})
+	n.toPeer(p, PeerMovedEvent{Target: p.peer.Port, NewNode: from})
 	n.maybeRemoveProxy(p)
 	if n.ports[p.name] == p {
 		n.startObserving(p)
@@ -149,7 +153,7 @@ func (n *Node) lose(p *port, node NodeName) {
 	if p.state == stateProxying && p.target.Node == node {
 		// Everything forwarded from here is gone: the end on the other
 		// side of the pipe must learn, and nothing here is worth keeping.
-		n.emit(p.peer.Node, ClosureEvent{Target: p.peer.Port, Lost: true})
+		n.toPeer(p, ClosureEvent{Target: p.peer.Port, Lost: true})
 		n.removePort(p)
 		n.discard(p.takeAbove(0)...)
 		return
@@ -172,7 +176,7 @@ func (n *Node) cutOff(p *port, node NodeName) {
 	switch p.state {
 	case stateReceiving:
 		if !answered {
-			n.emit(p.peer.Node, ClosureEvent{Target: p.peer.Port, LastSeq: p.nextSend - 1, Lost: true})
+			n.toPeer(p, ClosureEvent{Target: p.peer.Port, LastSeq: p.nextSend - 1, Lost: true})
 		}
 		n.markChanged(p.name)
 	case stateProxying:

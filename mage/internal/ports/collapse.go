@@ -70,6 +70,13 @@ func (n *Node) acceptObserveProxy(from NodeName, ev ObserveProxyEvent) error {
 	if ev.ProxyTarget == (Address{Node: n.name, Port: name}) {
 		return bad("observe-proxy would make a port its own peer")
 	}
+	if n.vouchHolder(p) != nil {
+		// What p sent waits at the proxy to be vouched for; switching
+		// now would let p's later messages, and its stint's end,
+		// overtake them. p answers once vouched for (vouch.go).
+		p.deferredObserve = &ev
+		return nil
+	}
 	if other, used := n.referrers[ev.ProxyTarget]; used && other != name {
 		return bad("observe-proxy target already has a sender on this node")
 	}

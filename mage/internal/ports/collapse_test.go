@@ -513,7 +513,7 @@ func TestBypassedProxyRefusesLaterEvents(t *testing.T) {
 	want = []Outgoing{
 		{To: r2, Event: UserEvent{Target: d.Name, Seq: 1, Ports: []Descriptor{}, Body: uint64(1)}},
 		{To: r2, Event: UserEvent{Target: d.Name, Seq: 2, Ports: []Descriptor{}, Body: uint64(2)}},
-		{To: r2, Event: PeerMovedEvent{Target: d.Name, NewNode: r1}},
+		{To: r2, Event: PeerMovedEvent{Target: d.Name, NewNode: r1, Bypassed: true}},
 	}
 	out := n.TakeOutgoing()
 	if fmt.Sprint(out) != fmt.Sprint(want) {

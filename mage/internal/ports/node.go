@@ -202,7 +202,7 @@ func (n *Node) SendMessage(from PortName, m Message) error {
 	for _, a := range msg.ports {
 		n.ports[a].inTransit = true
 	}
-	n.route(p.peer, msg)
+	n.routeToPeer(p, msg)
 	n.flush()
 	return nil
 }
@@ -398,6 +398,13 @@ func (n *Node) LostNode(node NodeName) {
 			n.lose(p, node)
 		}
 	}
+	// After the ports were cut off: what the vouched ones said on their
+	// way out goes with the rest.
+	for _, name := range names {
+		if p := n.ports[name]; p != nil {
+			n.settleVouches(p, node)
+		}
+	}
 	n.flush()
 	n.forgetNode(node)
 }
@@ -422,6 +429,7 @@ func (n *Node) forgetNode(node NodeName) {
 		n.dropHeld(p, node)
 		delete(p.sources, node)
 		delete(p.stints, node)
+		delete(p.proxyStints, node)
 		delete(p.movedAway, node)
 		delete(p.lossReported, node)
 		delete(p.asked, node)

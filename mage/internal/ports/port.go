@@ -60,6 +60,13 @@ type port struct {
 	// may still end a stint of its own that was counted under another
 	// (see acceptRemotePeerMoved), so counts may dip below zero too.
 	stints map[NodeName]int
+	// proxyStints counts the stints of proxies that forward here: started
+	// by an adoption, ended by the bypassed proxy's PeerMovedEvent
+	// (Bypassed set). Apart from stints, so that the end of the pipe
+	// end's stint on a node cannot be counted against a proxy's on the
+	// same node that still forwards (their ends may come in either
+	// order).
+	proxyStints map[NodeName]int
 
 	// announceMove: a proxy whose move its peer has not been told about;
 	// it tells once the new node acknowledges the port (PortAcceptedEvent).
@@ -102,6 +109,19 @@ type port struct {
 	// (a closure with Lost) before their stint here started; the report
 	// takes effect when it does. One entry per node at most.
 	lossReported map[NodeName]bool
+	// unvouched: this port was adopted with a peer on this node, and the
+	// node it came from has not yet told that peer (vouch.go): its events
+	// to the peer are held there. vouchWaits, on that peer, lists such
+	// ports, with the node each waits for.
+	unvouched  bool
+	vouchWaits []vouchWait
+	// disowned: the node this port was adopted from was lost before it
+	// vouched for it, and had no standing at its peer here: what this
+	// port sends to that peer is dropped.
+	disowned bool
+	// deferredObserve is the proxy's request to be bypassed, when it came
+	// while this port waited to be vouched for: it is answered then.
+	deferredObserve *ObserveProxyEvent
 }
 
 func newPort(name PortName, peer Address, nextSend, nextRecv uint64) *port {
@@ -218,6 +238,21 @@ func (p *port) addStint(node NodeName, delta int) {
 	if delta > 0 {
 		delete(p.movedAway, node)
 	}
+}
+
+// addProxyStint changes the count of stints of proxies on node that
+// forward to this port.
+func (p *port) addProxyStint(node NodeName, delta int) {
+	if p.proxyStints == nil {
+		p.proxyStints = map[NodeName]int{}
+	}
+	p.proxyStints[node] += delta
+}
+
+// live reports whether node has a live stint at p, as the pipe's end or
+// as a proxy forwarding here.
+func (p *port) live(node NodeName) bool {
+	return p.stints[node] > 0 || p.proxyStints[node] > 0
 }
 
 // noteLossReport keeps node's early report that the sender was lost.

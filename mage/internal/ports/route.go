@@ -85,7 +85,7 @@ func (n *Node) maybeRemoveProxy(p *port) {
 	case p.drained():
 		n.removePort(p)
 	case p.acked && p.nextRecv > p.ackSeq:
-		n.emit(p.target.Node, PeerMovedEvent{Target: p.target.Port, NewNode: p.handover})
+		n.emit(p.target.Node, PeerMovedEvent{Target: p.target.Port, NewNode: p.handover, Bypassed: true})
 		n.removePort(p)
 	}
 }
@@ -188,7 +188,7 @@ func (n *Node) adoptChecked(from NodeName, d Descriptor, inTransit bool) {
 	// Until the proxy left on from is bypassed or this end moves again,
 	// everything for it comes through that proxy.
 	p.addSource(from, 1)
-	p.addStint(from, 1)
+	p.addProxyStint(from, 1)
 	p.inTransit = inTransit
 	p.peerClosed, p.lastRecv = d.PeerClosed, d.PeerLastSeq
 	p.adoptedFrom = from
@@ -198,6 +198,7 @@ func (n *Node) adoptChecked(from NodeName, d Descriptor, inTransit bool) {
 	}
 	n.ports[d.Name] = p
 	n.referrers[d.Peer] = d.Name
+	n.noteUnvouched(p, from)
 	n.noteWatched(d.Peer.Node)
 	n.emit(from, PortAcceptedEvent{Target: d.Name})
 	switch {

@@ -21,7 +21,10 @@ import (
 var (
 	simIters = flag.Int("sim.iters", 10000, "number of seeded random runs in TestSim")
 	simSeed  = flag.Int64("sim.seed", -1, "run only this seed in TestSim, with a trace on failure")
-	simSteps = flag.Int("sim.steps", 400, "random actions per run before the final drain")
+	// simKeepGoing makes each worker go on past its first failing seed,
+	// to count how many of a range fail.
+	simKeepGoing = flag.Bool("sim.keepgoing", false, "in TestSim, report every failing seed, not only each worker's first")
+	simSteps     = flag.Int("sim.steps", 400, "random actions per run before the final drain")
 )
 
 func TestSim(t *testing.T) {
@@ -60,7 +63,9 @@ func TestSim(t *testing.T) {
 					mu.Lock()
 					failures = append(failures, fmt.Sprintf("seed %d: %v\n  rerun: go test ./mage/internal/ports -run 'TestSim$' -sim.seed=%d -v", seed, err, seed))
 					mu.Unlock()
-					return
+					if !*simKeepGoing {
+						return
+					}
 				}
 			}
 		}()
