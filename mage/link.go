@@ -227,7 +227,8 @@ func (l *link) handleFrame(f *wire.Frame, fds []int) error {
 	case wire.TypeClosure:
 		return l.acceptEvent(ports.ClosureEvent{Target: ports.PortName(f.Closure.Target), LastSeq: f.Closure.LastSeq, Lost: f.Closure.Lost})
 	case wire.TypePeerMoved:
-		return l.acceptEvent(ports.PeerMovedEvent{Target: ports.PortName(f.PeerMoved.Target), NewNode: ports.NodeName(f.PeerMoved.NewNode)})
+		pm := &f.PeerMoved
+		return l.acceptEvent(ports.PeerMovedEvent{Target: ports.PortName(pm.Target), NewNode: ports.NodeName(pm.NewNode), Bypassed: pm.Bypassed})
 	case wire.TypePortAccepted:
 		return l.acceptEvent(ports.PortAcceptedEvent{Target: ports.PortName(f.PortAccepted.Target)})
 	case wire.TypeObserveProxy:
@@ -438,7 +439,7 @@ func (l *link) sendEventLocked(ev ports.Event) {
 		l.encodeBuf = wire.AppendClosure(l.encodeBuf[:0], &wire.Closure{Target: wire.PortName(e.Target), LastSeq: e.LastSeq, Lost: e.Lost})
 		_ = l.sendFrameLocked(l.encodeBuf, nil)
 	case ports.PeerMovedEvent:
-		l.encodeBuf = wire.AppendPeerMoved(l.encodeBuf[:0], &wire.PeerMoved{Target: wire.PortName(e.Target), NewNode: wire.NodeName(e.NewNode)})
+		l.encodeBuf = wire.AppendPeerMoved(l.encodeBuf[:0], &wire.PeerMoved{Target: wire.PortName(e.Target), NewNode: wire.NodeName(e.NewNode), Bypassed: e.Bypassed})
 		_ = l.sendFrameLocked(l.encodeBuf, nil)
 	case ports.PortAcceptedEvent:
 		l.encodeBuf = wire.AppendPortAccepted(l.encodeBuf[:0], &wire.PortAccepted{Target: wire.PortName(e.Target)})

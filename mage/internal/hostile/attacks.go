@@ -48,6 +48,14 @@ const (
 	// here, and then sends a forged user message and a forged closure to
 	// that end.
 	ModeForge = "forge"
+	// ModeLaunder: hands the pipe attached as "extra" back to the parent
+	// as an honest node would (the route collapse done, the move
+	// announced), waits for a message on "main" (the parent has passed
+	// that end on by then), and then sends on "main" a message carrying a
+	// descriptor it makes up, whose peer is the parent's own end of
+	// "extra": a port the parent adopts that would speak to that end as
+	// the parent itself.
+	ModeLaunder = "launder"
 )
 
 // Flood sizes: enough that a parent which kept a record of each would
@@ -59,6 +67,10 @@ const (
 
 // ForgedPayload is the payload of ModeForge's forged user message.
 const ForgedPayload = "forged by the hostile child"
+
+// HandedBack is the payload of ModeLaunder's message on "main" once the
+// end it handed back is the parent's alone.
+const HandedBack = "handed back"
 
 // FloodDone is the payload of the message a flood sends on "main" once
 // every frame of the flood is written: a parent that lets the flood pass
@@ -219,7 +231,8 @@ var attacks = map[string]func(p *Peer, token []byte) error{
 		b = append(b, BadMagic()...)
 		return p.Write(b)
 	},
-	ModeForge: forge,
+	ModeForge:   forge,
+	ModeLaunder: launder,
 }
 
 // Modes returns the names of every attack, sorted.
@@ -304,13 +317,78 @@ func forge(p *Peer, token []byte) error {
 	if err := p.awaitFrame(wire.TypeObserveProxyAck, func(f *wire.Frame) bool { return f.ObserveProxyAck.Target == extra.Name }); err != nil {
 		return err
 	}
-	if err := p.Write(wire.AppendPeerMoved(nil, &wire.PeerMoved{Target: back.Name, NewNode: parent})); err != nil {
+	if err := p.Write(wire.AppendPeerMoved(nil, &wire.PeerMoved{Target: back.Name, NewNode: parent, Bypassed: true})); err != nil {
 		return err
 	}
 	// The end is the parent's alone now. Address it anyway.
 	b := wire.AppendUser(nil, &wire.User{Target: extra.PeerPort, Seq: extra.NextSendSeq, Payload: []byte(ForgedPayload)})
 	b = wire.AppendClosure(b, &wire.Closure{Target: extra.PeerPort, LastSeq: extra.NextSendSeq})
 	return p.Write(b)
+}
+
+// launder is ModeLaunder.
+func launder(p *Peer, token []byte) error {
+	hello, atts, err := p.Handshake(token)
+	if err != nil {
+		return err
+	}
+	parent := hello.Node
+	main, err := attachment(atts, "main")
+	if err != nil {
+		return err
+	}
+	extra, err := attachment(atts, "extra")
+	if err != nil {
+		return err
+	}
+	if err := p.Accepted(atts); err != nil {
+		return err
+	}
+	back := wire.PortDescriptor{
+		Name:        wire.PortName(RandomName()),
+		PeerNode:    parent,
+		PeerPort:    extra.PeerPort,
+		NextSendSeq: extra.NextSendSeq,
+		NextRecvSeq: extra.NextRecvSeq,
+	}
+	seq := main.NextSendSeq
+	u := wire.AppendUser(nil, &wire.User{Target: main.PeerPort, Seq: seq, Payload: []byte("here it is back"), Ports: []wire.PortDescriptor{back}})
+	if err := p.Write(u); err != nil {
+		return err
+	}
+	seq++
+	if err := p.awaitFrame(wire.TypePortAccepted, func(f *wire.Frame) bool { return f.PortAccepted.Target == back.Name }); err != nil {
+		return err
+	}
+	// As an honest node: the end moved to the parent, and the parent's
+	// end of extra stops sending to the proxy left here.
+	b := wire.AppendPeerMoved(nil, &wire.PeerMoved{Target: extra.PeerPort, NewNode: parent})
+	b = wire.AppendObserveProxy(b, &wire.ObserveProxy{ProxyNode: p.Node, ProxyPort: extra.Name, ProxyTargetNode: parent, ProxyTargetPort: back.Name})
+	if err := p.Write(b); err != nil {
+		return err
+	}
+	if err := p.awaitFrame(wire.TypeObserveProxyAck, func(f *wire.Frame) bool { return f.ObserveProxyAck.Target == extra.Name }); err != nil {
+		return err
+	}
+	// The parent's end of extra sends to the returned end now: say so on
+	// main, behind the frames that made it so.
+	b = wire.AppendPeerMoved(nil, &wire.PeerMoved{Target: back.Name, NewNode: parent, Bypassed: true})
+	b = wire.AppendUser(b, &wire.User{Target: main.PeerPort, Seq: seq, Payload: []byte(HandedBack)})
+	if err := p.Write(b); err != nil {
+		return err
+	}
+	seq++
+	if err := p.awaitFrame(wire.TypeUser, func(f *wire.Frame) bool { return f.User.Target == main.Name }); err != nil {
+		return err
+	}
+	forged := wire.PortDescriptor{
+		Name:        wire.PortName(RandomName()),
+		PeerNode:    parent,
+		PeerPort:    extra.PeerPort,
+		NextSendSeq: 1 << 20,
+		NextRecvSeq: 1,
+	}
+	return p.Write(wire.AppendUser(nil, &wire.User{Target: main.PeerPort, Seq: seq, Payload: []byte(ForgedPayload), Ports: []wire.PortDescriptor{forged}}))
 }
 
 // awaitFrame reads frames until one of type t for which match holds.

@@ -391,3 +391,63 @@ func TestAttackForge(t *testing.T) {
 	}
 	h.finish(c, returned)
 }
+
+// TestAttackLaunderThroughADescriptor: the attacker hands a pipe's end back
+// honestly, the parent passes it on to the healthy child, and the attacker
+// then sends the parent a made-up descriptor whose peer is the parent's
+// end of that pipe. The port the parent adopts from it is the parent's to
+// write to and close, but none of it reaches the pipe's end: the pipe to
+// the healthy child keeps working, in order, and once the attacker is gone
+// nothing of the forgery is left.
+func TestAttackLaunderThroughADescriptor(t *testing.T) {
+	h := newHarness(t)
+	c, _ := h.attack(hostile.ModeLaunder)
+	if c == nil {
+		t.Fatal("the attacker was refused before it could attack")
+	}
+	mainEnd, _ := c.Pipe("main")
+	extraEnd, _ := c.Pipe("extra")
+	m := h.read(mainEnd)
+	if len(m.Pipes) != 1 {
+		t.Fatalf("the attacker's message carries %d pipes, want the end of extra", len(m.Pipes))
+	}
+	if m := h.read(mainEnd); string(m.Payload) != hostile.HandedBack {
+		t.Fatalf("the attacker's second message: %q, want %q", m.Payload, hostile.HandedBack)
+	}
+	// Pass the returned end on to the healthy child, which serves it.
+	if err := h.pipe.WriteMessage(&mage.Message{Payload: []byte("serve this"), Pipes: m.Pipes}); err != nil {
+		t.Fatal(err)
+	}
+	if m := h.read(h.pipe); string(m.Payload) != "serve this" {
+		t.Fatalf("healthy child echoed %q", m.Payload)
+	}
+	roundTrip := func(payload string) {
+		t.Helper()
+		if err := extraEnd.WriteMessage(&mage.Message{Payload: []byte(payload)}); err != nil {
+			t.Fatalf("writing to the healthy child through extra: %v", err)
+		}
+		if m := h.read(extraEnd); string(m.Payload) != payload {
+			t.Fatalf("read %q through extra, want %q", m.Payload, payload)
+		}
+	}
+	roundTrip("served by the healthy child")
+	if err := mainEnd.WriteMessage(&mage.Message{Payload: []byte("go")}); err != nil {
+		t.Fatal(err)
+	}
+	m = h.read(mainEnd)
+	if string(m.Payload) != hostile.ForgedPayload || len(m.Pipes) != 1 {
+		t.Fatalf("the attacker's third message: %q with %d pipes", m.Payload, len(m.Pipes))
+	}
+	// The application uses the end it was given, as any would.
+	laundered := m.Pipes[0]
+	if err := laundered.WriteMessage(&mage.Message{Payload: []byte("laundered")}); err != nil {
+		t.Fatal(err)
+	}
+	_ = laundered.Close()
+	roundTrip("after the forgery")
+	_ = c.Kill()
+	c.Wait()
+	roundTrip("after the attacker")
+	_ = extraEnd.Close()
+	h.finish(c)
+}

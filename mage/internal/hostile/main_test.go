@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"sync"
 	"testing"
 	"time"
 
@@ -49,6 +50,16 @@ func echo() error {
 	if !ok {
 		return errors.New("no pipe main")
 	}
+	return echoOn(ctx, p)
+}
+
+// echoOn sends back every message it reads on p until p's peer closes.
+// A pipe that comes inside a message is served the same way, on a
+// goroutine of its own, until its peer closes too.
+func echoOn(ctx context.Context, p mage.MessagePipe) error {
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	defer p.Close()
 	for {
 		m, err := p.ReadMessage()
 		switch {
@@ -63,6 +74,13 @@ func echo() error {
 			return nil
 		case err != nil:
 			return err
+		}
+		for _, q := range m.Pipes {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				_ = echoOn(ctx, q)
+			}()
 		}
 		if err := p.WriteMessage(&mage.Message{Payload: m.Payload}); err != nil {
 			return err

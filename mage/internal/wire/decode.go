@@ -305,7 +305,12 @@ func decodePeerMoved(b []byte, m *PeerMoved) error {
 	case m.NewNode.IsZero():
 		return zeroName(t, "new node", offPeerMovedNewNode)
 	}
-	return nil
+	flags := binary.LittleEndian.Uint32(b[offPeerMovedFlags:])
+	if flags&^peerMovedFlagBypassed != 0 {
+		return decodeErr(t, ErrReserved, "flags", offPeerMovedFlags, "undefined flag bits 0x"+hex32(flags&^peerMovedFlagBypassed))
+	}
+	m.Bypassed = flags&peerMovedFlagBypassed != 0
+	return checkZero(t, b, offPeerMovedReserved, peerMovedSize, "reserved")
 }
 
 func decodePortAccepted(b []byte, a *PortAccepted) error {

@@ -330,6 +330,12 @@ func AppendPeerMoved(dst []byte, m *PeerMoved) []byte {
 	putHeader(b, TypePeerMoved, peerMovedSize, 0, 0)
 	copy(b[offPeerMovedTarget:], m.Target[:])
 	copy(b[offPeerMovedNewNode:], m.NewNode[:])
+	var flags uint32
+	if m.Bypassed {
+		flags |= peerMovedFlagBypassed
+	}
+	binary.LittleEndian.PutUint32(b[offPeerMovedFlags:], flags)
+	binary.LittleEndian.PutUint32(b[offPeerMovedReserved:], 0)
 	return dst
 }
 

@@ -121,6 +121,11 @@ type PeerMoved struct {
 	Target PortName
 	// NewNode is the node the peer end lives on now.
 	NewNode NodeName
+	// Bypassed is set when the sender is a proxy bypassed by route
+	// collapsing, which names the node its referrer sends from: its own
+	// stint forwarding to Target ends. Clear, the pipe's end moved from
+	// the sending node.
+	Bypassed bool
 }
 
 // PortAccepted is sent by the node that adopted a moved port to the node it

@@ -188,6 +188,8 @@ func TestMalformed(t *testing.T) {
 		{"peer-moved zero new node", edit(moved, zero16(offPeerMovedNewNode)), ErrBadName, offPeerMovedNewNode},
 		{"peer-moved too short", edit(moved, resize(peerMovedSize-8)), ErrBadLength, offLength},
 		{"peer-moved too long", edit(moved, resize(peerMovedSize+8)), ErrBadLength, offLength},
+		{"peer-moved undefined flag", edit(moved, put32(offPeerMovedFlags, 2)), ErrReserved, offPeerMovedFlags},
+		{"peer-moved reserved", edit(moved, put8(offPeerMovedReserved+1, 1)), ErrReserved, offPeerMovedReserved + 1},
 		{"peer-moved with port", edit(moved, put16(offNumPorts, 1)), ErrBadCount, offNumPorts},
 		{"peer-moved with handle", edit(moved, put16(offNumHandles, 1)), ErrBadCount, offNumHandles},
 

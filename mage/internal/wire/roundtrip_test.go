@@ -59,6 +59,7 @@ func sampleFrames() []Frame {
 		}},
 		{Type: TypeObserveProxyAck, ObserveProxyAck: ObserveProxyAck{Target: port(1), LastSeq: 12345}},
 		{Type: TypePeerMoved, PeerMoved: PeerMoved{Target: port(6), NewNode: node(7)}},
+		{Type: TypePeerMoved, PeerMoved: PeerMoved{Target: port(6), NewNode: node(7), Bypassed: true}},
 		{Type: TypePortAccepted, PortAccepted: PortAccepted{Target: port(8)}},
 		{Type: TypeCountersRequest, CountersRequest: CountersRequest{ID: 1}},
 		{Type: TypeCounters, Counters: Counters{ID: 1<<64 - 1, Sent: 12, Received: 1 << 40}},
@@ -201,10 +202,11 @@ func TestGolden(t *testing.T) {
 				"0100" + "02" + "6162" + "000000" +
 				"01000000000000000000000000000000" + "02000000000000000000000000000000" + "03000000000000000000000000000000" +
 				"0400000000000000" + "0500000000000000" + "0600000000000000" + "01000000" + "00000000"},
-		{"peer-moved", AppendPeerMoved(nil, &PeerMoved{Target: port(0x44), NewNode: node(0x55)}),
-			"474d0109" + "30000000" + "0000" + "0000" + "00000000" +
+		{"peer-moved", AppendPeerMoved(nil, &PeerMoved{Target: port(0x44), NewNode: node(0x55), Bypassed: true}),
+			"474d0109" + "38000000" + "0000" + "0000" + "00000000" +
 				"44000000000000000000000000000000" +
-				"55000000000000000000000000000000"},
+				"55000000000000000000000000000000" +
+				"01000000" + "00000000"},
 		{"observe-proxy", AppendObserveProxy(nil, &ObserveProxy{ProxyNode: node(0x12), ProxyPort: port(0x34), ProxyTargetNode: node(0x56), ProxyTargetPort: port(0x78)}),
 			"474d0107" + "50000000" + "0000" + "0000" + "00000000" +
 				"12000000000000000000000000000000" +

@@ -122,9 +122,11 @@ const (
 	observeProxyAckSize       = 40
 
 	// PeerMoved.
-	offPeerMovedTarget  = 16
-	offPeerMovedNewNode = 32
-	peerMovedSize       = 48
+	offPeerMovedTarget   = 16
+	offPeerMovedNewNode  = 32
+	offPeerMovedFlags    = 48
+	offPeerMovedReserved = 52
+	peerMovedSize        = 56
 
 	// PortAccepted.
 	offPortAcceptedTarget   = 16
@@ -158,6 +160,7 @@ const (
 const (
 	helloFlagBroker          uint32 = 1 << 0
 	closureFlagLost          uint32 = 1 << 0
+	peerMovedFlagBypassed    uint32 = 1 << 0
 	introduceFlagUnknown     uint32 = 1 << 0
 	descriptorFlagPeerClosed uint32 = 1 << 0
 )

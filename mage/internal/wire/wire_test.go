@@ -88,7 +88,9 @@ func TestConstants(t *testing.T) {
 
 		{"offPeerMovedTarget", offPeerMovedTarget, 16},
 		{"offPeerMovedNewNode", offPeerMovedNewNode, 32},
-		{"peerMovedSize", peerMovedSize, 48},
+		{"offPeerMovedFlags", offPeerMovedFlags, 48},
+		{"offPeerMovedReserved", offPeerMovedReserved, 52},
+		{"peerMovedSize", peerMovedSize, 56},
 
 		{"offPortAcceptedTarget", offPortAcceptedTarget, 16},
 		{"offPortAcceptedReserved", offPortAcceptedReserved, 32},
@@ -114,6 +116,7 @@ func TestConstants(t *testing.T) {
 
 		{"helloFlagBroker", int(helloFlagBroker), 1},
 		{"closureFlagLost", int(closureFlagLost), 1},
+		{"peerMovedFlagBypassed", int(peerMovedFlagBypassed), 1},
 		{"introduceFlagUnknown", int(introduceFlagUnknown), 1},
 		{"descriptorFlagPeerClosed", int(descriptorFlagPeerClosed), 1},
 	}
@@ -129,8 +132,8 @@ func TestConstants(t *testing.T) {
 	if offUserRequestID+8 != offUserPayload {
 		t.Errorf("user fixed fields end at %d, payload starts at %d", offUserRequestID+8, offUserPayload)
 	}
-	if offPeerMovedNewNode+NameSize != peerMovedSize {
-		t.Errorf("peer-moved fields end at %d, peerMovedSize is %d", offPeerMovedNewNode+NameSize, peerMovedSize)
+	if offPeerMovedReserved+4 != peerMovedSize {
+		t.Errorf("peer-moved fields end at %d, peerMovedSize is %d", offPeerMovedReserved+4, peerMovedSize)
 	}
 	if offPortAcceptedReserved+8 != portAcceptedSize {
 		t.Errorf("port-accepted fields end at %d, portAcceptedSize is %d", offPortAcceptedReserved+8, portAcceptedSize)
