@@ -106,17 +106,17 @@ func (t *Tree) rows() []Row {
 
 func (t *Tree) row(in *instance, depth int) Row {
 	r := Row{
-		Instance:   in.name,
-		Process:    in.block.Name,
-		Depth:      depth,
-		State:      in.state,
-		Outcome:    in.outcome,
-		Restarts:   in.restarts,
-		LastExit:   in.lastExit,
-		Node:       in.node,
-		Ready:      in.ready,
-		EverReady:  in.everReady,
-		ReadyAfter: in.readyAfter,
+		Instance:    in.name,
+		Process:     in.block.Name,
+		Depth:       depth,
+		State:       in.state,
+		Outcome:     in.outcome,
+		Restarts:    in.restarts,
+		LastExit:    in.lastExit,
+		Node:        in.node,
+		Ready:       in.ready,
+		EverReady:   in.everReady,
+		ReadyAfter:  in.readyAfter,
 		Description: in.block.Description,
 	}
 	if in.child != nil {
