@@ -73,6 +73,7 @@ func demoCommand(notify notifyFunc) *cli.Command {
 				return err
 			}
 			sv.spec, sv.title, sv.stopAfter = s, "mage-run demo", stopAfter
+			sv.about = cfg.About(stopAfter)
 			return sv.run()
 		},
 	}
