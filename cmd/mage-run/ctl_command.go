@@ -140,7 +140,7 @@ func ctlScaleCommand() *cli.Command {
 }
 
 func ctlStatusCommand() *cli.Command {
-	c := ctlAction("status", "", "show every process of the tree: state, pid, restarts, uptime, last exit")
+	c := ctlAction("status", "", "show every process of the tree: state, pid, CPU, RSS, restarts, uptime, last exit")
 	c.Flags = []cli.Flag{&cli.BoolFlag{Name: "json", Usage: "print a JSON array of objects, for scripts"}}
 	return c
 }
