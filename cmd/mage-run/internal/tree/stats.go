@@ -47,8 +47,8 @@ type procStats struct {
 // It samples each process alone, not its descendants: finding those would
 // mean reading every process of the machine each period.
 //
-// Stats reads and track replaces what it holds at any time, from any
-// goroutine. A process that exits between samples (or is a zombie not
+// Its methods other than start and close may be called at any time,
+// from any goroutine. A process that exits between samples (or is a zombie not
 // reaped yet) has no stats from the next sample on, and is never sampled
 // again under that ref.
 type statsSampler struct {

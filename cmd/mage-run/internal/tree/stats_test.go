@@ -132,7 +132,7 @@ func TestSamplerMeasuresCPUAndMemory(t *testing.T) {
 	// CPU within a few periods, not necessarily all of one.
 	const busy = 0.3
 	var cpu float64
-	for range 50 {
+	for range 100 {
 		waitRounds(t, rounds, 1)
 		var ok bool
 		if cpu, _, ok = s.stats(burn.cmd.Process.Pid); ok && cpu > busy {
