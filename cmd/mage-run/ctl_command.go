@@ -140,7 +140,7 @@ func ctlScaleCommand() *cli.Command {
 }
 
 func ctlStatusCommand() *cli.Command {
-	c := ctlAction("status", "", "show every process of the tree: state, pid, restarts, uptime, last exit")
+	c := ctlAction("status", "", "show every process of the tree: state, pid, CPU, RSS, restarts, uptime, last exit")
 	c.Flags = []cli.Flag{&cli.BoolFlag{Name: "json", Usage: "print a JSON array of objects, for scripts"}}
 	return c
 }
@@ -281,7 +281,7 @@ func ctlAddress(c *cli.Context) (control.Address, error) {
 }
 
 func ctlStatus(ctx context.Context, c *cli.Context, client *control.Client) error {
-	names, depths, states, pids, restarts, uptimes, exits, err := client.Status(ctx)
+	names, depths, states, pids, restarts, uptimes, exits, cpus, rss, descriptions, err := client.Status(ctx)
 	if err != nil {
 		return err
 	}
@@ -289,28 +289,42 @@ func ctlStatus(ctx context.Context, c *cli.Context, client *control.Client) erro
 	if len(depths) != n || len(states) != n || len(pids) != n || len(restarts) != n || len(uptimes) != n || len(exits) != n {
 		return fmt.Errorf("malformed status: %d names but other columns of other lengths", n)
 	}
+	// A tree of version 0 sends no stats and no descriptions.
+	stats, err := statusStats(n, cpus, rss, descriptions)
+	if err != nil {
+		return err
+	}
 	if c.Bool("json") {
 		type entry struct {
-			Instance string `json:"instance"`
-			Depth    int32  `json:"depth"`
-			State    string `json:"state"`
-			Pid      int32  `json:"pid,omitempty"`
-			Restarts int32  `json:"restarts"`
-			UptimeMS int64  `json:"uptime_ms,omitempty"`
-			LastExit string `json:"last_exit,omitempty"`
+			Instance    string   `json:"instance"`
+			Depth       int32    `json:"depth"`
+			State       string   `json:"state"`
+			Pid         int32    `json:"pid,omitempty"`
+			Restarts    int32    `json:"restarts"`
+			UptimeMS    int64    `json:"uptime_ms,omitempty"`
+			LastExit    string   `json:"last_exit,omitempty"`
+			CPU         *float64 `json:"cpu,omitempty"`
+			RSS         *int64   `json:"rss,omitempty"`
+			Description string   `json:"description,omitempty"`
 		}
 		out := make([]entry, n)
 		for i := range names {
-			out[i] = entry{names[i], depths[i], states[i], pids[i], restarts[i], uptimes[i], exits[i]}
+			out[i] = entry{names[i], depths[i], states[i], pids[i], restarts[i], uptimes[i], exits[i], nil, nil, stats[i].description}
+			if st := stats[i]; st.sampled {
+				out[i].CPU, out[i].RSS = &st.cpu, &st.rss
+			}
 		}
 		return json.NewEncoder(c.App.Writer).Encode(out)
 	}
 	tw := tabwriter.NewWriter(c.App.Writer, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "PROCESS\tSTATE\tPID\tRESTARTS\tUPTIME\tLAST EXIT")
+	fmt.Fprintln(tw, "PROCESS\tSTATE\tPID\tCPU\tRSS\tRESTARTS\tUPTIME\tLAST EXIT")
 	for i := range names {
-		pid, up, exit := "-", "-", "-"
+		pid, cpu, mem, up, exit := "-", "-", "-", "-", "-"
 		if pids[i] > 0 {
 			pid = fmt.Sprint(pids[i])
+		}
+		if st := stats[i]; st.sampled {
+			cpu, mem = formatCPU(st.cpu), formatBytes(st.rss)
 		}
 		if uptimes[i] > 0 {
 			up = (time.Duration(uptimes[i]) * time.Millisecond).Round(100 * time.Millisecond).String()
@@ -319,7 +333,76 @@ func ctlStatus(ctx context.Context, c *cli.Context, client *control.Client) erro
 			exit = exits[i]
 		}
 		depth := min(max(int(depths[i]), 0), 64)
-		fmt.Fprintf(tw, "%s%s\t%s\t%s\t%d\t%s\t%s\n", strings.Repeat("  ", depth), names[i], states[i], pid, restarts[i], up, exit)
+		fmt.Fprintf(tw, "%s%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s\n", strings.Repeat("  ", depth), names[i], states[i], pid, cpu, mem, restarts[i], up, exit)
 	}
 	return tw.Flush()
+}
+
+// instanceStats is what Status says of an instance's process since
+// version 1 of Control.
+type instanceStats struct {
+	// sampled is set when cpu and rss are a sample.
+	sampled     bool
+	cpu         float64
+	rss         int64
+	description string
+}
+
+// statusStats checks and pairs the columns of Status that version 1
+// added: each empty (an older tree) or of n entries. A CPU share that is
+// not a finite number from 0 to the share of every CPU a machine could
+// have, or a negative RSS, counts as no sample.
+func statusStats(n int, cpus []float64, rss []int64, descriptions []string) ([]instanceStats, error) {
+	for _, l := range []int{len(cpus), len(rss), len(descriptions)} {
+		if l != 0 && l != n {
+			return nil, fmt.Errorf("malformed status: %d names but %d entries of stats or descriptions", n, l)
+		}
+	}
+	if len(cpus) != len(rss) {
+		return nil, fmt.Errorf("malformed status: %d CPU shares but %d RSS values", len(cpus), len(rss))
+	}
+	out := make([]instanceStats, n)
+	for i := range out {
+		if len(descriptions) == n {
+			out[i].description = descriptions[i]
+		}
+		if len(cpus) == n && cpus[i] >= 0 && cpus[i] <= maxCPUShare && rss[i] >= 0 {
+			out[i] = instanceStats{sampled: true, cpu: cpus[i], rss: rss[i], description: out[i].description}
+		}
+	}
+	return out, nil
+}
+
+// maxCPUShare bounds the CPU share a tree may report for one process:
+// far more cores than any machine has. Also false for NaN.
+const maxCPUShare = 1 << 16
+
+// formatCPU writes a share of one CPU as a percentage: 0.125 is "12.5%".
+func formatCPU(share float64) string {
+	return strconv.FormatFloat(share*100, 'f', 1, 64) + "%"
+}
+
+// formatBytes writes n bytes in binary units, to three significant
+// digits: "812KiB", "45.3MiB".
+func formatBytes(n int64) string {
+	const unit = 1024
+	if n < unit {
+		return fmt.Sprintf("%dB", n)
+	}
+	v := float64(n)
+	suffix := "B"
+	for _, s := range []string{"KiB", "MiB", "GiB", "TiB", "PiB", "EiB"} {
+		if v < unit {
+			break
+		}
+		v /= unit
+		suffix = s
+	}
+	switch {
+	case v < 10:
+		return strconv.FormatFloat(v, 'f', 2, 64) + suffix
+	case v < 100:
+		return strconv.FormatFloat(v, 'f', 1, 64) + suffix
+	}
+	return strconv.FormatFloat(v, 'f', 0, 64) + suffix
 }

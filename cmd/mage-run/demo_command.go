@@ -41,7 +41,8 @@ func demoCommand(notify notifyFunc) *cli.Command {
 			"interface. The parent passes each worker a pipe to the service; workers call\n" +
 			"the service with replies. With --jobs N every worker does N jobs and the tree\n" +
 			"ends by itself; otherwise it runs for --duration or until interrupted, and is\n" +
-			"stopped in order. --print-spec shows the spec it runs.",
+			"stopped in order. It first says what it shows; workers and the service log their\n" +
+			"calls every second. --print-spec shows the spec it runs.",
 		Flags: append(logFlags(),
 			&cli.IntFlag{Name: "workers", Value: defaultWorkers, Usage: fmt.Sprintf("worker processes (1 to %d)", maxWorkers)},
 			&cli.IntFlag{Name: "jobs", Usage: fmt.Sprintf("jobs per worker (0 to %d; 0: until stopped)", maxJobs)},
@@ -73,6 +74,7 @@ func demoCommand(notify notifyFunc) *cli.Command {
 				return err
 			}
 			sv.spec, sv.title, sv.stopAfter = s, "mage-run demo", stopAfter
+			sv.about = cfg.About(stopAfter)
 			return sv.run()
 		},
 	}

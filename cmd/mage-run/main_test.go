@@ -132,6 +132,55 @@ func TestDemoSucceeds(t *testing.T) {
 		wantLines(t, stderr, fmt.Sprintf(`.*\[INFO\]  mage-run\.parent: worker finished: module=parent jobs=5 right=5 worker="worker#%d"`, i))
 	}
 	wantLines(t, stderr, `.*mage-run\.parent: service answered: module=parent squares=15 workers=3`)
+	// The calls flowing: workers and the service log theirs as they go.
+	wantLines(t, stderr,
+		`.*mage-run\.worker#2: calls so far: module=worker last="Square\(\d+\) = \d+" right=\d+ sent=\d+ wrong=0`,
+		`.*mage-run\.service: squares answered: module=service total=\d+ workers=\d`,
+	)
+}
+
+// TestDemoExplainsItself checks that the plain view starts with what
+// the demo shows: its roles, as their descriptions in the spec say, the
+// calls, restarts, and how it ends.
+func TestDemoExplainsItself(t *testing.T) {
+	code, stdout, stderr := runCLI(t, "demo", "--workers", "1", "--jobs", "2", "--rate", "0", "--view", "plain")
+	if code != exitOK {
+		t.Fatalf("exit status %d, want 0\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
+	}
+	about := []string{
+		`mage-run demo: this binary in three roles, a tree of a parent, a service and 1 worker\.`,
+		`  parent   launches 1 worker on demand and hands each a Calculator pipe to the service`,
+		`  service  answers Calculator\.Square for every worker, on the pipes the parent handed it`,
+		`  worker   calls Square \(with a reply\) as fast as the replies come and checks every answer`,
+		`Calls: the parent reaches the service over the pipe the spec declares .*`,
+		`Restarts: mage-run restarts a parent or service that fails .*`,
+		`It ends by itself once every worker has had 2 jobs answered\.`,
+		`Ctrl-C stops it in order, workers first; a second Ctrl-C kills every process\.`,
+	}
+	wantLines(t, stdout, about...)
+	// Said once, before the tree's first event.
+	if first, starting := lineIndex(t, stdout, about[0]), lineIndex(t, stdout, `\S+ parent: starting`); first != 0 || starting < len(about) {
+		t.Errorf("the explanation is not at the top (line %d, parent starting at %d):\n%s", first, starting, stdout)
+	}
+	if n := strings.Count(stdout, "mage-run demo: this binary"); n != 1 {
+		t.Errorf("the explanation is printed %d times", n)
+	}
+
+	// The descriptions are the spec's, which the view shows too.
+	code, spec, _ := runCLI(t, "demo", "--print-spec", "--rate", "5")
+	if code != exitOK {
+		t.Fatalf("--print-spec: exit status %d", code)
+	}
+	wantLines(t, spec,
+		`  description  = "launches 3 workers on demand and hands each a Calculator pipe to the service"`,
+		`    description  = "answers Calculator\.Square for every worker, on the pipes the parent handed it"`,
+		`    description  = "calls Square \(with a reply\) up to 5 times a second and checks every answer"`,
+	)
+	// Other views do not print it: JSON lines stay JSON.
+	code, stdout, _ = runCLI(t, "demo", "--workers", "1", "--jobs", "1", "--view", "json")
+	if code != exitOK || strings.Contains(stdout, "mage-run demo: this binary") {
+		t.Errorf("json view: status %d, output:\n%s", code, stdout)
+	}
 }
 
 func TestDemoFailingWorker(t *testing.T) {

@@ -87,6 +87,10 @@ func (s supervision) run() error {
 		logOut = live.LogWriter(s.stderr)
 	default:
 		plain = view.NewPlain(s.stdout)
+		// The live view shows about above its table; plain says it once.
+		for _, line := range s.about {
+			fmt.Fprintln(s.stdout, line)
+		}
 	}
 	log := hclog.New(&hclog.LoggerOptions{
 		Name:       "mage-run",

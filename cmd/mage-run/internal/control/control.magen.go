@@ -23,6 +23,11 @@ const _ = bindings.SupportPackageIsVersion1
 // with another fingerprint is rejected as a bad message.
 const ControlFingerprint uint32 = 0xae0d8c5f
 
+// ControlVersion is the version of Control this file was generated from: the
+// highest [MinVersion] in it. The fingerprint covers only version 0, so
+// peers of every version talk; QueryVersion asks a peer for its version.
+const ControlVersion uint32 = 1
+
 // Method ordinals of Control.
 const (
 	_Control_Status_ordinal  uint32 = 1
@@ -39,6 +44,7 @@ const (
 var ControlDescriptor = bindings.RegisterInterface(&bindings.InterfaceDescriptor{
 	Name:        "mage.control.Control",
 	Fingerprint: ControlFingerprint,
+	Version:     1,
 	Methods: []bindings.MethodDescriptor{
 		{Ordinal: _Control_Status_ordinal, Name: "Status", HasReply: true},
 		{Ordinal: _Control_Restart_ordinal, Name: "Restart", HasReply: true},
@@ -62,8 +68,12 @@ type Control interface {
 	// index: its name, depth in the tree, state (as the view shows it:
 	// waiting, starting, running, ready, stopping, backoff, or how it
 	// ended), pid (0 when none), restarts, uptime in milliseconds (0 when
-	// not running) and last exit ("" when none).
-	Status(ctx context.Context) (instances []string, depths []int32, states []string, pids []int32, restarts []int32, uptimes []int64, exits []string, err error)
+	// not running) and last exit ("" when none). Since version 1 also its
+	// process's share of one CPU over the last sampling period (0.5 is
+	// half a core) and resident memory in bytes, both -1 when the process
+	// is not sampled (none runs, or it was not sampled yet), and the
+	// process's description from the spec ("" when none).
+	Status(ctx context.Context) (instances []string, depths []int32, states []string, pids []int32, restarts []int32, uptimes []int64, exits []string, cpus []float64, rss []int64, descriptions []string, err error)
 
 	// Restart stops the instance's process and starts it again at once,
 	// without counting it as a failure; its children are left alone.
@@ -124,11 +134,11 @@ func NewControlRemote(p mage.MessagePipe) *ControlRemote {
 // if ctx ends first (the implementation's context ends too), and with a
 // *bindings.Error or *bindings.RemoteError if the implementation returned
 // an error. Pipes and files passed to it are consumed either way.
-func (r *ControlRemote) Status(ctx context.Context) ([]string, []int32, []string, []int32, []int32, []int64, []string, error) {
+func (r *ControlRemote) Status(ctx context.Context) ([]string, []int32, []string, []int32, []int32, []int64, []string, []float64, []int64, []string, error) {
 	e := bindings.NewEncoder(0)
 	d := new(bindings.Decoder)
 	if err := r.base().Call(ctx, _Control_Status_ordinal, e, d); err != nil {
-		return nil, nil, nil, nil, nil, nil, nil, err
+		return nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, err
 	}
 	r0 := bindings.ReadArray(d, 4, (*bindings.Decoder).ReadString)
 	r1 := bindings.ReadArray(d, 4, (*bindings.Decoder).ReadInt32)
@@ -137,10 +147,22 @@ func (r *ControlRemote) Status(ctx context.Context) ([]string, []int32, []string
 	r4 := bindings.ReadArray(d, 4, (*bindings.Decoder).ReadInt32)
 	r5 := bindings.ReadArray(d, 8, (*bindings.Decoder).ReadInt64)
 	r6 := bindings.ReadArray(d, 4, (*bindings.Decoder).ReadString)
-	if err := d.Finish(); err != nil {
-		return nil, nil, nil, nil, nil, nil, nil, err
+	var r7 []float64
+	if d.Version() >= 1 {
+		r7 = bindings.ReadArray(d, 8, (*bindings.Decoder).ReadFloat64)
 	}
-	return r0, r1, r2, r3, r4, r5, r6, nil
+	var r8 []int64
+	if d.Version() >= 1 {
+		r8 = bindings.ReadArray(d, 8, (*bindings.Decoder).ReadInt64)
+	}
+	var r9 []string
+	if d.Version() >= 1 {
+		r9 = bindings.ReadArray(d, 4, (*bindings.Decoder).ReadString)
+	}
+	if err := d.Finish(); err != nil {
+		return nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, err
+	}
+	return r0, r1, r2, r3, r4, r5, r6, r7, r8, r9, nil
 }
 
 // Restart calls Control.Restart and waits for its reply. It fails with an error
@@ -254,11 +276,11 @@ func _Control_dispatch(impl Control) bindings.DispatchFunc {
 			if err := d.Finish(); err != nil {
 				return nil, err
 			}
-			r0, r1, r2, r3, r4, r5, r6, err := impl.Status(ctx)
+			r0, r1, r2, r3, r4, r5, r6, r7, r8, r9, err := impl.Status(ctx)
 			if err != nil {
 				return bindings.ErrorReply(err), nil
 			}
-			e := bindings.NewReplyEncoder(28 + 4*len(r1) + 4*len(r3) + 4*len(r4) + 8*len(r5))
+			e := bindings.NewReplyEncoder(40 + 4*len(r1) + 4*len(r3) + 4*len(r4) + 8*len(r5) + 8*len(r7) + 8*len(r8))
 			bindings.WriteArray(e, r0, (*bindings.Encoder).WriteString)
 			bindings.WriteArray(e, r1, (*bindings.Encoder).WriteInt32)
 			bindings.WriteArray(e, r2, (*bindings.Encoder).WriteString)
@@ -266,6 +288,9 @@ func _Control_dispatch(impl Control) bindings.DispatchFunc {
 			bindings.WriteArray(e, r4, (*bindings.Encoder).WriteInt32)
 			bindings.WriteArray(e, r5, (*bindings.Encoder).WriteInt64)
 			bindings.WriteArray(e, r6, (*bindings.Encoder).WriteString)
+			bindings.WriteArray(e, r7, (*bindings.Encoder).WriteFloat64)
+			bindings.WriteArray(e, r8, (*bindings.Encoder).WriteInt64)
+			bindings.WriteArray(e, r9, (*bindings.Encoder).WriteString)
 			return e, nil
 		case _Control_Restart_ordinal:
 			p0 := d.ReadString()

@@ -50,7 +50,7 @@ func dialChild(path string) int {
 		return 1
 	}
 	defer c.Close()
-	if _, _, _, _, _, _, _, err := c.Status(ctx); err != nil {
+	if _, _, _, _, _, _, _, _, _, _, err := c.Status(ctx); err != nil {
 		fmt.Println("status failed:", err)
 		return 1
 	}
@@ -61,8 +61,8 @@ func dialChild(path string) int {
 // fakeControl answers Status with nothing.
 type fakeControl struct{}
 
-func (fakeControl) Status(context.Context) ([]string, []int32, []string, []int32, []int32, []int64, []string, error) {
-	return nil, nil, nil, nil, nil, nil, nil, nil
+func (fakeControl) Status(context.Context) ([]string, []int32, []string, []int32, []int32, []int64, []string, []float64, []int64, []string, error) {
+	return nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil
 }
 func (fakeControl) Restart(context.Context, string) error              { return nil }
 func (fakeControl) Stop(context.Context, string) error                 { return nil }

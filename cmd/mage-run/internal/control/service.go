@@ -3,6 +3,7 @@ package control
 import (
 	"context"
 	"errors"
+	"math"
 	"time"
 
 	"github.com/mage-ipc/mage/cmd/mage-run/internal/tree"
@@ -19,7 +20,7 @@ type TreeService struct {
 var _ Control = TreeService{}
 
 // Status implements Control.
-func (s TreeService) Status(context.Context) (instances []string, depths []int32, states []string, pids []int32, restarts []int32, uptimes []int64, exits []string, err error) {
+func (s TreeService) Status(context.Context) (instances []string, depths []int32, states []string, pids []int32, restarts []int32, uptimes []int64, exits []string, cpus []float64, rss []int64, descriptions []string, err error) {
 	now := time.Now()
 	for _, r := range s.Tree.Snapshot() {
 		instances = append(instances, r.Instance)
@@ -37,8 +38,15 @@ func (s TreeService) Status(context.Context) (instances []string, depths []int32
 			exit = r.LastExit.String()
 		}
 		exits = append(exits, exit)
+		cpu, mem := float64(-1), int64(-1)
+		if r.HasStats {
+			cpu, mem = r.CPU, int64(min(r.RSS, math.MaxInt64))
+		}
+		cpus = append(cpus, cpu)
+		rss = append(rss, mem)
+		descriptions = append(descriptions, r.Description)
 	}
-	return instances, depths, states, pids, restarts, uptimes, exits, nil
+	return instances, depths, states, pids, restarts, uptimes, exits, cpus, rss, descriptions, nil
 }
 
 // Restart implements Control.

@@ -18,6 +18,10 @@ import (
 	"github.com/mage-ipc/mage/mage/bindings"
 )
 
+// reportEvery is how often a worker and the service log the calls they
+// made and answered, so that they can be seen flowing.
+const reportEvery = time.Second
+
 // RunRole plays role in this process, logging to stderr as hclog JSON
 // (which mage-run re-emits with its levels), and returns the exit status.
 // mage-run stops a role with SIGTERM; each ends cleanly then.

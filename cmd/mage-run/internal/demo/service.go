@@ -3,6 +3,7 @@ package demo
 import (
 	"context"
 	"sync"
+	"time"
 
 	"github.com/hashicorp/go-hclog"
 
@@ -19,6 +20,8 @@ type service struct {
 	mu        sync.Mutex
 	squares   int64
 	receivers []*bindings.Receiver
+	// reported is when Square last logged the count.
+	reported time.Time
 }
 
 func runService(stopCtx context.Context, acc *invitation.Accepted, log hclog.Logger) error {
@@ -67,7 +70,17 @@ type calculator struct {
 func (c *calculator) Square(_ context.Context, x int64) (int64, error) {
 	c.s.mu.Lock()
 	c.s.squares++
+	squares, clients := c.s.squares, len(c.s.receivers)
+	now := time.Now()
+	report := now.Sub(c.s.reported) >= reportEvery
+	if report {
+		c.s.reported = now
+	}
 	c.s.mu.Unlock()
+	if report {
+		// The first square is logged at once, then one line a period.
+		c.s.log.Info("squares answered", "total", squares, "workers", clients)
+	}
 	if c.lie {
 		return x*x + 1, nil
 	}

@@ -50,17 +50,20 @@ func (c Config) Text() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, `# mage-run's demo tree: a parent, its service, and workers it launches.
 process "parent" {
+  description  = %q
   command      = [%s]
   env          = { %s = %q, %s = "%d", %s = "%d", %s = "%d" }
   stop_timeout = %s
 
   process "service" {
+    description  = %q
     command      = [%s]
     env          = { %s = %q, %s = %q }
     stop_timeout = %s
   }
 
   process "worker" {
+    description  = %q
     command      = [%s]
     env          = { %s = %q }
     on_demand    = true
@@ -76,9 +79,9 @@ pipe {
   to   = "service.parent"
 }
 `,
-		exe, EnvRole, RoleParent, envWorkers, c.Workers, envJobs, c.Jobs, envRate, c.Rate, grace,
-		exe, EnvRole, RoleService, envLieTo, c.LieTo, grace,
-		exe, EnvRole, RoleWorker, grace)
+		c.describe(RoleParent), exe, EnvRole, RoleParent, envWorkers, c.Workers, envJobs, c.Jobs, envRate, c.Rate, grace,
+		c.describe(RoleService), exe, EnvRole, RoleService, envLieTo, c.LieTo, grace,
+		c.describe(RoleWorker), exe, EnvRole, RoleWorker, grace)
 	return b.String()
 }
 

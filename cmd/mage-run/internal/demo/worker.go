@@ -2,6 +2,7 @@ package demo
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"time"
 
@@ -53,6 +54,8 @@ func (w *worker) Run(ctx context.Context, calc CalculatorPendingRemote, count, r
 			return false
 		}
 	}
+	// The first answer is logged at once, then one line a period.
+	var reported time.Time
 	for x := int64(1); count == 0 || sent < int64(count); x++ {
 		if tick != nil {
 			select {
@@ -77,6 +80,10 @@ func (w *worker) Run(ctx context.Context, calc CalculatorPendingRemote, count, r
 		default:
 			wrong++
 			w.log.Warn("wrong square", "x", x, "got", y)
+		}
+		if now := time.Now(); now.Sub(reported) >= reportEvery {
+			reported = now
+			w.log.Info("calls so far", "sent", sent, "right", right, "wrong", wrong, "last", fmt.Sprintf("Square(%d) = %d", x, y))
 		}
 	}
 	w.log.Info("jobs done", "sent", sent, "right", right, "wrong", wrong)

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/gohcl"
@@ -43,6 +45,7 @@ var (
 			{Name: "accept_timeout"},
 			{Name: "required"},
 			{Name: "announce"},
+			{Name: "description"},
 		},
 		Blocks: []hcl.BlockHeaderSchema{
 			{Type: "restart"},
@@ -276,6 +279,9 @@ func (p *parser) processAttributes(proc *Process, attrs hcl.Attributes) {
 	if a, ok := attrs["required"]; ok {
 		p.decode(a, &proc.Required)
 	}
+	if a, ok := attrs["description"]; ok {
+		p.description(proc, a)
+	}
 	if a, ok := attrs["invite"]; ok && p.decode(a, &proc.Invite) && !proc.Invite && proc.AcceptTimeoutRange != (hcl.Range{}) {
 		p.errorf(proc.AcceptTimeoutRange, "process %q has accept_timeout but invite = false: it never accepts an invitation", proc.Name)
 	}
@@ -291,6 +297,22 @@ func (p *parser) processAttributes(proc *Process, attrs hcl.Attributes) {
 			p.errorf(a.Expr.Range(), "process %q is on_demand and has count = %d: its parent launches instances one at a time", proc.Name, proc.Count)
 		}
 	}
+}
+
+// description decodes a process's description: one line of text, for
+// the view, where a line break or an escape sequence would break the
+// table.
+func (p *parser) description(proc *Process, a *hcl.Attribute) {
+	var d string
+	if !p.decode(a, &d) {
+		return
+	}
+	if i := strings.IndexFunc(d, unicode.IsControl); i >= 0 {
+		r, _ := utf8.DecodeRuneInString(d[i:])
+		p.errorf(a.Expr.Range(), "description of process %q holds the control character %q: it must be one line of text", proc.Name, r)
+		return
+	}
+	proc.Description = strings.TrimSpace(d)
 }
 
 func (p *parser) restart(b *hcl.Block) Restart {

@@ -136,6 +136,15 @@ func TestParseErrors(t *testing.T) {
 		{"on-demand with restart",
 			"process \"a\" {\n  command = [\"x\"]\n  process \"b\" {\n    command   = [\"y\"]\n    on_demand = true\n    restart {}\n  }\n}\n",
 			`6:5: process "b" is on_demand and has a restart block: mage-run never restarts an on-demand process; its parent launches a new one`},
+		{"description not a string",
+			"process \"a\" {\n  command     = [\"x\"]\n  description = [\"web\"]\n}\n",
+			`3:17: description: string required.*`},
+		{"description of two lines",
+			"process \"a\" {\n  command     = [\"x\"]\n  description = \"serves\\npages\"\n}\n",
+			`3:17: description of process "a" holds the control character '\\n': it must be one line of text`},
+		{"description with an escape sequence",
+			"process \"a\" {\n  command     = [\"x\"]\n  description = \"\\u001b[2Jcleared\"\n}\n",
+			`3:17: description of process "a" holds the control character '\\x1b': it must be one line of text`},
 		{"after itself",
 			"process \"a\" {\n  command = [\"x\"]\n  after   = [\"a\"]\n}\n",
 			`3:13: process "a" is after itself`},
@@ -166,6 +175,24 @@ func TestParseErrors(t *testing.T) {
 }
 
 const twoProcs = "process \"a\" { command = [\"x\"] }\nprocess \"b\" { command = [\"y\"] }\n"
+
+func TestParseDescription(t *testing.T) {
+	s, diags := Parse("t.hcl", []byte(`process "web" {
+  command     = ["x"]
+  description = "  serves the pages: ${upper("http")}  "
+  process "cache" { command = ["y"] }
+}
+`))
+	if diags.HasErrors() {
+		t.Fatalf("diagnostics: %s", diags)
+	}
+	if got, want := s.Processes[0].Description, "serves the pages: HTTP"; got != want {
+		t.Errorf("description %q, want %q (trimmed, its expression evaluated)", got, want)
+	}
+	if got := s.Processes[0].Children[0].Description; got != "" {
+		t.Errorf("a process without a description has %q", got)
+	}
+}
 
 // TestParseReportsEverything checks that problems in different blocks are
 // all reported, in file order.

@@ -60,6 +60,9 @@ type Spec struct {
 type Process struct {
 	// Name is the block's label, unique across the whole spec.
 	Name string
+	// Description says what the process does, in one line of text, for
+	// people reading the view; empty when the spec gives none.
+	Description string
 	// Command is the program and its arguments; never empty.
 	Command []string
 	// Env holds variables added to the environment mage-run was started

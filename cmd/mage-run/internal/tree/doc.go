@@ -32,4 +32,11 @@
 // callbacks, timers, supervisor requests) only send it events, and the
 // loop runs until every instance has ended for good and every goroutine
 // it started has reported back, so none outlives the Tree.
+//
+// # Process stats
+//
+// A sampler goroutine reads the CPU time and resident memory of every
+// running process once a second (statsEvery); it sees only the pids the
+// loop hands it as it publishes, and the loop stops it before the Tree is
+// done. Snapshot adds the latest sample to each running row.
 package tree

@@ -18,6 +18,9 @@ func TestMain(m *testing.M) {
 	if os.Getenv(envTestNode) != "" {
 		os.Exit(testnode.Main(os.Args[1:], os.Stdout, os.Stderr))
 	}
+	if role := os.Getenv(envStatsChild); role != "" {
+		os.Exit(statsChild(role))
+	}
 	// A child built with -race sleeps a second before exiting, for late
 	// reports; these children report without it.
 	if err := os.Setenv("GORACE", strings.TrimSpace(os.Getenv("GORACE")+" atexit_sleep_ms=0")); err != nil {

@@ -57,16 +57,33 @@ type Result struct {
 }
 
 // Snapshot returns every instance, in tree order: each before its
-// children, siblings in the order they were made.
+// children, siblings in the order they were made. A running process's
+// row has its latest CPU and memory sample (a process seen for the first
+// time is sampled at once).
 func (t *Tree) Snapshot() []Row {
+	t.stats.sampleNew()
 	t.snapMu.Lock()
-	defer t.snapMu.Unlock()
-	return append([]Row(nil), t.snapshot...)
+	rows := append([]Row(nil), t.snapshot...)
+	t.snapMu.Unlock()
+	for i := range rows {
+		if rows[i].Pid != 0 {
+			rows[i].CPU, rows[i].RSS, rows[i].HasStats = t.stats.stats(rows[i].Pid)
+		}
+	}
+	return rows
 }
 
-// publish makes the loop's state visible to Snapshot.
+// publish makes the loop's state visible to Snapshot, and tells the
+// sampler which processes run.
 func (t *Tree) publish() {
 	rows := t.rows()
+	var running []procRef
+	for _, in := range t.all {
+		if in.child != nil {
+			running = append(running, procRef{pid: in.child.Pid(), launchedAt: in.launchedAt})
+		}
+	}
+	t.stats.track(running)
 	t.snapMu.Lock()
 	t.snapshot = rows
 	t.snapMu.Unlock()
@@ -89,17 +106,18 @@ func (t *Tree) rows() []Row {
 
 func (t *Tree) row(in *instance, depth int) Row {
 	r := Row{
-		Instance:   in.name,
-		Process:    in.block.Name,
-		Depth:      depth,
-		State:      in.state,
-		Outcome:    in.outcome,
-		Restarts:   in.restarts,
-		LastExit:   in.lastExit,
-		Node:       in.node,
-		Ready:      in.ready,
-		EverReady:  in.everReady,
-		ReadyAfter: in.readyAfter,
+		Instance:    in.name,
+		Process:     in.block.Name,
+		Depth:       depth,
+		State:       in.state,
+		Outcome:     in.outcome,
+		Restarts:    in.restarts,
+		LastExit:    in.lastExit,
+		Node:        in.node,
+		Ready:       in.ready,
+		EverReady:   in.everReady,
+		ReadyAfter:  in.readyAfter,
+		Description: in.block.Description,
 	}
 	if in.child != nil {
 		r.Pid = in.child.Pid()

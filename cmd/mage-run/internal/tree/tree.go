@@ -94,6 +94,10 @@ type Tree struct {
 	// tree, if one did.
 	requiredFailed *instance
 
+	// stats samples the CPU and memory of the running processes; publish
+	// tells it which they are, Snapshot reads it.
+	stats *statsSampler
+
 	// snapMu guards snapshot and result, which the loop publishes for
 	// other goroutines.
 	snapMu   sync.Mutex
@@ -133,11 +137,13 @@ func Start(opts Options) *Tree {
 		done:   make(chan struct{}),
 		ready:  make(chan struct{}),
 		links:  make(map[linkKey]*link),
+		stats:  newStatsSampler(statsEvery),
 	}
 	for _, b := range opts.Spec.Processes {
 		t.roots = append(t.roots, t.newInstances(b, nil)...)
 	}
 	t.publish()
+	t.stats.start()
 	go t.loop()
 	return t
 }
@@ -208,6 +214,7 @@ func (t *Tree) loop() {
 	// Stop calls finish on their own once their process is reaped, which
 	// it is by now.
 	t.workers.Wait()
+	t.stats.close()
 	close(t.done)
 }
 
