@@ -667,7 +667,7 @@ func chaosRound(t *testing.T, seed uint64) {
 		}
 	}
 
-	knownBug := checkChaos(t, results, died, handed)
+	checkChaos(t, results, died, handed)
 
 	if err := eventually(ctx, func() bool { return node.PortCount() == 0 }); err != nil {
 		t.Errorf("the root holds %d ports after the round: %v", node.PortCount(), err)
@@ -677,22 +677,13 @@ func chaosRound(t *testing.T, seed uint64) {
 	if got := openFDs(t); got != baseFDs {
 		t.Errorf("%d descriptors open after the round, %d before", got, baseFDs)
 	}
-	if knownBug != "" {
-		// Every other check of the round ran; a failure among them still
-		// fails the test.
-		t.Skipf("seed %d: known bug (a loss does not travel with a moved end): %s", seed, knownBug)
-	}
 }
 
 // checkChaos checks every pipe against the property, from what its ends
-// reported.
-//
-// It returns the symptom of a known bug it saw instead of failing on it:
-// an end that learns its peer's node was lost and is then sent on reports
-// an orderly closure at its destination, not NodeLost, because a port
-// descriptor carries only "peer closed" (ports.Descriptor.PeerClosed,
-// wire descriptorFlagPeerClosed), not the loss and the lost node.
-func checkChaos(t *testing.T, results [][]chaosEnd, died []bool, handed chaosHandOver) (knownBug string) {
+// reported. An end that learned its peer's node was lost and was then sent
+// on must read NodeLost at its destination too: the loss travels in its
+// descriptor.
+func checkChaos(t *testing.T, results [][]chaosEnd, died []bool, handed chaosHandOver) {
 	t.Helper()
 	seen := map[[2]int]chaosEnd{}
 	for p, res := range results {
@@ -734,10 +725,6 @@ func checkChaos(t *testing.T, results [][]chaosEnd, died []bool, handed chaosHan
 			if r.End != "" {
 				prefix++
 			}
-			if pipe == chaosMoving && side == 1 && r.End == "closed" && handed.end.End == "lost" {
-				knownBug = fmt.Sprintf("%s: the root saw %s lost after %d messages, then handed the end to %s, which reads an orderly closure after %d messages, not NodeLost", what, chaosNames[peer], handed.end.Got, chaosNames[p], r.Got)
-				continue
-			}
 			if pipe == chaosMoving && side == 0 && r.End == "closed" && handed.failed {
 				continue // the root closed the end it could not hand over
 			}
@@ -747,7 +734,6 @@ func checkChaos(t *testing.T, results [][]chaosEnd, died []bool, handed chaosHan
 		}
 	}
 	t.Logf("%d ends whole; %d ends of pipes cut by a kill, %d of them cut short", whole, cut, prefix)
-	return knownBug
 }
 
 func init() {
@@ -833,10 +819,8 @@ func startChild(ctx context.Context, t *testing.T, node *mage.Node, role string)
 
 // TestLossTravelsWithAMovedEnd is the smallest form of what the chaos test
 // found: an end whose peer's process was SIGKILLed, sent on after the loss
-// was seen, must read NodeLost at its new home too. It skips, naming the
-// symptom, while the loss does not travel: a port descriptor carries only
-// "peer closed" (ports.Descriptor.PeerClosed; the wire descriptor's
-// peer-closed flag), so the new port reports an orderly closure.
+// was seen, must read NodeLost at its new home too (the descriptor's
+// peer-lost flag).
 func TestLossTravelsWithAMovedEnd(t *testing.T) {
 	ctx := ctxFor(t)
 	leaks := goleak.IgnoreCurrent()
@@ -866,11 +850,7 @@ func TestLossTravelsWithAMovedEnd(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	switch got := string(m.Payload); got {
-	case "lost":
-	case "closed":
-		defer t.Skip("known bug: an end sent on after its peer's node was lost reads an orderly closure at its new home, not NodeLost")
-	default:
+	if got := string(m.Payload); got != "lost" {
 		t.Errorf("the moved end read %s, want a PeerClosedError with NodeLost", got)
 	}
 	_ = probeUp.Close()

@@ -525,6 +525,7 @@ func descriptorToWire(d ports.Descriptor) wire.PortDescriptor {
 		NextSendSeq: d.NextSendSeq,
 		NextRecvSeq: d.NextRecvSeq,
 		PeerClosed:  d.PeerClosed,
+		PeerLost:    d.PeerLost,
 		PeerLastSeq: d.PeerLastSeq,
 	}
 }
@@ -536,6 +537,7 @@ func descriptorFromWire(d wire.PortDescriptor) ports.Descriptor {
 		NextSendSeq: d.NextSendSeq,
 		NextRecvSeq: d.NextRecvSeq,
 		PeerClosed:  d.PeerClosed,
+		PeerLost:    d.PeerLost,
 		PeerLastSeq: d.PeerLastSeq,
 	}
 }

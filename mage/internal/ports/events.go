@@ -30,6 +30,10 @@ type Descriptor struct {
 	// PeerLastSeq is the last sequence number the peer sent; valid if
 	// PeerClosed.
 	PeerLastSeq uint64
+	// PeerLost says that closure was a loss (Status reports
+	// ReasonNodeLost); only with PeerClosed. Which node was lost stays
+	// behind.
+	PeerLost bool
 }
 
 // Event is something one node tells another about a port. The set of event

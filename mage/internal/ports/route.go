@@ -44,6 +44,7 @@ func (n *Node) convertToProxy(a *port, to NodeName) Descriptor {
 		NextRecvSeq: a.nextRecv,
 		PeerClosed:  a.peerClosed,
 		PeerLastSeq: a.lastRecv,
+		PeerLost:    a.lost,
 	}
 	n.forgetReferrer(a)
 	a.state = stateProxying
@@ -159,7 +160,8 @@ func (n *Node) checkDescriptor(d Descriptor) error {
 	case d.Name.IsZero(), d.Peer.Node.IsZero(), d.Peer.Port.IsZero(),
 		d.NextSendSeq == 0, d.NextRecvSeq == 0,
 		d.Peer == Address{Node: n.name, Port: d.Name},
-		d.PeerClosed && d.PeerLastSeq+1 < d.NextRecvSeq:
+		d.PeerClosed && d.PeerLastSeq+1 < d.NextRecvSeq,
+		d.PeerLost && !d.PeerClosed:
 		return ErrBadDescriptor
 	}
 	if _, used := n.ports[d.Name]; used {
@@ -190,7 +192,7 @@ func (n *Node) adoptChecked(from NodeName, d Descriptor, inTransit bool) {
 	p.addSource(from, 1)
 	p.addProxyStint(from, 1)
 	p.inTransit = inTransit
-	p.peerClosed, p.lastRecv = d.PeerClosed, d.PeerLastSeq
+	p.peerClosed, p.lastRecv, p.lost = d.PeerClosed, d.PeerLastSeq, d.PeerLost
 	p.adoptedFrom = from
 	n.adopted[from]++
 	if peer := n.ports[d.Peer.Port]; d.Peer.Node == n.name && peer != nil && peer.state == stateReceiving && from != n.name {

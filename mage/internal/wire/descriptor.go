@@ -23,6 +23,9 @@ type PortDescriptor struct {
 	PeerLastSeq uint64
 	// PeerClosed is set when the peer has already closed.
 	PeerClosed bool
+	// PeerLost is set when that closure was a loss: the peer's node, or
+	// one on the way, died. Only with PeerClosed.
+	PeerLost bool
 }
 
 // validate reports what is wrong with d as a field name and a reason (for
@@ -37,6 +40,9 @@ func (d *PortDescriptor) validate() (field string, reason string, sentinel error
 	}
 	if d.PeerNode.IsZero() && !d.PeerClosed {
 		return "peer node", "zero peer address on a port whose peer is open", ErrBadName
+	}
+	if d.PeerLost && !d.PeerClosed {
+		return "port flags", "peer lost but not closed", ErrBadValue
 	}
 	return "", "", nil
 }
@@ -61,6 +67,9 @@ func putDescriptor(b []byte, d *PortDescriptor) {
 	var flags uint32
 	if d.PeerClosed {
 		flags |= descriptorFlagPeerClosed
+	}
+	if d.PeerLost {
+		flags |= descriptorFlagPeerLost
 	}
 	binary.LittleEndian.PutUint32(b[offDescFlags:], flags)
 	binary.LittleEndian.PutUint32(b[offDescReserved:], 0)
@@ -91,18 +100,24 @@ func decodeDescriptor(t FrameType, frame []byte, base, i int) (PortDescriptor, e
 	d.NextRecvSeq = binary.LittleEndian.Uint64(b[offDescNextRecvSeq:])
 	d.PeerLastSeq = binary.LittleEndian.Uint64(b[offDescPeerLastSeq:])
 	flags := binary.LittleEndian.Uint32(b[offDescFlags:])
-	if flags&^descriptorFlagPeerClosed != 0 {
+	const known = descriptorFlagPeerClosed | descriptorFlagPeerLost
+	if flags&^known != 0 {
 		return d, decodeErr(t, ErrReserved, "port flags", base+offDescFlags,
-			"port "+itoa(i)+" has undefined flag bits 0x"+hex32(flags&^descriptorFlagPeerClosed))
+			"port "+itoa(i)+" has undefined flag bits 0x"+hex32(flags&^known))
 	}
 	d.PeerClosed = flags&descriptorFlagPeerClosed != 0
+	d.PeerLost = flags&descriptorFlagPeerLost != 0
 	if r := binary.LittleEndian.Uint32(b[offDescReserved:]); r != 0 {
 		return d, decodeErr(t, ErrReserved, "port reserved", base+offDescReserved,
 			"port "+itoa(i)+" reserved field is "+itoa(int(r)))
 	}
 	if field, reason, sentinel := d.validate(); sentinel != nil {
 		fieldOff := offDescName
-		if field != "port name" {
+		switch field {
+		case "port name":
+		case "port flags":
+			fieldOff = offDescFlags
+		default:
 			fieldOff = offDescPeerNode
 		}
 		return d, decodeErr(t, sentinel, field, base+fieldOff, "port "+itoa(i)+": "+reason)

@@ -142,7 +142,8 @@ func TestMalformed(t *testing.T) {
 			}), ErrBadLength, offLength},
 		{"attach padding", AppendAttach(nil, []Attachment{{Name: "a", Port: desc(1)}})[:0], nil, -1}, // placeholder replaced below
 		{"attach descriptor zero name", edit(attach, zero16(attachDesc0+DescriptorSize+offDescName)), ErrBadName, attachDesc0 + DescriptorSize},
-		{"attach descriptor flag", edit(attach, put32(attachDesc0+offDescFlags, 2)), ErrReserved, attachDesc0 + offDescFlags},
+		{"attach descriptor flag", edit(attach, put32(attachDesc0+offDescFlags, 4)), ErrReserved, attachDesc0 + offDescFlags},
+		{"attach descriptor lost but open", edit(attach, put32(attachDesc0+offDescFlags, 2)), ErrBadValue, attachDesc0 + offDescFlags},
 		{"attach descriptor reserved", edit(attach, put32(attachDesc0+offDescReserved, 1)), ErrReserved, attachDesc0 + offDescReserved},
 		{"attach descriptor half peer", edit(attach, zero16(attachDesc0+offDescPeerPort)), ErrBadName, attachDesc0 + offDescPeerNode},
 		{"attach descriptor open peer zero", edit(attach, chain(zero16(attachDesc0+offDescPeerPort), zero16(attachDesc0+offDescPeerNode))), ErrBadName, attachDesc0 + offDescPeerNode},

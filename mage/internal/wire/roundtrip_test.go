@@ -27,6 +27,8 @@ func sampleFrames() []Frame {
 	closedPeer.PeerNode, closedPeer.PeerPort = NodeName{}, PortName{}
 	closedWithAddr := desc(50)
 	closedWithAddr.PeerClosed = true
+	lostPeer := desc(60)
+	lostPeer.PeerClosed, lostPeer.PeerLost = true, true
 	many := make([]PortDescriptor, MaxPorts)
 	for i := range many {
 		many[i] = desc(byte(i + 1))
@@ -48,6 +50,7 @@ func sampleFrames() []Frame {
 			RequestID: 42, Payload: []byte("hello, world"), NumHandles: 2,
 		}},
 		{Type: TypeUser, NumPorts: 2, User: User{Target: port(9), Seq: 5, Payload: make([]byte, 8), Ports: []PortDescriptor{desc(1), closedPeer}}},
+		{Type: TypeUser, NumPorts: 1, User: User{Target: port(9), Seq: 6, Ports: []PortDescriptor{lostPeer}}},
 		{Type: TypeUser, NumPorts: MaxPorts, NumHandles: MaxHandles, User: User{Target: port(9), Payload: []byte{1}, Ports: many, NumHandles: MaxHandles}},
 		{Type: TypeClosure, Closure: Closure{Target: port(7), LastSeq: 99}},
 		{Type: TypeClosure, Closure: Closure{Target: port(7), Lost: true}},

@@ -163,6 +163,7 @@ const (
 	peerMovedFlagBypassed    uint32 = 1 << 0
 	introduceFlagUnknown     uint32 = 1 << 0
 	descriptorFlagPeerClosed uint32 = 1 << 0
+	descriptorFlagPeerLost   uint32 = 1 << 1
 )
 
 // FrameType says what a frame's body holds.

@@ -119,6 +119,7 @@ func TestConstants(t *testing.T) {
 		{"peerMovedFlagBypassed", int(peerMovedFlagBypassed), 1},
 		{"introduceFlagUnknown", int(introduceFlagUnknown), 1},
 		{"descriptorFlagPeerClosed", int(descriptorFlagPeerClosed), 1},
+		{"descriptorFlagPeerLost", int(descriptorFlagPeerLost), 2},
 	}
 	for _, p := range pins {
 		if p.got != p.want {
