@@ -32,6 +32,7 @@ func (t *Tree) exited(in *instance, exit launcher.Exit) {
 		exit.Reason = in.unhealthy + "; " + exit.Reason
 		in.lastExit = &exit
 	}
+	in.file.note(fmt.Sprintf("run %d %s", in.run, exit.String()))
 	log := t.log.Named(in.name)
 	if in.stopWanted || t.stopping {
 		in.restartWanted = false
