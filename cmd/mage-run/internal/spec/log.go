@@ -44,6 +44,9 @@ type Log struct {
 	// top-level block for a process that has none of its own), FileRange
 	// that of its file attribute, or DeclRange when it has none.
 	DeclRange, FileRange hcl.Range
+	// enabled is false while reading a process's block that says
+	// enabled = false.
+	enabled bool
 }
 
 // Path returns the file the instance named instance writes to: File with
@@ -60,10 +63,11 @@ func (l *Log) PerInstance() bool { return strings.Contains(l.File, NamePlacehold
 
 // LogToDir gives every process the spec has no log block for (its own or
 // the spec's top-level one) a log file in dir, named after the instance,
-// with the default rotation: mage-run run --log-dir.
+// with the default rotation: mage-run run --log-dir. One whose block says
+// enabled = false is left alone.
 func (s *Spec) LogToDir(dir string) {
 	s.Walk(func(p *Process) {
-		if p.Log == nil {
+		if p.Log == nil && !p.logOff {
 			p.Log = &Log{File: filepath.Join(dir, DefaultLogFile), MaxSizeMB: DefaultLogMaxSizeMB}
 		}
 	})
@@ -76,15 +80,17 @@ var logSchema = &hcl.BodySchema{
 		{Name: "max_backups"},
 		{Name: "max_age_days"},
 		{Name: "compress"},
+		{Name: "enabled"},
 	},
 }
 
 // placeholder finds what looks like a placeholder in a file name.
 var placeholder = regexp.MustCompile(`\{[A-Za-z_]*\}`)
 
-// logBlock reads a log block; what it leaves out comes from base (the
-// spec's top-level block, or the defaults when base is nil).
-func (p *parser) logBlock(b *hcl.Block, base *Log) *Log {
+// logBlock reads a log block, the spec's top-level one when top is set;
+// what it leaves out comes from base (the top-level block), or the
+// defaults when base is nil.
+func (p *parser) logBlock(b *hcl.Block, base *Log, top bool) *Log {
 	l := &Log{File: p.path(DefaultLogFile), MaxSizeMB: DefaultLogMaxSizeMB}
 	if base != nil {
 		*l = *base
@@ -109,6 +115,13 @@ func (p *parser) logBlock(b *hcl.Block, base *Log) *Log {
 	}
 	if a, ok := attrs["compress"]; ok {
 		p.decode(a, &l.Compress)
+	}
+	l.enabled = true
+	if a, ok := attrs["enabled"]; ok {
+		p.decode(a, &l.enabled)
+		if top && !l.enabled {
+			p.errorf(a.Expr.Range(), "log: enabled = false belongs in a process's log block, to leave out the top-level one; here, leave the block out")
+		}
 	}
 	return l
 }
@@ -139,7 +152,7 @@ func (p *parser) topLog(blocks hcl.Blocks) {
 		if b.Type != "log" {
 			continue
 		}
-		l := p.logBlock(b, nil)
+		l := p.logBlock(b, nil, true)
 		if p.spec.Log != nil {
 			p.errorf(b.DefRange, "the spec has a second top-level log block; the first is at line %d", p.spec.Log.DeclRange.Start.Line)
 			continue
@@ -149,11 +162,16 @@ func (p *parser) topLog(blocks hcl.Blocks) {
 }
 
 // processLog reads a log block of proc; first is the one read before, if
-// any.
+// any. It returns nil for a block with enabled = false: the process
+// writes no file, whatever the top-level block says.
 func (p *parser) processLog(proc *Process, b *hcl.Block, first *hcl.Block) *Log {
-	l := p.logBlock(b, p.spec.Log)
+	l := p.logBlock(b, p.spec.Log, false)
 	if first != nil {
 		p.errorf(b.DefRange, "process %q has a second log block; the first is at line %d", proc.Name, first.DefRange.Start.Line)
+	}
+	if !l.enabled {
+		proc.logOff = true
+		return nil
 	}
 	return l
 }

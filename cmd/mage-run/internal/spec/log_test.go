@@ -3,6 +3,7 @@ package spec
 import (
 	"path/filepath"
 	"regexp"
+	"strings"
 	"testing"
 )
 
@@ -102,5 +103,26 @@ func TestLogBlockErrors(t *testing.T) {
 		if len(lines) != 1 || !regexp.MustCompile(tc.want).MatchString(lines[0]) {
 			t.Errorf("%s: got %q, want one matching %s", tc.name, lines, tc.want)
 		}
+	}
+}
+
+// enabled = false leaves the top-level block out for one process, and
+// means nothing at the top level.
+func TestLogBlockDisabled(t *testing.T) {
+	src := "log {}\nprocess \"a\" { command = [\"a\"] }\nprocess \"b\" {\n  command = [\"b\"]\n  log { enabled = false }\n}\n"
+	s, diags := ParseWith("t.hcl", []byte(src), Options{Dir: "/srv"})
+	if diags.HasErrors() {
+		t.Fatal(diags.Error())
+	}
+	if s.Process("a").Log == nil || s.Process("b").Log != nil {
+		t.Errorf("a %+v, b %+v", s.Process("a").Log, s.Process("b").Log)
+	}
+	s.LogToDir("/tmp/l")
+	if s.Process("b").Log != nil {
+		t.Errorf("LogToDir gave b, which says enabled = false, %+v", s.Process("b").Log)
+	}
+	_, diags = ParseWith("t.hcl", []byte("log { enabled = false }\n"), Options{Dir: "/srv"})
+	if lines := diagLines(diags); len(lines) != 1 || !strings.HasPrefix(lines[0], "1:17: log: enabled = false belongs in a process's log block") {
+		t.Errorf("got %q", lines)
 	}
 }

@@ -96,6 +96,9 @@ type Process struct {
 	// Log, when not nil, is the file the process's output is written to
 	// (its own log block, or the spec's top-level one).
 	Log *Log
+	// logOff is set by a log block with enabled = false, which
+	// Spec.LogToDir respects too.
+	logOff bool
 	// Required makes the whole tree stop, and mage-run exit with this
 	// process's status, when it fails for good.
 	Required bool
