@@ -111,11 +111,19 @@ func (s *stderrCapture) emit(line []byte, whole bool) {
 	s.log.Info("stderr", "line", string(line))
 }
 
-// parseStructured recognises a line written by a structured logger the
-// launcher knows (hclog's JSON format, log/slog's JSON and text
-// handlers), so that it can be re-emitted with its level, message and
-// keys. A piece of a longer line is never parsed: it is not the whole
-// entry.
+// ParseLogLine recognises a whole line (without its newline) written by a
+// structured logger the launcher knows: hclog's JSON format, or log/slog's
+// JSON or text handler. It returns the entry's level, message and other
+// keys, so that the line can be logged again as what it was; ok is false
+// for any other line. The line is hostile input: parsing is bounded by its
+// length and by a limit of 128 keys. Options.CaptureStderr uses it for a
+// child's stderr; mage-run for its processes' stdout too.
+func ParseLogLine(line []byte) (level hclog.Level, msg string, args []any, ok bool) {
+	return parseStructured(line)
+}
+
+// parseStructured is ParseLogLine. A piece of a longer line is never
+// given to it: it is not the whole entry.
 func parseStructured(line []byte) (hclog.Level, string, []any, bool) {
 	if level, msg, args, ok := parseHCLogJSON(line); ok {
 		return level, msg, args, true
