@@ -143,6 +143,7 @@ func (ev backoffEvent) apply(t *Tree) {
 func (t *Tree) end(in *instance, outcome Outcome, detail string) {
 	in.state = StateEnded
 	in.outcome = outcome
+	in.file.release()
 	if in.backoff != nil {
 		in.backoff.Stop()
 		in.backoff = nil

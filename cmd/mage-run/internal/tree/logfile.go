@@ -19,8 +19,8 @@ const logFileTime = "2006-01-02T15:04:05.000Z07:00"
 // Rotation, compression and retention are lumberjack's.
 //
 // write and note are called by the goroutines reading the process's
-// output and by the loop; close by the loop once the tree has ended,
-// after which writes are dropped. A nil *logFile drops everything, for an
+// output and by the loop; release by the loop when the instance ends,
+// close once the tree has ended, after which writes are dropped. A nil *logFile drops everything, for an
 // instance without a log block.
 //
 // lumberjack v2.2.1 starts one goroutine per file on the first write
@@ -103,7 +103,26 @@ func (f *logFile) append(source string, line []byte) {
 	}
 }
 
-// close closes the file; later lines are dropped.
+// release closes the file of an instance that has ended, so that a tree
+// that launches many on-demand instances does not hold a descriptor for
+// each; a line after it (the instance is started again, by ctl start)
+// opens the file again.
+func (f *logFile) release() {
+	if f == nil {
+		return
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.closed {
+		return
+	}
+	if err := f.w.Close(); err != nil {
+		f.log.Warn("closing the log file failed", "file", f.path, "error", err)
+	}
+}
+
+// close closes the file for good, once the tree has ended; later lines
+// are dropped.
 func (f *logFile) close() {
 	if f == nil {
 		return

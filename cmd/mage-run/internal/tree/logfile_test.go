@@ -20,6 +20,9 @@ func TestLogFile(t *testing.T) {
 	f.note("run 1 starting")
 	f.write(Stdout, []byte("out"))
 	f.write(Stderr, []byte("err"))
+	// Released when the instance ends; a new run opens it again.
+	f.release()
+	f.note("run 2 starting")
 	f.close()
 	f.write(Stdout, []byte("after close"))
 	f.close()
@@ -27,7 +30,7 @@ func TestLogFile(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := regexp.MustCompile(`^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z mage-run run 1 starting\n\S+ stdout out\n\S+ stderr err\n$`)
+	want := regexp.MustCompile(`^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z mage-run run 1 starting\n\S+ stdout out\n\S+ stderr err\n\S+ mage-run run 2 starting\n$`)
 	if !want.Match(got) {
 		t.Errorf("file holds %q", got)
 	}
@@ -39,6 +42,7 @@ func TestLogFile(t *testing.T) {
 	var none *logFile
 	none.write(Stdout, []byte("x"))
 	none.note("x")
+	none.release()
 	none.close()
 }
 
