@@ -1,6 +1,7 @@
 package launcher
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"log/slog"
@@ -53,8 +54,8 @@ func TestParseSlogFromRealHandlers(t *testing.T) {
 	for _, h := range []slog.Handler{slog.NewJSONHandler(&jsonOut, opts), slog.NewTextHandler(&textOut, opts)} {
 		l := slog.New(h)
 		l.Error("disk full", "path", "/var/x y", "free", 0)
-		l.Log(nil, slog.LevelInfo+2, "odd level", "quote", `say "hi"`)
-		l.Log(nil, slog.LevelDebug-4, "very low")
+		l.Log(context.Background(), slog.LevelInfo+2, "odd level", "quote", `say "hi"`)
+		l.Log(context.Background(), slog.LevelDebug-4, "very low")
 		l.WithGroup("req").Warn("slow", "ms", 1500, "ok", true)
 	}
 	want := []struct {
