@@ -42,8 +42,9 @@ type logFile struct {
 	failing bool
 }
 
-// newLogFile returns the log file of the instance named name, or nil when
-// l is nil. Nothing is opened until the first line.
+// newLogFile returns the log file of the instance named name, which
+// reports its trouble through log.Named(name), or nil when l is nil.
+// Nothing is opened until the first line.
 func newLogFile(l *spec.Log, name string, log hclog.Logger) *logFile {
 	if l == nil {
 		return nil
@@ -51,7 +52,7 @@ func newLogFile(l *spec.Log, name string, log hclog.Logger) *logFile {
 	path := l.Path(name)
 	return &logFile{
 		path: path,
-		log:  log,
+		log:  log.Named(name),
 		w: &lumberjack.Logger{
 			Filename:   path,
 			MaxSize:    l.MaxSizeMB,

@@ -44,7 +44,7 @@ func (t *Tree) newInstance(b *spec.Process, replica int, parent *instance, args 
 		launches:   make(map[*spec.Process]int),
 		reconnects: make(map[string][]*reconnectRequest),
 		logs:       &logRing{},
-		file:       newLogFile(b.Log, name, t.log.Named(name)),
+		file:       newLogFile(b.Log, name, t.log),
 	}
 	t.all = append(t.all, in)
 	if parent != nil {
