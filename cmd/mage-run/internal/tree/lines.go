@@ -58,6 +58,11 @@ func (w *lineLogger) emit(line []byte) {
 	if w.onLine != nil {
 		w.onLine(line)
 	}
+	if !w.log.IsError() {
+		// Nothing would be logged (a console prints the line itself):
+		// spare the parsing.
+		return
+	}
 	// A structured line keeps its level, as on stderr; a piece of an
 	// over-long line is not a whole entry.
 	if len(line) < maxLine {
