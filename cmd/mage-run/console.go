@@ -7,9 +7,11 @@ import (
 	"os"
 	"sync"
 
+	"github.com/hashicorp/go-hclog"
 	"golang.org/x/term"
 
 	"github.com/mage-ipc/mage/cmd/mage-run/internal/tree"
+	"github.com/mage-ipc/mage/launcher"
 )
 
 // consoleSelf is the prefix of mage-run's own lines in console mode.
@@ -30,7 +32,9 @@ const (
 // of "name | line", as foreman, overmind and process-compose print it:
 // each line prefixed by the instance's name (mage-run's own lines by
 // "mage-run"), padded to the longest name seen, in a colour per process
-// when colour is on.
+// when colour is on. A line a structured logger wrote (hclog JSON, slog)
+// is shown as mage-run's own are, level, message and keys, without the
+// JSON around them; any other line as the process wrote it.
 //
 // Line and Write may be called from any goroutine; each line goes out
 // whole, in one Write to out.
@@ -45,6 +49,9 @@ type console struct {
 	// partial is the start of a log line whose newline has not come yet.
 	partial []byte
 	buf     []byte
+	// render formats structured lines into rendered.
+	render   hclog.Logger
+	rendered bytes.Buffer
 }
 
 // newConsole returns a console writing to out; names are those its
@@ -52,6 +59,8 @@ type console struct {
 // a longer name widens them from then on).
 func newConsole(out io.Writer, color bool, names []string) *console {
 	c := &console{out: out, color: color, width: len(consoleSelf)}
+	// Every level: these are the process's lines, not mage-run's log.
+	c.render = hclog.New(&hclog.LoggerOptions{Output: &c.rendered, Level: hclog.Trace, DisableTime: true})
 	for _, n := range names {
 		c.width = max(c.width, len(n))
 	}
@@ -62,7 +71,18 @@ func newConsole(out io.Writer, color bool, names []string) *console {
 func (c *console) Line(instance string, _ tree.Stream, line []byte) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.writeLocked(instance, colorOf(instance), line)
+	sgr := colorOf(instance)
+	// A piece of an over-long line is not a whole entry.
+	if level, msg, args, ok := launcher.ParseLogLine(line); ok && len(line) < 64<<10 {
+		c.rendered.Reset()
+		c.render.Log(level, msg, args...)
+		// A value with newlines makes more than one line.
+		for _, l := range bytes.Split(bytes.TrimRight(c.rendered.Bytes(), "\n"), []byte("\n")) {
+			c.writeLocked(instance, sgr, l)
+		}
+		return
+	}
+	c.writeLocked(instance, sgr, line)
 }
 
 // Write takes mage-run's own log output, line by line.

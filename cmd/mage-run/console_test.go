@@ -29,6 +29,20 @@ func TestConsole(t *testing.T) {
 		t.Errorf("got\n%s\nwant\n%s", out.String(), want)
 	}
 
+	// A structured line is shown as mage-run's own, over as many lines
+	// as its values need, each prefixed.
+	out.Reset()
+	c.Line("db", tree.Stderr, []byte(`{"level":"ERROR","msg":"boom","trace":"a\nb","n":1}`))
+	lines := strings.Split(strings.TrimSuffix(out.String(), "\n"), "\n")
+	if len(lines) < 2 || lines[0] != "db              | [ERROR] boom:" || lines[len(lines)-1] != "db              |    n=1" {
+		t.Errorf("structured line shown as %q", out.String())
+	}
+	for _, l := range lines {
+		if !strings.HasPrefix(l, "db              | ") {
+			t.Errorf("line %q has no prefix", l)
+		}
+	}
+
 	// An unended log line is not kept without bound.
 	out.Reset()
 	_, _ = c.Write([]byte(strings.Repeat("x", 70<<10)))
