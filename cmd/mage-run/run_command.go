@@ -57,10 +57,10 @@ func runCommand(notify notifyFunc) *cli.Command {
 // logFlags are the logging flags of the commands that run a tree.
 func logFlags() []cli.Flag {
 	return []cli.Flag{
-		&cli.StringFlag{Name: "log-format", Value: "text", Usage: "text, json, or console (\"name | line\": each process's output as it wrote it, prefixed by its name)"},
+		&cli.StringFlag{Name: "log-format", Value: "text", Usage: "text, json, or console (\"name | line\": each line of each process prefixed by its name, as foreman prints)"},
 		&cli.StringFlag{Name: "log-level", Value: "info", Usage: "trace, debug, info, warn or error"},
 		&cli.StringFlag{Name: "color", Value: "auto", Usage: "colour console prefixes: auto (on a terminal, unless NO_COLOR is set), always or never"},
-		&cli.StringFlag{Name: "log-dir", Usage: "write the output of each process the spec gives no log block to DIR/NAME.log, rotated at 100 MB"},
+		&cli.StringFlag{Name: "log-dir", Usage: "write the output of each process the spec gives no log block to DIR/NAME.log, rotated at 100 MB, 5 old files kept"},
 	}
 }
 

@@ -41,7 +41,7 @@ blocks that join attachments of two processes.
     log {                           # also write its stdout and stderr to a file
       file         = "logs/{name}.log"  # {name}: the instance; relative: to the spec
       max_size_mb  = 100            # rotated beyond this (the old file gets a timestamp)
-      max_backups  = 0              # rotated files kept (0: all)
+      max_backups  = 5              # rotated files kept (0: all)
       max_age_days = 0              # days a rotated file is kept (0: no limit)
       compress     = false          # gzip rotated files
     }

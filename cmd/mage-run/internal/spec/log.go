@@ -16,6 +16,9 @@ const (
 	// DefaultLogMaxSizeMB is the size, in megabytes, at which a log file
 	// is rotated.
 	DefaultLogMaxSizeMB = 100
+	// DefaultLogMaxBackups is how many rotated files are kept: by default
+	// a process cannot fill the disk, however much it writes.
+	DefaultLogMaxBackups = 5
 )
 
 // NamePlaceholder, in a log block's file, stands for the instance's name
@@ -68,7 +71,7 @@ func (l *Log) PerInstance() bool { return strings.Contains(l.File, NamePlacehold
 func (s *Spec) LogToDir(dir string) {
 	s.Walk(func(p *Process) {
 		if p.Log == nil && !p.logOff {
-			p.Log = &Log{File: filepath.Join(dir, DefaultLogFile), MaxSizeMB: DefaultLogMaxSizeMB}
+			p.Log = &Log{File: filepath.Join(dir, DefaultLogFile), MaxSizeMB: DefaultLogMaxSizeMB, MaxBackups: DefaultLogMaxBackups}
 		}
 	})
 }
@@ -91,7 +94,7 @@ var placeholder = regexp.MustCompile(`\{[A-Za-z_]*\}`)
 // what it leaves out comes from base (the top-level block), or the
 // defaults when base is nil.
 func (p *parser) logBlock(b *hcl.Block, base *Log, top bool) *Log {
-	l := &Log{File: p.path(DefaultLogFile), MaxSizeMB: DefaultLogMaxSizeMB}
+	l := &Log{File: p.path(DefaultLogFile), MaxSizeMB: DefaultLogMaxSizeMB, MaxBackups: DefaultLogMaxBackups}
 	if base != nil {
 		*l = *base
 	}

@@ -35,7 +35,7 @@ process "db" {
 		t.Fatal(diags.Error())
 	}
 	web, db, kid := s.Process("web").Log, s.Process("db").Log, s.Process("kid").Log
-	if web == nil || web.File != "/srv/logs/{name}.log" || web.MaxSizeMB != DefaultLogMaxSizeMB || web.MaxBackups != 2 || web.Compress {
+	if web == nil || web.File != "/srv/logs/{name}.log" || web.MaxSizeMB != DefaultLogMaxSizeMB || web.MaxBackups != 2 || web.MaxAgeDays != 0 || web.Compress {
 		t.Errorf("web's log = %+v", web)
 	}
 	// A process's block overrides the top-level one attribute by
@@ -55,14 +55,14 @@ process "db" {
 	if diags.HasErrors() {
 		t.Fatal(diags.Error())
 	}
-	if a := s.Process("a").Log; a == nil || a.File != "/srv/{name}.log" {
+	if a := s.Process("a").Log; a == nil || a.File != "/srv/{name}.log" || a.MaxSizeMB != DefaultLogMaxSizeMB || a.MaxBackups != DefaultLogMaxBackups || a.MaxAgeDays != 0 || a.Compress {
 		t.Errorf("a's default log = %+v", a)
 	}
 	if s.Process("b").Log != nil {
 		t.Errorf("b logs to a file with no log block")
 	}
 	s.LogToDir("/tmp/l")
-	if a, b := s.Process("a").Log, s.Process("b").Log; a.File != "/srv/{name}.log" || b == nil || b.File != filepath.Join("/tmp/l", "{name}.log") || b.MaxSizeMB != DefaultLogMaxSizeMB {
+	if a, b := s.Process("a").Log, s.Process("b").Log; a.File != "/srv/{name}.log" || b == nil || b.File != filepath.Join("/tmp/l", "{name}.log") || b.MaxSizeMB != DefaultLogMaxSizeMB || b.MaxBackups != DefaultLogMaxBackups {
 		t.Errorf("after LogToDir: a %+v, b %+v", a, b)
 	}
 }
