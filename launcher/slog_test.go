@@ -210,3 +210,29 @@ func TestStderrLineOnly(t *testing.T) {
 		t.Errorf("logged %q, handed on %q", out.String(), seen)
 	}
 }
+
+// Whatever a child writes, parsing it neither panics nor returns more
+// keys than the bound, and keys come with values.
+func FuzzParseLogLine(f *testing.F) {
+	for _, seed := range []string{
+		`{"time":"t","level":"INFO+2","msg":"m","k":{"g":[1,2]}}`,
+		`time=t level=WARN msg="a \"b\"" k=v`,
+		`{"@level":"error","@message":"m","a":1}`,
+		`level=INFO msg=`,
+		`{"level":"DEBUG-99999","msg":"m"}`,
+	} {
+		f.Add([]byte(seed))
+	}
+	f.Fuzz(func(t *testing.T, line []byte) {
+		level, _, args, ok := ParseLogLine(line)
+		if !ok {
+			return
+		}
+		if len(args)%2 != 0 || len(args) > 2*(maxStructuredFields+1) {
+			t.Errorf("%d args", len(args))
+		}
+		if level < hclog.Trace || level > hclog.Error {
+			t.Errorf("level %v", level)
+		}
+	})
+}
