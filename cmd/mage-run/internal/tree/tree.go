@@ -33,7 +33,8 @@ type Options struct {
 	// change of an instance's state. It must not block for long.
 	Observe func(Event)
 	// Stdout, when not nil, receives the processes' standard output as it
-	// is; nil re-emits each line through the instance's logger.
+	// is (no log file, no Output, no line probe sees it); nil re-emits
+	// each line through the instance's logger.
 	Stdout io.Writer
 	// Output, when not nil, receives every line the processes write to
 	// stdout and stderr (without its newline, cut at 64 KiB), which the
