@@ -66,8 +66,11 @@
 // Logs go to an injected hclog.Logger, one Named sub-logger per child, as
 // constant messages with key/value pairs. With Options.CaptureStderr the
 // child's stderr is read line by line and re-emitted through that logger:
-// lines written by an hclog JSON logger keep their level, message and keys.
-// The reader finishes before Wait returns.
+// lines written by an hclog JSON logger, or by log/slog's JSON or text
+// handler, keep their level, message and keys (a slog level with an offset,
+// "INFO+2", goes to the hclog level of its band). Such a line is parsed only
+// when it is whole (at most 64 KiB) and has at most 128 keys; any other line
+// is logged as it is. The reader finishes before Wait returns.
 //
 // Every child ends with an Exit: its status, and why it ended (ExitCause):
 // on its own, Stop, Kill, or a bad message from it. A bad message is one

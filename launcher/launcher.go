@@ -131,7 +131,7 @@ func prepare(cmd *exec.Cmd, opts Options) (*Child, error) {
 		}
 	}
 	if opts.CaptureStderr {
-		s, err := newStderrCapture(c.log, opts.StderrLine)
+		s, err := newStderrCapture(c.log, opts.StderrLine, opts.StderrLineOnly && opts.StderrLine != nil)
 		if err != nil {
 			return fail(fmt.Errorf("launcher: stderr pipe: %w", err))
 		}

@@ -75,8 +75,9 @@ type Options struct {
 	Logger hclog.Logger
 	// CaptureStderr makes the launcher read the child's stderr and
 	// re-emit each line through the child's logger: a line written by an
-	// hclog JSON logger keeps its level, message and keys; any other line is
-	// logged at Info as message "stderr" with key "line". The last lines
+	// hclog JSON logger or a log/slog JSON or text handler keeps its level,
+	// message and keys; any other line is logged at Info as message
+	// "stderr" with key "line". The last lines
 	// also go into a StartError. cmd.Stderr must be nil.
 	CaptureStderr bool
 	// OnExit, when not nil, is called once, on a goroutine of the launcher,
@@ -110,6 +111,10 @@ type Options struct {
 	// 64 KiB), before it is logged, on the goroutine reading stderr. It
 	// must not block; mage-run watches for readiness lines with it.
 	StderrLine func(line []byte)
+	// StderrLineOnly, with StderrLine, hands each stderr line to
+	// StderrLine only: it is not logged. mage-run's console mode prints
+	// the lines itself.
+	StderrLineOnly bool
 	// OnPeer, when not nil, is called with the child's node name as soon
 	// as its handshake names it, before the child can send any message
 	// (invitation.Invitation.OnPeer), on an I/O goroutine. It must not

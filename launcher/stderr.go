@@ -31,6 +31,8 @@ type stderrCapture struct {
 	log  hclog.Logger
 	// onLine is Options.StderrLine, or nil.
 	onLine func([]byte)
+	// lineOnly is Options.StderrLineOnly: lines go to onLine, not to log.
+	lineOnly bool
 	// done is closed when run has returned and closed r.
 	done chan struct{}
 
@@ -40,12 +42,12 @@ type stderrCapture struct {
 	tail []string
 }
 
-func newStderrCapture(log hclog.Logger, onLine func([]byte)) (*stderrCapture, error) {
+func newStderrCapture(log hclog.Logger, onLine func([]byte), lineOnly bool) (*stderrCapture, error) {
 	r, w, err := os.Pipe()
 	if err != nil {
 		return nil, err
 	}
-	return &stderrCapture{r: r, w: w, log: log, onLine: onLine, done: make(chan struct{})}, nil
+	return &stderrCapture{r: r, w: w, log: log, onLine: onLine, lineOnly: lineOnly, done: make(chan struct{})}, nil
 }
 
 // closeChildSide closes this process's copy of the write end, once the
@@ -97,13 +99,39 @@ func (s *stderrCapture) emit(line []byte, whole bool) {
 	if s.onLine != nil {
 		s.onLine(line)
 	}
+	if s.lineOnly {
+		return
+	}
 	if whole {
-		if level, msg, args, ok := parseHCLogJSON(line); ok {
+		if level, msg, args, ok := parseStructured(line); ok {
 			s.log.Log(level, msg, args...)
 			return
 		}
 	}
 	s.log.Info("stderr", "line", string(line))
+}
+
+// ParseLogLine recognises a whole line (without its newline) written by a
+// structured logger the launcher knows: hclog's JSON format, or log/slog's
+// JSON or text handler. It returns the entry's level, message and other
+// keys, so that the line can be logged again as what it was; ok is false
+// for any other line. The line is hostile input: parsing is bounded by its
+// length and by a limit of 128 keys. Options.CaptureStderr uses it for a
+// child's stderr; mage-run for its processes' stdout too.
+func ParseLogLine(line []byte) (level hclog.Level, msg string, args []any, ok bool) {
+	return parseStructured(line)
+}
+
+// parseStructured is ParseLogLine. A piece of a longer line is never
+// given to it: it is not the whole entry.
+func parseStructured(line []byte) (hclog.Level, string, []any, bool) {
+	if level, msg, args, ok := parseHCLogJSON(line); ok {
+		return level, msg, args, true
+	}
+	if level, msg, args, ok := parseSlogJSON(line); ok {
+		return level, msg, args, true
+	}
+	return parseSlogText(line)
 }
 
 func (s *stderrCapture) remember(line []byte) {
@@ -148,7 +176,7 @@ func parseHCLogJSON(line []byte) (hclog.Level, string, []any, bool) {
 	dec := json.NewDecoder(bytes.NewReader(line))
 	dec.UseNumber()
 	var fields map[string]any
-	if err := dec.Decode(&fields); err != nil || dec.More() {
+	if err := dec.Decode(&fields); err != nil || dec.More() || len(fields) > maxStructuredFields+len(hclogReserved) {
 		return 0, "", nil, false
 	}
 	msg, ok := fields["@message"].(string)

@@ -2,7 +2,8 @@
 // talk over mage message pipes. It is the root of the tree it runs, and so
 // its broker.
 //
-//	mage-run run [--trace] [--view auto|live|plain] SPEC   run and supervise a tree
+//	mage-run run [--trace] [--view auto|live|plain] [--log-format text|json|console] SPEC
+//	                                                       run and supervise a tree
 //	mage-run check SPEC                                    validate a spec (exit 2 if invalid)
 //	mage-run graph [--format dot|mermaid] SPEC             print a spec's topology
 //	mage-run ctl status|restart|stop|start|scale|logs ...  control a running tree
@@ -12,7 +13,9 @@
 // A spec (HCL) nests process blocks to form the tree and joins their
 // attachments with pipe blocks; internal/spec reads it. internal/tree runs
 // it: starts, restarts, stop order, pipes and the supervisor interface
-// (package supervisor), probes. internal/view draws it; internal/control
+// (package supervisor), probes, log files. internal/view draws it, and
+// console.go prints logs as "name | line" (--log-format console);
+// internal/control
 // serves it to mage-run ctl on a Unix socket. The demo (internal/demo)
 // runs mage-run's own binary in roles selected by MAGE_RUN_DEMO_ROLE.
 //

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"path/filepath"
 
 	"github.com/hashicorp/go-hclog"
 	"github.com/urfave/cli/v2"
@@ -56,8 +57,10 @@ func runCommand(notify notifyFunc) *cli.Command {
 // logFlags are the logging flags of the commands that run a tree.
 func logFlags() []cli.Flag {
 	return []cli.Flag{
-		&cli.StringFlag{Name: "log-format", Value: "text", Usage: "text or json"},
+		&cli.StringFlag{Name: "log-format", Value: "text", Usage: "text, json, or console (\"name | line\": each line of each process prefixed by its name, as foreman prints)"},
 		&cli.StringFlag{Name: "log-level", Value: "info", Usage: "trace, debug, info, warn or error"},
+		&cli.StringFlag{Name: "color", Value: "auto", Usage: "colour console prefixes: auto (on a terminal, unless NO_COLOR is set), always or never"},
+		&cli.StringFlag{Name: "log-dir", Usage: "write the output of each process the spec gives no log block to DIR/NAME.log, rotated at 100 MB, 5 old files kept"},
 	}
 }
 
@@ -76,8 +79,22 @@ func newSupervision(c *cli.Context, notify notifyFunc) (supervision, error) {
 	case "text":
 	case "json":
 		sv.logs.json = true
+	case "console":
+		sv.logs.console = true
 	default:
-		return sv, usageError("unknown log format %q: want text or json", f)
+		return sv, usageError("unknown log format %q: want text, json or console", f)
+	}
+	switch sv.logs.color = c.String("color"); sv.logs.color {
+	case "auto", "always", "never":
+	default:
+		return sv, usageError("unknown --color %q: want auto, always or never", sv.logs.color)
+	}
+	if dir := c.String("log-dir"); dir != "" {
+		abs, err := filepath.Abs(dir)
+		if err != nil {
+			return sv, usageError("--log-dir %s: %v", dir, err)
+		}
+		sv.logs.dir = abs
 	}
 	name := c.String("log-level")
 	sv.logs.level = hclog.LevelFromString(name)

@@ -38,8 +38,17 @@ blocks that join attachments of two processes.
       http              = "http://{address}/healthz"
       failure_threshold = 3
     }
+    log {                           # also write its stdout and stderr to a file
+      file         = "logs/{name}.log"  # {name}: the instance; relative: to the spec
+      max_size_mb  = 100            # rotated beyond this (the old file gets a timestamp)
+      max_backups  = 5              # rotated files kept (0: all)
+      max_age_days = 0              # days a rotated file is kept (0: no limit)
+      compress     = false          # gzip rotated files
+    }
     process "CHILD" { ... }         # started once its parent runs, stopped before it
   }
+
+  log { ... }                       # at the top level: every process's default
 
   pipe {
     from = "a.x"                    # process a finds its end at attachment x

@@ -48,10 +48,18 @@ type supervision struct {
 	control *control.Address
 }
 
-// logSettings are the --log-format and --log-level flags.
+// logSettings are the --log-format, --log-level, --color and --log-dir
+// flags.
 type logSettings struct {
 	json  bool
 	level hclog.Level
+	// console prints "name | line" lines: see console.
+	console bool
+	// color is auto, always or never.
+	color string
+	// dir, when not empty, is where processes the spec gives no log
+	// file write theirs (spec.LogToDir).
+	dir string
 }
 
 // run runs the tree to its end and returns the error that gives mage-run
@@ -92,12 +100,23 @@ func (s supervision) run() error {
 			fmt.Fprintln(s.stdout, line)
 		}
 	}
-	log := hclog.New(&hclog.LoggerOptions{
+	logOpts := &hclog.LoggerOptions{
 		Name:       "mage-run",
 		Output:     logOut,
 		Level:      s.logs.level,
 		JSONFormat: s.logs.json,
-	})
+	}
+	var cons *console
+	if s.logs.console {
+		// The prefix says it is mage-run's, and each line is as old as
+		// the processes' lines beside it, which carry no time either.
+		cons = newConsole(logOut, useColor(s.logs.color, s.stderr), tree.InstanceNames(s.spec))
+		logOpts.Name, logOpts.Output, logOpts.DisableTime = "", cons, true
+	}
+	log := hclog.New(logOpts)
+	if s.logs.dir != "" {
+		s.spec.LogToDir(s.logs.dir)
+	}
 	// Descendants that call setsid end with their process (Linux only).
 	if err := launcher.BecomeSubreaper(); err != nil {
 		log.Debug("not a subreaper: descendants that leave their process group can outlive it", "error", err)
@@ -110,6 +129,9 @@ func (s supervision) run() error {
 	node = mage.NewNode(nodeOpts)
 	defer node.Close()
 	opts := tree.Options{Spec: s.spec, Node: node, Logger: log, Names: names}
+	if cons != nil {
+		opts.Output = cons.Line
+	}
 	var viewEvent func(tree.Event)
 	switch {
 	case plain != nil:

@@ -28,6 +28,7 @@ var (
 		Blocks: []hcl.BlockHeaderSchema{
 			{Type: "process", LabelNames: []string{"name"}},
 			{Type: "pipe"},
+			{Type: "log"},
 		},
 	}
 	processSchema = &hcl.BodySchema{
@@ -51,6 +52,7 @@ var (
 			{Type: "restart"},
 			{Type: "ready"},
 			{Type: "health"},
+			{Type: "log"},
 			{Type: "process", LabelNames: []string{"name"}},
 		},
 	}
@@ -118,6 +120,7 @@ func ParseWith(filename string, src []byte, opts Options) (*Spec, hcl.Diagnostic
 	p.root(file.Body)
 	p.checkAfter()
 	p.checkPipes()
+	p.checkLogs()
 	sortDiagnostics(p.diags)
 	if p.diags.HasErrors() {
 		return nil, p.diags
@@ -153,7 +156,10 @@ func (p *parser) content(body hcl.Body, schema *hcl.BodySchema) *hcl.BodyContent
 }
 
 func (p *parser) root(body hcl.Body) {
-	for _, b := range p.content(body, rootSchema).Blocks {
+	blocks := p.content(body, rootSchema).Blocks
+	// The top-level log block is every process's default, wherever it is.
+	p.topLog(blocks)
+	for _, b := range blocks {
 		switch b.Type {
 		case "process":
 			p.spec.Processes = append(p.spec.Processes, p.process(b, nil))
@@ -178,7 +184,7 @@ func (p *parser) process(b *hcl.Block, parent *Process) *Process {
 	p.declare(proc, b.LabelRanges[0])
 	content := p.content(b.Body, processSchema)
 	p.processAttributes(proc, content.Attributes)
-	var restart *hcl.Block
+	var restart, log *hcl.Block
 	for _, child := range content.Blocks {
 		switch child.Type {
 		case "restart":
@@ -205,9 +211,16 @@ func (p *parser) process(b *hcl.Block, parent *Process) *Process {
 			if pr != nil {
 				*target = pr
 			}
+		case "log":
+			if l := p.processLog(proc, child, log); log == nil {
+				log, proc.Log = child, l
+			}
 		case "process":
 			proc.Children = append(proc.Children, p.process(child, proc))
 		}
+	}
+	if log == nil {
+		proc.Log = p.spec.Log
 	}
 	p.checkProbes(proc)
 	return proc

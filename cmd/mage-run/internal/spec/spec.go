@@ -53,6 +53,9 @@ type Spec struct {
 	Processes []*Process
 	// Pipes are the pipe declarations, in file order.
 	Pipes []*Pipe
+	// Log is the top-level log block, the default of every process that
+	// has none of its own; nil when there is none.
+	Log *Log
 }
 
 // Process is one process block: a program to run, Count times, and the
@@ -93,6 +96,12 @@ type Process struct {
 	// it listens on: the first group of the first line that matches
 	// stands for {address} in its tcp and http probes.
 	Announce *regexp.Regexp
+	// Log, when not nil, is the file the process's output is written to
+	// (its own log block, or the spec's top-level one).
+	Log *Log
+	// logOff is set by a log block with enabled = false, which
+	// Spec.LogToDir respects too.
+	logOff bool
 	// Required makes the whole tree stop, and mage-run exit with this
 	// process's status, when it fails for good.
 	Required bool

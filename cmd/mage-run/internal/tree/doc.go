@@ -25,6 +25,15 @@
 // attachment carries the Peers interface: mage-run calls Connected with a
 // new pipe for every start of an instance on the many side.
 //
+// # Output
+//
+// Each line a process writes, on stdout or stderr, is logged through the
+// instance's sub-logger (a structured line keeps its level: see
+// launcher.ParseLogLine) or handed to Options.Output, kept for ctl logs,
+// matched against the spec's announce and line probe, and written to the
+// instance's log file when its block has a log block (lumberjack rotates
+// it).
+//
 // # Concurrency
 //
 // One goroutine, the tree's loop, owns every instance, pipe and flag of a

@@ -32,6 +32,7 @@ func (t *Tree) exited(in *instance, exit launcher.Exit) {
 		exit.Reason = in.unhealthy + "; " + exit.Reason
 		in.lastExit = &exit
 	}
+	in.file.note(fmt.Sprintf("run %d %s", in.run, exit.String()))
 	log := t.log.Named(in.name)
 	if in.stopWanted || t.stopping {
 		in.restartWanted = false
@@ -142,6 +143,7 @@ func (ev backoffEvent) apply(t *Tree) {
 func (t *Tree) end(in *instance, outcome Outcome, detail string) {
 	in.state = StateEnded
 	in.outcome = outcome
+	in.file.release()
 	if in.backoff != nil {
 		in.backoff.Stop()
 		in.backoff = nil

@@ -71,6 +71,9 @@ type instance struct {
 	readyAfter time.Duration
 	// logs keeps the last lines of output, for mage-run ctl logs.
 	logs *logRing
+	// file writes the output to the spec's log file; nil when there is
+	// none.
+	file *logFile
 	// watch reads the current run's output for its announced address
 	// and its ready line.
 	watch *outputWatch

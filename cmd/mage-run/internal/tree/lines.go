@@ -5,6 +5,8 @@ import (
 	"sync"
 
 	"github.com/hashicorp/go-hclog"
+
+	"github.com/mage-ipc/mage/launcher"
 )
 
 // maxLine bounds a line kept while waiting for its end; a longer one is
@@ -55,6 +57,19 @@ func (w *lineLogger) emit(line []byte) {
 	line = bytes.TrimRight(line, "\r")
 	if w.onLine != nil {
 		w.onLine(line)
+	}
+	if !w.log.IsError() {
+		// Nothing would be logged (a console prints the line itself):
+		// spare the parsing.
+		return
+	}
+	// A structured line keeps its level, as on stderr; a piece of an
+	// over-long line is not a whole entry.
+	if len(line) < maxLine {
+		if level, msg, args, ok := launcher.ParseLogLine(line); ok {
+			w.log.Log(level, msg, args...)
+			return
+		}
 	}
 	w.log.Info(w.key, "line", string(line))
 }

@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/hashicorp/go-hclog"
+
 	"github.com/mage-ipc/mage/cmd/mage-run/internal/spec"
 	"github.com/mage-ipc/mage/invitation"
 	"github.com/mage-ipc/mage/launcher"
@@ -31,9 +33,10 @@ func (t *Tree) newInstances(b *spec.Process, parent *instance) []*instance {
 
 // newInstance makes one instance of b and the instances below it.
 func (t *Tree) newInstance(b *spec.Process, replica int, parent *instance, args []string) *instance {
+	name := instanceName(b, replica, parent)
 	in := &instance{
 		block:      b,
-		name:       instanceName(b, replica, parent),
+		name:       name,
 		replica:    replica,
 		parent:     parent,
 		args:       args,
@@ -41,6 +44,7 @@ func (t *Tree) newInstance(b *spec.Process, replica int, parent *instance, args 
 		launches:   make(map[*spec.Process]int),
 		reconnects: make(map[string][]*reconnectRequest),
 		logs:       &logRing{},
+		file:       newLogFile(b.Log, name, t.log),
 	}
 	t.all = append(t.all, in)
 	if parent != nil {
@@ -97,11 +101,17 @@ func (t *Tree) startInstance(in *instance) {
 	cmd.Dir = in.block.Dir
 	cmd.Env = t.environment(in)
 	in.watch = newOutputWatch(t, in, run)
+	in.file.note("run " + strconv.Itoa(run) + " starting")
 	if t.opts.Stdout != nil {
 		cmd.Stdout = t.opts.Stdout
 	} else {
-		in.stdout = newLineLogger(log, "stdout")
-		in.stdout.onLine = in.watch.line
+		lineLog := log
+		if t.opts.Output != nil {
+			// Output prints the lines; the log does not repeat them.
+			lineLog = hclog.NewNullLogger()
+		}
+		in.stdout = newLineLogger(lineLog, "stdout")
+		in.stdout.onLine = t.outputLine(in, in.watch, Stdout)
 		cmd.Stdout = in.stdout
 	}
 	ctx, cancel := context.WithCancel(context.Background())
@@ -115,7 +125,7 @@ func (t *Tree) startInstance(in *instance) {
 		StopSignal:    in.block.StopSignal,
 		Logger:        t.log,
 		CaptureStderr: true,
-		StderrLine:    in.watch.line,
+		StderrLine:    t.outputLine(in, in.watch, Stderr),
 		// Named as soon as the handshake names the node, before the
 		// process can send a message another process would log.
 		OnPeer: func(node mage.NodeName) { t.names.Set(node, in.name) },
@@ -125,6 +135,8 @@ func (t *Tree) startInstance(in *instance) {
 			t.send(exitEvent{in: in, run: run, exit: e})
 		},
 	}
+	// Output prints stderr's lines; the log does not repeat them.
+	opts.StderrLineOnly = t.opts.Output != nil
 	t.observe(in, in.startDetail)
 	in.startDetail = ""
 	t.workers.Add(1)

@@ -33,8 +33,15 @@ type Options struct {
 	// change of an instance's state. It must not block for long.
 	Observe func(Event)
 	// Stdout, when not nil, receives the processes' standard output as it
-	// is; nil re-emits each line through the instance's logger.
+	// is (no log file, no Output, no line probe sees it); nil re-emits
+	// each line through the instance's logger.
 	Stdout io.Writer
+	// Output, when not nil, receives every line the processes write to
+	// stdout and stderr (without its newline, cut at 64 KiB), which the
+	// logger then does not: a console that prints them itself. It is
+	// called on the goroutines reading the processes' output, and must not
+	// block for long.
+	Output func(instance string, stream Stream, line []byte)
 	// Names, when not nil, is where the tree records which node is which
 	// instance, and how its logs name nodes; nil makes a map of its own.
 	Names *NodeNames
@@ -207,6 +214,7 @@ func (t *Tree) loop() {
 	t.closeLinks()
 	for _, in := range t.all {
 		in.logs.close()
+		in.file.close()
 	}
 	t.snapMu.Lock()
 	t.result = t.computeResult()
