@@ -158,6 +158,9 @@ func (s supervision) run() error {
 	interrupt := func(sig os.Signal) {
 		interrupts++
 		if interrupts == 1 {
+			if live != nil {
+				live.Stopping()
+			}
 			log.Info("signal: stopping the tree in order; a second signal kills it", "signal", sig.String())
 			t.Stop()
 			return
@@ -188,6 +191,9 @@ loop:
 			interrupt(syscall.SIGINT)
 		case <-stopTimer:
 			log.Info("stopping the tree", "after", s.stopAfter)
+			if live != nil {
+				live.Stopping()
+			}
 			t.Stop()
 		case sig := <-sigs:
 			interrupt(sig)
@@ -280,6 +286,7 @@ func (s supervision) newLive(rows func() []tree.Row, counters view.CountersFunc,
 		About:    s.about,
 		Rows:     rows,
 		Counters: counters,
+		Errors:   s.stderr,
 		Quit: func() {
 			select {
 			case quit <- struct{}{}:

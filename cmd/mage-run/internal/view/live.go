@@ -38,6 +38,8 @@ type LiveOptions struct {
 	Rows func() []tree.Row
 	// Counters gives a row's message counters; nil when none are kept.
 	Counters CountersFunc
+	// Errors is where to say that the view could not be drawn.
+	Errors io.Writer
 	// Quit is called for q and ctrl-c: it asks for the tree to be stopped
 	// in order, as a first SIGINT does (and, called again, killed). It
 	// must not block.
@@ -116,10 +118,20 @@ func (v *Live) Start(ctrl Controller) {
 		if v.logs != nil {
 			v.logs.goDirect()
 		}
-		if err != nil {
-			fmt.Fprintf(os.Stderr, "mage-run: the live view ended: %v\n", err)
+		if err != nil && v.opts.Errors != nil {
+			fmt.Fprintf(v.opts.Errors, "mage-run: the live view ended: %v\n", err)
 		}
 	}(v.prog, v.done)
+}
+
+// Stopping shows that the tree is being stopped.
+func (v *Live) Stopping() {
+	v.mu.Lock()
+	prog := v.prog
+	v.mu.Unlock()
+	if prog != nil {
+		prog.Send(stoppingMsg{})
+	}
 }
 
 // Close erases the view and waits for it to end; the logs written after

@@ -31,6 +31,8 @@ type (
 	tickMsg time.Time
 	// closeMsg: the tree has ended; erase the view and end.
 	closeMsg struct{}
+	// stoppingMsg: the tree is being stopped (a signal, --stop-after).
+	stoppingMsg struct{}
 	// actionMsg: a key's action on an instance is done.
 	actionMsg struct {
 		verb, instance string
@@ -120,6 +122,8 @@ func (m *liveModel) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			m.logLines = msg.lines
 		}
 		m.logFor = msg.instance
+	case stoppingMsg:
+		m.stopping = true
 	case closeMsg:
 		m.closed = true
 		return m, tea.Sequence(m.printLogs(), tea.Quit)
@@ -304,10 +308,13 @@ func (m *liveModel) View() tea.View {
 	return tea.NewView(strings.Join(m.lines(), "\n"))
 }
 
-// countdown says when the tree stops by itself: "stopping in 7s"; "" when
-// it does not, or has been asked to stop.
+// countdown says when the tree stops by itself: "stopping in 7s"; that
+// it is stopping, once asked to; "" when it does not stop by itself.
 func (m *liveModel) countdown() string {
-	if m.opts.StopAt.IsZero() || m.stopping {
+	switch {
+	case m.stopping:
+		return "stopping the tree…"
+	case m.opts.StopAt.IsZero():
 		return ""
 	}
 	left := m.opts.StopAt.Sub(m.now)

@@ -49,4 +49,3 @@ func TestPlain(t *testing.T) {
 		t.Errorf("plain lines:\n%s\nwant:\n%s", out.String(), want)
 	}
 }
-
