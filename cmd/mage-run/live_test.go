@@ -199,6 +199,9 @@ func rowOf(screen []string, instance string) []string {
 	return nil
 }
 
+// longWord makes the processes' output lines wider than the terminal.
+var longWord = "begin-" + strings.Repeat("0123456789", 6) + "-end"
+
 // liveRow matches a row of the live table (not the summary: its second
 // column is a pid or -), with the instance's name as the group.
 var liveRow = regexp.MustCompile(`^ *(p\d\d) +(\d+|-) +`)
@@ -216,7 +219,7 @@ func TestLiveViewInPTY(t *testing.T) {
 	dir := t.TempDir()
 	var spec strings.Builder
 	for i := 1; i <= 30; i++ {
-		fmt.Fprintf(&spec, "process \"p%02d\" {\n  command = [\"sh\", \"-c\", \"echo hello from $MAGE_RUN_INSTANCE; exec sleep 600\"]\n  invite  = false\n}\n", i)
+		fmt.Fprintf(&spec, "process \"p%02d\" {\n  command = [\"sh\", \"-c\", \"echo hello from $MAGE_RUN_INSTANCE %s; exec sleep 600\"]\n  invite  = false\n}\n", i, longWord)
 	}
 	if err := os.WriteFile(filepath.Join(dir, "tree.hcl"), []byte(spec.String()), 0o644); err != nil {
 		t.Fatal(err)
@@ -254,10 +257,11 @@ func TestLiveViewInPTY(t *testing.T) {
 		t.Fatalf("%d rows on a %d-line screen:\n%s", n, height, strings.Join(screen, "\n"))
 	}
 
-	// The logs reach the user, above the view.
+	// The logs reach the user, above the view, whole: a line wider than
+	// the terminal is wrapped, not cut.
 	s.waitFor("p01's output in the logs", func([]string) bool {
 		screen, scrollback := s.screen()
-		return anyLine(append(scrollback, screen...), `mage-run\.p01: stdout: line="hello from p01"`)
+		return strings.Contains(strings.Join(append(scrollback, screen...), ""), `mage-run.p01: stdout: line="hello from p01 `+longWord+`"`)
 	})
 
 	s.press("jj")
@@ -300,7 +304,7 @@ func TestLiveViewInPTY(t *testing.T) {
 
 	s.press("l")
 	screen = s.waitFor("p30's log pane", func(sc []string) bool {
-		return anyLine(sc, `── last lines of p30 ──`) && anyLine(sc, `^hello from p30$`)
+		return anyLine(sc, `── last lines of p30 ──`) && anyLine(sc, `^hello from p30 begin-`)
 	})
 
 	// A resize: the view takes the new height.

@@ -20,6 +20,9 @@ const (
 	liveTick = 250 * time.Millisecond
 	// framesPerSecond bounds the redraws, keys included.
 	framesPerSecond = 10
+	// defaultWidth and defaultHeight are the size assumed for output
+	// whose size is not known.
+	defaultWidth, defaultHeight = 80, 24
 	// logPaneFetch bounds the lines the log pane asks the tree for; it
 	// shows those that fit.
 	logPaneFetch = 50
@@ -102,6 +105,10 @@ func (m *liveModel) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	switch msg := msg.(type) {
 	case tea.WindowSizeMsg:
 		m.sized, m.width, m.height = true, msg.Width, msg.Height
+		if m.width <= 0 || m.height <= 0 {
+			// Not a terminal (--view live to a file): a common size.
+			m.width, m.height = defaultWidth, defaultHeight
+		}
 	case tickMsg:
 		m.now = time.Time(msg)
 		cmd = tea.Batch(tick(), m.printLogs(), m.fetchLogs())
@@ -181,7 +188,7 @@ func (m *liveModel) logReserve() int {
 }
 
 // printLogs prints the log lines kept since the last tick above the view,
-// cut to the terminal's width and in batches no taller than logReserve,
+// cut to the terminal's width (as the terminal would wrap them) and in batches no taller than logReserve,
 // so that none pushes the view's own lines off the screen.
 func (m *liveModel) printLogs() tea.Cmd {
 	if m.logs == nil || !m.sized || m.width <= 0 {
@@ -191,13 +198,9 @@ func (m *liveModel) printLogs() tea.Cmd {
 	if text == "" {
 		return nil
 	}
-	rows := strings.Split(ansi.Hardwrap(text, m.width, true), "\n")
-	batch := max(m.logReserve(), 1)
 	var cmds []tea.Cmd
-	for len(rows) > 0 {
-		n := min(batch, len(rows))
-		cmds = append(cmds, tea.Println(strings.Join(rows[:n], "\n")))
-		rows = rows[n:]
+	for _, b := range logBatches(text, m.width, m.logReserve()) {
+		cmds = append(cmds, tea.Println(b))
 	}
 	return tea.Sequence(cmds...)
 }
@@ -215,6 +218,22 @@ func (m *liveModel) fetchLogs() tea.Cmd {
 		err := ctrl.Follow(ctx, name, logPaneFetch, false, sink)
 		return logLinesMsg{instance: name, lines: sink.lines, err: err}
 	}
+}
+
+// logBatches cuts text into lines no wider than width-1 (as the terminal
+// would wrap them, one column short: bubbletea ends each line by erasing
+// to its end, which, on a line that fills the width, erases its last
+// cell), in batches of at most batch lines.
+func logBatches(text string, width, batch int) []string {
+	rows := strings.Split(ansi.Hardwrap(text, max(width-1, 1), true), "\n")
+	batch = max(batch, 1)
+	var out []string
+	for len(rows) > 0 {
+		n := min(batch, len(rows))
+		out = append(out, strings.Join(rows[:n], "\n"))
+		rows = rows[n:]
+	}
+	return out
 }
 
 // lineCollector is a tree.LineSink keeping the lines it gets.
