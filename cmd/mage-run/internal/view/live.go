@@ -94,7 +94,7 @@ func (v *Live) Start(ctrl Controller) {
 		return
 	}
 	in, closeIn := keyInput()
-	m := newLiveModel(v.opts, ctrl, v.logs, v.ctx)
+	m := newLiveModel(v.ctx, v.opts, ctrl, v.logs)
 	m.keys = in != nil
 	opts := []tea.ProgramOption{
 		tea.WithOutput(v.opts.Out),

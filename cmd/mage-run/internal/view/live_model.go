@@ -86,7 +86,7 @@ type liveModel struct {
 	closed   bool
 }
 
-func newLiveModel(opts LiveOptions, ctrl Controller, logs *logBuffer, ctx context.Context) *liveModel {
+func newLiveModel(ctx context.Context, opts LiveOptions, ctrl Controller, logs *logBuffer) *liveModel {
 	m := &liveModel{opts: opts, ctrl: ctrl, logs: logs, ctx: ctx, now: time.Now()}
 	m.refresh()
 	return m

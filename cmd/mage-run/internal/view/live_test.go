@@ -28,7 +28,7 @@ func manyRows(n int) []tree.Row {
 // sizedModel is a live model of rows on a w×h terminal.
 func sizedModel(t *testing.T, opts LiveOptions, w, h int) *liveModel {
 	t.Helper()
-	m := newLiveModel(opts, nil, nil, context.Background())
+	m := newLiveModel(context.Background(), opts, nil, nil)
 	m.keys = true
 	m.Update(tea.WindowSizeMsg{Width: w, Height: h})
 	return m
@@ -170,7 +170,7 @@ func TestLiveLeavesRoomForTheLogs(t *testing.T) {
 	rows := manyRows(30)
 	var direct bytes.Buffer
 	logs := newLogBuffer(&direct)
-	m := newLiveModel(LiveOptions{Title: "t", Rows: func() []tree.Row { return rows }}, nil, logs, context.Background())
+	m := newLiveModel(context.Background(), LiveOptions{Title: "t", Rows: func() []tree.Row { return rows }}, nil, logs)
 	m.Update(tea.WindowSizeMsg{Width: 40, Height: 12})
 	if n := len(plainLines(m)); n != 12-3 {
 		t.Errorf("%d lines drawn on 12 with the logs above, want 9", n)

@@ -36,12 +36,14 @@ func TestSummary(t *testing.T) {
 func TestPlain(t *testing.T) {
 	var out bytes.Buffer
 	p := NewPlain(&out)
+	p.About([]string{"a tree that does things"})
 	at := time.Date(2026, 12, 1, 14, 2, 7, 512e6, time.UTC)
 	p.Event(tree.Event{Time: at, Instance: "worker#1", State: tree.StateRunning, Pid: 42})
 	p.Event(tree.Event{Time: at, Instance: "worker#1", State: tree.StateRunning, Ready: true, Pid: 42})
 	p.Event(tree.Event{Time: at, Instance: "worker#1", State: tree.StateBackoff, Detail: "exited (exit status 3); restart 1 in 100ms"})
 	p.Event(tree.Event{Time: at, Instance: "worker#1", State: tree.StateEnded, Outcome: tree.OutcomeStopped, Pid: 42})
-	want := "14:02:07.512 worker#1: running (pid 42)\n" +
+	want := "a tree that does things\n" +
+		"14:02:07.512 worker#1: running (pid 42)\n" +
 		"14:02:07.512 worker#1: ready (pid 42)\n" +
 		"14:02:07.512 worker#1: backoff: exited (exit status 3); restart 1 in 100ms\n" +
 		"14:02:07.512 worker#1: stopped\n"
