@@ -112,9 +112,11 @@ func startPTY(t *testing.T, w, h int, dir string, args ...string) *ptyScreen {
 		}
 		_ = ptmx.Close()
 		<-s.readDone
-		s.mu.Lock()
-		_ = s.emu.Close()
-		s.mu.Unlock()
+		// Ends the copy of the emulator's answers (Emulator.Close would
+		// race with its Read).
+		if c, ok := s.emu.InputPipe().(io.Closer); ok {
+			_ = c.Close()
+		}
 		<-replyDone
 	})
 	return s

@@ -154,18 +154,23 @@ func (s supervision) run() error {
 	}
 	var killedBy os.Signal
 	interrupts := 0
-	// interrupt stops the tree in order the first time, kills it after.
-	interrupt := func(sig os.Signal) {
+	// interrupt stops the tree in order the first time, kills it after;
+	// key is set for the live view's q and ctrl-c.
+	interrupt := func(sig os.Signal, key bool) {
 		interrupts++
+		first, second := "signal: stopping the tree in order; a second signal kills it", "second signal: killing every process"
+		if key {
+			first, second = "q or ctrl-c: stopping the tree in order; ctrl-c again kills it", "ctrl-c again: killing every process"
+		}
 		if interrupts == 1 {
 			if live != nil {
 				live.Stopping()
 			}
-			log.Info("signal: stopping the tree in order; a second signal kills it", "signal", sig.String())
+			log.Info(first, "signal", sig.String())
 			t.Stop()
 			return
 		}
-		log.Warn("second signal: killing every process", "signal", sig.String())
+		log.Warn(second, "signal", sig.String())
 		killedBy = sig
 		t.Kill()
 	}
@@ -188,7 +193,7 @@ loop:
 			}
 		case <-keyQuit:
 			// The live view's q or ctrl-c: as a SIGINT.
-			interrupt(syscall.SIGINT)
+			interrupt(syscall.SIGINT, true)
 		case <-stopTimer:
 			log.Info("stopping the tree", "after", s.stopAfter)
 			if live != nil {
@@ -196,7 +201,7 @@ loop:
 			}
 			t.Stop()
 		case sig := <-sigs:
-			interrupt(sig)
+			interrupt(sig, false)
 		}
 	}
 	res := t.Wait()
