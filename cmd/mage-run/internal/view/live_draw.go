@@ -234,7 +234,7 @@ func (m *liveModel) footerLine() string {
 	case !m.keys:
 		return styleDim.Render("no keys: no terminal to read them from")
 	case m.showHelp:
-		return styleDim.Render("↑/↓ k/j select · r restart · s stop · S/enter start · l logs · q/ctrl-c stop the tree · ? hide help")
+		return styleDim.Render("↑↓/jk select · r restart · s stop · S start · l logs · q stop the tree · ? close")
 	case m.status != "":
 		return printable(m.status) + styleDim.Render(" · ? help")
 	}

@@ -299,7 +299,7 @@ func TestLiveAboutAndDetails(t *testing.T) {
 		t.Errorf("details of worker#2:\n%s", text)
 	}
 	press(m, keyText("?"))
-	if text := strings.Join(plainLines(m), "\n"); !strings.Contains(text, "r restart · s stop") {
+	if text := strings.Join(plainLines(m), "\n"); !strings.Contains(text, "r restart · s stop · S start · l logs") {
 		t.Errorf("? shows no help:\n%s", text)
 	}
 }
