@@ -22,7 +22,7 @@ func runCommand(notify notifyFunc) *cli.Command {
 			"spec format.",
 		Flags: append(logFlags(),
 			&cli.BoolFlag{Name: "trace", Usage: "log every message each process sends and receives"},
-			&cli.StringFlag{Name: "view", Value: "auto", Usage: "live (a table redrawn in place), plain (a line per change), json (a JSON object per change, for scripts) or auto (live on a terminal)"},
+			&cli.StringFlag{Name: "view", Value: "auto", Usage: "live (a table of the tree that keys act on), plain (a line per change), json (a JSON object per change, for scripts) or auto (live on a terminal)"},
 			&cli.DurationFlag{Name: "stop-after", Usage: "stop the tree in order after this long (0: never)"},
 			&cli.StringFlag{Name: "notify-ready", Usage: "append a line to this existing file (or named pipe) once every process started with the tree is ready"},
 			&cli.StringFlag{Name: "socket", Usage: "serve the control interface (mage-run ctl) on this socket (default: one found from the spec's directory)"},

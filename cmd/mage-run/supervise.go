@@ -22,9 +22,6 @@ import (
 	"github.com/mage-ipc/mage/mage"
 )
 
-// redrawEvery is how often the live view is redrawn.
-const redrawEvery = 250 * time.Millisecond
-
 // supervision is one run of a tree from a spec, with its view, logs and
 // signals: what `run` and `demo` share.
 type supervision struct {
@@ -87,18 +84,20 @@ func (s supervision) run() error {
 	}
 	logOut := s.stderr
 	var jsonView *view.JSON
+	// keyQuit is q or ctrl-c in the live view: a first SIGINT's doing.
+	keyQuit := make(chan struct{}, 1)
 	switch {
 	case s.view == "json":
 		jsonView = view.NewJSON(s.stdout)
 	case s.useLive():
-		live = view.NewLive(s.stdout, s.title, func() []tree.Row { return t.Snapshot() }, counters, s.terminalWidth)
-		logOut = live.LogWriter(s.stderr)
+		live = s.newLive(func() []tree.Row { return t.Snapshot() }, counters, keyQuit)
+		if isTerminal(s.stderr) {
+			// The logs share the screen: they go above the table.
+			logOut = live.LogWriter(s.stderr)
+		}
 	default:
 		plain = view.NewPlain(s.stdout)
-		// The live view shows about above its table; plain says it once.
-		for _, line := range s.about {
-			fmt.Fprintln(s.stdout, line)
-		}
+		plain.About(s.about)
 	}
 	logOpts := &hclog.LoggerOptions{
 		Name:       "mage-run",
@@ -164,12 +163,10 @@ func (s supervision) run() error {
 		pollCounters(node, t)
 	}()
 
-	var redraw <-chan time.Time
 	if live != nil {
-		ticker := time.NewTicker(redrawEvery)
-		defer ticker.Stop()
-		redraw = ticker.C
-		live.Redraw()
+		live.Start(t)
+		// Erased before the summary, and on every way out.
+		defer live.Close()
 	}
 	var stopTimer <-chan time.Time
 	if s.stopAfter > 0 {
@@ -179,6 +176,26 @@ func (s supervision) run() error {
 	}
 	var killedBy os.Signal
 	interrupts := 0
+	// interrupt stops the tree in order the first time, kills it after;
+	// key is set for the live view's q and ctrl-c.
+	interrupt := func(sig os.Signal, key bool) {
+		interrupts++
+		first, second := "signal: stopping the tree in order; a second signal kills it", "second signal: killing every process"
+		if key {
+			first, second = "q or ctrl-c: stopping the tree in order; ctrl-c again kills it", "ctrl-c again: killing every process"
+		}
+		if interrupts == 1 {
+			if live != nil {
+				live.Stopping()
+			}
+			log.Info(first, "signal", sig.String())
+			t.Stop()
+			return
+		}
+		log.Warn(second, "signal", sig.String())
+		killedBy = sig
+		t.Kill()
+	}
 	ready := t.Ready()
 loop:
 	for {
@@ -196,21 +213,17 @@ loop:
 					log.Error("cannot notify readiness", "file", s.notifyReady, "error", err)
 				}
 			}
-		case <-redraw:
-			live.Redraw()
+		case <-keyQuit:
+			// The live view's q or ctrl-c: as a SIGINT.
+			interrupt(syscall.SIGINT, true)
 		case <-stopTimer:
 			log.Info("stopping the tree", "after", s.stopAfter)
+			if live != nil {
+				live.Stopping()
+			}
 			t.Stop()
 		case sig := <-sigs:
-			interrupts++
-			if interrupts == 1 {
-				log.Info("signal: stopping the tree in order; a second signal kills it", "signal", sig.String())
-				t.Stop()
-				continue
-			}
-			log.Warn("second signal: killing every process", "signal", sig.String())
-			killedBy = sig
-			t.Kill()
+			interrupt(sig, false)
 		}
 	}
 	res := t.Wait()
@@ -288,18 +301,36 @@ func (s supervision) useLive() bool {
 	case "plain":
 		return false
 	}
-	f, ok := s.stdout.(*os.File)
-	return ok && term.IsTerminal(int(f.Fd()))
+	return isTerminal(s.stdout)
 }
 
-// terminalWidth returns the width of the terminal stdout is, or 0.
-func (s supervision) terminalWidth() int {
-	if f, ok := s.stdout.(*os.File); ok {
-		if w, _, err := term.GetSize(int(f.Fd())); err == nil {
-			return w
-		}
+// newLive returns the live view of the tree whose rows rows gives; q
+// and ctrl-c send on quit.
+func (s supervision) newLive(rows func() []tree.Row, counters view.CountersFunc, quit chan<- struct{}) *view.Live {
+	opts := view.LiveOptions{
+		Out:      s.stdout,
+		Title:    s.title,
+		About:    s.about,
+		Rows:     rows,
+		Counters: counters,
+		Errors:   s.stderr,
+		Quit: func() {
+			select {
+			case quit <- struct{}{}:
+			default: // one is waiting already
+			}
+		},
 	}
-	return 0
+	if s.stopAfter > 0 {
+		opts.StopAt = time.Now().Add(s.stopAfter)
+	}
+	return view.NewLive(opts)
+}
+
+// isTerminal reports whether w is a terminal.
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
 }
 
 // treeStatus is the exit status of a tree that ended: see docs/mage-run.md.

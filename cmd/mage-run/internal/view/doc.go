@@ -1,8 +1,11 @@
-// Package view shows a running tree to people: a live table redrawn in
-// place on a terminal, one line per change otherwise, and a summary table
-// at the end.
+// Package view shows a running tree to people: a live table on a
+// terminal, one line per change otherwise (or JSON lines, for scripts),
+// and a summary table at the end.
 //
-// On a terminal the live table and the log share the screen: the Live
-// view's log writer erases the table, writes the log lines, and draws the
-// table again below them, so neither overwrites the other.
+// The live view is a bubbletea program drawn inline, below the logs: a
+// tick (4 a second) reads the tree's rows and prints the log lines kept
+// since the last one above the table, so that a burst of logs costs one
+// redraw, not one per line. The table scrolls to fit the terminal's
+// height, follows the selected row, and keys act on the selected
+// instance through the tree's control methods.
 package view

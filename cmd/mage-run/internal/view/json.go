@@ -44,6 +44,11 @@ type jsonInstance struct {
 	// ReadyAfterMS is how long its last ready run took to be ready, in
 	// milliseconds; absent when it never was.
 	ReadyAfterMS *int64 `json:"ready_after_ms,omitempty"`
+	// CPU is the share of one CPU its process used over the last sample
+	// (0.5 is half a core), RSS its resident memory then, in bytes; both
+	// absent when it was never sampled.
+	CPU *float64 `json:"cpu,omitempty"`
+	RSS *uint64  `json:"rss_bytes,omitempty"`
 }
 
 // Event writes ev.
@@ -87,6 +92,10 @@ func (j *JSON) Result(rows []tree.Row, counters CountersFunc, status int) {
 		if r.EverReady {
 			ms := r.ReadyAfter.Milliseconds()
 			in.ReadyAfterMS = &ms
+		}
+		if r.HasStats {
+			cpu, rss := r.CPU, r.RSS
+			in.CPU, in.RSS = &cpu, &rss
 		}
 		out.Instances = append(out.Instances, in)
 	}

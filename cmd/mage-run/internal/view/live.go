@@ -1,156 +1,170 @@
 package view
 
 import (
-	"bytes"
+	"context"
 	"fmt"
 	"io"
-	"strings"
+	"os"
 	"sync"
 	"time"
-	"unicode/utf8"
+
+	tea "charm.land/bubbletea/v2"
+	"golang.org/x/term"
 
 	"github.com/mage-ipc/mage/cmd/mage-run/internal/tree"
 )
 
-// ANSI sequences: move the cursor up n lines to column 1; erase from the
-// cursor to the end of the screen.
-const (
-	cursorUp    = "\x1b[%dF"
-	eraseScreen = "\x1b[J"
-)
+// Controller is what the live view's keys act on: a *tree.Tree.
+type Controller interface {
+	Restart(ctx context.Context, instance string) error
+	StopInstance(ctx context.Context, instance string) error
+	StartInstance(ctx context.Context, instance string) error
+	Follow(ctx context.Context, instance string, last int, keep bool, sink tree.LineSink) error
+}
 
-// Live is the table of a running tree, redrawn in place on a terminal.
+// LiveOptions describe a live view.
+type LiveOptions struct {
+	// Out is the terminal the view is drawn on.
+	Out io.Writer
+	// Title heads the view.
+	Title string
+	// About, when not empty, explains the tree in a few lines, shown
+	// above the table while the terminal is tall enough.
+	About []string
+	// StopAt, when not zero, is when the tree will be stopped by itself:
+	// the view counts down to it.
+	StopAt time.Time
+	// Rows gives the tree's rows at each tick.
+	Rows func() []tree.Row
+	// Counters gives a row's message counters; nil when none are kept.
+	Counters CountersFunc
+	// Errors is where to say that the view could not be drawn.
+	Errors io.Writer
+	// Quit is called for q and ctrl-c: it asks for the tree to be stopped
+	// in order, as a first SIGINT does (and, called again, killed). It
+	// must not block.
+	Quit func()
+}
+
+// Live is the table of a running tree on a terminal, drawn by bubbletea
+// inline, below the logs: the logs scroll by above it and stay in the
+// terminal's scrollback; the table never takes more than the terminal's
+// height, and is redrawn at each tick (4 a second) or key, only where it
+// changed.
 //
-// All methods are safe for concurrent use.
+// Its methods are safe for concurrent use.
 type Live struct {
-	out      io.Writer
-	rows     func() []tree.Row
-	counters CountersFunc
-	title    string
-	// width returns the terminal's width, or 0 when unknown.
-	width func() int
+	opts LiveOptions
+	// logs, when not nil, holds the log lines between two ticks.
+	logs *logBuffer
+	// ctx ends the key actions still waiting when the view closes.
+	ctx    context.Context
+	cancel context.CancelFunc
 
-	// mu guards the fields below and serialises everything written to the
-	// terminal.
-	mu sync.Mutex
-	// drawn is how many lines the table last drawn takes; 0 when none is
-	// on the screen.
-	drawn  int
+	// mu guards the fields below.
+	mu   sync.Mutex
+	prog *tea.Program
+	// done is closed once the program has ended; nil before Start.
+	done   chan struct{}
 	closed bool
-	buf    bytes.Buffer
 }
 
-// NewLive returns a live view writing to out, a terminal. rows gives the
-// tree's rows at each redraw; width, when not nil, the terminal's width,
-// to which lines are cut so that none wraps (a wrapped line would throw
-// off the redraw in place).
-func NewLive(out io.Writer, title string, rows func() []tree.Row, counters CountersFunc, width func() int) *Live {
-	return &Live{out: out, title: title, rows: rows, counters: counters, width: width}
+// NewLive returns a live view; it draws nothing until Start.
+func NewLive(opts LiveOptions) *Live {
+	ctx, cancel := context.WithCancel(context.Background())
+	return &Live{opts: opts, ctx: ctx, cancel: cancel}
 }
 
-// Redraw draws the table again in place.
-func (v *Live) Redraw() {
+// LogWriter returns a writer for the logs, which writes to w, the same
+// terminal as the view: its lines are printed above the table at the next
+// tick. Call it before Start, once.
+func (v *Live) LogWriter(w io.Writer) io.Writer {
+	v.logs = newLogBuffer(w)
+	return v.logs
+}
+
+// Start draws the view and reads its keys until Close; ctrl is what the
+// keys act on. Keys are read from stdin when it is a terminal, else from
+// the controlling terminal; without either the view is drawn without
+// keys. Start returns at once.
+func (v *Live) Start(ctrl Controller) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	if v.closed {
+	if v.closed || v.done != nil {
 		return
 	}
-	v.buf.Reset()
-	v.eraseLocked(&v.buf)
-	v.drawLocked(&v.buf)
-	_, _ = v.out.Write(v.buf.Bytes())
+	in, closeIn := keyInput()
+	m := newLiveModel(v.ctx, v.opts, ctrl, v.logs)
+	m.keys = in != nil
+	opts := []tea.ProgramOption{
+		tea.WithOutput(v.opts.Out),
+		// mage-run handles SIGINT and SIGTERM itself; ctrl-c is a key.
+		tea.WithoutSignalHandler(),
+		// Frames are made at each tick; this bounds the redraws a burst
+		// of keys can cause.
+		tea.WithFPS(framesPerSecond),
+	}
+	if in == nil {
+		opts = append(opts, tea.WithInput(nil))
+	} else {
+		opts = append(opts, tea.WithInput(in))
+	}
+	v.prog = tea.NewProgram(m, opts...)
+	v.done = make(chan struct{})
+	go func(p *tea.Program, done chan struct{}) {
+		defer close(done)
+		defer closeIn()
+		_, err := p.Run()
+		if v.logs != nil {
+			v.logs.goDirect()
+		}
+		if err != nil && v.opts.Errors != nil {
+			fmt.Fprintf(v.opts.Errors, "mage-run: the live view ended: %v\n", err)
+		}
+	}(v.prog, v.done)
 }
 
-// Close erases the table for good; later redraws do nothing.
+// Stopping shows that the tree is being stopped.
+func (v *Live) Stopping() {
+	v.mu.Lock()
+	prog := v.prog
+	v.mu.Unlock()
+	if prog != nil {
+		prog.Send(stoppingMsg{})
+	}
+}
+
+// Close erases the view and waits for it to end; the logs written after
+// go straight through.
 func (v *Live) Close() {
 	v.mu.Lock()
-	defer v.mu.Unlock()
-	if v.closed {
-		return
-	}
 	v.closed = true
-	v.buf.Reset()
-	v.eraseLocked(&v.buf)
-	_, _ = v.out.Write(v.buf.Bytes())
-}
-
-// LogWriter wraps w, where the logs go, so that what is written to it
-// appears above the table rather than over it.
-func (v *Live) LogWriter(w io.Writer) io.Writer { return &liveLogWriter{v: v, w: w} }
-
-func (v *Live) eraseLocked(b *bytes.Buffer) {
-	if v.drawn > 0 {
-		fmt.Fprintf(b, cursorUp, v.drawn)
-		b.WriteString(eraseScreen)
-		v.drawn = 0
+	prog, done := v.prog, v.done
+	v.mu.Unlock()
+	v.cancel()
+	if prog != nil {
+		prog.Send(closeMsg{})
+		<-done
+	}
+	if v.logs != nil {
+		v.logs.goDirect()
 	}
 }
 
-func (v *Live) drawLocked(b *bytes.Buffer) {
-	start := b.Len()
-	rows := v.rows()
-	now := time.Now()
-	running, ready := 0, 0
-	for _, r := range rows {
-		if r.State == tree.StateRunning {
-			running++
-			if r.Ready {
-				ready++
-			}
-		}
+// keyInput returns where to read keys from: stdin when it is a terminal,
+// else the controlling terminal, else nil. The returned function closes
+// what was opened.
+func keyInput() (io.Reader, func()) {
+	if term.IsTerminal(int(os.Stdin.Fd())) {
+		return os.Stdin, func() {}
 	}
-	var table bytes.Buffer
-	fmt.Fprintf(&table, "%s — %d processes, %d running, %d ready — %s\n", v.title, len(rows), running, ready, now.Format("15:04:05"))
-	writeTable(&table, rows, v.counters, now, false)
-	width := 0
-	if v.width != nil {
-		width = v.width()
+	tty, err := os.Open("/dev/tty")
+	if err != nil {
+		return nil, func() {}
 	}
-	for _, line := range strings.SplitAfter(table.String(), "\n") {
-		b.WriteString(cut(line, width))
+	if !term.IsTerminal(int(tty.Fd())) {
+		_ = tty.Close()
+		return nil, func() {}
 	}
-	v.drawn = bytes.Count(b.Bytes()[start:], []byte("\n"))
-}
-
-// cut shortens line, which may end in a newline, to fewer than width
-// runes (the last column is left free: some terminals wrap on it). A
-// width of 0 leaves it alone.
-func cut(line string, width int) string {
-	if width <= 1 || utf8.RuneCountInString(line) < width {
-		return line
-	}
-	nl := strings.HasSuffix(line, "\n")
-	runes := []rune(strings.TrimSuffix(line, "\n"))
-	if len(runes) < width {
-		return line
-	}
-	out := string(runes[:width-1])
-	if nl {
-		out += "\n"
-	}
-	return out
-}
-
-type liveLogWriter struct {
-	v *Live
-	w io.Writer
-}
-
-func (l *liveLogWriter) Write(p []byte) (int, error) {
-	v := l.v
-	v.mu.Lock()
-	defer v.mu.Unlock()
-	if v.closed || v.drawn == 0 {
-		return l.w.Write(p)
-	}
-	// The log and the table may go to different files; erase and redraw
-	// on the table's, write the log to its own.
-	v.buf.Reset()
-	v.eraseLocked(&v.buf)
-	_, _ = v.out.Write(v.buf.Bytes())
-	n, err := l.w.Write(p)
-	v.buf.Reset()
-	v.drawLocked(&v.buf)
-	_, _ = v.out.Write(v.buf.Bytes())
-	return n, err
+	return tty, func() { _ = tty.Close() }
 }

@@ -39,3 +39,12 @@ func (p *Plain) Event(ev tree.Event) {
 	}
 	fmt.Fprintln(p.out, line)
 }
+
+// About prints the lines that explain the tree, once, before its events.
+func (p *Plain) About(lines []string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, l := range lines {
+		fmt.Fprintln(p.out, l)
+	}
+}

@@ -21,15 +21,10 @@ type Counters struct {
 // whether any were.
 type CountersFunc func(r tree.Row) (Counters, bool)
 
-// writeTable writes rows as an aligned table: live for the running view,
-// or the summary at the end.
-func writeTable(w io.Writer, rows []tree.Row, counters CountersFunc, now time.Time, summary bool) {
+// writeTable writes rows as the aligned summary table shown at the end.
+func writeTable(w io.Writer, rows []tree.Row, counters CountersFunc) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	if summary {
-		fmt.Fprintln(tw, "PROCESS\tRESULT\tRESTARTS\tMSGS IN\tMSGS OUT\tLAST EXIT\tREADY")
-	} else {
-		fmt.Fprintln(tw, "PROCESS\tPID\tSTATE\tRESTARTS\tUPTIME\tMSGS IN\tMSGS OUT")
-	}
+	fmt.Fprintln(tw, "PROCESS\tRESULT\tRESTARTS\tMSGS IN\tMSGS OUT\tLAST EXIT\tREADY\tCPU\tRSS")
 	for _, r := range rows {
 		name := strings.Repeat("  ", r.Depth) + r.Instance
 		in, out := "-", "-"
@@ -38,13 +33,45 @@ func writeTable(w io.Writer, rows []tree.Row, counters CountersFunc, now time.Ti
 				in, out = strconv.FormatUint(c.In, 10), strconv.FormatUint(c.Out, 10)
 			}
 		}
-		if summary {
-			fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t%s\t%s\n", name, result(r), r.Restarts, in, out, lastExit(r), readiness(r))
-			continue
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%s\t%s\n", name, pid(r), state(r), r.Restarts, uptime(r, now), in, out)
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t%s\t%s\t%s\t%s\n", name, result(r), r.Restarts, in, out, lastExit(r), readiness(r), cpu(r), rss(r))
 	}
 	_ = tw.Flush()
+}
+
+// cpu is the share of one CPU the process used over the last sample, as
+// a percentage ("12.5%"; above 100% on several cores); "-" unsampled.
+func cpu(r tree.Row) string {
+	if !r.HasStats {
+		return "-"
+	}
+	return strconv.FormatFloat(r.CPU*100, 'f', 1, 64) + "%"
+}
+
+// rss is the process's resident memory at the last sample, in binary
+// units ("512K", "12.4M", "1.1G"); "-" unsampled.
+func rss(r tree.Row) string {
+	if !r.HasStats {
+		return "-"
+	}
+	return bytesText(r.RSS)
+}
+
+func bytesText(n uint64) string {
+	const unit = 1024
+	if n < unit {
+		return strconv.FormatUint(n, 10) + "B"
+	}
+	v, suffix := float64(n)/unit, "K"
+	for _, s := range []string{"M", "G", "T"} {
+		if v < unit {
+			break
+		}
+		v, suffix = v/unit, s
+	}
+	if v < 10 {
+		return strconv.FormatFloat(v, 'f', 1, 64) + suffix
+	}
+	return strconv.FormatFloat(v, 'f', 0, 64) + suffix
 }
 
 func pid(r tree.Row) string {
@@ -117,5 +144,5 @@ func lastExit(r tree.Row) string {
 
 // WriteSummary writes the table shown when the tree has ended.
 func WriteSummary(w io.Writer, rows []tree.Row, counters CountersFunc) {
-	writeTable(w, rows, counters, time.Now(), true)
+	writeTable(w, rows, counters)
 }
