@@ -195,7 +195,7 @@ func (rd *reader) beginLarge(h wire.Header) error {
 	if err != nil {
 		return peerFault(fmt.Errorf("channel: bad frame from peer: %w", err))
 	}
-	payload := make([]byte, plen)
+	payload := rd.newPayload(plen)
 	at := rd.r + wire.UserPayloadOffset
 	n := copy(payload, rd.buf[at:rd.w])
 	rd.w = at + copy(rd.buf[at:], rd.buf[at+n:rd.w])
@@ -234,8 +234,20 @@ func (rd *reader) decodeAndDeliver(frame []byte, shared bool) error {
 		return peerFault(fmt.Errorf("channel: bad frame from peer: %w", err))
 	}
 	rd.frames++
-	rd.deliver(rd.fds.take(h.NumHandles), shared)
+	rd.deliver(rd.fds.take(h.NumHandles), shared, h.Length)
 	return nil
+}
+
+// newPayload returns a buffer of n bytes for a payload to be read into:
+// from Options.NewPayload if set (a wrong length from it is a bug of the
+// program's, and gets a fresh buffer instead), or a fresh one.
+func (rd *reader) newPayload(n int) []byte {
+	if alloc := rd.c.opts.NewPayload; alloc != nil {
+		if b := alloc(n); len(b) == n {
+			return b[:n:n]
+		}
+	}
+	return make([]byte, n)
 }
 
 // decodeLargeAndDeliver decodes a large User frame read in two parts (see
@@ -255,13 +267,16 @@ func (rd *reader) decodeLargeAndDeliver(rest, payload []byte) error {
 	}
 	s.Type, s.NumPorts, s.NumHandles = h.Type, h.NumPorts, h.NumHandles
 	rd.frames++
-	rd.deliver(rd.fds.take(h.NumHandles), false)
+	rd.deliver(rd.fds.take(h.NumHandles), false, h.Length)
 	return nil
 }
 
-// deliver gives the decoded frame to the Handler, with its slices copied out
-// of the reader's buffer when shared, so that the Handler may keep them.
-func (rd *reader) deliver(fds []int, shared bool) {
+// deliver gives the decoded frame, of frameLen bytes, to the Handler, with
+// its slices copied out of the reader's buffer when shared, so that the
+// Handler may keep them. The payload of a large frame that was read whole
+// into the shared buffer is copied into a buffer from newPayload, as if it
+// had been read apart.
+func (rd *reader) deliver(fds []int, shared bool, frameLen int) {
 	out := &rd.out
 	*out = rd.scratch
 	switch out.Type {
@@ -270,8 +285,13 @@ func (rd *reader) deliver(fds []int, shared bool) {
 	case wire.TypeAttach:
 		out.Attach = clone(out.Attach)
 	case wire.TypeUser:
-		if shared && len(out.User.Payload) > rd.c.opts.LendPayloadsUpTo {
-			out.User.Payload = clone(out.User.Payload)
+		switch p := out.User.Payload; {
+		case !shared || len(p) <= rd.c.opts.LendPayloadsUpTo:
+		case frameLen >= largeFrame:
+			out.User.Payload = rd.newPayload(len(p))
+			copy(out.User.Payload, p)
+		default:
+			out.User.Payload = clone(p)
 		}
 		out.User.Ports = clone(out.User.Ports)
 	}

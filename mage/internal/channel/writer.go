@@ -56,7 +56,7 @@ func (c *Channel) flush(inflight *batch) error {
 		if err != nil {
 			return err
 		}
-		inflight.reset()
+		inflight.reset(c.opts.PayloadSent)
 	}
 }
 
