@@ -97,8 +97,9 @@ type Options struct {
 	// NewPayload, when not nil, makes the buffer of each payload of a
 	// large User frame (largeFrame bytes or more), which the reader reads
 	// into apart from the rest of the frame and HandleFrame then gets as
-	// User.Payload: it must return a slice of length n, with any contents
-	// (the reader overwrites every byte before the Handler sees it). n is
+	// User.Payload: it returns a slice of length n, with any contents
+	// (the reader overwrites every byte before the Handler sees it), or
+	// nil for a fresh one. n is
 	// the length the frame declares, checked against the frame size
 	// already accepted. A pool of buffers that their users hand back goes
 	// here; without it, each payload is a fresh make.

@@ -239,8 +239,8 @@ func (rd *reader) decodeAndDeliver(frame []byte, shared bool) error {
 }
 
 // newPayload returns a buffer of n bytes for a payload to be read into:
-// from Options.NewPayload if set (a wrong length from it is a bug of the
-// program's, and gets a fresh buffer instead), or a fresh one.
+// from Options.NewPayload if set and it has one (a wrong length from it is
+// a bug of the program's, and gets a fresh buffer instead), or a fresh one.
 func (rd *reader) newPayload(n int) []byte {
 	if alloc := rd.c.opts.NewPayload; alloc != nil {
 		if b := alloc(n); len(b) == n {
