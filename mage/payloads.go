@@ -33,16 +33,25 @@ type payloadCache struct {
 	// their total length.
 	bufs  [][]byte
 	bytes int
+	// wanted counts the gets not yet matched by a kept put, up to
+	// maxCachedPayloads: a link that only sends large payloads (a one-way
+	// stream) keeps none, since nothing would take them.
+	wanted int
 }
 
-// put keeps p, which the channel has written, dropping the oldest kept
-// payloads to stay within the bounds.
+// put keeps p, which the channel has written, if a received payload has
+// asked for one since, dropping the oldest kept payloads to stay within
+// the bounds.
 func (c *payloadCache) put(p []byte) {
 	if len(p) > maxCachedPayloadBytes {
 		return
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if c.wanted == 0 {
+		return
+	}
+	c.wanted--
 	for len(c.bufs) > 0 && (len(c.bufs) == maxCachedPayloads || c.bytes+len(p) > maxCachedPayloadBytes) {
 		c.bytes -= len(c.bufs[0])
 		c.bufs = slices.Delete(c.bufs, 0, 1)
@@ -56,6 +65,7 @@ func (c *payloadCache) put(p []byte) {
 func (c *payloadCache) get(n int) []byte {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.wanted = min(c.wanted+1, maxCachedPayloads)
 	for i := len(c.bufs) - 1; i >= 0; i-- {
 		if b := c.bufs[i]; len(b) == n {
 			c.bufs = slices.Delete(c.bufs, i, i+1)

@@ -2,15 +2,33 @@ package mage
 
 import "testing"
 
+// want makes c take the next n puts, as n received payloads asking for a
+// buffer would.
+func (c *payloadCache) want(n int) {
+	for range n {
+		c.get(-1)
+	}
+}
+
 // TestPayloadCache: get returns a kept payload of exactly the length asked
 // for, the most recently written first, and only once; put keeps at most
-// maxCachedPayloads and maxCachedPayloadBytes, dropping the oldest.
+// maxCachedPayloads and maxCachedPayloadBytes, dropping the oldest, and
+// only as many as gets have asked for.
 func TestPayloadCache(t *testing.T) {
 	var c payloadCache
+	c.put(make([]byte, 100))
+	if len(c.bufs) != 0 {
+		t.Fatal("a payload was kept though nothing received had asked for one")
+	}
 	a, b, other := make([]byte, 100), make([]byte, 100), make([]byte, 50)
+	c.want(3)
 	c.put(a)
 	c.put(other)
 	c.put(b)
+	c.put(make([]byte, 100))
+	if len(c.bufs) != 3 {
+		t.Fatalf("%d payloads kept after 3 gets and 4 puts, want 3", len(c.bufs))
+	}
 	if got := c.get(100); &got[0] != &b[0] {
 		t.Fatal("get(100) did not return the most recently written payload of 100 bytes")
 	}
@@ -27,7 +45,9 @@ func TestPayloadCache(t *testing.T) {
 		t.Fatalf("get(50) = %d bytes, leaving %d buffers of %d bytes", len(got), len(c.bufs), c.bytes)
 	}
 
+	c = payloadCache{}
 	for i := range maxCachedPayloads + 2 {
+		c.want(1)
 		c.put(make([]byte, 10+i))
 	}
 	if len(c.bufs) != maxCachedPayloads || c.get(10) != nil || c.get(11) != nil || c.get(10+maxCachedPayloads+1) == nil {
@@ -36,6 +56,7 @@ func TestPayloadCache(t *testing.T) {
 
 	big := maxCachedPayloadBytes / 2
 	c = payloadCache{}
+	c.want(4)
 	c.put(make([]byte, big))
 	c.put(make([]byte, big))
 	c.put(make([]byte, big+1))
