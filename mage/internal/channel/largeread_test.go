@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"net"
 	"runtime"
+	"strings"
 	"testing"
 	"time"
 
@@ -205,6 +207,9 @@ func TestLargeFrameStalls(t *testing.T) {
 			}
 			if waited := time.Since(began); waited < timeout {
 				t.Fatalf("cut after %v, before the timeout of %v", waited, timeout)
+			}
+			if want := fmt.Sprintf("%d of %d bytes", tc.cut, len(frame)); !strings.Contains(err.Error(), want) {
+				t.Fatalf("HandleError(%v): does not say %q", err, want)
 			}
 			if got := len(ra.waitFrames(t, 1)); got != 1 {
 				t.Fatalf("%d frames delivered, want the whole one before", got)

@@ -326,7 +326,10 @@ func (rd *reader) fill() error {
 		}
 		bufs = append(bufs, into)
 	}
+	// A Read that fails before the call (a deadline, a close) leaves the
+	// outcome as set here: nothing read.
 	rd.sys.bufs, rd.sys.oob = bufs, rd.oob
+	rd.sys.n, rd.sys.oobn, rd.sys.flags, rd.sys.err = 0, 0, 0, nil
 	err := rd.c.raw.Read(rd.readFunc)
 	if err == nil {
 		err = rd.sys.err
@@ -411,6 +414,11 @@ func (rd *reader) inFrame() bool { return rd.large != nil || rd.w > rd.r }
 func (rd *reader) partial() (got, want int) {
 	if rd.large != nil {
 		return rd.largeN + rd.w - rd.r, len(rd.large) + rd.largeRest
+	}
+	if h, err := wire.ParseHeader(rd.buf[rd.r:rd.w]); err == nil {
+		// The whole frame, not the part of it the reader waits for
+		// first (a large frame's fixed part).
+		return rd.w - rd.r, h.Length
 	}
 	return rd.w - rd.r, rd.want
 }

@@ -231,6 +231,8 @@ func TestAttacksCutAndCharged(t *testing.T) {
 		{hostile.ModeMalformed, wire.ErrReserved},
 		{hostile.ModeOversizeFirst, wire.ErrTooLarge},
 		{hostile.ModeStall, channel.ErrFrameTimeout},
+		{hostile.ModeLargeStall, channel.ErrFrameTimeout},
+		{hostile.ModeLargeBadLength, wire.ErrBadLength},
 		{hostile.ModeCountersFlood, mage.ErrSlowReader},
 		{hostile.ModeFDCount, channel.ErrMissingHandles},
 		{hostile.ModeFDFlood, channel.ErrTooManyHandles},
