@@ -316,6 +316,8 @@ func (rd *reader) fill() error {
 		// frame's fixed part, so that one call can end one large frame
 		// and tell the size of the next.
 		rd.makeRoom(rd.largeRest + wire.UserPayloadOffset)
+		// buf[r:w] never holds more than the rest and the next fixed
+		// part (see beginLarge), so end is at or past w.
 		end := min(rd.r+rd.largeRest+wire.UserPayloadOffset, len(rd.buf))
 		bufs = append(bufs, rd.large[rd.largeN:], rd.buf[rd.w:end])
 	} else {
