@@ -102,6 +102,9 @@ func newLink(n *Node, conn *net.UnixConn, opts ConnectOptions) (*link, error) {
 		dead:        make(chan struct{}),
 	}
 	chOpts := n.limits.channelOptions()
+	// A payload over the node's limit is refused before it is read
+	// (handleUser checks every limit again).
+	chOpts.MaxUserPayload = n.limits.MaxPayload
 	chOpts.PayloadSent, chOpts.NewPayload = l.payloads.put, l.payloads.get
 	l.ch = channel.New(conn, l, chOpts)
 	n.mu.Lock()

@@ -94,6 +94,14 @@ type Options struct {
 	// Longer payloads are the Handler's to keep, as without it.
 	LendPayloadsUpTo int
 
+	// MaxUserPayload, when not zero, is the largest User payload the
+	// reader accepts. A frame that declares more stops the channel with a
+	// peer fault matching wire.ErrTooLarge: a large one as soon as its
+	// fixed part has arrived, before anything is allocated for its
+	// payload, so a peer cannot make the reader allocate more than the
+	// owner's own limit for one payload, however large MaxFrameSize is.
+	MaxUserPayload int
+
 	// NewPayload, when not nil, makes the buffer of each payload of a
 	// large User frame (largeFrame bytes or more), which the reader reads
 	// into apart from the rest of the frame and HandleFrame then gets as
@@ -222,6 +230,9 @@ func New(conn *net.UnixConn, h Handler, opts Options) *Channel {
 	}
 	if opts.FrameTimeout < 0 {
 		opts.FrameTimeout = 0
+	}
+	if opts.MaxUserPayload < 0 {
+		opts.MaxUserPayload = 0
 	}
 	if opts.MaxQueuedFDs <= 0 {
 		opts.MaxQueuedFDs = DefaultMaxQueuedFDs

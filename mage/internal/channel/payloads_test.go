@@ -2,6 +2,7 @@ package channel
 
 import (
 	"bytes"
+	"errors"
 	"sync"
 	"testing"
 
@@ -139,4 +140,60 @@ func TestPayloadSent(t *testing.T) {
 			t.Fatalf("the refused payload was handed back %d times; it was never the channel's", n)
 		}
 	})
+}
+
+// TestMaxUserPayload: a User frame whose payload exceeds
+// Options.MaxUserPayload is the peer's fault, refused as wire.ErrTooLarge;
+// a large one before its payload is allocated or read.
+func TestMaxUserPayload(t *testing.T) {
+	const limit = 40000
+	for _, tc := range []struct {
+		name string
+		size int
+		// whole writes the whole frame, else only its fixed part.
+		whole bool
+	}{
+		{"large, fixed part only", 1 << 20, false},
+		{"large, whole", limit + 1, true},
+		{"small", 100, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ca, cb := socketPair(t)
+			defer cb.Close()
+			ra := newRecorder()
+			var mu sync.Mutex
+			allocated := 0
+			start(t, ca, ra, Options{MaxUserPayload: min(limit, tc.size-1), NewPayload: func(n int) []byte {
+				mu.Lock()
+				defer mu.Unlock()
+				allocated++
+				return nil
+			}})
+			frame := userFrame(1, 0, make([]byte, tc.size), 0)
+			if !tc.whole {
+				frame = frame[:wire.UserPayloadOffset]
+			}
+			ok := userFrame(0, 0, make([]byte, min(limit, tc.size-1)), 0)
+			if _, err := cb.Write(append(ok, frame...)); err != nil {
+				t.Fatal(err)
+			}
+			err := ra.waitError(t)
+			if !errors.Is(err, wire.ErrTooLarge) || !errors.Is(err, ErrPeerFault) {
+				t.Fatalf("HandleError(%v), want wire.ErrTooLarge charged to the peer", err)
+			}
+			if got := len(ra.waitFrames(t, 1)); got != 1 {
+				t.Fatalf("%d frames delivered, want the one within the limit", got)
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			// Only the payload within the limit, if it is a large one.
+			want := 0
+			if len(ok) >= largeFrame {
+				want = 1
+			}
+			if allocated != want {
+				t.Fatalf("NewPayload called %d times, want %d: the refused payload was allocated", allocated, want)
+			}
+		})
+	}
 }

@@ -195,6 +195,9 @@ func (rd *reader) beginLarge(h wire.Header) error {
 	if err != nil {
 		return peerFault(fmt.Errorf("channel: bad frame from peer: %w", err))
 	}
+	if err := rd.checkUserPayload(plen); err != nil {
+		return err
+	}
 	payload := rd.newPayload(plen)
 	at := rd.r + wire.UserPayloadOffset
 	n := copy(payload, rd.buf[at:rd.w])
@@ -233,8 +236,23 @@ func (rd *reader) decodeAndDeliver(frame []byte, shared bool) error {
 	if err := wire.Decode(frame, &rd.scratch); err != nil {
 		return peerFault(fmt.Errorf("channel: bad frame from peer: %w", err))
 	}
+	if h.Type == wire.TypeUser {
+		if err := rd.checkUserPayload(len(rd.scratch.User.Payload)); err != nil {
+			return err
+		}
+	}
 	rd.frames++
 	rd.deliver(rd.fds.take(h.NumHandles), shared, h.Length)
+	return nil
+}
+
+// checkUserPayload refuses a User payload of n bytes over
+// Options.MaxUserPayload.
+func (rd *reader) checkUserPayload(n int) error {
+	if limit := rd.c.opts.MaxUserPayload; limit > 0 && n > limit {
+		return peerFault(fmt.Errorf("channel: bad frame from peer: user payload of %d bytes exceeds the limit %d: %w",
+			n, limit, wire.ErrTooLarge))
+	}
 	return nil
 }
 
