@@ -68,7 +68,8 @@
 //
 // Everything the peer can make the reader hold is bounded: a frame by
 // Options.MaxFrameSize, and by Options.HandshakeFrameSize until the owner
-// calls LiftHandshakeLimit; the time from a frame's first byte to its last
+// calls LiftHandshakeLimit; a User payload by Options.MaxUserPayload,
+// checked before the payload's buffer is made; the time from a frame's first byte to its last
 // by Options.FrameTimeout; descriptors that no frame has claimed yet by
 // Options.MaxQueuedFDs. Every error caused by the peer's bytes matches
 // ErrPeerFault, so the owner can tell misbehaviour from an ordinary end and
