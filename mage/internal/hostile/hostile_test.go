@@ -233,6 +233,7 @@ func TestAttacksCutAndCharged(t *testing.T) {
 		{hostile.ModeStall, channel.ErrFrameTimeout},
 		{hostile.ModeLargeStall, channel.ErrFrameTimeout},
 		{hostile.ModeLargeBadLength, wire.ErrBadLength},
+		{hostile.ModeLargeOverLimit, wire.ErrTooLarge},
 		{hostile.ModeCountersFlood, mage.ErrSlowReader},
 		{hostile.ModeFDCount, channel.ErrMissingHandles},
 		{hostile.ModeFDFlood, channel.ErrTooManyHandles},
