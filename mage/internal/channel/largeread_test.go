@@ -16,17 +16,6 @@ import (
 	"github.com/mage-ipc/mage/mage/internal/wire"
 )
 
-// unreadBytes returns how many bytes wait unread in the receive queue of
-// the socket whose duplicate descriptor is fd.
-func unreadBytes(t *testing.T, fd int) int {
-	t.Helper()
-	n, err := unix.IoctlGetInt(fd, unix.SIOCINQ)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return n
-}
-
 // writeAndWaitRead writes b to w, with fds on its first byte, and waits
 // until the channel's reader has taken every byte of it out of the socket
 // (observed through fd, a duplicate of the reader's socket), so that the

@@ -83,7 +83,12 @@ func TestPayloadSent(t *testing.T) {
 	t.Run("written", func(t *testing.T) {
 		ca, cb := socketPair(t)
 		rb := newRecorder()
-		a := start(t, ca, newRecorder(), opts)
+		withNotify := opts
+		withNotify.PayloadSent = func(p []byte) {
+			opts.PayloadSent(p)
+			rb.notify() // wakes the waitFor below
+		}
+		a := start(t, ca, newRecorder(), withNotify)
 		b := newChannel(t, cb, rb, Options{}) // not reading yet: payloads queue
 		var large [][]byte
 		small := make([]byte, largePayload-1)
