@@ -54,6 +54,8 @@ type link struct {
 	onBad func(err error)
 	// onPeer is ConnectOptions.OnPeer; nil when not set.
 	onPeer func(NodeName)
+	// payloads keeps large payloads written, for large ones received.
+	payloads payloadCache
 
 	// peer and received are written by the reader before it closes
 	// helloDone and attachDone respectively, and only read after.
@@ -99,7 +101,12 @@ func newLink(n *Node, conn *net.UnixConn, opts ConnectOptions) (*link, error) {
 		attachDone:  make(chan struct{}),
 		dead:        make(chan struct{}),
 	}
-	l.ch = channel.New(conn, l, n.limits.channelOptions())
+	chOpts := n.limits.channelOptions()
+	// A payload over the node's limit is refused before it is read
+	// (handleUser checks every limit again).
+	chOpts.MaxUserPayload = n.limits.MaxPayload
+	chOpts.PayloadSent, chOpts.NewPayload = l.payloads.put, l.payloads.get
+	l.ch = channel.New(conn, l, chOpts)
 	n.mu.Lock()
 	defer n.unlock()
 	switch {

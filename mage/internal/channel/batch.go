@@ -90,11 +90,14 @@ func (b *batch) insertExt(at int, data []byte) {
 }
 
 // reset empties b for reuse. The descriptors must have been sent or closed.
-func (b *batch) reset() {
+// sent, when not nil, is given each payload b held, all of which the
+// kernel has taken (Options.PayloadSent).
+func (b *batch) reset(sent func([]byte)) {
 	if cap(b.buf) > maxRetainedBuffer {
 		b.buf = nil
 	}
 	b.buf = b.buf[:0]
+	b.releaseExt(sent)
 	// Forget the payloads, so that the memory of a written one is free.
 	clear(b.ext)
 	b.ext = b.ext[:0]
@@ -106,10 +109,22 @@ func (b *batch) reset() {
 
 // discard closes the descriptors not yet sent and empties b, releasing its
 // memory: it is for a channel that has stopped, whose owner may keep it
-// around long after (a Connection that ended).
-func (b *batch) discard() {
+// around long after (a Connection that ended). sent, when not nil, is
+// given each payload b held: the channel is done with them.
+func (b *batch) discard(sent func([]byte)) {
 	closeFDs(b.fds[b.sent:])
+	b.releaseExt(sent)
 	*b = batch{}
+}
+
+// releaseExt hands each payload b holds to sent, if there is one.
+func (b *batch) releaseExt(sent func([]byte)) {
+	if sent == nil {
+		return
+	}
+	for i := range b.ext {
+		sent(b.ext[i].data)
+	}
 }
 
 // prepare sets up w for the next system call on b: the buffers from the

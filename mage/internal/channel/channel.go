@@ -94,6 +94,34 @@ type Options struct {
 	// Longer payloads are the Handler's to keep, as without it.
 	LendPayloadsUpTo int
 
+	// MaxUserPayload, when not zero, is the largest User payload the
+	// reader accepts. A frame that declares more stops the channel with a
+	// peer fault matching wire.ErrTooLarge: a large one as soon as its
+	// fixed part has arrived, before anything is allocated for its
+	// payload, so a peer cannot make the reader allocate more than the
+	// owner's own limit for one payload, however large MaxFrameSize is.
+	MaxUserPayload int
+
+	// NewPayload, when not nil, makes the buffer of each payload of a
+	// large User frame (largeFrame bytes or more), which the reader reads
+	// into apart from the rest of the frame and HandleFrame then gets as
+	// User.Payload: it returns a slice of length n, with any contents
+	// (the reader overwrites every byte before the Handler sees it), or
+	// nil for a fresh one. n is
+	// the length the frame declares, checked against the frame size
+	// already accepted. A pool of buffers that their users hand back goes
+	// here; without it, each payload is a fresh make.
+	NewPayload func(n int) []byte
+
+	// PayloadSent, when not nil, is given every payload that SendUser
+	// accepted and left uncopied (those of largePayload bytes or more),
+	// once the kernel has taken all of it or the channel has dropped it
+	// (it stopped first): from then on the channel no longer refers to it,
+	// so its owner may reuse it. It runs on the goroutine that wrote the
+	// payload, possibly with the channel's lock held, so it must be quick
+	// and must not call the Channel.
+	PayloadSent func(p []byte)
+
 	// DeferDirectWrite makes Send and SendUser only queue: when they find
 	// the writer idle, they leave the write to the caller's next
 	// WritePending, which it makes once it has released its own locks, so
@@ -203,6 +231,9 @@ func New(conn *net.UnixConn, h Handler, opts Options) *Channel {
 	if opts.FrameTimeout < 0 {
 		opts.FrameTimeout = 0
 	}
+	if opts.MaxUserPayload < 0 {
+		opts.MaxUserPayload = 0
+	}
 	if opts.MaxQueuedFDs <= 0 {
 		opts.MaxQueuedFDs = DefaultMaxQueuedFDs
 	}
@@ -249,7 +280,7 @@ func (c *Channel) Close() error {
 		// Never started: do here what the goroutines would have done on
 		// their way out. Setting started makes later Closes wait below.
 		c.started = true
-		c.pending.discard()
+		c.pending.discard(c.opts.PayloadSent)
 		c.mu.Unlock()
 		close(c.writerDone)
 		c.callHandleError(ErrClosed)
@@ -404,7 +435,7 @@ func (c *Channel) runWriter() {
 	defer close(c.writerDone)
 	var inflight batch
 	err := c.writeLoop(&inflight)
-	inflight.discard()
+	inflight.discard(c.opts.PayloadSent)
 
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -421,7 +452,7 @@ func (c *Channel) runWriter() {
 	if c.writeErr == nil {
 		c.writeErr = ErrClosed
 	}
-	c.pending.discard()
+	c.pending.discard(c.opts.PayloadSent)
 	if c.flushed != nil {
 		close(c.flushed)
 		c.flushed = nil

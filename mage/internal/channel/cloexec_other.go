@@ -5,9 +5,8 @@ package channel
 import "golang.org/x/sys/unix"
 
 // setCloexec marks received descriptors close-on-exec. These systems have no
-// MSG_CMSG_CLOEXEC; the net package already sets the flag after a successful
-// read, and doing it again here covers the reads it skips (one that returned
-// an error along with descriptors).
+// MSG_CMSG_CLOEXEC, so the flag is set after the read, for every
+// descriptor it brought (also when the read returned an error with them).
 func setCloexec(fds []int) {
 	for _, fd := range fds {
 		unix.CloseOnExec(fd)

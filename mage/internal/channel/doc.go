@@ -17,9 +17,22 @@
 // payload of 16 KiB or more not at all: the buffer holds the frame's fixed
 // part, and the payload is written from where it is with a vectored write
 // (sendmsg with several buffers), so the pending buffer stays small and is
-// reused however large the messages. The reader reads the rest of a large
-// User frame straight into a buffer of its own, which becomes the payload
-// the Handler gets, instead of into its shared buffer and then copying it.
+// reused however large the messages. The reader reads the payload of a
+// large User frame (32 KiB or more) straight into a buffer of exactly the
+// payload's length, which the frame's fixed part declares, and hands that
+// buffer on as the payload, instead of reading into its shared buffer and
+// copying out. The rest of the frame (padding, port descriptors) and the
+// next frame's fixed part go into the shared buffer by the same recvmsg
+// (two iovecs), so in a stream of large frames one call ends a payload and
+// tells the length of the next (wire.UserPayloadLen and
+// wire.DecodeUserWithoutPayload split the decoding so). The vectored calls
+// reuse their message header and iovecs (msg_linux.go), so they allocate
+// nothing. Options.NewPayload lets the owner supply those payload buffers
+// (from buffers it got back), and Options.PayloadSent tells it when a
+// payload SendUser left uncopied is no longer referred to, so that it can
+// be reused: without them a payload is one fresh allocation per message
+// on each side, which is most of what a large message costs (see
+// docs/performance.md).
 // A channel that carries large payloads asks the kernel for a 1 MiB send
 // buffer (capped by the system's limits), so that a large frame takes fewer
 // wake-ups; one of small frames keeps the default, which fills sooner and so
@@ -36,10 +49,10 @@
 // header declares. A frame that declares more than have arrived breaks the
 // channel, as does a truncated control message (MSG_CTRUNC) or a peer that
 // sends more descriptors than the queue holds. Received descriptors are
-// close-on-exec: Go asks for MSG_CMSG_CLOEXEC on Linux (net.UnixConn.ReadMsgUnix,
-// net/unixsock_readmsg_cmsg_cloexec.go) and sets FD_CLOEXEC after the read
-// elsewhere; this package sets it again on those other systems, so a
-// descriptor is never inherited by a child even if that path changes.
+// close-on-exec: on Linux the reader's recvmsg asks for MSG_CMSG_CLOEXEC, so
+// the kernel sets the flag as it installs them; elsewhere this package sets
+// FD_CLOEXEC right after the read, so a descriptor is never inherited by a
+// child.
 //
 // # Backpressure
 //
@@ -55,7 +68,8 @@
 //
 // Everything the peer can make the reader hold is bounded: a frame by
 // Options.MaxFrameSize, and by Options.HandshakeFrameSize until the owner
-// calls LiftHandshakeLimit; the time from a frame's first byte to its last
+// calls LiftHandshakeLimit; a User payload by Options.MaxUserPayload,
+// checked before the payload's buffer is made; the time from a frame's first byte to its last
 // by Options.FrameTimeout; descriptors that no frame has claimed yet by
 // Options.MaxQueuedFDs. Every error caused by the peer's bytes matches
 // ErrPeerFault, so the owner can tell misbehaviour from an ordinary end and

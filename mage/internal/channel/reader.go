@@ -24,9 +24,10 @@ const (
 	// to initialReadBuffer, so one huge frame does not pin its memory.
 	shrinkAbove = 1 << 20
 	// largeFrame is the User frame size from which the reader reads the
-	// rest of a frame straight into a buffer of its own, which the
-	// Handler then gets, instead of into the shared buffer and copying the
-	// payload out.
+	// payload straight into a buffer of its own, exactly the payload's
+	// size, which the Handler then gets, instead of into the shared buffer
+	// and copying it out. The rest of the frame (its fixed part, padding
+	// and port descriptors) still goes into the shared buffer.
 	largeFrame = 32 << 10
 )
 
@@ -37,14 +38,18 @@ type reader struct {
 	buf  []byte
 	r, w int
 	// want is how many bytes, from r, the frame being read needs in
-	// full: HeaderSize until its header is known.
+	// buf: HeaderSize until its header is known.
 	want int
 	oob  []byte
 	fds  fdQueue
-	// large, when not nil, is the User frame being read into a buffer of
-	// its own (see largeFrame); its first largeN bytes have arrived.
-	large  []byte
-	largeN int
+	// large, when not nil, is the payload of the User frame being read
+	// (see largeFrame); its first largeN bytes have arrived. The frame's
+	// other bytes, largeRest of them, are read into buf from r, as if the
+	// payload had been cut out of the frame (wire.DecodeUserWithoutPayload
+	// decodes them so).
+	large     []byte
+	largeN    int
+	largeRest int
 	// afterLarge is set while the frames are large ones: a read at a
 	// frame boundary then takes only the next frame's fixed part, so that
 	// a large frame's payload is not read into buf and copied out.
@@ -59,16 +64,22 @@ type reader struct {
 	// every slice copied out of buf and scratch.
 	scratch wire.Frame
 	out     wire.Frame
+	// sys makes the read calls; readFunc is read bound once, so that a
+	// read allocates nothing.
+	sys      syscallReader
+	readFunc func(fd uintptr) bool
 }
 
 func newReader(c *Channel) *reader {
-	return &reader{
+	rd := &reader{
 		c:    c,
 		buf:  make([]byte, initialReadBuffer),
 		want: wire.HeaderSize,
 		oob:  make([]byte, unix.CmsgSpace(oobSize)),
 		fds:  fdQueue{limit: c.opts.MaxQueuedFDs},
 	}
+	rd.readFunc = rd.sys.read
+	return rd
 }
 
 // loop reads and delivers frames until the channel stops (nil) or reading
@@ -116,12 +127,14 @@ func (rd *reader) armFrameTimeout() error {
 func (rd *reader) deliverAll() error {
 	for {
 		if rd.large != nil {
-			if rd.largeN < len(rd.large) {
+			if rd.largeN < len(rd.large) || rd.w-rd.r < rd.largeRest {
+				rd.want = rd.largeRest
 				return nil
 			}
-			frame := rd.large
-			rd.large, rd.largeN = nil, 0
-			if err := rd.decodeAndDeliver(frame, false); err != nil {
+			rest, payload := rd.buf[rd.r:rd.r+rd.largeRest], rd.large
+			rd.r += rd.largeRest
+			rd.large, rd.largeN, rd.largeRest = nil, 0, 0
+			if err := rd.decodeLargeAndDeliver(rest, payload); err != nil {
 				return err
 			}
 			if rd.stopping() {
@@ -144,12 +157,14 @@ func (rd *reader) deliverAll() error {
 		}
 		if avail < h.Length {
 			if h.Type == wire.TypeUser && h.Length >= largeFrame {
-				// Only this frame's bytes are buffered: the rest goes
-				// straight into the buffer the Handler will get.
-				rd.large = make([]byte, h.Length)
-				rd.largeN = copy(rd.large, rd.buf[rd.r:rd.w])
-				rd.r, rd.w = 0, 0
 				rd.afterLarge = true
+				if avail < wire.UserPayloadOffset {
+					rd.want = wire.UserPayloadOffset
+					return nil
+				}
+				if err := rd.beginLarge(h); err != nil {
+					return err
+				}
 				continue
 			}
 			rd.want = h.Length
@@ -168,6 +183,28 @@ func (rd *reader) deliverAll() error {
 			return nil
 		}
 	}
+}
+
+// beginLarge starts reading the large User frame whose header h and fixed
+// part are at buf[r:]: it makes the payload's own buffer, of exactly the
+// length the frame declares (checked against the accepted frame length,
+// so a peer cannot make it larger than that), moves into it the part of
+// the payload already read, and closes the gap that leaves in buf.
+func (rd *reader) beginLarge(h wire.Header) error {
+	plen, err := wire.UserPayloadLen(rd.buf[rd.r:rd.w])
+	if err != nil {
+		return peerFault(fmt.Errorf("channel: bad frame from peer: %w", err))
+	}
+	if err := rd.checkUserPayload(plen); err != nil {
+		return err
+	}
+	payload := rd.newPayload(plen)
+	at := rd.r + wire.UserPayloadOffset
+	n := copy(payload, rd.buf[at:rd.w])
+	rd.w = at + copy(rd.buf[at:], rd.buf[at+n:rd.w])
+	rd.large, rd.largeN, rd.largeRest = payload, n, h.Length-plen
+	rd.want = rd.largeRest
+	return nil
 }
 
 // stopping reports whether the channel was closed, perhaps by the Handler
@@ -199,14 +236,65 @@ func (rd *reader) decodeAndDeliver(frame []byte, shared bool) error {
 	if err := wire.Decode(frame, &rd.scratch); err != nil {
 		return peerFault(fmt.Errorf("channel: bad frame from peer: %w", err))
 	}
+	if h.Type == wire.TypeUser {
+		if err := rd.checkUserPayload(len(rd.scratch.User.Payload)); err != nil {
+			return err
+		}
+	}
 	rd.frames++
-	rd.deliver(rd.fds.take(h.NumHandles), shared)
+	rd.deliver(rd.fds.take(h.NumHandles), shared, h.Length)
 	return nil
 }
 
-// deliver gives the decoded frame to the Handler, with its slices copied out
-// of the reader's buffer when shared, so that the Handler may keep them.
-func (rd *reader) deliver(fds []int, shared bool) {
+// checkUserPayload refuses a User payload of n bytes over
+// Options.MaxUserPayload.
+func (rd *reader) checkUserPayload(n int) error {
+	if limit := rd.c.opts.MaxUserPayload; limit > 0 && n > limit {
+		return peerFault(fmt.Errorf("channel: bad frame from peer: user payload of %d bytes exceeds the limit %d: %w",
+			n, limit, wire.ErrTooLarge))
+	}
+	return nil
+}
+
+// newPayload returns a buffer of n bytes for a payload to be read into:
+// from Options.NewPayload if set and it has one (a wrong length from it is
+// a bug of the program's, and gets a fresh buffer instead), or a fresh one.
+func (rd *reader) newPayload(n int) []byte {
+	if alloc := rd.c.opts.NewPayload; alloc != nil {
+		if b := alloc(n); len(b) == n {
+			return b[:n:n]
+		}
+	}
+	return make([]byte, n)
+}
+
+// decodeLargeAndDeliver decodes a large User frame read in two parts (see
+// reader.large) and hands it to the Handler, which gets payload itself.
+func (rd *reader) decodeLargeAndDeliver(rest, payload []byte) error {
+	h, err := wire.ParseHeader(rest)
+	if err != nil {
+		return peerFault(fmt.Errorf("channel: bad frame from peer: %w", err))
+	}
+	if h.NumHandles > rd.fds.len() {
+		return peerFault(fmt.Errorf("%w: %s frame declares %d, %d arrived",
+			ErrMissingHandles, h.Type, h.NumHandles, rd.fds.len()))
+	}
+	s := &rd.scratch
+	if err := wire.DecodeUserWithoutPayload(rest, payload, &s.User); err != nil {
+		return peerFault(fmt.Errorf("channel: bad frame from peer: %w", err))
+	}
+	s.Type, s.NumPorts, s.NumHandles = h.Type, h.NumPorts, h.NumHandles
+	rd.frames++
+	rd.deliver(rd.fds.take(h.NumHandles), false, h.Length)
+	return nil
+}
+
+// deliver gives the decoded frame, of frameLen bytes, to the Handler, with
+// its slices copied out of the reader's buffer when shared, so that the
+// Handler may keep them. The payload of a large frame that was read whole
+// into the shared buffer is copied into a buffer from newPayload, as if it
+// had been read apart.
+func (rd *reader) deliver(fds []int, shared bool, frameLen int) {
 	out := &rd.out
 	*out = rd.scratch
 	switch out.Type {
@@ -215,8 +303,13 @@ func (rd *reader) deliver(fds []int, shared bool) {
 	case wire.TypeAttach:
 		out.Attach = clone(out.Attach)
 	case wire.TypeUser:
-		if shared && len(out.User.Payload) > rd.c.opts.LendPayloadsUpTo {
-			out.User.Payload = clone(out.User.Payload)
+		switch p := out.User.Payload; {
+		case !shared || len(p) <= rd.c.opts.LendPayloadsUpTo:
+		case frameLen >= largeFrame:
+			out.User.Payload = rd.newPayload(len(p))
+			copy(out.User.Payload, p)
+		default:
+			out.User.Payload = clone(p)
 		}
 		out.User.Ports = clone(out.User.Ports)
 	}
@@ -235,20 +328,44 @@ func clone[T any](s []T) []T {
 
 // fill makes room for the frame being read and reads once from the socket.
 func (rd *reader) fill() error {
-	into := rd.large[rd.largeN:]
-	if rd.large == nil {
-		rd.makeRoom()
-		into = rd.buf[rd.w:]
-		if rd.afterLarge && rd.r == rd.w {
-			into = into[:wire.UserPayloadOffset]
-		}
-	}
-	n, oobn, flags, _, err := rd.c.conn.ReadMsgUnix(into, rd.oob)
+	bufs := rd.sys.bufs[:0]
 	if rd.large != nil {
-		rd.largeN += n
+		// The payload first, then the rest of the frame and the next
+		// frame's fixed part, so that one call can end one large frame
+		// and tell the size of the next.
+		rd.makeRoom(rd.largeRest + wire.UserPayloadOffset)
+		// buf[r:w] never holds more than the rest and the next fixed
+		// part (see beginLarge), so end is at or past w.
+		end := min(rd.r+rd.largeRest+wire.UserPayloadOffset, len(rd.buf))
+		bufs = append(bufs, rd.large[rd.largeN:], rd.buf[rd.w:end])
 	} else {
-		rd.w += n
+		rd.makeRoom(rd.want)
+		into := rd.buf[rd.w:]
+		if rd.afterLarge && rd.w-rd.r < wire.UserPayloadOffset {
+			into = into[:wire.UserPayloadOffset-(rd.w-rd.r)]
+		}
+		bufs = append(bufs, into)
 	}
+	// A Read that fails before the call (a deadline, a close) leaves the
+	// outcome as set here: nothing read.
+	rd.sys.bufs, rd.sys.oob = bufs, rd.oob
+	rd.sys.n, rd.sys.oobn, rd.sys.flags, rd.sys.err = 0, 0, 0, nil
+	err := rd.c.raw.Read(rd.readFunc)
+	if err == nil {
+		err = rd.sys.err
+	}
+	n, oobn, flags := rd.sys.n, rd.sys.oobn, rd.sys.flags
+	clear(rd.sys.bufs) // they may hold the payload: do not keep it alive
+	rd.sys.bufs = rd.sys.bufs[:0]
+	if err == nil && n == 0 {
+		err = io.EOF
+	}
+	if rd.large != nil {
+		got := min(n, len(rd.large)-rd.largeN)
+		rd.largeN += got
+		n -= got
+	}
+	rd.w += n
 	if oobn > 0 {
 		if qerr := rd.queueFDs(rd.oob[:oobn]); qerr != nil {
 			return qerr
@@ -279,6 +396,36 @@ func (rd *reader) fill() error {
 	return fmt.Errorf("channel: read: %w", err)
 }
 
+// syscallReader makes the reader's system call: one recvmsg into bufs and
+// oob, waiting in the poller while the socket is empty.
+type syscallReader struct {
+	bufs [][]byte
+	oob  []byte
+	// The call's outcome.
+	n, oobn, flags int
+	err            error
+	msg            msgCalls
+}
+
+// read is the syscall.RawConn callback: it reports false to have the
+// poller wait for the socket.
+func (s *syscallReader) read(fd uintptr) bool {
+	for {
+		n, oobn, flags, err := s.msg.recvmsg(int(fd), s.bufs, s.oob)
+		switch err {
+		case unix.EINTR:
+			continue
+		case unix.EAGAIN:
+			return false
+		case nil:
+			s.n, s.oobn, s.flags, s.err = n, oobn, flags, nil
+		default:
+			s.n, s.oobn, s.flags, s.err = 0, 0, 0, os.NewSyscallError("recvmsg", err)
+		}
+		return true
+	}
+}
+
 // inFrame reports whether part of a frame has arrived.
 func (rd *reader) inFrame() bool { return rd.large != nil || rd.w > rd.r }
 
@@ -286,27 +433,32 @@ func (rd *reader) inFrame() bool { return rd.large != nil || rd.w > rd.r }
 // how many are wanted.
 func (rd *reader) partial() (got, want int) {
 	if rd.large != nil {
-		return rd.largeN, len(rd.large)
+		return rd.largeN + rd.w - rd.r, len(rd.large) + rd.largeRest
+	}
+	if h, err := wire.ParseHeader(rd.buf[rd.r:rd.w]); err == nil {
+		// The whole frame, not the part of it the reader waits for
+		// first (a large frame's fixed part).
+		return rd.w - rd.r, h.Length
 	}
 	return rd.w - rd.r, rd.want
 }
 
 // makeRoom arranges for buf[r:] to hold want bytes and for there to be free
 // space to read into.
-func (rd *reader) makeRoom() {
+func (rd *reader) makeRoom(want int) {
 	if rd.r == rd.w {
 		rd.r, rd.w = 0, 0
-		if len(rd.buf) > shrinkAbove && rd.want <= initialReadBuffer {
+		if len(rd.buf) > shrinkAbove && want <= initialReadBuffer {
 			rd.buf = make([]byte, initialReadBuffer)
 		}
 	}
 	switch {
-	case len(rd.buf) < rd.want:
-		size := max(rd.want, min(2*len(rd.buf), rd.c.opts.MaxFrameSize))
+	case len(rd.buf) < want:
+		size := max(want, min(2*len(rd.buf), rd.c.opts.MaxFrameSize))
 		buf := make([]byte, size)
 		rd.w = copy(buf, rd.buf[rd.r:rd.w])
 		rd.r, rd.buf = 0, buf
-	case len(rd.buf)-rd.r < rd.want || len(rd.buf)-rd.w < minRead:
+	case len(rd.buf)-rd.r < want || len(rd.buf)-rd.w < minRead:
 		if rd.r > 0 {
 			rd.w = copy(rd.buf, rd.buf[rd.r:rd.w])
 			rd.r = 0

@@ -59,9 +59,10 @@ func (c *Channel) send(fn func([]byte) []byte, frames []byte, fds []int) error {
 // descriptors, u.NumHandles of them, which the channel owns from the call
 // on, as with Send. A payload of largePayload bytes or more is not copied:
 // the queue refers to it until the kernel has taken it, so the caller must
-// not change it after the call, whatever the outcome. A frame that cannot
-// be encoded or exceeds Options.MaxFrameSize returns an error wrapping
-// ErrInvalidSend. Errors and order are otherwise as for Send.
+// not change it after a call that succeeded (Options.PayloadSent says when
+// it may). A frame that cannot be encoded or exceeds Options.MaxFrameSize
+// returns an error wrapping ErrInvalidSend. Errors and order are otherwise
+// as for Send.
 func (c *Channel) SendUser(u *wire.User, fds []int) error {
 	if err := c.checkUser(u, fds); err != nil {
 		closeFDs(fds)
@@ -238,7 +239,7 @@ func (c *Channel) writeDirectLocked() bool {
 		}
 		p.advance(w)
 	}
-	p.reset()
+	p.reset(c.opts.PayloadSent)
 	return true
 }
 

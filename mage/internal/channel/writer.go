@@ -56,7 +56,7 @@ func (c *Channel) flush(inflight *batch) error {
 		if err != nil {
 			return err
 		}
-		inflight.reset()
+		inflight.reset(c.opts.PayloadSent)
 	}
 }
 
@@ -84,7 +84,7 @@ func (c *Channel) writeBatch(b *batch) error {
 // syscallWriter makes the system calls of one writer of a batch: the
 // writer goroutine has one, the direct path (under Channel.mu) another.
 // writeFunc is its write method bound once, so that a write allocates
-// nothing unless it carries descriptors or several buffers.
+// nothing unless it carries descriptors.
 type syscallWriter struct {
 	// What batch.prepare set up: the buffers, the descriptors that ride
 	// with them, and, if the call starts a chunk, where it ends.
@@ -99,6 +99,8 @@ type syscallWriter struct {
 	// The call's outcome.
 	n   int
 	err error
+	// msg makes the vectored calls.
+	msg msgCalls
 
 	writeFunc func(fd uintptr) bool
 }
@@ -116,14 +118,12 @@ func (w *syscallWriter) write(fd uintptr) bool {
 	var err error
 	for {
 		switch {
-		case len(w.fds) > 0 && len(w.iov) == 1:
-			n, err = unix.SendmsgN(int(fd), w.iov[0], unix.UnixRights(w.fds...), nil, 0)
 		case len(w.fds) > 0:
-			n, err = unix.SendmsgBuffers(int(fd), w.iov, unix.UnixRights(w.fds...), nil, 0)
+			n, err = w.msg.sendmsg(int(fd), w.iov, unix.UnixRights(w.fds...))
 		case len(w.iov) == 1:
 			n, err = unix.Write(int(fd), w.iov[0])
 		default:
-			n, err = unix.SendmsgBuffers(int(fd), w.iov, nil, nil, 0)
+			n, err = w.msg.sendmsg(int(fd), w.iov, nil)
 		}
 		if err != unix.EINTR {
 			break

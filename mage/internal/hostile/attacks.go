@@ -19,6 +19,17 @@ const (
 	// ModeStall: a handshake, then the first 20 bytes of a frame, and
 	// nothing more.
 	ModeStall = "stall"
+	// ModeLargeStall: a handshake, then half of a 1 MiB user frame (which
+	// the parent reads into a payload buffer of its own), and nothing
+	// more.
+	ModeLargeStall = "large-stall"
+	// ModeLargeBadLength: a handshake, then the fixed part of a large user
+	// frame whose payload length exceeds the frame it declares.
+	ModeLargeBadLength = "large-bad-length"
+	// ModeLargeOverLimit: a handshake, then the fixed part of a well-formed
+	// user frame of 32 MiB, within the wire's frame limit but over the
+	// parent's payload limit, and nothing more.
+	ModeLargeOverLimit = "large-over-limit"
 	// ModeNoRead: a handshake, then it never reads while the parent writes.
 	ModeNoRead = "noread"
 	// ModeSeqAhead: user messages with sequence numbers far beyond the next
@@ -98,6 +109,28 @@ var attacks = map[string]func(p *Peer, token []byte) error{
 		}
 		b := wire.AppendClosure(nil, &wire.Closure{Target: wire.PortName(RandomName())})
 		return p.Write(b[:20])
+	},
+	ModeLargeStall: func(p *Peer, token []byte) error {
+		if _, _, err := p.Handshake(token); err != nil {
+			return err
+		}
+		b := wire.AppendUser(nil, &wire.User{Target: wire.PortName(RandomName()), Seq: 1, Payload: make([]byte, 1<<20)})
+		return p.Write(b[:len(b)/2])
+	},
+	ModeLargeBadLength: func(p *Peer, token []byte) error {
+		if _, _, err := p.Handshake(token); err != nil {
+			return err
+		}
+		b := wire.AppendUser(nil, &wire.User{Target: wire.PortName(RandomName()), Seq: 1, Payload: make([]byte, 1<<20)})
+		b[52], b[53], b[54], b[55] = 0, 0, 0, 0x40 // payload length 1 GiB
+		return p.Write(b[:wire.UserPayloadOffset])
+	},
+	ModeLargeOverLimit: func(p *Peer, token []byte) error {
+		if _, _, err := p.Handshake(token); err != nil {
+			return err
+		}
+		b := wire.AppendUserWithoutPayload(nil, &wire.User{Target: wire.PortName(RandomName()), Seq: 1, Payload: make([]byte, 32<<20)})
+		return p.Write(b[:wire.UserPayloadOffset])
 	},
 	ModeNoRead: func(p *Peer, token []byte) error {
 		_, atts, err := p.Handshake(token)

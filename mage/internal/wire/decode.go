@@ -186,34 +186,15 @@ func decodeAttach(b []byte, h Header, f *Frame) error {
 
 func decodeUser(b []byte, h Header, u *User) error {
 	const t = TypeUser
-	u.Target = portAt(b, offUserTarget)
-	if u.Target.IsZero() {
-		return zeroName(t, "target port", offUserTarget)
+	if err := decodeUserFixed(b, h, u); err != nil {
+		return err
 	}
-	u.Seq = binary.LittleEndian.Uint64(b[offUserSeq:])
-	u.Interface = binary.LittleEndian.Uint32(b[offUserInterface:])
-	u.Method = binary.LittleEndian.Uint32(b[offUserMethod:])
-	u.Flags = binary.LittleEndian.Uint32(b[offUserFlags:])
-	u.RequestID = binary.LittleEndian.Uint64(b[offUserRequestID:])
-	u.NumHandles = h.NumHandles
-
-	// Sizes are compared as int64 so that no length field can overflow.
-	plen := int64(binary.LittleEndian.Uint32(b[offUserPayloadLen:]))
-	left := int64(len(b)) - userFixedSize - int64(h.NumPorts)*DescriptorSize
-	if left < 0 {
-		return decodeErr(t, ErrBadLength, "length", offLength,
-			"frame length "+itoa(len(b))+" too short for "+itoa(h.NumPorts)+" port descriptors")
+	plen, left, err := userLengths(b, h)
+	if err != nil {
+		return err
 	}
-	if plen > left {
-		return decodeErr(t, ErrBadLength, "payload length", offUserPayloadLen,
-			"payload length "+itoa(int(plen))+" exceeds frame ("+itoa(int(left))+" bytes left)")
-	}
-	if padded := int64(align(int(plen))); padded != left {
-		return decodeErr(t, ErrBadLength, "payload length", offUserPayloadLen,
-			"payload length "+itoa(int(plen))+" pads to "+itoa(int(padded))+" bytes but the frame leaves "+itoa(int(left)))
-	}
-	end := offUserPayload + int(plen)
-	descs := offUserPayload + int(left)
+	end := offUserPayload + plen
+	descs := offUserPayload + left
 	if err := checkZero(t, b, end, descs, "padding"); err != nil {
 		return err
 	}
@@ -221,9 +202,48 @@ func decodeUser(b []byte, h Header, u *User) error {
 	if plen > 0 {
 		u.Payload = b[offUserPayload:end:end]
 	}
-	var err error
 	u.Ports, err = decodeDescriptors(t, b, descs, h.NumPorts, u.Ports[:0])
 	return err
+}
+
+// decodeUserFixed decodes the fields of a User frame's fixed part, b's
+// first userFixedSize bytes, except the payload length.
+func decodeUserFixed(b []byte, h Header, u *User) error {
+	u.Target = portAt(b, offUserTarget)
+	if u.Target.IsZero() {
+		return zeroName(TypeUser, "target port", offUserTarget)
+	}
+	u.Seq = binary.LittleEndian.Uint64(b[offUserSeq:])
+	u.Interface = binary.LittleEndian.Uint32(b[offUserInterface:])
+	u.Method = binary.LittleEndian.Uint32(b[offUserMethod:])
+	u.Flags = binary.LittleEndian.Uint32(b[offUserFlags:])
+	u.RequestID = binary.LittleEndian.Uint64(b[offUserRequestID:])
+	u.NumHandles = h.NumHandles
+	return nil
+}
+
+// userLengths checks the payload length in a User frame's fixed part (b's
+// first userFixedSize bytes) against the frame length and port count of
+// its header h, and returns it with the bytes between the fixed part and
+// the port descriptors (the payload and its padding).
+func userLengths(b []byte, h Header) (plen, left int, err error) {
+	const t = TypeUser
+	// Sizes are compared as int64 so that no length field can overflow.
+	p := int64(binary.LittleEndian.Uint32(b[offUserPayloadLen:]))
+	l := int64(h.Length) - userFixedSize - int64(h.NumPorts)*DescriptorSize
+	if l < 0 {
+		return 0, 0, decodeErr(t, ErrBadLength, "length", offLength,
+			"frame length "+itoa(h.Length)+" too short for "+itoa(h.NumPorts)+" port descriptors")
+	}
+	if p > l {
+		return 0, 0, decodeErr(t, ErrBadLength, "payload length", offUserPayloadLen,
+			"payload length "+itoa(int(p))+" exceeds frame ("+itoa(int(l))+" bytes left)")
+	}
+	if padded := int64(align(int(p))); padded != l {
+		return 0, 0, decodeErr(t, ErrBadLength, "payload length", offUserPayloadLen,
+			"payload length "+itoa(int(p))+" pads to "+itoa(int(padded))+" bytes but the frame leaves "+itoa(int(l)))
+	}
+	return int(p), int(l), nil
 }
 
 func decodeClosure(b []byte, c *Closure) error {
