@@ -117,7 +117,7 @@ func TestDemoSucceeds(t *testing.T) {
 		`\S+ service: running \(pid \d+\)`,
 		`\S+ worker#3: running \(pid \d+\)`,
 		`\S+ parent: finished: exited \(exit status 0\)`,
-		`PROCESS +RESULT +RESTARTS +MSGS IN +MSGS OUT +LAST EXIT +READY +CPU +RSS`,
+		`PROCESS +RESULT +RESTARTS +MSGS IN +MSGS OUT +LAST EXIT +READY +CPU TIME +MAX RSS`,
 		// Every process reports its message counts as it closes: the
 		// parent sent 3 Launch, 3 AddClient, 3 Run and an Answered, and got
 		// their 7 replies; each worker its Run and 5 Squares' replies.

@@ -12,6 +12,14 @@ import (
 // exited handles the end of in's current run: it restarts the instance,
 // or ends it for good.
 func (t *Tree) exited(in *instance, exit launcher.Exit) {
+	if in.child != nil {
+		// The run's last sample is at most a period old.
+		if cpu, peak, ok := t.stats.usage(procRef{pid: in.child.Pid(), launchedAt: in.launchedAt}); ok {
+			in.pastCPU += cpu
+			in.peakRSS = max(in.peakRSS, peak)
+			in.hasUsage = true
+		}
+	}
 	in.child = nil
 	in.lastExit = &exit
 	if in.stdout != nil {

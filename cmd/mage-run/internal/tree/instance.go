@@ -42,6 +42,12 @@ type instance struct {
 	startedAt time.Time
 	// launchedAt is when the current run's process was started.
 	launchedAt time.Time
+	// pastCPU and peakRSS are the usage of the runs that ended (CPU time
+	// up to each one's last sample, the largest resident memory seen);
+	// hasUsage once one was sampled.
+	pastCPU  time.Duration
+	peakRSS  uint64
+	hasUsage bool
 	lastExit   *launcher.Exit
 	// earlyExit is an exit that arrived before the start's own event.
 	earlyExit *launcher.Exit

@@ -31,6 +31,8 @@ type Row struct {
 	Node mage.NodeName
 	// LastExit is how the last run ended, if one did.
 	LastExit *launcher.Exit
+	// run names the current run's process, for its usage.
+	run procRef
 	// CPU is the share of one CPU the current run's process used over
 	// the last sampling period (0.5 is half a core), and RSS its resident
 	// memory in bytes; both are zero while no run is sampled (HasStats
@@ -38,6 +40,13 @@ type Row struct {
 	CPU      float64
 	RSS      uint64
 	HasStats bool
+	// CPUTime is the CPU time the instance's processes used, over every
+	// run, up to each one's last sample, and PeakRSS the largest resident
+	// memory a sample of any of them saw; valid when HasUsage. The
+	// summary shows them, since a process that ended has no CPU or RSS.
+	CPUTime  time.Duration
+	PeakRSS  uint64
+	HasUsage bool
 	// Description is the process's description from the spec, if any:
 	// what it does, in a few words, for the view.
 	Description string
@@ -66,8 +75,14 @@ func (t *Tree) Snapshot() []Row {
 	rows := append([]Row(nil), t.snapshot...)
 	t.snapMu.Unlock()
 	for i := range rows {
-		if rows[i].Pid != 0 {
-			rows[i].CPU, rows[i].RSS, rows[i].HasStats = t.stats.stats(rows[i].Pid)
+		r := &rows[i]
+		if r.Pid != 0 {
+			r.CPU, r.RSS, r.HasStats = t.stats.stats(r.Pid)
+			if cpu, peak, ok := t.stats.usage(r.run); ok {
+				r.CPUTime += cpu
+				r.PeakRSS = max(r.PeakRSS, peak)
+				r.HasUsage = true
+			}
 		}
 	}
 	return rows
@@ -118,10 +133,14 @@ func (t *Tree) row(in *instance, depth int) Row {
 		EverReady:   in.everReady,
 		ReadyAfter:  in.readyAfter,
 		Description: in.block.Description,
+		CPUTime:     in.pastCPU,
+		PeakRSS:     in.peakRSS,
+		HasUsage:    in.hasUsage,
 	}
 	if in.child != nil {
 		r.Pid = in.child.Pid()
 		r.Since = in.startedAt
+		r.run = procRef{pid: r.Pid, launchedAt: in.launchedAt}
 	}
 	return r
 }

@@ -40,6 +40,8 @@ type procStats struct {
 	rss     uint64
 	sampled bool
 	gone    bool
+	// peakRSS is the largest resident memory any sample saw.
+	peakRSS uint64
 }
 
 // statsSampler samples the CPU and resident memory of the processes it is
@@ -62,10 +64,17 @@ type statsSampler struct {
 	// sampling serialises rounds: the periodic ones and sampleNew's.
 	sampling sync.Mutex
 
-	// mu guards procs, the processes to sample by pid.
-	mu    sync.Mutex
-	procs map[int]*procStats
+	// mu guards procs, the processes to sample by pid, and retired,
+	// the last samples of processes no longer tracked (in the order
+	// they were retired, at most maxRetired), for their usage.
+	mu      sync.Mutex
+	procs   map[int]*procStats
+	retired []procStats
 }
+
+// maxRetired bounds the samples kept of processes no longer tracked: a
+// run's usage is read when it ends, so only the latest few are needed.
+const maxRetired = 256
 
 // newStatsSampler returns a sampler that samples every period once start
 // is called.
@@ -123,7 +132,35 @@ func (s *statsSampler) track(refs []procRef) {
 		}
 		keep[ref.pid] = &procStats{ref: ref, at: ref.launchedAt}
 	}
+	for pid, ps := range s.procs {
+		if keep[pid] != ps && ps.peakRSS > 0 {
+			s.retired = append(s.retired, *ps)
+		}
+	}
+	if over := len(s.retired) - maxRetired; over > 0 {
+		s.retired = append(s.retired[:0:0], s.retired[over:]...)
+	}
 	s.procs = keep
+}
+
+// usage returns the CPU time the run ref used, up to its last sample, and
+// the largest resident memory a sample saw; ok is false when no sample of
+// it was taken. It answers for a run no longer tracked too, for a while.
+func (s *statsSampler) usage(ref procRef) (cpu time.Duration, peakRSS uint64, ok bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	found := func(ps *procStats) (time.Duration, uint64, bool) {
+		return time.Duration(ps.cpuSeconds * float64(time.Second)), ps.peakRSS, ps.peakRSS > 0
+	}
+	if ps, tracked := s.procs[ref.pid]; tracked && ps.ref == ref {
+		return found(ps)
+	}
+	for i := len(s.retired) - 1; i >= 0; i-- {
+		if s.retired[i].ref == ref {
+			return found(&s.retired[i])
+		}
+	}
+	return 0, 0, false
 }
 
 // stats returns the last sample of the process pid: its share of one CPU
@@ -216,6 +253,7 @@ func sample(prev procStats, now time.Time) procStats {
 	}
 	next.at, next.cpuSeconds = now, cpuSeconds
 	next.rss = mem.RSS
+	next.peakRSS = max(next.peakRSS, mem.RSS)
 	next.sampled = true
 	return next
 }

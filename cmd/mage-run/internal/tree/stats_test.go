@@ -218,4 +218,41 @@ func TestSnapshotHasStatsOfRunningProcesses(t *testing.T) {
 	if rows := tr.Snapshot(); rows[0].HasStats || rows[0].RSS != 0 || res.Rows[0].HasStats {
 		t.Errorf("ended tree's rows have stats: %+v, result %+v", rows, res.Rows)
 	}
+	// What the run used stays, for the summary.
+	if r := res.Rows[0]; !r.HasUsage || r.PeakRSS < rows[0].RSS {
+		t.Errorf("ended tree's usage: %+v, want the run's, with a peak RSS of at least %d", r, rows[0].RSS)
+	}
+}
+
+// A run's usage outlives its tracking, for the summary: CPU time up to its
+// last sample and the largest RSS of any sample.
+func TestSamplerKeepsUsageOfRetiredRuns(t *testing.T) {
+	alloc := startStatsChild(t, "alloc")
+	s, _ := startSampler(t, time.Hour)
+	s.track([]procRef{alloc.ref()})
+	s.sampleNew()
+	_, rss, ok := s.stats(alloc.cmd.Process.Pid)
+	if !ok {
+		t.Fatal("no stats of a running child")
+	}
+	s.track(nil)
+	cpu, peak, ok := s.usage(alloc.ref())
+	if !ok || peak != rss || cpu < 0 {
+		t.Fatalf("retired run's usage: CPU %v, peak %d (sampled %t), want peak %d", cpu, peak, ok, rss)
+	}
+	if _, _, ok := s.usage(procRef{pid: alloc.cmd.Process.Pid}); ok {
+		t.Error("another run of the same pid has usage")
+	}
+	for i := range maxRetired + 10 {
+		s.mu.Lock()
+		s.retired = append(s.retired, procStats{ref: procRef{pid: -i - 1}, peakRSS: 1})
+		s.mu.Unlock()
+		s.track(nil)
+	}
+	s.mu.Lock()
+	kept := len(s.retired)
+	s.mu.Unlock()
+	if kept > maxRetired {
+		t.Errorf("%d retired runs kept, bound %d", kept, maxRetired)
+	}
 }

@@ -44,11 +44,11 @@ type jsonInstance struct {
 	// ReadyAfterMS is how long its last ready run took to be ready, in
 	// milliseconds; absent when it never was.
 	ReadyAfterMS *int64 `json:"ready_after_ms,omitempty"`
-	// CPU is the share of one CPU its process used over the last sample
-	// (0.5 is half a core), RSS its resident memory then, in bytes; both
-	// absent when it was never sampled.
-	CPU *float64 `json:"cpu,omitempty"`
-	RSS *uint64  `json:"rss_bytes,omitempty"`
+	// CPUSeconds is the CPU time its processes used over every run (up to
+	// each one's last sample), MaxRSS the largest resident memory a sample
+	// saw, in bytes; both absent when none was sampled.
+	CPUSeconds *float64 `json:"cpu_seconds,omitempty"`
+	MaxRSS     *uint64  `json:"max_rss_bytes,omitempty"`
 }
 
 // Event writes ev.
@@ -93,9 +93,9 @@ func (j *JSON) Result(rows []tree.Row, counters CountersFunc, status int) {
 			ms := r.ReadyAfter.Milliseconds()
 			in.ReadyAfterMS = &ms
 		}
-		if r.HasStats {
-			cpu, rss := r.CPU, r.RSS
-			in.CPU, in.RSS = &cpu, &rss
+		if r.HasUsage {
+			cpu, peak := r.CPUTime.Seconds(), r.PeakRSS
+			in.CPUSeconds, in.MaxRSS = &cpu, &peak
 		}
 		out.Instances = append(out.Instances, in)
 	}

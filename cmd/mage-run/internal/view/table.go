@@ -24,7 +24,7 @@ type CountersFunc func(r tree.Row) (Counters, bool)
 // writeTable writes rows as the aligned summary table shown at the end.
 func writeTable(w io.Writer, rows []tree.Row, counters CountersFunc) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "PROCESS\tRESULT\tRESTARTS\tMSGS IN\tMSGS OUT\tLAST EXIT\tREADY\tCPU\tRSS")
+	fmt.Fprintln(tw, "PROCESS\tRESULT\tRESTARTS\tMSGS IN\tMSGS OUT\tLAST EXIT\tREADY\tCPU TIME\tMAX RSS")
 	for _, r := range rows {
 		name := strings.Repeat("  ", r.Depth) + r.Instance
 		in, out := "-", "-"
@@ -33,9 +33,27 @@ func writeTable(w io.Writer, rows []tree.Row, counters CountersFunc) {
 				in, out = strconv.FormatUint(c.In, 10), strconv.FormatUint(c.Out, 10)
 			}
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t%s\t%s\t%s\t%s\n", name, result(r), r.Restarts, in, out, lastExit(r), readiness(r), cpu(r), rss(r))
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t%s\t%s\t%s\t%s\n", name, result(r), r.Restarts, in, out, lastExit(r), readiness(r), cpuTime(r), peakRSS(r))
 	}
 	_ = tw.Flush()
+}
+
+// cpuTime is the CPU time the instance's processes used ("1.25s"), "-"
+// when none was sampled.
+func cpuTime(r tree.Row) string {
+	if !r.HasUsage {
+		return "-"
+	}
+	return r.CPUTime.Round(10 * time.Millisecond).String()
+}
+
+// peakRSS is the largest resident memory a sample of the instance's
+// processes saw, as rss spells it; "-" when none was sampled.
+func peakRSS(r tree.Row) string {
+	if !r.HasUsage {
+		return "-"
+	}
+	return bytesText(r.PeakRSS)
 }
 
 // cpu is the share of one CPU the process used over the last sample, as
