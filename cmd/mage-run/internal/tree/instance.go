@@ -48,7 +48,7 @@ type instance struct {
 	pastCPU  time.Duration
 	peakRSS  uint64
 	hasUsage bool
-	lastExit   *launcher.Exit
+	lastExit *launcher.Exit
 	// earlyExit is an exit that arrived before the start's own event.
 	earlyExit *launcher.Exit
 	// cancelStart ends a start in progress.
