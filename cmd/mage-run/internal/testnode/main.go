@@ -324,7 +324,21 @@ func (n *node) reconnect(ctx context.Context, args []string) error {
 	if err := n.say(ctx, remote, text+" again"); err != nil {
 		return err
 	}
-	return remote.Quit(0)
+	// Stay until the server is gone: this process exiting at once could
+	// end the route the Quit takes before it arrives (a route collapsing
+	// through mage-run is cut off, conservatively, when the node it hands
+	// over to goes).
+	gone = make(chan error, 1)
+	remote.SetDisconnectHandler(func(err error) { gone <- err })
+	if err := remote.Quit(0); err != nil {
+		return err
+	}
+	select {
+	case <-gone:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
 // launch launches on-demand process args[0] and calls Echo.Say(args[1])
