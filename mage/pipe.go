@@ -49,18 +49,24 @@ type endpoint struct {
 	// new", and a pending signal absorbs later ones.
 	ready chan struct{}
 
-	// state and bound are guarded by node.mu.
+	// state, bound and notify are guarded by node.mu.
 	state endpointState
 	// bound is set while a binding (a Remote or Receiver) owns the end:
 	// the end may not be sent away then (see SetBound).
 	bound bool
+	// notify is the function Notify armed, called once at the next signal
+	// (pipe_notify.go).
+	notify func()
 }
 
+// signal tells the end's readers that ReadMessage may have something new.
+// It is called with node.mu held.
 func (e *endpoint) signal() {
 	select {
 	case e.ready <- struct{}{}:
 	default:
 	}
+	e.fireNotifyLocked()
 }
 
 // errLocked says why the end can no longer be used, or nil.

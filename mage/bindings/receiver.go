@@ -17,11 +17,13 @@ import (
 // from d (Finish) and is reported as a bad message.
 type DispatchFunc func(ctx context.Context, method uint32, d *Decoder) (*Encoder, error)
 
-// Receiver is the untyped core of a bound implementation: a goroutine of
-// its own reads requests from a pipe, validates each (interface
+// Receiver is the untyped core of a bound implementation: it reads
+// requests from a pipe, validates each (interface
 // fingerprint, method ordinal, flags, payload) and hands it to the
 // generated dispatch function, one at a time, in order, sending the reply
-// of a method that has one. A request that fails validation never reaches
+// of a method that has one. An idle Receiver holds no goroutine: it is
+// armed on its pipe (mage.MessagePipe.Notify), and a goroutine starts when
+// requests arrive and ends once they are handled. A request that fails validation never reaches
 // the implementation: it is reported as a bad message, the pipe is
 // closed and the Receiver stops.
 //
@@ -40,30 +42,35 @@ type Receiver struct {
 	// Receiver stops.
 	ctx    context.Context
 	cancel context.CancelFunc
-	// quit is closed by Close and Unbind to stop the loop.
+	// quit is closed by Close and Unbind to stop serving.
 	quit      chan struct{}
 	closeOnce sync.Once
-	// stopped is closed when the loop has finished.
+	// stopped is closed when the Receiver has stopped (see stop).
 	stopped chan struct{}
 
-	// dec is reused for every request; only the loop touches it, or the
-	// method it starts while the loop waits.
+	// dec is reused for every request; only the serving goroutine touches
+	// it, or the method it starts while it waits.
 	dec Decoder
 	// backlog holds the requests read ahead while a method ran, to find
-	// the cancels behind them, in order; only the loop touches it. It is
-	// handled before the pipe is read again, given back to the pipe by
-	// Unbind, and dropped by Close.
+	// the cancels behind them, in order; only the serving goroutine touches
+	// it. It is handled before the pipe is read again, given back to the
+	// pipe by Unbind, and dropped by Close.
 	backlog []*mage.Message
 
 	// mu guards the fields below.
 	mu sync.Mutex
-	// err is why the loop stopped; nil while it runs.
+	// err is why the Receiver stopped; nil while it runs.
 	err          error
 	disconnected bool // err came from the peer's side
 	onDisconnect func(error)
-	// unbinding is set by Unbind: the loop lets the running method finish
+	// unbinding is set by Unbind: serve lets the running method finish
 	// and reply, and leaves the pipe open.
 	unbinding bool
+	// serving is true while a goroutine serves the pipe (serve), and from
+	// Close or Unbind on; woken is set when wake fires while it does, so
+	// that it reads again before going idle.
+	serving bool
+	woken   bool
 }
 
 // NewReceiver starts serving the interface desc describes on p, calling
@@ -77,15 +84,73 @@ func NewReceiver(p mage.MessagePipe, desc *InterfaceDescriptor, dispatch Dispatc
 		ctx: ctx, cancel: cancel,
 		quit: make(chan struct{}), stopped: make(chan struct{}),
 	}
-	go r.loop()
+	if !p.Notify(r.wake) {
+		// Requests are queued already, or the pipe is gone: serve (or
+		// stop) now.
+		r.wake()
+	}
 	return r
 }
 
 // Descriptor describes the Receiver's interface.
 func (r *Receiver) Descriptor() *InterfaceDescriptor { return r.desc }
 
-func (r *Receiver) loop() {
-	err := r.serve()
+// wake is armed on the pipe with Notify while the Receiver is idle: a
+// request (or the pipe's end) has arrived, so a goroutine is started to
+// serve what is queued. It runs on the goroutine that made the pipe ready,
+// so it only starts one; if one is serving already, it tells it to look
+// again before it goes idle.
+func (r *Receiver) wake() {
+	r.mu.Lock()
+	if r.serving {
+		r.woken = true
+		r.mu.Unlock()
+		return
+	}
+	r.serving = true
+	r.mu.Unlock()
+	go r.serve()
+}
+
+// serve handles what is queued, then arms wake and returns, holding
+// nothing while the pipe is empty. Only one serve runs at a time (serving),
+// so requests are handled one at a time, in order. It stops the Receiver
+// at Close or Unbind, the peer's closure or a bad message.
+func (r *Receiver) serve() {
+	for {
+		if err := r.serveQueued(); err != nil {
+			r.stop(err)
+			return
+		}
+		armed := r.pipe.Notify(r.wake)
+		r.mu.Lock()
+		if !armed || r.woken {
+			// More came meanwhile.
+			r.woken = false
+			r.mu.Unlock()
+			continue
+		}
+		select {
+		case <-r.quit:
+			// Close or Unbind found this goroutine serving, and left the
+			// stopping to it.
+			r.mu.Unlock()
+			r.pipe.Notify(nil)
+			r.stop(ErrReceiverClosed)
+			return
+		default:
+		}
+		r.serving = false
+		r.mu.Unlock()
+		return
+	}
+}
+
+// stop ends the Receiver with err: it gives the requests read ahead back to
+// the pipe (Unbind) or closes it, records why, and calls the disconnect
+// handler when the cause is the peer's side. It runs once, on the goroutine
+// that serves, or on Close's or Unbind's when none does.
+func (r *Receiver) stop(err error) {
 	r.cancel()
 	r.mu.Lock()
 	unbound := r.unbinding && errors.Is(err, ErrReceiverClosed)
@@ -120,10 +185,29 @@ func (r *Receiver) loop() {
 	}
 }
 
-// serve handles requests until Close or Unbind (ErrReceiverClosed), the
-// peer's closure (ErrDisconnected) or a bad message.
-func (r *Receiver) serve() error {
-	return readUntil(r.pipe, r.quit, ErrReceiverClosed, func(m *mage.Message) error {
+// serveQueued handles the requests queued on the pipe until it is empty
+// (nil), Close or Unbind (ErrReceiverClosed), the peer's closure
+// (ErrDisconnected) or a bad message.
+func (r *Receiver) serveQueued() error {
+	if !r.pipe.IsValid() {
+		// No pipe (a zero MessagePipe, or a pending end that travelled as
+		// "no pipe"): nothing will ever arrive, so it is disconnected from
+		// the start rather than waited on forever.
+		return fmt.Errorf("%w: %w", ErrDisconnected, mage.ErrInvalidPipe)
+	}
+	for {
+		select {
+		case <-r.quit:
+			return ErrReceiverClosed
+		default:
+		}
+		m, err := r.pipe.ReadMessage()
+		if errors.Is(err, mage.ErrNoMessage) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("%w: %w", ErrDisconnected, err)
+		}
 		if err := r.handle(m); err != nil {
 			return err
 		}
@@ -143,8 +227,7 @@ func (r *Receiver) serve() error {
 			}
 		}
 		r.backlog = nil // let the array go
-		return nil
-	})
+	}
 }
 
 // handle validates and dispatches one request. An error is a bad message,
@@ -265,7 +348,7 @@ func (r *Receiver) run(ctx context.Context, cancel context.CancelFunc, m *mage.M
 
 // readAhead reads what is queued while request id runs, until the pipe is
 // empty (it returns true: more may come) or it stops at a message it
-// leaves to the loop (false): one with attachments, which cannot be given
+// leaves to serveQueued (false): one with attachments, which cannot be given
 // back if the Receiver is unbound, one past the backlog's bound, or a
 // cancel that is not valid.
 func (r *Receiver) readAhead(id uint64, cancel context.CancelFunc) bool {
@@ -292,7 +375,7 @@ func (r *Receiver) readAhead(id uint64, cancel context.CancelFunc) bool {
 			continue
 		}
 		if r.checkCancel(m) != nil {
-			// The loop finds it and rejects it once the method is done.
+			// serveQueued finds it and rejects it once the method is done.
 			r.backlog = append(r.backlog, m)
 			return false
 		}
@@ -508,12 +591,27 @@ func (r *Receiver) Err() error {
 // implementation's own methods, which it would wait for (call it from
 // another goroutine, or from the disconnect handler).
 func (r *Receiver) Close() error {
-	r.closeOnce.Do(func() {
-		close(r.quit)
-		r.cancel()
-	})
+	r.closeOnce.Do(func() { r.quitServing(false) })
 	<-r.stopped
 	return nil
+}
+
+// quitServing closes quit, and stops the Receiver here if no goroutine
+// serves it (one that does stops it when it sees quit).
+func (r *Receiver) quitServing(unbinding bool) {
+	r.mu.Lock()
+	r.unbinding = unbinding
+	close(r.quit)
+	idle := !r.serving
+	r.serving = true // no serve starts from now on
+	r.mu.Unlock()
+	if !unbinding {
+		r.cancel()
+	}
+	if idle {
+		r.pipe.Notify(nil)
+		r.stop(ErrReceiverClosed)
+	}
 }
 
 // Unbind stops the Receiver and hands back its pipe end, as Mojo's
@@ -529,10 +627,7 @@ func (r *Receiver) Unbind() (mage.MessagePipe, error) {
 	first := false
 	r.closeOnce.Do(func() {
 		first = true
-		r.mu.Lock()
-		r.unbinding = true
-		r.mu.Unlock()
-		close(r.quit)
+		r.quitServing(true)
 	})
 	<-r.stopped
 	r.mu.Lock()
