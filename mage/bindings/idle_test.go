@@ -16,7 +16,7 @@ import (
 // pipeAcrossNodes returns the two ends of a pipe between two nodes joined
 // by a socketpair, so that messages arrive on the connection's reader
 // goroutine, as from another process.
-func pipeAcrossNodes(t *testing.T) (mage.MessagePipe, mage.MessagePipe) {
+func pipeAcrossNodes(t testing.TB) (mage.MessagePipe, mage.MessagePipe) {
 	t.Helper()
 	ca, cb, err := sockets.ConnPair()
 	if err != nil {
@@ -51,8 +51,8 @@ func pipeAcrossNodes(t *testing.T) (mage.MessagePipe, mage.MessagePipe) {
 }
 
 // pipeMakers make a pipe in one node and across two.
-var pipeMakers = map[string]func(t *testing.T) (mage.MessagePipe, mage.MessagePipe){
-	"one-node":     func(*testing.T) (mage.MessagePipe, mage.MessagePipe) { return mage.CreatePipe() },
+var pipeMakers = map[string]func(t testing.TB) (mage.MessagePipe, mage.MessagePipe){
+	"one-node":     func(testing.TB) (mage.MessagePipe, mage.MessagePipe) { return mage.CreatePipe() },
 	"across-nodes": pipeAcrossNodes,
 }
 

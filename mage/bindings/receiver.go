@@ -71,6 +71,10 @@ type Receiver struct {
 	// that it reads again before going idle.
 	serving bool
 	woken   bool
+
+	// wakeFn and serveFn are r.wake and r.serve, made once: a method value
+	// made at each use is an allocation.
+	wakeFn, serveFn func()
 }
 
 // NewReceiver starts serving the interface desc describes on p, calling
@@ -84,7 +88,8 @@ func NewReceiver(p mage.MessagePipe, desc *InterfaceDescriptor, dispatch Dispatc
 		ctx: ctx, cancel: cancel,
 		quit: make(chan struct{}), stopped: make(chan struct{}),
 	}
-	if !p.Notify(r.wake) {
+	r.wakeFn, r.serveFn = r.wake, r.serve
+	if !p.Notify(r.wakeFn) {
 		// Requests are queued already, or the pipe is gone: serve (or
 		// stop) now.
 		r.wake()
@@ -109,7 +114,7 @@ func (r *Receiver) wake() {
 	}
 	r.serving = true
 	r.mu.Unlock()
-	go r.serve()
+	go r.serveFn()
 }
 
 // serve handles what is queued, then arms wake and returns, holding
@@ -122,7 +127,7 @@ func (r *Receiver) serve() {
 			r.stop(err)
 			return
 		}
-		armed := r.pipe.Notify(r.wake)
+		armed := r.pipe.Notify(r.wakeFn)
 		r.mu.Lock()
 		if !armed || r.woken {
 			// More came meanwhile.
@@ -487,10 +492,7 @@ func (r *Receiver) sendReply(m *mage.Message, reply *Encoder) {
 
 // reply sends the reply to request m, consuming e.
 func (r *Receiver) reply(m *mage.Message, e *Encoder) error {
-	out := &mage.Message{
-		Interface: r.desc.Fingerprint, Method: m.Method, Flags: mage.FlagIsResponse | versionFlags(r.desc.Version),
-		RequestID: m.RequestID, Payload: e.payload(), Pipes: e.pipes, Handles: e.handles,
-	}
+	out := e.message(r.desc.Fingerprint, m.Method, mage.FlagIsResponse|versionFlags(r.desc.Version), m.RequestID)
 	err := r.pipe.WriteMessage(out)
 	if err != nil {
 		e.release()

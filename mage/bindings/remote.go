@@ -45,6 +45,8 @@ type Remote struct {
 	readerBusy  bool
 	readerWoken bool
 	readerIdle  chan struct{}
+	// readFn is r.readReplies, made once (a method value is an allocation).
+	readFn func()
 	// err is why the Remote shut down; nil while it runs.
 	err error
 	// disconnected is true when err came from the peer's side, not Close
@@ -86,11 +88,13 @@ var pendingCalls = sync.Pool{New: func() any { return &pendingCall{done: make(ch
 // sent away (see mage.MessagePipe.SetBound).
 func NewRemote(p mage.MessagePipe, desc *InterfaceDescriptor) *Remote {
 	p.SetBound(true)
-	return &Remote{
+	r := &Remote{
 		pipe: p,
 		desc: desc,
 		done: make(chan struct{}),
 	}
+	r.readFn = r.readReplies
+	return r
 }
 
 // Descriptor describes the Remote's interface (nil for a nil Remote).
@@ -114,10 +118,7 @@ func (r *Remote) Send(method uint32, e *Encoder) error {
 	if err := r.check(method, e); err != nil {
 		return err
 	}
-	m := &mage.Message{
-		Interface: r.desc.Fingerprint, Method: method, Flags: versionFlags(r.desc.Version),
-		Payload: e.payload(), Pipes: e.pipes, Handles: e.handles,
-	}
+	m := e.message(r.desc.Fingerprint, method, versionFlags(r.desc.Version), 0)
 	if err := r.pipe.WriteMessage(m); err != nil {
 		e.release()
 		if shut := r.Err(); shut != nil {
@@ -208,11 +209,7 @@ func (r *Remote) Call(ctx context.Context, method uint32, e *Encoder, d *Decoder
 		r.readReplies()
 	}
 
-	m := &mage.Message{
-		Interface: r.desc.Fingerprint, Method: method, RequestID: id,
-		Flags:   mage.FlagExpectsResponse | versionFlags(r.desc.Version),
-		Payload: e.payload(), Pipes: e.pipes, Handles: e.handles,
-	}
+	m := e.message(r.desc.Fingerprint, method, mage.FlagExpectsResponse|versionFlags(r.desc.Version), id)
 	if deadline, ok := ctx.Deadline(); ok {
 		m.Flags |= flagTimeout
 		m.Payload = e.putTimeout(deadline)
@@ -375,7 +372,7 @@ func (r *Remote) readReplies() {
 			}
 			return
 		}
-		armed := r.pipe.Notify(r.readReplies)
+		armed := r.pipe.Notify(r.readFn)
 		r.mu.Lock()
 		if !armed || r.readerWoken {
 			r.readerWoken = false
