@@ -72,9 +72,16 @@ type Receiver struct {
 	serving bool
 	woken   bool
 
-	// wakeFn and serveFn are r.wake and r.serve, made once: a method value
-	// made at each use is an allocation.
-	wakeFn, serveFn func()
+	// wakeFn, serveFn and aheadFn are r.wake, r.serve and
+	// r.readAheadNotified, made once: a method value made at each use is an
+	// allocation.
+	wakeFn, serveFn, aheadFn func()
+
+	// aheadMu guards ahead, and the backlog while a method runs: the
+	// serving goroutine and readAheadNotified, on the goroutines that
+	// deliver to the pipe, both read ahead then.
+	aheadMu sync.Mutex
+	ahead   aheadCall
 }
 
 // NewReceiver starts serving the interface desc describes on p, calling
@@ -88,7 +95,7 @@ func NewReceiver(p mage.MessagePipe, desc *InterfaceDescriptor, dispatch Dispatc
 		ctx: ctx, cancel: cancel,
 		quit: make(chan struct{}), stopped: make(chan struct{}),
 	}
-	r.wakeFn, r.serveFn = r.wake, r.serve
+	r.wakeFn, r.serveFn, r.aheadFn = r.wake, r.serve, r.readAheadNotified
 	if !p.Notify(r.wakeFn) {
 		// Requests are queued already, or the pipe is gone: serve (or
 		// stop) now.
@@ -308,45 +315,58 @@ func (r *Receiver) handle(m *mage.Message) error {
 	return nil
 }
 
-// run calls the method of request m on a goroutine of its own and, while
-// it runs, reads ahead: it takes the cancels that come, ending ctx when one
-// is for m and dropping the request it cancels otherwise, and puts the
-// requests it passes in the backlog, which is handled, in order, before
-// the pipe is read again. A pipe whose caller end has gone ends ctx too.
+// run calls the method of request m on the serving goroutine and, while
+// it runs, reads ahead from the goroutines that deliver to the pipe
+// (readAheadNotified, armed with Notify): it takes the cancels that come,
+// ending ctx when one is for m and dropping the request it cancels
+// otherwise, and puts the requests it passes in the backlog, which is
+// handled, in order, before the pipe is read again. A pipe whose caller end
+// has gone ends ctx too. Close ends ctx through the Receiver's own context;
+// Unbind lets the method finish, reading ahead meanwhile, since the method
+// may wait for its caller's cancel.
 func (r *Receiver) run(ctx context.Context, cancel context.CancelFunc, m *mage.Message) (*Encoder, error) {
-	type result struct {
-		reply *Encoder
-		err   error
+	r.aheadMu.Lock()
+	r.ahead = aheadCall{id: m.RequestID, cancel: cancel, active: true}
+	r.aheadMu.Unlock()
+	// What is queued already, then whatever comes.
+	r.readAheadNotified()
+	reply, err := r.dispatch(ctx, m.Method, &r.dec)
+	r.pipe.Notify(nil)
+	r.aheadMu.Lock()
+	if r.ahead.active {
+		// Take what came since the last notification too, so that the
+		// backlog holds, in order, every request that arrived while the
+		// method ran (up to its bound).
+		r.readAhead(m.RequestID, func() {})
 	}
-	done := make(chan result, 1)
-	go func() {
-		reply, err := r.dispatch(ctx, m.Method, &r.dec)
-		done <- result{reply, err}
-	}()
-	ready, quit := r.pipe.Ready(), r.quit
-	for {
-		select {
-		case res := <-done:
-			if ready != nil {
-				// Take what came since the last signal too, so that the
-				// backlog holds, in order, every request that arrived
-				// while the method ran (up to its bound).
-				r.readAhead(m.RequestID, func() {})
-			}
-			return res.reply, res.err
-		case <-quit:
-			if !r.isUnbinding() {
-				cancel()
-				res := <-done
-				return res.reply, res.err
-			}
-			// Unbind waits for the method, which may wait for its
-			// caller's cancel: keep reading.
-			quit = nil
-		case <-ready:
-			if !r.readAhead(m.RequestID, cancel) {
-				ready = nil // the method's to finish before more is read
-			}
+	r.ahead = aheadCall{}
+	r.aheadMu.Unlock()
+	return reply, err
+}
+
+// aheadCall is the call whose method runs while readAheadNotified reads
+// ahead.
+type aheadCall struct {
+	id     uint64
+	cancel context.CancelFunc
+	// active is false once reading ahead stopped for this call (see
+	// readAhead), or when no method runs.
+	active bool
+}
+
+// readAheadNotified reads ahead for the method running now, then arms
+// itself on the pipe again; with none running (a notification that fired
+// as the method returned) it does nothing.
+func (r *Receiver) readAheadNotified() {
+	r.aheadMu.Lock()
+	defer r.aheadMu.Unlock()
+	for r.ahead.active {
+		if !r.readAhead(r.ahead.id, r.ahead.cancel) {
+			r.ahead.active = false // the method's to finish before more is read
+			return
+		}
+		if r.pipe.Notify(r.aheadFn) {
+			return
 		}
 	}
 }
