@@ -269,15 +269,16 @@ func (r *Receiver) handle(m *mage.Message) error {
 	r.dec.reset(m, off, r.desc, false, r)
 	var reply *Encoder
 	if md.HasReply {
-		var cancel context.CancelFunc
+		call := aheadCall{id: m.RequestID, active: true}
 		if off != 0 {
 			left := time.Duration(binary.LittleEndian.Uint64(m.Payload))
-			ctx, cancel = context.WithTimeout(ctx, left)
+			ctx, call.cancel = context.WithTimeout(ctx, left)
 		} else {
-			ctx, cancel = context.WithCancel(ctx)
+			call.mc = &methodContext{}
+			ctx = call.mc
 		}
-		reply, err = r.run(ctx, cancel, m)
-		cancel()
+		reply, err = r.run(ctx, call, m)
+		call.cancelCall()
 	} else {
 		reply, err = r.dispatch(ctx, m.Method, &r.dec)
 	}
@@ -324,10 +325,14 @@ func (r *Receiver) handle(m *mage.Message) error {
 // has gone ends ctx too. Close ends ctx through the Receiver's own context;
 // Unbind lets the method finish, reading ahead meanwhile, since the method
 // may wait for its caller's cancel.
-func (r *Receiver) run(ctx context.Context, cancel context.CancelFunc, m *mage.Message) (*Encoder, error) {
+func (r *Receiver) run(ctx context.Context, call aheadCall, m *mage.Message) (*Encoder, error) {
 	r.aheadMu.Lock()
-	r.ahead = aheadCall{id: m.RequestID, cancel: cancel, active: true}
+	r.ahead = call
 	r.aheadMu.Unlock()
+	if r.ctx.Err() != nil {
+		// Close ran before the call was registered, so it did not end it.
+		call.cancelCall()
+	}
 	// What is queued already, then whatever comes.
 	r.readAheadNotified()
 	reply, err := r.dispatch(ctx, m.Method, &r.dec)
@@ -337,7 +342,7 @@ func (r *Receiver) run(ctx context.Context, cancel context.CancelFunc, m *mage.M
 		// Take what came since the last notification too, so that the
 		// backlog holds, in order, every request that arrived while the
 		// method ran (up to its bound).
-		r.readAhead(m.RequestID, func() {})
+		r.readAhead(m.RequestID, false)
 	}
 	r.ahead = aheadCall{}
 	r.aheadMu.Unlock()
@@ -347,11 +352,24 @@ func (r *Receiver) run(ctx context.Context, cancel context.CancelFunc, m *mage.M
 // aheadCall is the call whose method runs while readAheadNotified reads
 // ahead.
 type aheadCall struct {
-	id     uint64
+	id uint64
+	// mc is the context of a call without a deadline, cancel the end of
+	// one with a deadline's.
+	mc     *methodContext
 	cancel context.CancelFunc
 	// active is false once reading ahead stopped for this call (see
 	// readAhead), or when no method runs.
 	active bool
+}
+
+// cancelCall ends the call's context.
+func (c *aheadCall) cancelCall() {
+	if c.mc != nil {
+		c.mc.cancel()
+	}
+	if c.cancel != nil {
+		c.cancel()
+	}
 }
 
 // readAheadNotified reads ahead for the method running now, then arms
@@ -361,7 +379,7 @@ func (r *Receiver) readAheadNotified() {
 	r.aheadMu.Lock()
 	defer r.aheadMu.Unlock()
 	for r.ahead.active {
-		if !r.readAhead(r.ahead.id, r.ahead.cancel) {
+		if !r.readAhead(r.ahead.id, true) {
 			r.ahead.active = false // the method's to finish before more is read
 			return
 		}
@@ -375,12 +393,14 @@ func (r *Receiver) readAheadNotified() {
 // empty (it returns true: more may come) or it stops at a message it
 // leaves to serveQueued (false): one with attachments, which cannot be given
 // back if the Receiver is unbound, one past the backlog's bound, or a
-// cancel that is not valid.
-func (r *Receiver) readAhead(id uint64, cancel context.CancelFunc) bool {
+// cancel that is not valid. A cancel of id, or the pipe's end, ends the
+// method's context when mayCancel (the method still runs). r.aheadMu is
+// held.
+func (r *Receiver) readAhead(id uint64, mayCancel bool) bool {
 	for {
 		h, ok, err := r.pipe.PeekHeader()
 		if err != nil {
-			cancel() // no one is left to take the reply
+			r.cancelAheadLocked(mayCancel) // no one is left to take the reply
 			return false
 		}
 		if !ok {
@@ -392,7 +412,7 @@ func (r *Receiver) readAhead(id uint64, cancel context.CancelFunc) bool {
 		}
 		m, err := r.pipe.ReadMessage()
 		if err != nil {
-			cancel()
+			r.cancelAheadLocked(mayCancel)
 			return false
 		}
 		if !isCancel {
@@ -405,10 +425,18 @@ func (r *Receiver) readAhead(id uint64, cancel context.CancelFunc) bool {
 			return false
 		}
 		if m.RequestID == id {
-			cancel()
+			r.cancelAheadLocked(mayCancel)
 			continue
 		}
 		r.dropCancelled(m.RequestID)
+	}
+}
+
+// cancelAheadLocked ends the context of the call being read ahead for,
+// when mayCancel (the method still runs). r.aheadMu is held.
+func (r *Receiver) cancelAheadLocked(mayCancel bool) {
+	if mayCancel {
+		r.ahead.cancelCall()
 	}
 }
 
@@ -629,6 +657,11 @@ func (r *Receiver) quitServing(unbinding bool) {
 	r.mu.Unlock()
 	if !unbinding {
 		r.cancel()
+		// The running method's context, if it has no deadline, is not a
+		// child of r.ctx.
+		r.aheadMu.Lock()
+		r.ahead.cancelCall()
+		r.aheadMu.Unlock()
 	}
 	if idle {
 		r.pipe.Notify(nil)
