@@ -397,12 +397,10 @@ func (n *Node) waitingShrunkLocked() {
 }
 
 func (n *Node) newEndpointLocked(p ports.PortName) MessagePipe {
-	e := &endpoint{node: n, port: p, ready: make(chan struct{}, 1)}
+	e := &endpoint{node: n, port: p}
 	n.endpoints[p] = e
-	// A port handed to the user may already hold messages or a closure.
-	if st, err := n.ports.Status(p); err == nil && (st.Readable || st.PeerClosed) {
-		e.signal()
-	}
+	// A port handed to the user may already hold messages or a closure:
+	// Ready, when first called, and Notify look for them.
 	return MessagePipe{e: e}
 }
 

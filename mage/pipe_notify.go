@@ -31,12 +31,7 @@ func (p MessagePipe) Notify(f func()) bool {
 	n := p.e.node
 	n.mu.Lock()
 	defer n.unlock()
-	if f == nil || p.e.errLocked() != nil {
-		p.e.notify = nil
-		return false
-	}
-	st, err := n.ports.Status(p.e.port)
-	if err != nil || st.Readable || st.PeerClosed {
+	if f == nil || p.e.readyNowLocked() {
 		p.e.notify = nil
 		return false
 	}
