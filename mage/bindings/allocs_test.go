@@ -2,6 +2,7 @@ package bindings
 
 import (
 	"context"
+	"strings"
 	"testing"
 )
 
@@ -36,14 +37,16 @@ func echoCall(ctx context.Context, r *Remote, data []byte) ([]byte, error) {
 }
 
 // BenchmarkTypedRoundTrip is a 16-byte typed call and its reply, in one
-// node and across two nodes over a socketpair; its allocations are both
-// sides'.
+// node and across two nodes over a socketpair (with the Receiver's
+// implementation on its own goroutine, and inline); its allocations are
+// both sides'.
 func BenchmarkTypedRoundTrip(b *testing.B) {
-	for _, name := range []string{"one-node", "across-nodes"} {
+	for _, name := range []string{"one-node", "across-nodes", "across-nodes-inline"} {
 		b.Run(name, func(b *testing.B) {
 			ctx := context.Background()
-			a, p := pipeMakers[name](b)
+			a, p := pipeMakers[strings.TrimSuffix(name, "-inline")](b)
 			rcv := NewReceiver(p, echoDesc, echoDispatch)
+			rcv.SetDispatchInline(strings.HasSuffix(name, "-inline"))
 			defer rcv.Close()
 			remote := NewRemote(a, echoDesc)
 			defer remote.Close()

@@ -285,3 +285,44 @@ func TestManyReceiversOnePipeEach(t *testing.T) {
 		}
 	}
 }
+
+// TestDispatchInline: a Receiver that runs its implementation on the
+// delivering goroutine still handles requests one at a time, in order,
+// answers calls, and holds no goroutine while idle.
+func TestDispatchInline(t *testing.T) {
+	for name, mk := range pipeMakers {
+		t.Run(name, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+			defer cancel()
+			a, b := mk(t)
+			before := goleak.IgnoreCurrent()
+			released := make(chan struct{})
+			close(released)
+			h := &holder{started: make(chan struct{}, 1000), release: released}
+			rcv := NewReceiver(b, holdDesc, h.dispatch)
+			rcv.SetDispatchInline(true)
+			defer rcv.Close()
+			remote := NewRemote(a, holdDesc)
+			defer remote.Close()
+			var want []int32
+			for n := range int32(500) {
+				note(t, remote, n)
+				want = append(want, n)
+				if n%50 == 0 {
+					if err := remote.Call(ctx, 1, NewEncoder(0), new(Decoder)); err != nil {
+						t.Fatal(err)
+					}
+				}
+			}
+			if err := remote.Call(ctx, 1, NewEncoder(0), new(Decoder)); err != nil {
+				t.Fatal(err)
+			}
+			if got := h.all(); !reflect.DeepEqual(got, want) {
+				t.Fatalf("handled %d notes out of order or lost (want %d)", len(got), len(want))
+			}
+			if err := goleak.Find(before); err != nil {
+				t.Fatalf("an idle inline Receiver holds goroutines: %v", err)
+			}
+		})
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/mage-ipc/mage/mage"
@@ -82,6 +83,9 @@ type Receiver struct {
 	// deliver to the pipe, both read ahead then.
 	aheadMu sync.Mutex
 	ahead   aheadCall
+
+	// inline is set by SetDispatchInline.
+	inline atomic.Bool
 }
 
 // NewReceiver starts serving the interface desc describes on p, calling
@@ -121,8 +125,27 @@ func (r *Receiver) wake() {
 	}
 	r.serving = true
 	r.mu.Unlock()
+	if r.inline.Load() {
+		r.serve()
+		return
+	}
 	go r.serveFn()
 }
+
+// SetDispatchInline makes the Receiver, when on, run its implementation on
+// the goroutine that delivers requests to its pipe instead of on a
+// goroutine of its own: the connection's reader for a caller in another
+// process, the caller's own goroutine (inside its Send or Call) for one in
+// this process. That saves a goroutine hand-off per burst of requests, the
+// largest cost of a small call on a multi-core machine, and is for
+// implementations that return at once and never wait: while one runs, the
+// connection it arrived on delivers nothing else, to any pipe, so a method
+// that waits for another message from that connection (a cancel, a reply
+// to a call of its own) waits forever, and a caller's cancel does not
+// reach it until it returns. The disconnect handler runs there too.
+// Requests are still handled one at a time, in order. Off by default; the change applies from the next request that
+// finds the Receiver idle.
+func (r *Receiver) SetDispatchInline(on bool) { r.inline.Store(on) }
 
 // serve handles what is queued, then arms wake and returns, holding
 // nothing while the pipe is empty. Only one serve runs at a time (serving),
