@@ -61,3 +61,33 @@ func BenchmarkTypedRoundTrip(b *testing.B) {
 		})
 	}
 }
+
+// TestTypedRoundTripAllocs pins the allocations of a 16-byte typed call and
+// its reply in one node, both sides counted: the request's and the reply's
+// encoderBlock, the method's context, and the ports layer's record of each
+// message. A change that adds one per call fails here.
+func TestTypedRoundTripAllocs(t *testing.T) {
+	if testing.Short() {
+		t.Skip("counts allocations")
+	}
+	ctx := context.Background()
+	a, p := pipeMakers["one-node"](t)
+	rcv := NewReceiver(p, echoDesc, echoDispatch)
+	defer rcv.Close()
+	remote := NewRemote(a, echoDesc)
+	defer remote.Close()
+	data := make([]byte, 16)
+	var callErr error
+	allocs := testing.AllocsPerRun(500, func() {
+		if _, err := echoCall(ctx, remote, data); err != nil {
+			callErr = err
+		}
+	})
+	if callErr != nil {
+		t.Fatal(callErr)
+	}
+	const want = 5
+	if allocs > want {
+		t.Errorf("a typed round trip in one node makes %.1f allocations, want at most %d", allocs, want)
+	}
+}
