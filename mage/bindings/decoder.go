@@ -185,8 +185,9 @@ func (d *Decoder) ReadString() string {
 // caller's and shares memory with no other value: for a message a Remote
 // or Receiver read, it is that part of the received payload itself (the
 // message is theirs and no one else's, so no copy is needed), with its
-// capacity cut at its end; for a Decoder from NewDecoder, whose message
-// is the caller's, a copy.
+// capacity cut at its end (so that keeping it keeps that payload's memory
+// alive); for a Decoder from NewDecoder, whose message is the caller's, a
+// copy.
 func (d *Decoder) ReadBytes() []byte {
 	n := d.ReadLen(1)
 	b := d.take(n)

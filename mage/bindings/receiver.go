@@ -628,7 +628,8 @@ func (r *Receiver) isUnbinding() bool {
 // Receiver stops for any cause but Close or Unbind: the peer closed the
 // pipe or its process died (an error matching ErrDisconnected), or a bad
 // message arrived (an error matching ErrBadMessage). f runs on the
-// Receiver's goroutine after it has stopped; it may call Close. If the
+// goroutine that was serving the Receiver, after it has stopped; it may
+// call Close. If the
 // Receiver has already stopped that way, f is called before
 // SetDisconnectHandler returns.
 func (r *Receiver) SetDisconnectHandler(f func(error)) {
