@@ -19,15 +19,14 @@ import (
 type DispatchFunc func(ctx context.Context, method uint32, d *Decoder) (*Encoder, error)
 
 // Receiver is the untyped core of a bound implementation: it reads
-// requests from a pipe, validates each (interface fingerprint, method
-// ordinal, flags, payload) and hands it to the generated dispatch
-// function, one at a time, in order, sending the reply of a method that
-// has one. An idle Receiver holds no goroutine: it is armed on its pipe
-// (mage.MessagePipe.Notify); when requests arrive, a goroutine of a pool
-// shared by every Receiver of the process serves them, and goes back to
-// the pool once they are handled (servepool.go). A request that fails
-// validation never reaches the implementation: it is reported as a bad
-// message, the pipe is closed and the Receiver stops.
+// requests from a pipe, validates each (interface
+// fingerprint, method ordinal, flags, payload) and hands it to the
+// generated dispatch function, one at a time, in order, sending the reply
+// of a method that has one. An idle Receiver holds no goroutine: it is
+// armed on its pipe (mage.MessagePipe.Notify), and a goroutine starts when
+// requests arrive and ends once they are handled. A request that fails validation never reaches
+// the implementation: it is reported as a bad message, the pipe is
+// closed and the Receiver stops.
 //
 // A method with a reply runs with a context of its own, which has the
 // caller's deadline and ends when the caller cancels (its context ended),
@@ -74,9 +73,10 @@ type Receiver struct {
 	serving bool
 	woken   bool
 
-	// wakeFn and aheadFn are r.wake and r.readAheadNotified, made once: a
-	// method value made at each use is an allocation.
-	wakeFn, aheadFn func()
+	// wakeFn, serveFn and aheadFn are r.wake, r.serve and
+	// r.readAheadNotified, made once: a method value made at each use is an
+	// allocation.
+	wakeFn, serveFn, aheadFn func()
 
 	// aheadMu guards ahead, and the backlog while a method runs: the
 	// serving goroutine and readAheadNotified, on the goroutines that
@@ -99,7 +99,7 @@ func NewReceiver(p mage.MessagePipe, desc *InterfaceDescriptor, dispatch Dispatc
 		ctx: ctx, cancel: cancel,
 		quit: make(chan struct{}), stopped: make(chan struct{}),
 	}
-	r.wakeFn, r.aheadFn = r.wake, r.readAheadNotified
+	r.wakeFn, r.serveFn, r.aheadFn = r.wake, r.serve, r.readAheadNotified
 	if !p.Notify(r.wakeFn) {
 		// Requests are queued already, or the pipe is gone: serve (or
 		// stop) now.
@@ -112,8 +112,8 @@ func NewReceiver(p mage.MessagePipe, desc *InterfaceDescriptor, dispatch Dispatc
 func (r *Receiver) Descriptor() *InterfaceDescriptor { return r.desc }
 
 // wake is armed on the pipe with Notify while the Receiver is idle: a
-// request (or the pipe's end) has arrived, so a goroutine of the pool
-// (servepool.go) is given the Receiver to serve what is queued. It runs on the goroutine that made the pipe ready,
+// request (or the pipe's end) has arrived, so a goroutine is started to
+// serve what is queued. It runs on the goroutine that made the pipe ready,
 // so it only starts one; if one is serving already, it tells it to look
 // again before it goes idle.
 func (r *Receiver) wake() {
@@ -129,7 +129,7 @@ func (r *Receiver) wake() {
 		r.serve()
 		return
 	}
-	servers.serve(r)
+	go r.serveFn()
 }
 
 // SetDispatchInline makes the Receiver, when on, run its implementation on
