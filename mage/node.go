@@ -172,6 +172,12 @@ type Node struct {
 	// due holds the connections with frames queued under mu and not yet
 	// written; unlock writes them once mu is released (writes.go).
 	due []*link
+	// notifyFirst and notifyRest are the functions armed with
+	// MessagePipe.Notify that fired under mu, in order; unlock calls them
+	// once mu is released (pipe_notify.go). The first has a field of its
+	// own so that the common case allocates nothing.
+	notifyFirst func()
+	notifyRest  []func()
 
 	// badMu guards badHandlers, apart from mu so that handlers may call
 	// into the node.
@@ -391,12 +397,10 @@ func (n *Node) waitingShrunkLocked() {
 }
 
 func (n *Node) newEndpointLocked(p ports.PortName) MessagePipe {
-	e := &endpoint{node: n, port: p, ready: make(chan struct{}, 1)}
+	e := &endpoint{node: n, port: p}
 	n.endpoints[p] = e
-	// A port handed to the user may already hold messages or a closure.
-	if st, err := n.ports.Status(p); err == nil && (st.Readable || st.PeerClosed) {
-		e.signal()
-	}
+	// A port handed to the user may already hold messages or a closure:
+	// Ready, when first called, and Notify look for them.
 	return MessagePipe{e: e}
 }
 

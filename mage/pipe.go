@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"sync/atomic"
 
 	"github.com/mage-ipc/mage/mage/internal/ports"
 )
@@ -46,21 +47,31 @@ type endpoint struct {
 	node *Node
 	port ports.PortName
 	// ready has capacity one: a signal means "ReadMessage may have something
-	// new", and a pending signal absorbs later ones.
-	ready chan struct{}
+	// new", and a pending signal absorbs later ones. It is made by the
+	// first Ready: an end whose owner waits with Notify (every binding's)
+	// never has one, which saves its memory on every idle pipe.
+	ready atomic.Pointer[chan struct{}]
 
-	// state and bound are guarded by node.mu.
+	// state, bound and notify are guarded by node.mu.
 	state endpointState
 	// bound is set while a binding (a Remote or Receiver) owns the end:
 	// the end may not be sent away then (see SetBound).
 	bound bool
+	// notify is the function Notify armed, called once at the next signal
+	// (pipe_notify.go).
+	notify func()
 }
 
+// signal tells the end's readers that ReadMessage may have something new.
+// It is called with node.mu held.
 func (e *endpoint) signal() {
-	select {
-	case e.ready <- struct{}{}:
-	default:
+	if ready := e.ready.Load(); ready != nil {
+		select {
+		case *ready <- struct{}{}:
+		default:
+		}
 	}
+	e.fireNotifyLocked()
 }
 
 // errLocked says why the end can no longer be used, or nil.
@@ -286,7 +297,32 @@ func (p MessagePipe) Ready() <-chan struct{} {
 	if p.e == nil {
 		return nil
 	}
-	return p.e.ready
+	if ready := p.e.ready.Load(); ready != nil {
+		return *ready
+	}
+	n := p.e.node
+	n.mu.Lock()
+	defer n.unlock()
+	if ready := p.e.ready.Load(); ready != nil {
+		return *ready
+	}
+	ready := make(chan struct{}, 1)
+	// What happened before the channel existed was signalled to no one.
+	if p.e.readyNowLocked() {
+		ready <- struct{}{}
+	}
+	p.e.ready.Store(&ready)
+	return ready
+}
+
+// readyNowLocked reports whether ReadMessage would return something other
+// than ErrNoMessage now.
+func (e *endpoint) readyNowLocked() bool {
+	if e.errLocked() != nil {
+		return true
+	}
+	st, err := e.node.ports.Status(e.port)
+	return err != nil || st.Readable || st.PeerClosed
 }
 
 // Close closes this end. Messages queued at it are discarded; the peer

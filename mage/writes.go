@@ -17,9 +17,13 @@ func (l *link) markDueLocked() {
 	l.node.due = append(l.node.due, l)
 }
 
-// unlock releases n.mu and then writes the frames queued under it. Every
-// n.mu.Lock is paired with unlock, so that none waits for a later one.
+// unlock releases n.mu and then writes the frames queued under it, and
+// then calls the functions armed with MessagePipe.Notify that fired under
+// it. Every n.mu.Lock is paired with unlock, so that none waits for a
+// later one.
 func (n *Node) unlock() {
+	first, rest := n.takeNotifiesLocked()
+	defer runNotifies(first, rest)
 	switch len(n.due) {
 	case 0:
 		n.mu.Unlock()

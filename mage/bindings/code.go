@@ -125,10 +125,13 @@ var (
 // chain, Canceled or DeadlineExceeded for the context errors, Unknown for
 // anything else (a *RemoteError among them).
 func CodeOf(err error) Code {
+	if err == nil {
+		// Before e: errors.As makes it escape, an allocation a successful
+		// call does not need.
+		return OK
+	}
 	var e *Error
 	switch {
-	case err == nil:
-		return OK
 	case errors.As(err, &e):
 		return e.Code
 	case errors.Is(err, context.Canceled):

@@ -40,11 +40,15 @@ type Decoder struct {
 	sink     badMessageSink
 	finished bool
 	rejected bool // the message was reported; it is never reported twice
+	// owned is set when the message is the bindings' own, read from a
+	// pipe by a Remote or Receiver and handed to no one else: ReadBytes
+	// then returns slices of its payload instead of copies.
+	owned bool
 }
 
 // reset points d at m, with off bytes of the payload already read.
 func (d *Decoder) reset(m *mage.Message, off int, desc *InterfaceDescriptor, reply bool, sink badMessageSink) {
-	*d = Decoder{msg: m, buf: m.Payload, off: off, desc: desc, reply: reply, sink: sink, version: messageVersion(m.Flags)}
+	*d = Decoder{msg: m, buf: m.Payload, off: off, desc: desc, reply: reply, sink: sink, version: messageVersion(m.Flags), owned: sink != nil}
 	if desc != nil {
 		d.local = desc.Version
 	}
@@ -177,12 +181,21 @@ func (d *Decoder) ReadString() string {
 	return string(d.take(n))
 }
 
-// ReadBytes reads bytes into a new slice; empty bytes read as nil.
+// ReadBytes reads bytes; empty bytes read as nil. The slice is the
+// caller's and shares memory with no other value: for a message a Remote
+// or Receiver read, it is that part of the received payload itself (the
+// message is theirs and no one else's, so no copy is needed), with its
+// capacity cut at its end (so that keeping it keeps that payload's memory
+// alive); for a Decoder from NewDecoder, whose message is the caller's, a
+// copy.
 func (d *Decoder) ReadBytes() []byte {
 	n := d.ReadLen(1)
 	b := d.take(n)
 	if len(b) == 0 {
 		return nil
+	}
+	if d.owned {
+		return b[:len(b):len(b)]
 	}
 	return append([]byte(nil), b...)
 }

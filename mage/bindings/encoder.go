@@ -28,13 +28,59 @@ type Encoder struct {
 	pipes   []mage.MessagePipe
 	handles []*os.File
 	err     error
+	// msg is the message that will carry the payload, allocated with the
+	// Encoder (see encoderBlock).
+	msg *mage.Message
+}
+
+// inlineEncoded is the largest buffer (timeout included) an Encoder keeps
+// in its own allocation.
+const inlineEncoded = timeoutSize + 64
+
+// encoderBlock is an Encoder, the Message that will carry what it encodes,
+// and room for a small payload, in one allocation: a small call costs one
+// allocation for all three. The Message and the payload leave with
+// WriteMessage, which takes ownership of them; the Encoder is not used
+// after that, so nothing in the block is ever reused.
+type encoderBlock struct {
+	e      Encoder
+	msg    mage.Message
+	inline [inlineEncoded]byte
+}
+
+// newEncoder returns an Encoder whose buffer has length n and room for
+// size more bytes.
+func newEncoder(n, size int) *Encoder {
+	b := &encoderBlock{}
+	b.e.msg = &b.msg
+	if n+size <= inlineEncoded {
+		b.e.buf = b.inline[:n]
+	} else {
+		b.e.buf = make([]byte, n, n+size)
+	}
+	return &b.e
 }
 
 // NewEncoder returns an Encoder for a request whose payload is about size
 // bytes.
 func NewEncoder(size int) *Encoder {
-	e := &Encoder{buf: make([]byte, timeoutSize, timeoutSize+size), start: timeoutSize}
+	e := newEncoder(timeoutSize, size)
+	e.start = timeoutSize
 	return e
+}
+
+// message returns the message to send, with the header given and the
+// payload and attachments encoded; the Encoder is spent.
+func (e *Encoder) message(iface, method, flags uint32, id uint64) *mage.Message {
+	m := e.msg
+	if m == nil {
+		m = &mage.Message{} // an Encoder made as a literal (tests)
+	}
+	*m = mage.Message{
+		Interface: iface, Method: method, Flags: flags, RequestID: id,
+		Payload: e.payload(), Pipes: e.pipes, Handles: e.handles,
+	}
+	return m
 }
 
 // payload is what the message carries when it has no timeout.
@@ -43,7 +89,7 @@ func (e *Encoder) payload() []byte { return e.buf[e.start:] }
 // NewReplyEncoder returns an Encoder for a successful reply whose results
 // take about size bytes.
 func NewReplyEncoder(size int) *Encoder {
-	e := &Encoder{buf: make([]byte, 0, size+1)}
+	e := newEncoder(0, size+1)
 	e.buf = append(e.buf, replyOK)
 	return e
 }
@@ -65,7 +111,7 @@ func ErrorReply(err error) *Encoder {
 	if len(text) > maxErrorText {
 		text = text[:maxErrorText]
 	}
-	e := &Encoder{buf: make([]byte, 0, 9+len(text))}
+	e := newEncoder(0, 9+len(text))
 	if code == Unknown && coded == nil {
 		e.buf = append(e.buf, replyError)
 	} else {

@@ -6,8 +6,8 @@ import (
 	"go.uber.org/goleak"
 )
 
-// TestMain fails the run if a test leaves a goroutine behind: a Remote's
-// reader, a Receiver's loop or a method's goroutine that outlives its
+// TestMain fails the run if a test leaves a goroutine behind: a
+// Receiver's serving goroutine or a disconnect handler's that outlives its
 // owner.
 func TestMain(m *testing.M) {
 	goleak.VerifyTestMain(m)

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/mage-ipc/mage/mage"
@@ -17,11 +18,13 @@ import (
 // from d (Finish) and is reported as a bad message.
 type DispatchFunc func(ctx context.Context, method uint32, d *Decoder) (*Encoder, error)
 
-// Receiver is the untyped core of a bound implementation: a goroutine of
-// its own reads requests from a pipe, validates each (interface
+// Receiver is the untyped core of a bound implementation: it reads
+// requests from a pipe, validates each (interface
 // fingerprint, method ordinal, flags, payload) and hands it to the
 // generated dispatch function, one at a time, in order, sending the reply
-// of a method that has one. A request that fails validation never reaches
+// of a method that has one. An idle Receiver holds no goroutine: it is
+// armed on its pipe (mage.MessagePipe.Notify), and a goroutine starts when
+// requests arrive and ends once they are handled. A request that fails validation never reaches
 // the implementation: it is reported as a bad message, the pipe is
 // closed and the Receiver stops.
 //
@@ -40,30 +43,49 @@ type Receiver struct {
 	// Receiver stops.
 	ctx    context.Context
 	cancel context.CancelFunc
-	// quit is closed by Close and Unbind to stop the loop.
+	// quit is closed by Close and Unbind to stop serving.
 	quit      chan struct{}
 	closeOnce sync.Once
-	// stopped is closed when the loop has finished.
+	// stopped is closed when the Receiver has stopped (see stop).
 	stopped chan struct{}
 
-	// dec is reused for every request; only the loop touches it, or the
-	// method it starts while the loop waits.
+	// dec is reused for every request; only the serving goroutine touches
+	// it, or the method it starts while it waits.
 	dec Decoder
 	// backlog holds the requests read ahead while a method ran, to find
-	// the cancels behind them, in order; only the loop touches it. It is
-	// handled before the pipe is read again, given back to the pipe by
-	// Unbind, and dropped by Close.
+	// the cancels behind them, in order; only the serving goroutine touches
+	// it. It is handled before the pipe is read again, given back to the
+	// pipe by Unbind, and dropped by Close.
 	backlog []*mage.Message
 
 	// mu guards the fields below.
 	mu sync.Mutex
-	// err is why the loop stopped; nil while it runs.
+	// err is why the Receiver stopped; nil while it runs.
 	err          error
 	disconnected bool // err came from the peer's side
 	onDisconnect func(error)
-	// unbinding is set by Unbind: the loop lets the running method finish
+	// unbinding is set by Unbind: serve lets the running method finish
 	// and reply, and leaves the pipe open.
 	unbinding bool
+	// serving is true while a goroutine serves the pipe (serve), and from
+	// Close or Unbind on; woken is set when wake fires while it does, so
+	// that it reads again before going idle.
+	serving bool
+	woken   bool
+
+	// wakeFn, serveFn and aheadFn are r.wake, r.serve and
+	// r.readAheadNotified, made once: a method value made at each use is an
+	// allocation.
+	wakeFn, serveFn, aheadFn func()
+
+	// aheadMu guards ahead, and the backlog while a method runs: the
+	// serving goroutine and readAheadNotified, on the goroutines that
+	// deliver to the pipe, both read ahead then.
+	aheadMu sync.Mutex
+	ahead   aheadCall
+
+	// inline is set by SetDispatchInline.
+	inline atomic.Bool
 }
 
 // NewReceiver starts serving the interface desc describes on p, calling
@@ -77,15 +99,93 @@ func NewReceiver(p mage.MessagePipe, desc *InterfaceDescriptor, dispatch Dispatc
 		ctx: ctx, cancel: cancel,
 		quit: make(chan struct{}), stopped: make(chan struct{}),
 	}
-	go r.loop()
+	r.wakeFn, r.serveFn, r.aheadFn = r.wake, r.serve, r.readAheadNotified
+	if !p.Notify(r.wakeFn) {
+		// Requests are queued already, or the pipe is gone: serve (or
+		// stop) now.
+		r.wake()
+	}
 	return r
 }
 
 // Descriptor describes the Receiver's interface.
 func (r *Receiver) Descriptor() *InterfaceDescriptor { return r.desc }
 
-func (r *Receiver) loop() {
-	err := r.serve()
+// wake is armed on the pipe with Notify while the Receiver is idle: a
+// request (or the pipe's end) has arrived, so a goroutine is started to
+// serve what is queued. It runs on the goroutine that made the pipe ready,
+// so it only starts one; if one is serving already, it tells it to look
+// again before it goes idle.
+func (r *Receiver) wake() {
+	r.mu.Lock()
+	if r.serving {
+		r.woken = true
+		r.mu.Unlock()
+		return
+	}
+	r.serving = true
+	r.mu.Unlock()
+	if r.inline.Load() {
+		r.serve()
+		return
+	}
+	go r.serveFn()
+}
+
+// SetDispatchInline makes the Receiver, when on, run its implementation on
+// the goroutine that delivers requests to its pipe instead of on a
+// goroutine of its own: the connection's reader for a caller in another
+// process, the caller's own goroutine (inside its Send or Call) for one in
+// this process. That saves a goroutine hand-off per burst of requests, the
+// largest cost of a small call on a multi-core machine, and is for
+// implementations that return at once and never wait: while one runs, the
+// connection it arrived on delivers nothing else, to any pipe, so a method
+// that waits for another message from that connection (a cancel, a reply
+// to a call of its own) waits forever, and a caller's cancel does not
+// reach it until it returns. The disconnect handler runs there too.
+// Requests are still handled one at a time, in order. Off by default; the change applies from the next request that
+// finds the Receiver idle.
+func (r *Receiver) SetDispatchInline(on bool) { r.inline.Store(on) }
+
+// serve handles what is queued, then arms wake and returns, holding
+// nothing while the pipe is empty. Only one serve runs at a time (serving),
+// so requests are handled one at a time, in order. It stops the Receiver
+// at Close or Unbind, the peer's closure or a bad message.
+func (r *Receiver) serve() {
+	for {
+		if err := r.serveQueued(); err != nil {
+			r.stop(err)
+			return
+		}
+		armed := r.pipe.Notify(r.wakeFn)
+		r.mu.Lock()
+		if !armed || r.woken {
+			// More came meanwhile.
+			r.woken = false
+			r.mu.Unlock()
+			continue
+		}
+		select {
+		case <-r.quit:
+			// Close or Unbind found this goroutine serving, and left the
+			// stopping to it.
+			r.mu.Unlock()
+			r.pipe.Notify(nil)
+			r.stop(ErrReceiverClosed)
+			return
+		default:
+		}
+		r.serving = false
+		r.mu.Unlock()
+		return
+	}
+}
+
+// stop ends the Receiver with err: it gives the requests read ahead back to
+// the pipe (Unbind) or closes it, records why, and calls the disconnect
+// handler when the cause is the peer's side. It runs once, on the goroutine
+// that serves, or on Close's or Unbind's when none does.
+func (r *Receiver) stop(err error) {
 	r.cancel()
 	r.mu.Lock()
 	unbound := r.unbinding && errors.Is(err, ErrReceiverClosed)
@@ -120,10 +220,29 @@ func (r *Receiver) loop() {
 	}
 }
 
-// serve handles requests until Close or Unbind (ErrReceiverClosed), the
-// peer's closure (ErrDisconnected) or a bad message.
-func (r *Receiver) serve() error {
-	return readUntil(r.pipe, r.quit, ErrReceiverClosed, func(m *mage.Message) error {
+// serveQueued handles the requests queued on the pipe until it is empty
+// (nil), Close or Unbind (ErrReceiverClosed), the peer's closure
+// (ErrDisconnected) or a bad message.
+func (r *Receiver) serveQueued() error {
+	if !r.pipe.IsValid() {
+		// No pipe (a zero MessagePipe, or a pending end that travelled as
+		// "no pipe"): nothing will ever arrive, so it is disconnected from
+		// the start rather than waited on forever.
+		return fmt.Errorf("%w: %w", ErrDisconnected, mage.ErrInvalidPipe)
+	}
+	for {
+		select {
+		case <-r.quit:
+			return ErrReceiverClosed
+		default:
+		}
+		m, err := r.pipe.ReadMessage()
+		if errors.Is(err, mage.ErrNoMessage) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("%w: %w", ErrDisconnected, err)
+		}
 		if err := r.handle(m); err != nil {
 			return err
 		}
@@ -143,8 +262,7 @@ func (r *Receiver) serve() error {
 			}
 		}
 		r.backlog = nil // let the array go
-		return nil
-	})
+	}
 }
 
 // handle validates and dispatches one request. An error is a bad message,
@@ -174,15 +292,16 @@ func (r *Receiver) handle(m *mage.Message) error {
 	r.dec.reset(m, off, r.desc, false, r)
 	var reply *Encoder
 	if md.HasReply {
-		var cancel context.CancelFunc
+		call := aheadCall{id: m.RequestID, active: true}
 		if off != 0 {
 			left := time.Duration(binary.LittleEndian.Uint64(m.Payload))
-			ctx, cancel = context.WithTimeout(ctx, left)
+			ctx, call.cancel = context.WithTimeout(ctx, left)
 		} else {
-			ctx, cancel = context.WithCancel(ctx)
+			call.mc = &methodContext{}
+			ctx = call.mc
 		}
-		reply, err = r.run(ctx, cancel, m)
-		cancel()
+		reply, err = r.run(ctx, call, m)
+		call.cancelCall()
 	} else {
 		reply, err = r.dispatch(ctx, m.Method, &r.dec)
 	}
@@ -220,59 +339,91 @@ func (r *Receiver) handle(m *mage.Message) error {
 	return nil
 }
 
-// run calls the method of request m on a goroutine of its own and, while
-// it runs, reads ahead: it takes the cancels that come, ending ctx when one
-// is for m and dropping the request it cancels otherwise, and puts the
-// requests it passes in the backlog, which is handled, in order, before
-// the pipe is read again. A pipe whose caller end has gone ends ctx too.
-func (r *Receiver) run(ctx context.Context, cancel context.CancelFunc, m *mage.Message) (*Encoder, error) {
-	type result struct {
-		reply *Encoder
-		err   error
+// run calls the method of request m on the serving goroutine and, while
+// it runs, reads ahead from the goroutines that deliver to the pipe
+// (readAheadNotified, armed with Notify): it takes the cancels that come,
+// ending ctx when one is for m and dropping the request it cancels
+// otherwise, and puts the requests it passes in the backlog, which is
+// handled, in order, before the pipe is read again. A pipe whose caller end
+// has gone ends ctx too. Close ends ctx through the Receiver's own context;
+// Unbind lets the method finish, reading ahead meanwhile, since the method
+// may wait for its caller's cancel.
+func (r *Receiver) run(ctx context.Context, call aheadCall, m *mage.Message) (*Encoder, error) {
+	r.aheadMu.Lock()
+	r.ahead = call
+	r.aheadMu.Unlock()
+	if r.ctx.Err() != nil {
+		// Close ran before the call was registered, so it did not end it.
+		call.cancelCall()
 	}
-	done := make(chan result, 1)
-	go func() {
-		reply, err := r.dispatch(ctx, m.Method, &r.dec)
-		done <- result{reply, err}
-	}()
-	ready, quit := r.pipe.Ready(), r.quit
-	for {
-		select {
-		case res := <-done:
-			if ready != nil {
-				// Take what came since the last signal too, so that the
-				// backlog holds, in order, every request that arrived
-				// while the method ran (up to its bound).
-				r.readAhead(m.RequestID, func() {})
-			}
-			return res.reply, res.err
-		case <-quit:
-			if !r.isUnbinding() {
-				cancel()
-				res := <-done
-				return res.reply, res.err
-			}
-			// Unbind waits for the method, which may wait for its
-			// caller's cancel: keep reading.
-			quit = nil
-		case <-ready:
-			if !r.readAhead(m.RequestID, cancel) {
-				ready = nil // the method's to finish before more is read
-			}
+	// What is queued already, then whatever comes.
+	r.readAheadNotified()
+	reply, err := r.dispatch(ctx, m.Method, &r.dec)
+	r.pipe.Notify(nil)
+	r.aheadMu.Lock()
+	if r.ahead.active {
+		// Take what came since the last notification too, so that the
+		// backlog holds, in order, every request that arrived while the
+		// method ran (up to its bound).
+		r.readAhead(m.RequestID, false)
+	}
+	r.ahead = aheadCall{}
+	r.aheadMu.Unlock()
+	return reply, err
+}
+
+// aheadCall is the call whose method runs while readAheadNotified reads
+// ahead.
+type aheadCall struct {
+	id uint64
+	// mc is the context of a call without a deadline, cancel the end of
+	// one with a deadline's.
+	mc     *methodContext
+	cancel context.CancelFunc
+	// active is false once reading ahead stopped for this call (see
+	// readAhead), or when no method runs.
+	active bool
+}
+
+// cancelCall ends the call's context.
+func (c *aheadCall) cancelCall() {
+	if c.mc != nil {
+		c.mc.cancel()
+	}
+	if c.cancel != nil {
+		c.cancel()
+	}
+}
+
+// readAheadNotified reads ahead for the method running now, then arms
+// itself on the pipe again; with none running (a notification that fired
+// as the method returned) it does nothing.
+func (r *Receiver) readAheadNotified() {
+	r.aheadMu.Lock()
+	defer r.aheadMu.Unlock()
+	for r.ahead.active {
+		if !r.readAhead(r.ahead.id, true) {
+			r.ahead.active = false // the method's to finish before more is read
+			return
+		}
+		if r.pipe.Notify(r.aheadFn) {
+			return
 		}
 	}
 }
 
 // readAhead reads what is queued while request id runs, until the pipe is
 // empty (it returns true: more may come) or it stops at a message it
-// leaves to the loop (false): one with attachments, which cannot be given
+// leaves to serveQueued (false): one with attachments, which cannot be given
 // back if the Receiver is unbound, one past the backlog's bound, or a
-// cancel that is not valid.
-func (r *Receiver) readAhead(id uint64, cancel context.CancelFunc) bool {
+// cancel that is not valid. A cancel of id, or the pipe's end, ends the
+// method's context when mayCancel (the method still runs). r.aheadMu is
+// held.
+func (r *Receiver) readAhead(id uint64, mayCancel bool) bool {
 	for {
 		h, ok, err := r.pipe.PeekHeader()
 		if err != nil {
-			cancel() // no one is left to take the reply
+			r.cancelAheadLocked(mayCancel) // no one is left to take the reply
 			return false
 		}
 		if !ok {
@@ -284,7 +435,7 @@ func (r *Receiver) readAhead(id uint64, cancel context.CancelFunc) bool {
 		}
 		m, err := r.pipe.ReadMessage()
 		if err != nil {
-			cancel()
+			r.cancelAheadLocked(mayCancel)
 			return false
 		}
 		if !isCancel {
@@ -292,15 +443,23 @@ func (r *Receiver) readAhead(id uint64, cancel context.CancelFunc) bool {
 			continue
 		}
 		if r.checkCancel(m) != nil {
-			// The loop finds it and rejects it once the method is done.
+			// serveQueued finds it and rejects it once the method is done.
 			r.backlog = append(r.backlog, m)
 			return false
 		}
 		if m.RequestID == id {
-			cancel()
+			r.cancelAheadLocked(mayCancel)
 			continue
 		}
 		r.dropCancelled(m.RequestID)
+	}
+}
+
+// cancelAheadLocked ends the context of the call being read ahead for,
+// when mayCancel (the method still runs). r.aheadMu is held.
+func (r *Receiver) cancelAheadLocked(mayCancel bool) {
+	if mayCancel {
+		r.ahead.cancelCall()
 	}
 }
 
@@ -404,10 +563,7 @@ func (r *Receiver) sendReply(m *mage.Message, reply *Encoder) {
 
 // reply sends the reply to request m, consuming e.
 func (r *Receiver) reply(m *mage.Message, e *Encoder) error {
-	out := &mage.Message{
-		Interface: r.desc.Fingerprint, Method: m.Method, Flags: mage.FlagIsResponse | versionFlags(r.desc.Version),
-		RequestID: m.RequestID, Payload: e.payload(), Pipes: e.pipes, Handles: e.handles,
-	}
+	out := e.message(r.desc.Fingerprint, m.Method, mage.FlagIsResponse|versionFlags(r.desc.Version), m.RequestID)
 	err := r.pipe.WriteMessage(out)
 	if err != nil {
 		e.release()
@@ -472,7 +628,8 @@ func (r *Receiver) isUnbinding() bool {
 // Receiver stops for any cause but Close or Unbind: the peer closed the
 // pipe or its process died (an error matching ErrDisconnected), or a bad
 // message arrived (an error matching ErrBadMessage). f runs on the
-// Receiver's goroutine after it has stopped; it may call Close. If the
+// goroutine that was serving the Receiver, after it has stopped; it may
+// call Close. If the
 // Receiver has already stopped that way, f is called before
 // SetDisconnectHandler returns.
 func (r *Receiver) SetDisconnectHandler(f func(error)) {
@@ -508,12 +665,32 @@ func (r *Receiver) Err() error {
 // implementation's own methods, which it would wait for (call it from
 // another goroutine, or from the disconnect handler).
 func (r *Receiver) Close() error {
-	r.closeOnce.Do(func() {
-		close(r.quit)
-		r.cancel()
-	})
+	r.closeOnce.Do(func() { r.quitServing(false) })
 	<-r.stopped
 	return nil
+}
+
+// quitServing closes quit, and stops the Receiver here if no goroutine
+// serves it (one that does stops it when it sees quit).
+func (r *Receiver) quitServing(unbinding bool) {
+	r.mu.Lock()
+	r.unbinding = unbinding
+	close(r.quit)
+	idle := !r.serving
+	r.serving = true // no serve starts from now on
+	r.mu.Unlock()
+	if !unbinding {
+		r.cancel()
+		// The running method's context, if it has no deadline, is not a
+		// child of r.ctx.
+		r.aheadMu.Lock()
+		r.ahead.cancelCall()
+		r.aheadMu.Unlock()
+	}
+	if idle {
+		r.pipe.Notify(nil)
+		r.stop(ErrReceiverClosed)
+	}
 }
 
 // Unbind stops the Receiver and hands back its pipe end, as Mojo's
@@ -529,10 +706,7 @@ func (r *Receiver) Unbind() (mage.MessagePipe, error) {
 	first := false
 	r.closeOnce.Do(func() {
 		first = true
-		r.mu.Lock()
-		r.unbinding = true
-		r.mu.Unlock()
-		close(r.quit)
+		r.quitServing(true)
 	})
 	<-r.stopped
 	r.mu.Lock()

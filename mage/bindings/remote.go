@@ -13,12 +13,13 @@ import (
 // Remote is the untyped core of a generated FooRemote: it sends requests
 // on a pipe and pairs replies with the calls waiting for them.
 //
-// Sending never blocks on the peer. A Remote whose interface has methods
-// with replies, or that has a disconnect handler, runs one goroutine that
-// reads the pipe; it starts with the first call that waits for a reply (or
-// with SetDisconnectHandler) and ends when the pipe closes, or with Close
-// or Unbind. When the pipe closes, every waiting call fails with an error
-// matching ErrDisconnected.
+// Sending never blocks on the peer. A Remote holds no goroutine: from the
+// first call that waits for a reply (or SetDisconnectHandler) on, it is
+// armed on its pipe (mage.MessagePipe.Notify), and the goroutine that
+// delivers a reply to the pipe (the connection's reader, or the
+// implementation's goroutine in this process) hands it straight to the
+// call waiting for it. When the pipe closes, every waiting call fails with
+// an error matching ErrDisconnected.
 //
 // All methods are safe for concurrent use, and a nil *Remote's methods
 // fail with ErrNilRemote (Close does nothing). The Remote owns its pipe
@@ -30,15 +31,22 @@ type Remote struct {
 
 	// done is closed when the Remote stops reading, for whatever reason.
 	done chan struct{}
-	// stopped is closed when the reading goroutine has finished.
-	stopped chan struct{}
 
 	// mu guards the fields below.
 	mu sync.Mutex
 	// lastID is the request id of the latest call; ids count from 1.
 	lastID  uint64
 	pending map[uint64]*pendingCall
-	reading bool // the reading goroutine was started
+	// reading is set once the reader is armed on the pipe. readerBusy is
+	// true while readReplies runs (one at a time), readerWoken when the
+	// pipe became ready again meanwhile, and readerIdle, when not nil, is
+	// closed when readReplies returns, for Close and Unbind to wait on.
+	reading     bool
+	readerBusy  bool
+	readerWoken bool
+	readerIdle  chan struct{}
+	// readFn is r.readReplies, made once (a method value is an allocation).
+	readFn func()
 	// err is why the Remote shut down; nil while it runs.
 	err error
 	// disconnected is true when err came from the peer's side, not Close
@@ -80,12 +88,13 @@ var pendingCalls = sync.Pool{New: func() any { return &pendingCall{done: make(ch
 // sent away (see mage.MessagePipe.SetBound).
 func NewRemote(p mage.MessagePipe, desc *InterfaceDescriptor) *Remote {
 	p.SetBound(true)
-	return &Remote{
-		pipe:    p,
-		desc:    desc,
-		done:    make(chan struct{}),
-		stopped: make(chan struct{}),
+	r := &Remote{
+		pipe: p,
+		desc: desc,
+		done: make(chan struct{}),
 	}
+	r.readFn = r.readReplies
+	return r
 }
 
 // Descriptor describes the Remote's interface (nil for a nil Remote).
@@ -109,10 +118,7 @@ func (r *Remote) Send(method uint32, e *Encoder) error {
 	if err := r.check(method, e); err != nil {
 		return err
 	}
-	m := &mage.Message{
-		Interface: r.desc.Fingerprint, Method: method, Flags: versionFlags(r.desc.Version),
-		Payload: e.payload(), Pipes: e.pipes, Handles: e.handles,
-	}
+	m := e.message(r.desc.Fingerprint, method, versionFlags(r.desc.Version), 0)
 	if err := r.pipe.WriteMessage(m); err != nil {
 		e.release()
 		if shut := r.Err(); shut != nil {
@@ -197,14 +203,13 @@ func (r *Remote) Call(ctx context.Context, method uint32, e *Encoder, d *Decoder
 		r.pending = map[uint64]*pendingCall{}
 	}
 	r.pending[id] = pc
-	r.startReaderLocked()
+	start := r.startReaderLocked()
 	r.mu.Unlock()
-
-	m := &mage.Message{
-		Interface: r.desc.Fingerprint, Method: method, RequestID: id,
-		Flags:   mage.FlagExpectsResponse | versionFlags(r.desc.Version),
-		Payload: e.payload(), Pipes: e.pipes, Handles: e.handles,
+	if start {
+		r.readReplies()
 	}
+
+	m := e.message(r.desc.Fingerprint, method, mage.FlagExpectsResponse|versionFlags(r.desc.Version), id)
 	if deadline, ok := ctx.Deadline(); ok {
 		m.Flags |= flagTimeout
 		m.Payload = e.putTimeout(deadline)
@@ -328,38 +333,116 @@ func (r *Remote) badMessage(m *mage.Message, bad error) {
 	}
 }
 
-// startReaderLocked starts the reading goroutine, once.
-func (r *Remote) startReaderLocked() {
+// startReaderLocked reports whether the reader is to be started (once):
+// the caller calls readReplies once r.mu is released, which reads what is
+// queued and arms itself on the pipe.
+func (r *Remote) startReaderLocked() bool {
 	if r.reading || r.err != nil {
-		return
+		return false
 	}
 	r.reading = true
-	go r.readLoop()
+	return true
 }
 
-func (r *Remote) readLoop() {
-	err := r.read()
-	handler := r.shutdown(err, err != nil)
-	if err != nil {
-		_ = r.pipe.Close()
+// readReplies is armed on the pipe with Notify: it delivers the replies
+// queued on the pipe to their calls, then arms itself again. It runs on
+// the goroutine that made the pipe ready, so it never waits: only one runs
+// at a time, and one that finds another running tells it to read again.
+// When the pipe closes it shuts the Remote down; the disconnect handler
+// then runs on a goroutine of its own.
+func (r *Remote) readReplies() {
+	r.mu.Lock()
+	if r.readerBusy {
+		r.readerWoken = true
+		r.mu.Unlock()
+		return
 	}
-	close(r.stopped)
-	// The handler runs after stopped is closed, so that it may call Close.
-	if handler != nil {
-		handler(err)
+	r.readerBusy = true
+	r.mu.Unlock()
+	for {
+		stop, err := r.readQueued()
+		if stop {
+			handler := r.shutdown(err, err != nil)
+			if err != nil {
+				_ = r.pipe.Close()
+			}
+			r.readerStopped()
+			if handler != nil {
+				go handler(err)
+			}
+			return
+		}
+		armed := r.pipe.Notify(r.readFn)
+		r.mu.Lock()
+		if !armed || r.readerWoken {
+			r.readerWoken = false
+			r.mu.Unlock()
+			continue
+		}
+		r.mu.Unlock()
+		r.readerStopped()
+		return
 	}
 }
 
-// read delivers replies until the pipe closes (returning why) or the Remote
-// shuts down (returning nil).
-func (r *Remote) read() error {
-	return readUntil(r.pipe, r.done, nil, func(m *mage.Message) error {
+// readerStopped marks readReplies as no longer running and wakes who waits
+// for that.
+func (r *Remote) readerStopped() {
+	r.mu.Lock()
+	r.readerBusy = false
+	idle := r.readerIdle
+	r.readerIdle = nil
+	r.mu.Unlock()
+	if idle != nil {
+		close(idle)
+	}
+}
+
+// waitReaderIdle disarms the reader and waits until readReplies is not
+// running, once the Remote has stopped (done is closed): a readReplies that
+// starts afterwards finds done closed and reads nothing.
+func (r *Remote) waitReaderIdle() {
+	r.pipe.Notify(nil)
+	r.mu.Lock()
+	for r.readerBusy {
+		if r.readerIdle == nil {
+			r.readerIdle = make(chan struct{})
+		}
+		idle := r.readerIdle
+		r.mu.Unlock()
+		<-idle
+		r.mu.Lock()
+	}
+	r.mu.Unlock()
+}
+
+// readQueued delivers what is queued on the pipe. It returns false when the
+// pipe is empty; true when the reader is to stop: with nil once the Remote
+// has stopped reading (done), else with why the pipe is gone (an error
+// matching ErrDisconnected; a bad reply is reported and closes the pipe).
+func (r *Remote) readQueued() (stop bool, err error) {
+	if !r.pipe.IsValid() {
+		// No pipe: nothing will ever arrive.
+		return true, fmt.Errorf("%w: %w", ErrDisconnected, mage.ErrInvalidPipe)
+	}
+	for {
+		select {
+		case <-r.done:
+			return true, nil
+		default:
+		}
+		m, err := r.pipe.ReadMessage()
+		if errors.Is(err, mage.ErrNoMessage) {
+			return false, nil
+		}
+		if err != nil {
+			return true, fmt.Errorf("%w: %w", ErrDisconnected, err)
+		}
 		if err := r.deliver(m); err != nil {
 			r.pipe.ReportBadMessage(m, err)
-			return fmt.Errorf("%w: %w", ErrDisconnected, err)
+			return true, fmt.Errorf("%w: %w", ErrDisconnected, err)
 		}
-		return nil
-	})
+	}
 }
 
 // deliver hands a reply to the call waiting for it. An error means m is a
@@ -437,10 +520,11 @@ func (r *Remote) shutdown(err error, peer bool) func(error) {
 // SetDisconnectHandler sets f to be called once, with the reason, when the
 // pipe closes from the peer's side (the peer closed it or its process
 // died) or a bad reply closes it; not after Close or Unbind. f runs after
-// every waiting call has failed, on the Remote's goroutine (or, when a call
+// every waiting call has failed, on a goroutine of its own (or, when a call
 // found its reply bad, on that call's goroutine); it may call Close. If the
 // Remote is already disconnected, f is called before SetDisconnectHandler
-// returns. Setting a handler starts the goroutine that watches the pipe.
+// returns. Setting a handler arms the Remote on the pipe, so that it
+// hears of the pipe's closure.
 //
 // Whether or not a handler is set, calls fail alike: with an error matching
 // ErrDisconnected once the pipe is known to be gone.
@@ -461,8 +545,11 @@ func (r *Remote) SetDisconnectHandler(f func(error)) {
 		return
 	}
 	r.onDisconnect = f
-	r.startReaderLocked()
+	start := r.startReaderLocked()
 	r.mu.Unlock()
+	if start {
+		r.readReplies()
+	}
 }
 
 // Err returns why the Remote shut down: nil while it runs, ErrRemoteClosed
@@ -478,7 +565,7 @@ func (r *Remote) Err() error {
 }
 
 // Close closes the pipe, fails every waiting call with ErrRemoteClosed and
-// waits for the Remote's goroutine to finish. The disconnect handler is not
+// waits until no reply is being delivered. The disconnect handler is not
 // called. Close is idempotent and always returns nil; after Unbind it does
 // nothing, as the pipe is no longer the Remote's.
 func (r *Remote) Close() error {
@@ -493,12 +580,7 @@ func (r *Remote) Close() error {
 	}
 	r.shutdown(ErrRemoteClosed, false)
 	_ = r.pipe.Close()
-	r.mu.Lock()
-	reading := r.reading
-	r.mu.Unlock()
-	if reading {
-		<-r.stopped
-	}
+	r.waitReaderIdle()
 	return nil
 }
 

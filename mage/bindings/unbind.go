@@ -39,15 +39,15 @@ func (r *Remote) Unbind() (mage.MessagePipe, error) {
 			r.owed[id] = true
 		}
 	}
-	reading := r.reading
 	r.mu.Unlock()
 	for id, pc := range pending {
 		pc.done <- callResult{err: ErrUnbound}
 		r.sendCancel(id)
 	}
-	if reading {
-		<-r.stopped
-	}
+	// The reader takes the owed replies off the pipe, then done closes;
+	// once no reader runs, nothing of this Remote touches the pipe again.
+	<-r.done
+	r.waitReaderIdle()
 	r.mu.Lock()
 	drained := r.drained
 	r.mu.Unlock()
