@@ -14,20 +14,21 @@ func testRows() []tree.Row {
 	return []tree.Row{
 		{Instance: "parent", Process: "parent", State: tree.StateRunning, Pid: 100, Since: since,
 			Ready: true, EverReady: true, ReadyAfter: 42 * time.Millisecond,
-			HasStats: true, CPU: 0.125, RSS: 1536 << 10, Description: "hands out the work"},
+			HasStats: true, CPU: 0.125, RSS: 1536 << 10, Description: "hands out the work",
+			HasUsage: true, CPUTime: 1234 * time.Millisecond, PeakRSS: 2 << 20},
 		{Instance: "worker#1", Process: "worker", Depth: 1, State: tree.StateBackoff, Restarts: 2},
 		{Instance: "worker#2", Process: "worker", Depth: 1, State: tree.StateEnded, Outcome: tree.OutcomeFailed,
-			LastExit: &launcher.Exit{Code: 3, Reason: "exited"}},
+			LastExit: &launcher.Exit{Code: 3, Reason: "exited"}, HasUsage: true, CPUTime: 20 * time.Millisecond, PeakRSS: 512 << 10},
 	}
 }
 
 func TestSummary(t *testing.T) {
 	var out bytes.Buffer
 	WriteSummary(&out, testRows(), nil)
-	want := "PROCESS     RESULT   RESTARTS  MSGS IN  MSGS OUT  LAST EXIT               READY       CPU    RSS\n" +
-		"parent      running  0         -        -         -                       after 42ms  12.5%  1.5M\n" +
-		"  worker#1  backoff  2         -        -         -                       -           -      -\n" +
-		"  worker#2  failed   0         -        -         exited (exit status 3)  never       -      -\n"
+	want := "PROCESS     RESULT   RESTARTS  MSGS IN  MSGS OUT  LAST EXIT               READY       CPU TIME  MAX RSS\n" +
+		"parent      running  0         -        -         -                       after 42ms  1.23s     2.0M\n" +
+		"  worker#1  backoff  2         -        -         -                       -           -         -\n" +
+		"  worker#2  failed   0         -        -         exited (exit status 3)  never       20ms      512K\n"
 	if out.String() != want {
 		t.Errorf("summary:\n%s\nwant:\n%s", out.String(), want)
 	}
