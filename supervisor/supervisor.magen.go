@@ -156,10 +156,10 @@ func (r *SupervisorRemote) Ready(ctx context.Context) error {
 }
 
 // BindSupervisor serves impl on p, the end of a pipe whose other end is (or will
-// be) bound to a SupervisorRemote. A goroutine of the returned receiver reads
-// messages and calls impl's methods one at a time, in order; a message
-// that does not decode is rejected as a bad message and never reaches
-// impl. Close the receiver to stop it.
+// be) bound to a SupervisorRemote. The returned receiver calls impl's methods
+// one at a time, in order, on a goroutine it starts when requests arrive
+// (it holds none while idle); a message that does not decode is rejected
+// as a bad message and never reaches impl. Close the receiver to stop it.
 func BindSupervisor(p mage.MessagePipe, impl Supervisor) *bindings.Receiver {
 	return bindings.NewReceiver(p, SupervisorDescriptor, _Supervisor_dispatch(impl))
 }
@@ -332,10 +332,10 @@ func (r *PeersRemote) Connected(instance string, pipe mage.MessagePipe) error {
 }
 
 // BindPeers serves impl on p, the end of a pipe whose other end is (or will
-// be) bound to a PeersRemote. A goroutine of the returned receiver reads
-// messages and calls impl's methods one at a time, in order; a message
-// that does not decode is rejected as a bad message and never reaches
-// impl. Close the receiver to stop it.
+// be) bound to a PeersRemote. The returned receiver calls impl's methods
+// one at a time, in order, on a goroutine it starts when requests arrive
+// (it holds none while idle); a message that does not decode is rejected
+// as a bad message and never reaches impl. Close the receiver to stop it.
 func BindPeers(p mage.MessagePipe, impl Peers) *bindings.Receiver {
 	return bindings.NewReceiver(p, PeersDescriptor, _Peers_dispatch(impl))
 }

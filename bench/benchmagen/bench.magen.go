@@ -134,10 +134,10 @@ func (r *BenchRemote) Sync(ctx context.Context) (int64, error) {
 }
 
 // BindBench serves impl on p, the end of a pipe whose other end is (or will
-// be) bound to a BenchRemote. A goroutine of the returned receiver reads
-// messages and calls impl's methods one at a time, in order; a message
-// that does not decode is rejected as a bad message and never reaches
-// impl. Close the receiver to stop it.
+// be) bound to a BenchRemote. The returned receiver calls impl's methods
+// one at a time, in order, on a goroutine it starts when requests arrive
+// (it holds none while idle); a message that does not decode is rejected
+// as a bad message and never reaches impl. Close the receiver to stop it.
 func BindBench(p mage.MessagePipe, impl Bench) *bindings.Receiver {
 	return bindings.NewReceiver(p, BenchDescriptor, _Bench_dispatch(impl))
 }

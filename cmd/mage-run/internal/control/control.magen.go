@@ -260,10 +260,10 @@ func (r *ControlRemote) Follow(ctx context.Context, instance string, last int32,
 }
 
 // BindControl serves impl on p, the end of a pipe whose other end is (or will
-// be) bound to a ControlRemote. A goroutine of the returned receiver reads
-// messages and calls impl's methods one at a time, in order; a message
-// that does not decode is rejected as a bad message and never reaches
-// impl. Close the receiver to stop it.
+// be) bound to a ControlRemote. The returned receiver calls impl's methods
+// one at a time, in order, on a goroutine it starts when requests arrive
+// (it holds none while idle); a message that does not decode is rejected
+// as a bad message and never reaches impl. Close the receiver to stop it.
 func BindControl(p mage.MessagePipe, impl Control) *bindings.Receiver {
 	return bindings.NewReceiver(p, ControlDescriptor, _Control_dispatch(impl))
 }
@@ -494,10 +494,10 @@ func (r *EventSinkRemote) Event(at int64, instance string, state string, pid int
 }
 
 // BindEventSink serves impl on p, the end of a pipe whose other end is (or will
-// be) bound to a EventSinkRemote. A goroutine of the returned receiver reads
-// messages and calls impl's methods one at a time, in order; a message
-// that does not decode is rejected as a bad message and never reaches
-// impl. Close the receiver to stop it.
+// be) bound to a EventSinkRemote. The returned receiver calls impl's methods
+// one at a time, in order, on a goroutine it starts when requests arrive
+// (it holds none while idle); a message that does not decode is rejected
+// as a bad message and never reaches impl. Close the receiver to stop it.
 func BindEventSink(p mage.MessagePipe, impl EventSink) *bindings.Receiver {
 	return bindings.NewReceiver(p, EventSinkDescriptor, _EventSink_dispatch(impl))
 }
@@ -642,10 +642,10 @@ func (r *LogSinkRemote) Line(text string) error {
 }
 
 // BindLogSink serves impl on p, the end of a pipe whose other end is (or will
-// be) bound to a LogSinkRemote. A goroutine of the returned receiver reads
-// messages and calls impl's methods one at a time, in order; a message
-// that does not decode is rejected as a bad message and never reaches
-// impl. Close the receiver to stop it.
+// be) bound to a LogSinkRemote. The returned receiver calls impl's methods
+// one at a time, in order, on a goroutine it starts when requests arrive
+// (it holds none while idle); a message that does not decode is rejected
+// as a bad message and never reaches impl. Close the receiver to stop it.
 func BindLogSink(p mage.MessagePipe, impl LogSink) *bindings.Receiver {
 	return bindings.NewReceiver(p, LogSinkDescriptor, _LogSink_dispatch(impl))
 }

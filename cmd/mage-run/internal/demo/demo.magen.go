@@ -97,10 +97,10 @@ func (r *CalculatorRemote) Square(ctx context.Context, x int64) (int64, error) {
 }
 
 // BindCalculator serves impl on p, the end of a pipe whose other end is (or will
-// be) bound to a CalculatorRemote. A goroutine of the returned receiver reads
-// messages and calls impl's methods one at a time, in order; a message
-// that does not decode is rejected as a bad message and never reaches
-// impl. Close the receiver to stop it.
+// be) bound to a CalculatorRemote. The returned receiver calls impl's methods
+// one at a time, in order, on a goroutine it starts when requests arrive
+// (it holds none while idle); a message that does not decode is rejected
+// as a bad message and never reaches impl. Close the receiver to stop it.
 func BindCalculator(p mage.MessagePipe, impl Calculator) *bindings.Receiver {
 	return bindings.NewReceiver(p, CalculatorDescriptor, _Calculator_dispatch(impl))
 }
@@ -273,10 +273,10 @@ func (r *ServiceRemote) Answered(ctx context.Context) (int64, int32, error) {
 }
 
 // BindService serves impl on p, the end of a pipe whose other end is (or will
-// be) bound to a ServiceRemote. A goroutine of the returned receiver reads
-// messages and calls impl's methods one at a time, in order; a message
-// that does not decode is rejected as a bad message and never reaches
-// impl. Close the receiver to stop it.
+// be) bound to a ServiceRemote. The returned receiver calls impl's methods
+// one at a time, in order, on a goroutine it starts when requests arrive
+// (it holds none while idle); a message that does not decode is rejected
+// as a bad message and never reaches impl. Close the receiver to stop it.
 func BindService(p mage.MessagePipe, impl Service) *bindings.Receiver {
 	return bindings.NewReceiver(p, ServiceDescriptor, _Service_dispatch(impl))
 }
@@ -446,10 +446,10 @@ func (r *WorkerRemote) Run(ctx context.Context, calc CalculatorPendingRemote, co
 }
 
 // BindWorker serves impl on p, the end of a pipe whose other end is (or will
-// be) bound to a WorkerRemote. A goroutine of the returned receiver reads
-// messages and calls impl's methods one at a time, in order; a message
-// that does not decode is rejected as a bad message and never reaches
-// impl. Close the receiver to stop it.
+// be) bound to a WorkerRemote. The returned receiver calls impl's methods
+// one at a time, in order, on a goroutine it starts when requests arrive
+// (it holds none while idle); a message that does not decode is rejected
+// as a bad message and never reaches impl. Close the receiver to stop it.
 func BindWorker(p mage.MessagePipe, impl Worker) *bindings.Receiver {
 	return bindings.NewReceiver(p, WorkerDescriptor, _Worker_dispatch(impl))
 }

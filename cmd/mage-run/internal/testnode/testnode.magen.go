@@ -111,10 +111,10 @@ func (r *EchoRemote) Quit(code int32) error {
 }
 
 // BindEcho serves impl on p, the end of a pipe whose other end is (or will
-// be) bound to a EchoRemote. A goroutine of the returned receiver reads
-// messages and calls impl's methods one at a time, in order; a message
-// that does not decode is rejected as a bad message and never reaches
-// impl. Close the receiver to stop it.
+// be) bound to a EchoRemote. The returned receiver calls impl's methods
+// one at a time, in order, on a goroutine it starts when requests arrive
+// (it holds none while idle); a message that does not decode is rejected
+// as a bad message and never reaches impl. Close the receiver to stop it.
 func BindEcho(p mage.MessagePipe, impl Echo) *bindings.Receiver {
 	return bindings.NewReceiver(p, EchoDescriptor, _Echo_dispatch(impl))
 }

@@ -221,10 +221,10 @@ func (r *CalcRemote) Notes(ctx context.Context) ([]int32, error) {
 }
 
 // BindCalc serves impl on p, the end of a pipe whose other end is (or will
-// be) bound to a CalcRemote. A goroutine of the returned receiver reads
-// messages and calls impl's methods one at a time, in order; a message
-// that does not decode is rejected as a bad message and never reaches
-// impl. Close the receiver to stop it.
+// be) bound to a CalcRemote. The returned receiver calls impl's methods
+// one at a time, in order, on a goroutine it starts when requests arrive
+// (it holds none while idle); a message that does not decode is rejected
+// as a bad message and never reaches impl. Close the receiver to stop it.
 func BindCalc(p mage.MessagePipe, impl Calc) *bindings.Receiver {
 	return bindings.NewReceiver(p, CalcDescriptor, _Calc_dispatch(impl))
 }

@@ -161,10 +161,10 @@ func (r *ScalarsRemote) Fail(ctx context.Context, why string) (int32, error) {
 }
 
 // BindScalars serves impl on p, the end of a pipe whose other end is (or will
-// be) bound to a ScalarsRemote. A goroutine of the returned receiver reads
-// messages and calls impl's methods one at a time, in order; a message
-// that does not decode is rejected as a bad message and never reaches
-// impl. Close the receiver to stop it.
+// be) bound to a ScalarsRemote. The returned receiver calls impl's methods
+// one at a time, in order, on a goroutine it starts when requests arrive
+// (it holds none while idle); a message that does not decode is rejected
+// as a bad message and never reaches impl. Close the receiver to stop it.
 func BindScalars(p mage.MessagePipe, impl Scalars) *bindings.Receiver {
 	return bindings.NewReceiver(p, ScalarsDescriptor, _Scalars_dispatch(impl))
 }
@@ -390,10 +390,10 @@ func (r *VariableRemote) Sum(ctx context.Context, values []int64) (int64, error)
 }
 
 // BindVariable serves impl on p, the end of a pipe whose other end is (or will
-// be) bound to a VariableRemote. A goroutine of the returned receiver reads
-// messages and calls impl's methods one at a time, in order; a message
-// that does not decode is rejected as a bad message and never reaches
-// impl. Close the receiver to stop it.
+// be) bound to a VariableRemote. The returned receiver calls impl's methods
+// one at a time, in order, on a goroutine it starts when requests arrive
+// (it holds none while idle); a message that does not decode is rejected
+// as a bad message and never reaches impl. Close the receiver to stop it.
 func BindVariable(p mage.MessagePipe, impl Variable) *bindings.Receiver {
 	return bindings.NewReceiver(p, VariableDescriptor, _Variable_dispatch(impl))
 }
@@ -717,10 +717,10 @@ func (r *CarrierRemote) Nested(ctx context.Context, files [][]*os.File, pipes []
 }
 
 // BindCarrier serves impl on p, the end of a pipe whose other end is (or will
-// be) bound to a CarrierRemote. A goroutine of the returned receiver reads
-// messages and calls impl's methods one at a time, in order; a message
-// that does not decode is rejected as a bad message and never reaches
-// impl. Close the receiver to stop it.
+// be) bound to a CarrierRemote. The returned receiver calls impl's methods
+// one at a time, in order, on a goroutine it starts when requests arrive
+// (it holds none while idle); a message that does not decode is rejected
+// as a bad message and never reaches impl. Close the receiver to stop it.
 func BindCarrier(p mage.MessagePipe, impl Carrier) *bindings.Receiver {
 	return bindings.NewReceiver(p, CarrierDescriptor, _Carrier_dispatch(impl))
 }
@@ -999,10 +999,10 @@ func (r *KeywordsRemote) Shadow(ctx context.Context, ObserverPendingRemote_ []Ob
 }
 
 // BindKeywords serves impl on p, the end of a pipe whose other end is (or will
-// be) bound to a KeywordsRemote. A goroutine of the returned receiver reads
-// messages and calls impl's methods one at a time, in order; a message
-// that does not decode is rejected as a bad message and never reaches
-// impl. Close the receiver to stop it.
+// be) bound to a KeywordsRemote. The returned receiver calls impl's methods
+// one at a time, in order, on a goroutine it starts when requests arrive
+// (it holds none while idle); a message that does not decode is rejected
+// as a bad message and never reaches impl. Close the receiver to stop it.
 func BindKeywords(p mage.MessagePipe, impl Keywords) *bindings.Receiver {
 	return bindings.NewReceiver(p, KeywordsDescriptor, _Keywords_dispatch(impl))
 }

@@ -111,10 +111,10 @@ func (r *ObserverRemote) Count(ctx context.Context) (int64, error) {
 }
 
 // BindObserver serves impl on p, the end of a pipe whose other end is (or will
-// be) bound to a ObserverRemote. A goroutine of the returned receiver reads
-// messages and calls impl's methods one at a time, in order; a message
-// that does not decode is rejected as a bad message and never reaches
-// impl. Close the receiver to stop it.
+// be) bound to a ObserverRemote. The returned receiver calls impl's methods
+// one at a time, in order, on a goroutine it starts when requests arrive
+// (it holds none while idle); a message that does not decode is rejected
+// as a bad message and never reaches impl. Close the receiver to stop it.
 func BindObserver(p mage.MessagePipe, impl Observer) *bindings.Receiver {
 	return bindings.NewReceiver(p, ObserverDescriptor, _Observer_dispatch(impl))
 }

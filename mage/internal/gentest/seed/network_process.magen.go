@@ -85,10 +85,10 @@ func (r *NetworkProcessRemote) FetchURL(url string) error {
 }
 
 // BindNetworkProcess serves impl on p, the end of a pipe whose other end is (or will
-// be) bound to a NetworkProcessRemote. A goroutine of the returned receiver reads
-// messages and calls impl's methods one at a time, in order; a message
-// that does not decode is rejected as a bad message and never reaches
-// impl. Close the receiver to stop it.
+// be) bound to a NetworkProcessRemote. The returned receiver calls impl's methods
+// one at a time, in order, on a goroutine it starts when requests arrive
+// (it holds none while idle); a message that does not decode is rejected
+// as a bad message and never reaches impl. Close the receiver to stop it.
 func BindNetworkProcess(p mage.MessagePipe, impl NetworkProcess) *bindings.Receiver {
 	return bindings.NewReceiver(p, NetworkProcessDescriptor, _NetworkProcess_dispatch(impl))
 }

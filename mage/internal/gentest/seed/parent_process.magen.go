@@ -123,10 +123,10 @@ func (r *ParentProcessRemote) BindChildProcessRemote(child_remote mage.MessagePi
 }
 
 // BindParentProcess serves impl on p, the end of a pipe whose other end is (or will
-// be) bound to a ParentProcessRemote. A goroutine of the returned receiver reads
-// messages and calls impl's methods one at a time, in order; a message
-// that does not decode is rejected as a bad message and never reaches
-// impl. Close the receiver to stop it.
+// be) bound to a ParentProcessRemote. The returned receiver calls impl's methods
+// one at a time, in order, on a goroutine it starts when requests arrive
+// (it holds none while idle); a message that does not decode is rejected
+// as a bad message and never reaches impl. Close the receiver to stop it.
 func BindParentProcess(p mage.MessagePipe, impl ParentProcess) *bindings.Receiver {
 	return bindings.NewReceiver(p, ParentProcessDescriptor, _ParentProcess_dispatch(impl))
 }
