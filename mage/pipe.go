@@ -153,7 +153,9 @@ func (p MessagePipe) String() string {
 // WriteMessage sends m to the other end. It never blocks on the peer: the
 // message is queued locally or on the connection to the peer's process.
 //
-// WriteMessage takes ownership of m, of the pipe ends in m.Pipes (which
+// WriteMessage takes ownership of m, of the bytes of m.Payload (the node
+// may reuse that memory, for a message it receives, once m is sent: do
+// not read, write or send it again), of the pipe ends in m.Pipes (which
 // become invalid for the caller) and of m.Handles (closed here once their
 // descriptors are duplicated for the journey).
 //
