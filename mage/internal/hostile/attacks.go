@@ -307,121 +307,102 @@ func attachment(atts []wire.Attachment, name string) (wire.PortDescriptor, error
 	return wire.PortDescriptor{}, fmt.Errorf("no attachment %q", name)
 }
 
-// forge is ModeForge.
-func forge(p *Peer, token []byte) error {
+// handedBack is what handBack leaves its attack: the parent's node, the
+// "main" and "extra" attachments, and the next sequence number on main.
+type handedBack struct {
+	parent      wire.NodeName
+	main, extra wire.PortDescriptor
+	nextSeq     uint64
+}
+
+// handBack accepts the invitation and hands the "extra" end back to the
+// parent inside a message on "main", as a new port on the parent whose
+// peer is the parent's own end of "extra". It then plays the proxy left
+// behind correctly, so that the parent's end of "extra" sends to the
+// returned port, not here. With announce, it also tells that end of the
+// move, as an honest node does; without, it leaves that out.
+func handBack(p *Peer, token []byte, announce bool) (handedBack, error) {
+	var h handedBack
 	hello, atts, err := p.Handshake(token)
 	if err != nil {
-		return err
+		return h, err
 	}
-	parent := hello.Node
-	main, err := attachment(atts, "main")
-	if err != nil {
-		return err
+	h.parent = hello.Node
+	if h.main, err = attachment(atts, "main"); err != nil {
+		return h, err
 	}
-	extra, err := attachment(atts, "extra")
-	if err != nil {
-		return err
+	if h.extra, err = attachment(atts, "extra"); err != nil {
+		return h, err
 	}
 	if err := p.Accepted(atts); err != nil {
-		return err
+		return h, err
 	}
-	// Hand the "extra" end back inside a message on "main", as a new port
-	// on the parent whose peer is the parent's own end of "extra".
 	back := wire.PortDescriptor{
 		Name:        wire.PortName(RandomName()),
-		PeerNode:    parent,
-		PeerPort:    extra.PeerPort,
-		NextSendSeq: extra.NextSendSeq,
-		NextRecvSeq: extra.NextRecvSeq,
+		PeerNode:    h.parent,
+		PeerPort:    h.extra.PeerPort,
+		NextSendSeq: h.extra.NextSendSeq,
+		NextRecvSeq: h.extra.NextRecvSeq,
 	}
-	u := wire.AppendUser(nil, &wire.User{Target: main.PeerPort, Seq: main.NextSendSeq, Payload: []byte("here it is back"), Ports: []wire.PortDescriptor{back}})
+	h.nextSeq = h.main.NextSendSeq
+	u := wire.AppendUser(nil, &wire.User{Target: h.main.PeerPort, Seq: h.nextSeq, Payload: []byte("here it is back"), Ports: []wire.PortDescriptor{back}})
 	if err := p.Write(u); err != nil {
-		return err
+		return h, err
 	}
-	// Play the proxy left behind correctly, so that the parent's end of
-	// "extra" ends up sending to the returned port, not here.
+	h.nextSeq++
 	if err := p.awaitFrame(wire.TypePortAccepted, func(f *wire.Frame) bool { return f.PortAccepted.Target == back.Name }); err != nil {
-		return err
+		return h, err
 	}
-	op := wire.AppendObserveProxy(nil, &wire.ObserveProxy{ProxyNode: p.Node, ProxyPort: extra.Name, ProxyTargetNode: parent, ProxyTargetPort: back.Name})
-	if err := p.Write(op); err != nil {
-		return err
+	var b []byte
+	if announce {
+		b = wire.AppendPeerMoved(b, &wire.PeerMoved{Target: h.extra.PeerPort, NewNode: h.parent})
 	}
-	if err := p.awaitFrame(wire.TypeObserveProxyAck, func(f *wire.Frame) bool { return f.ObserveProxyAck.Target == extra.Name }); err != nil {
-		return err
+	b = wire.AppendObserveProxy(b, &wire.ObserveProxy{ProxyNode: p.Node, ProxyPort: h.extra.Name, ProxyTargetNode: h.parent, ProxyTargetPort: back.Name})
+	if err := p.Write(b); err != nil {
+		return h, err
 	}
-	if err := p.Write(wire.AppendPeerMoved(nil, &wire.PeerMoved{Target: back.Name, NewNode: parent, Bypassed: true})); err != nil {
+	if err := p.awaitFrame(wire.TypeObserveProxyAck, func(f *wire.Frame) bool { return f.ObserveProxyAck.Target == h.extra.Name }); err != nil {
+		return h, err
+	}
+	return h, p.Write(wire.AppendPeerMoved(nil, &wire.PeerMoved{Target: back.Name, NewNode: h.parent, Bypassed: true}))
+}
+
+// forge is ModeForge.
+func forge(p *Peer, token []byte) error {
+	h, err := handBack(p, token, false)
+	if err != nil {
 		return err
 	}
 	// The end is the parent's alone now. Address it anyway.
-	b := wire.AppendUser(nil, &wire.User{Target: extra.PeerPort, Seq: extra.NextSendSeq, Payload: []byte(ForgedPayload)})
-	b = wire.AppendClosure(b, &wire.Closure{Target: extra.PeerPort, LastSeq: extra.NextSendSeq})
+	b := wire.AppendUser(nil, &wire.User{Target: h.extra.PeerPort, Seq: h.extra.NextSendSeq, Payload: []byte(ForgedPayload)})
+	b = wire.AppendClosure(b, &wire.Closure{Target: h.extra.PeerPort, LastSeq: h.extra.NextSendSeq})
 	return p.Write(b)
 }
 
 // launder is ModeLaunder.
 func launder(p *Peer, token []byte) error {
-	hello, atts, err := p.Handshake(token)
+	h, err := handBack(p, token, true)
 	if err != nil {
-		return err
-	}
-	parent := hello.Node
-	main, err := attachment(atts, "main")
-	if err != nil {
-		return err
-	}
-	extra, err := attachment(atts, "extra")
-	if err != nil {
-		return err
-	}
-	if err := p.Accepted(atts); err != nil {
-		return err
-	}
-	back := wire.PortDescriptor{
-		Name:        wire.PortName(RandomName()),
-		PeerNode:    parent,
-		PeerPort:    extra.PeerPort,
-		NextSendSeq: extra.NextSendSeq,
-		NextRecvSeq: extra.NextRecvSeq,
-	}
-	seq := main.NextSendSeq
-	u := wire.AppendUser(nil, &wire.User{Target: main.PeerPort, Seq: seq, Payload: []byte("here it is back"), Ports: []wire.PortDescriptor{back}})
-	if err := p.Write(u); err != nil {
-		return err
-	}
-	seq++
-	if err := p.awaitFrame(wire.TypePortAccepted, func(f *wire.Frame) bool { return f.PortAccepted.Target == back.Name }); err != nil {
-		return err
-	}
-	// As an honest node: the end moved to the parent, and the parent's
-	// end of extra stops sending to the proxy left here.
-	b := wire.AppendPeerMoved(nil, &wire.PeerMoved{Target: extra.PeerPort, NewNode: parent})
-	b = wire.AppendObserveProxy(b, &wire.ObserveProxy{ProxyNode: p.Node, ProxyPort: extra.Name, ProxyTargetNode: parent, ProxyTargetPort: back.Name})
-	if err := p.Write(b); err != nil {
-		return err
-	}
-	if err := p.awaitFrame(wire.TypeObserveProxyAck, func(f *wire.Frame) bool { return f.ObserveProxyAck.Target == extra.Name }); err != nil {
 		return err
 	}
 	// The parent's end of extra sends to the returned end now: say so on
 	// main, behind the frames that made it so.
-	b = wire.AppendPeerMoved(nil, &wire.PeerMoved{Target: back.Name, NewNode: parent, Bypassed: true})
-	b = wire.AppendUser(b, &wire.User{Target: main.PeerPort, Seq: seq, Payload: []byte(HandedBack)})
+	b := wire.AppendUser(nil, &wire.User{Target: h.main.PeerPort, Seq: h.nextSeq, Payload: []byte(HandedBack)})
 	if err := p.Write(b); err != nil {
 		return err
 	}
-	seq++
-	if err := p.awaitFrame(wire.TypeUser, func(f *wire.Frame) bool { return f.User.Target == main.Name }); err != nil {
+	h.nextSeq++
+	if err := p.awaitFrame(wire.TypeUser, func(f *wire.Frame) bool { return f.User.Target == h.main.Name }); err != nil {
 		return err
 	}
 	forged := wire.PortDescriptor{
 		Name:        wire.PortName(RandomName()),
-		PeerNode:    parent,
-		PeerPort:    extra.PeerPort,
+		PeerNode:    h.parent,
+		PeerPort:    h.extra.PeerPort,
 		NextSendSeq: 1 << 20,
 		NextRecvSeq: 1,
 	}
-	return p.Write(wire.AppendUser(nil, &wire.User{Target: main.PeerPort, Seq: seq, Payload: []byte(ForgedPayload), Ports: []wire.PortDescriptor{forged}}))
+	return p.Write(wire.AppendUser(nil, &wire.User{Target: h.main.PeerPort, Seq: h.nextSeq, Payload: []byte(ForgedPayload), Ports: []wire.PortDescriptor{forged}}))
 }
 
 // awaitFrame reads frames until one of type t for which match holds.
