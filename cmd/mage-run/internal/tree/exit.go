@@ -186,7 +186,7 @@ func (t *Tree) stopSubtree(in *instance) {
 		return
 	}
 	in.stopWanted = true
-	if t.stopWithoutProcess(in) || in.state != StateRunning {
+	if t.stopWithoutProcess(in, false) || in.state != StateRunning {
 		return
 	}
 	for _, c := range in.children {
@@ -195,24 +195,48 @@ func (t *Tree) stopSubtree(in *instance) {
 	t.maybeStop(in)
 }
 
-// stopWithoutProcess ends in if it has no process to signal, and reports
-// whether it had none: a waiting instance never starts, one in backoff is
-// not started again, and a start in progress is cancelled (its failure
-// then ends the instance).
-func (t *Tree) stopWithoutProcess(in *instance) bool {
+// stopWithoutProcess ends in if it has no process to signal yet, and
+// reports whether it had none: a waiting instance never starts, one in
+// backoff is not started again. A start in progress is cancelled (its
+// failure then ends the instance) at once when force is set; otherwise it
+// may finish within the stop timeout, so that a process that has just
+// accepted is stopped politely, as a running one is, once the start's
+// event arrives.
+func (t *Tree) stopWithoutProcess(in *instance, force bool) bool {
 	switch in.state {
 	case StateWaiting:
 		t.end(in, OutcomeNotStarted, "")
 	case StateBackoff:
 		t.end(in, OutcomeStopped, "")
 	case StateStarting:
-		if in.cancelStart != nil {
+		switch {
+		case force && in.cancelStart != nil:
 			in.cancelStart()
+		case in.startDeadline == nil && in.cancelStart != nil:
+			run := in.run
+			in.startDeadline = time.AfterFunc(in.block.StopTimeout, func() { t.send(startDeadlineEvent{in: in, run: run}) })
 		}
 	default:
 		return false
 	}
 	return true
+}
+
+// startDeadlineEvent says the stop timeout of an instance asked to stop
+// while it was starting has passed.
+type startDeadlineEvent struct {
+	in  *instance
+	run int
+}
+
+func (ev startDeadlineEvent) apply(t *Tree) {
+	in := ev.in
+	in.startDeadline = nil
+	if in.state != StateStarting || in.run != ev.run || in.cancelStart == nil {
+		return // the start ended meanwhile
+	}
+	t.log.Named(in.name).Warn("still starting at its stop timeout; killing it", "timeout", in.block.StopTimeout)
+	in.cancelStart()
 }
 
 // stopProcess stops in's process politely, then by force after its stop
@@ -256,7 +280,7 @@ func (t *Tree) killAll() {
 			continue
 		}
 		in.stopWanted = true
-		if t.stopWithoutProcess(in) {
+		if t.stopWithoutProcess(in, true) {
 			continue
 		}
 		if err := in.child.Kill(); err != nil {

@@ -53,6 +53,9 @@ type instance struct {
 	earlyExit *launcher.Exit
 	// cancelStart ends a start in progress.
 	cancelStart context.CancelFunc
+	// startDeadline cancels the start of an instance asked to stop while
+	// starting, once its stop timeout has passed.
+	startDeadline *time.Timer
 	// backoff is the timer of a pending restart.
 	backoff *time.Timer
 	// stopWanted: mage-run is ending this instance (tree shutdown or

@@ -204,6 +204,10 @@ func (t *Tree) environment(in *instance) []string {
 func (ev startedEvent) apply(t *Tree) {
 	in := ev.in
 	in.cancelStart = nil
+	if in.startDeadline != nil {
+		in.startDeadline.Stop()
+		in.startDeadline = nil
+	}
 	if ev.err != nil {
 		_ = ev.supervisor.Close()
 		t.startFailed(in, ev)
