@@ -246,7 +246,7 @@ func (n *Node) Status(name PortName) (Status, error) {
 	s := Status{Readable: p.queue[p.nextRecv] != nil, PeerClosed: p.drained()}
 	if s.PeerClosed {
 		s.Reason = ReasonPeerClosed
-		if p.lost {
+		if p.lost || p.lostBefore {
 			s.Reason, s.LostNode = ReasonNodeLost, p.lostNode
 		}
 	}

@@ -46,6 +46,11 @@ type port struct {
 	lastRecv   uint64
 	lost       bool
 	lostNode   NodeName
+	// lostBefore: the closure was a loss cut off where this end lived
+	// before it moved here (Descriptor.PeerLost). Unlike lost it only
+	// says how to report the closure: what that node had queued is still
+	// on its way here, and this end is still cut off if its route goes.
+	lostBefore bool
 
 	// sources counts, per node, the sending stints that may still have
 	// messages in flight to this port (see PeerMovedEvent). Counts may dip

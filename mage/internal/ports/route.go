@@ -44,7 +44,7 @@ func (n *Node) convertToProxy(a *port, to NodeName) Descriptor {
 		NextRecvSeq: a.nextRecv,
 		PeerClosed:  a.peerClosed,
 		PeerLastSeq: a.lastRecv,
-		PeerLost:    a.lost,
+		PeerLost:    a.peerClosed && (a.lost || a.lostBefore),
 	}
 	n.forgetReferrer(a)
 	a.state = stateProxying
@@ -192,7 +192,7 @@ func (n *Node) adoptChecked(from NodeName, d Descriptor, inTransit bool) {
 	p.addSource(from, 1)
 	p.addProxyStint(from, 1)
 	p.inTransit = inTransit
-	p.peerClosed, p.lastRecv, p.lost = d.PeerClosed, d.PeerLastSeq, d.PeerLost
+	p.peerClosed, p.lastRecv, p.lostBefore = d.PeerClosed, d.PeerLastSeq, d.PeerLost
 	p.adoptedFrom = from
 	n.adopted[from]++
 	if peer := n.ports[d.Peer.Port]; d.Peer.Node == n.name && peer != nil && peer.state == stateReceiving && from != n.name {

@@ -27,6 +27,27 @@ var (
 	simSteps     = flag.Int("sim.steps", 400, "random actions per run before the final drain")
 )
 
+// simRegressions are seeds beyond the default range that once failed,
+// each with what it found; TestSimRegressions runs them every time.
+var simRegressions = []struct {
+	seed  uint64
+	found string
+}{
+	{14463, "an end moved on after its peer's loss was cut off, and not cut off again when its old node died with its queue"},
+	{17594, "the same"},
+	{52336, "the same"},
+	{91494, "the same"},
+	{93245, "the same"},
+}
+
+func TestSimRegressions(t *testing.T) {
+	for _, r := range simRegressions {
+		if _, err := runSim(r.seed, false); err != nil {
+			t.Errorf("seed %d (once: %s): %v\n  rerun: go test ./mage/internal/ports -run 'TestSim$' -sim.seed=%d -v", r.seed, r.found, err, r.seed)
+		}
+	}
+}
+
 func TestSim(t *testing.T) {
 	if *simSeed >= 0 {
 		if _, err := runSim(uint64(*simSeed), true); err != nil {
