@@ -102,8 +102,9 @@ func (p *port) holds(node NodeName) bool {
 
 // mayStart reports whether a stint of node from at p could still begin:
 // a node other than this one and from has a live stint at p (it could move
-// the sender to from, or hand its proxy's place to from), or holds events
-// (among them, maybe, such a move). A stint on this node is the caller's
+// the sender to from, or hand its proxy's place to from), or may have one
+// its count hides (see below), or holds events (among them, maybe, such a
+// move). A stint on this node is the caller's
 // concern (senderLeaving).
 func (p *port) mayStart(self, from NodeName) bool {
 	for _, m := range []map[NodeName]int{p.stints, p.proxyStints} {
@@ -111,6 +112,16 @@ func (p *port) mayStart(self, from NodeName) bool {
 			if c > 0 && node != self && node != from {
 				return true
 			}
+		}
+	}
+	for node := range p.movedAway {
+		if c, ok := p.stints[node]; ok && c == 0 && node != self && node != from {
+			// node moved the sender here, and its count says it has no
+			// stint left; but a node that held the sender twice (it went
+			// on to from, came back and came here) counts the end of its
+			// second stint against the start of its first while the
+			// marker that ends the first, and starts from's, is on its way.
+			return true
 		}
 	}
 	for _, h := range p.held {
@@ -396,6 +407,9 @@ func (n *Node) acceptRemotePeerMoved(from NodeName, ev PeerMovedEvent) error {
 		// could still start a stint here; where none could, it is refused.)
 		v = verdictApply
 	}
+	if v == verdictRefuse && n.senderSettledHere(p) {
+		return n.acceptLateMarker(p, from, ev)
+	}
 	switch v {
 	case verdictRefuse:
 		return notAuthorized(from, ev.Target, 0, "peer-moved event")
@@ -435,4 +449,61 @@ func (n *Node) acceptRemoteAck(from NodeName, ev ObserveProxyAckEvent) error {
 			Detail: "observe-proxy ack this proxy did not ask for"}
 	}
 	return n.acceptObserveProxyAck(from, ev)
+}
+
+// senderSettledHere reports whether p's sender lives on this node (not
+// in transit) and
+// everything it sent from its earlier homes has arrived: from then on no
+// other node may deliver a message or a closure to p, and a peer-moved
+// event from elsewhere can only be the late end marker of an earlier
+// stint. Counts cannot always tell those apart from forgeries (a node
+// that held the sender twice counts the end of its second stint against
+// the start of its first while the first's marker is on its way), and
+// with the sender here they need not: see acceptLateMarker.
+func (n *Node) senderSettledHere(p *port) bool {
+	if p.state != stateReceiving {
+		return false
+	}
+	// p's peer address may still name a proxy the sender left behind;
+	// the sender names p.
+	self := Address{Node: n.name, Port: p.name}
+	q := n.ports[n.referrers[self]]
+	if q == nil || q.peer != self || q.state != stateReceiving || q.inTransit || q.adoptedFrom.IsZero() {
+		return false
+	}
+	next, moved := p.movedAway[q.adoptedFrom]
+	return moved && p.nextMissing >= next
+}
+
+// acceptLateMarker takes a peer-moved event that authorize refused, at a
+// port whose sender has settled here, as bookkeeping only: it ends a
+// stint of from (a dormant one first, else its count goes below zero, a
+// debt bounded by maxStintDebt) and starts one of the new node that pays
+// off that node's debt, or else stays dormant. Neither grants authority:
+// the new node cannot deliver anything to p, so a forged marker changes
+// nothing a later event could use, and an honest one keeps the counts
+// right for when the sender moves on.
+func (n *Node) acceptLateMarker(p *port, from NodeName, ev PeerMovedEvent) error {
+	if p.dormant[from] > 0 {
+		p.dormant[from]--
+	} else {
+		counts, add := p.stints, p.addStint
+		if ev.Bypassed {
+			counts, add = p.proxyStints, p.addProxyStint
+		}
+		if counts[from] <= -maxStintDebt {
+			return &EventError{From: from, Target: ev.Target, Err: ErrNotAuthorized,
+				Detail: fmt.Sprintf("peer-moved event from a node that ended %d more stints at the port than it had", -counts[from])}
+		}
+		add(from, -1)
+	}
+	if p.stints[ev.NewNode] < 0 {
+		p.addStint(ev.NewNode, 1)
+		return nil
+	}
+	if p.dormant == nil {
+		p.dormant = map[NodeName]int{}
+	}
+	p.dormant[ev.NewNode]++
+	return nil
 }

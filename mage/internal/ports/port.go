@@ -110,6 +110,12 @@ type port struct {
 	// on, nor a closure: a node that gave the sender away cannot forge its
 	// traffic (authority.go). A new stint of the node clears its entry.
 	movedAway map[NodeName]uint64
+	// dormant counts, per node, stints that late end markers started
+	// once this port's sender had settled on this node (see
+	// acceptLateMarker): they balance that node's own late markers and
+	// pay off counts below zero, but never entitle it to address the
+	// port.
+	dormant map[NodeName]int
 	// lossReported holds the nodes that reported this port's sender lost
 	// (a closure with Lost) before their stint here started; the report
 	// takes effect when it does. One entry per node at most.

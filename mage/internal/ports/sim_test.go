@@ -38,6 +38,8 @@ var simRegressions = []struct {
 	{52336, "the same"},
 	{91494, "the same"},
 	{93245, "the same"},
+	{30105, "an honest message refused: the node it came from went on from a node that had held the sender twice, whose count hid one stint"},
+	{79801, "an honest peer-moved event refused, the same way"},
 }
 
 func TestSimRegressions(t *testing.T) {
