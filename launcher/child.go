@@ -219,11 +219,25 @@ func (c *Child) signalLocked(sig syscall.Signal) error {
 		c.killDescendantsLocked()
 	}
 	var errs []error
-	if err := c.cmd.Process.Signal(sig); err != nil && !errors.Is(err, os.ErrProcessDone) {
-		errs = append(errs, err)
-	}
+	// One signal per process: the group's reaches the child too while it
+	// leads its group, and a second copy of a stop signal would end a
+	// program that takes a repeated SIGTERM or SIGINT as "force quit"
+	// (or one that restored the default action after the first). The
+	// child itself is signalled on its own only once it has left its
+	// group, or once the group is no longer ours to signal.
+	inGroup := false
 	if !c.groupOff {
 		if err := unix.Kill(-c.pid, sig); err != nil && !errors.Is(err, unix.ESRCH) {
+			errs = append(errs, err)
+		}
+		// Asked after the group's signal: a child that left its group
+		// before it is signalled on its own (one that left just after
+		// gets a second copy, which cannot be helped).
+		pgid, err := unix.Getpgid(c.pid)
+		inGroup = err == nil && pgid == c.pid
+	}
+	if !inGroup {
+		if err := c.cmd.Process.Signal(sig); err != nil && !errors.Is(err, os.ErrProcessDone) {
 			errs = append(errs, err)
 		}
 	}

@@ -306,6 +306,23 @@ func TestStopKeepingConnection(t *testing.T) {
 	}
 }
 
+// TestStopChildThatLeftItsGroup stops a child that moved to another
+// process group: the launcher signals its group only while the child
+// leads it (so that the child gets one stop signal, not two), and the
+// child on its own once it has left.
+func TestStopChildThatLeftItsGroup(t *testing.T) {
+	c := startChild(t, "leavegroup", launcher.Options{})
+	if got := mustRead(t, ctl(t, c)); got != "ready" {
+		t.Fatalf("got %q", got)
+	}
+	if err := c.Stop(time.Hour); err != nil {
+		t.Errorf("Stop: %v", err)
+	}
+	if exit := c.Wait(); exit.Cause != launcher.CauseStopped || exit.Code != 0 || exit.Signal != 0 {
+		t.Errorf("exit = %+v, want a polite stop", exit)
+	}
+}
+
 func TestStopIgnoringTerm(t *testing.T) {
 	c := startChild(t, "termignore", launcher.Options{})
 	if got := mustRead(t, ctl(t, c)); got != "ready" {

@@ -93,6 +93,28 @@ func init() {
 			}
 			return block()
 		},
+		// leavegroup joins its parent's process group, out of the one the
+		// launcher made for it, then exits with status 0 on SIGTERM.
+		"leavegroup": func(ctx context.Context) error {
+			sig := make(chan os.Signal, 1)
+			signal.Notify(sig, syscall.SIGTERM)
+			pgid, err := syscall.Getpgid(os.Getppid())
+			if err != nil {
+				return err
+			}
+			if err := syscall.Setpgid(0, pgid); err != nil {
+				return err
+			}
+			p, err := acceptPipe(ctx, "ctl")
+			if err != nil {
+				return err
+			}
+			if err := send(p, "ready"); err != nil {
+				return err
+			}
+			<-sig
+			return nil
+		},
 		// term exits with status 0 on SIGTERM.
 		"term": func(ctx context.Context) error {
 			sig := make(chan os.Signal, 1)
