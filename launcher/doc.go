@@ -16,7 +16,9 @@
 // Each child leads a process group of its own, so that Stop and Kill reach
 // the processes it started too, and so that a terminal's Ctrl-C, sent to the
 // foreground group, reaches the parent alone, which decides how its children
-// end. When the child
+// end. Each process gets one copy of a signal: the group's, or, for a child
+// that left its group, its own (a second SIGTERM would end a program that
+// takes a repeated stop signal as "force quit"). When the child
 // itself exits, the launcher kills what is left of its group before reaping
 // it: grandchildren do not outlive the child they belong to.
 //
