@@ -10,7 +10,9 @@ const (
 )
 
 // queuedMessage is a message held by a port, with attached ports named
-// locally.
+// locally. It is kept and passed by value (in a port's queue, in local and
+// held events), so that a message allocates no record of its own on its way
+// through this node.
 type queuedMessage struct {
 	seq   uint64
 	ports []PortName
@@ -37,7 +39,7 @@ type port struct {
 	// nextRecv that has not arrived, so [nextRecv, nextMissing) is queued.
 	nextRecv    uint64
 	nextMissing uint64
-	queue       map[uint64]*queuedMessage
+	queue       map[uint64]queuedMessage
 
 	// peerClosed: the peer will send nothing after lastRecv. lost: that
 	// bound was set by a loss, not announced by the peer, so later arrivals
@@ -138,36 +140,43 @@ func newPort(name PortName, peer Address, nextSend, nextRecv uint64) *port {
 }
 
 // enqueue stores m, which the caller has checked is new and in range.
-func (p *port) enqueue(m *queuedMessage) {
+func (p *port) enqueue(m queuedMessage) {
 	if p.queue == nil {
-		p.queue = map[uint64]*queuedMessage{}
+		p.queue = map[uint64]queuedMessage{}
 	}
 	p.queue[m.seq] = m
-	for p.queue[p.nextMissing] != nil {
+	for p.queued(p.nextMissing) {
 		p.nextMissing++
 	}
 }
 
-// has reports whether seq was already received (taken, forwarded or queued).
-func (p *port) has(seq uint64) bool {
-	return seq < p.nextRecv || p.queue[seq] != nil
+// queued reports whether message seq waits in the queue.
+func (p *port) queued(seq uint64) bool {
+	_, ok := p.queue[seq]
+	return ok
 }
 
-// next returns the message to release now, if it has arrived.
-func (p *port) next() *queuedMessage {
-	m := p.queue[p.nextRecv]
-	if m == nil {
-		return nil
+// has reports whether seq was already received (taken, forwarded or queued).
+func (p *port) has(seq uint64) bool {
+	return seq < p.nextRecv || p.queued(seq)
+}
+
+// next removes and returns the message to release now; ok is false when it
+// has not arrived.
+func (p *port) next() (m queuedMessage, ok bool) {
+	m, ok = p.queue[p.nextRecv]
+	if !ok {
+		return queuedMessage{}, false
 	}
 	delete(p.queue, p.nextRecv)
 	p.nextRecv++
-	return m
+	return m, true
 }
 
 // takeAbove removes and returns, in sequence order, the queued messages
 // after seq.
-func (p *port) takeAbove(seq uint64) []*queuedMessage {
-	var out []*queuedMessage
+func (p *port) takeAbove(seq uint64) []queuedMessage {
+	var out []queuedMessage
 	for s, m := range p.queue {
 		if s > seq {
 			out = append(out, m)
@@ -177,7 +186,7 @@ func (p *port) takeAbove(seq uint64) []*queuedMessage {
 	if p.nextMissing > seq+1 {
 		p.nextMissing = max(seq+1, p.nextRecv)
 	}
-	slices.SortFunc(out, func(a, b *queuedMessage) int {
+	slices.SortFunc(out, func(a, b queuedMessage) int {
 		switch {
 		case a.seq < b.seq:
 			return -1

@@ -564,7 +564,7 @@ func (s *sim) collect() {
 		for _, o := range n.TakeOutgoing() {
 			to := int(o.To[1]) - 1
 			s.connect(i, to)
-			if u, ok := o.Event.(UserEvent); ok {
+			if u, ok := o.Event().(UserEvent); ok {
 				id, _ := u.Body.(int)
 				sm := s.msgs[id]
 				s.touch(sm.pipe, i, to)
@@ -573,7 +573,7 @@ func (s *sim) collect() {
 				}
 			}
 			s.cross++
-			switch o.Event.(type) {
+			switch o.Event().(type) {
 			case ObserveProxyEvent:
 				s.observes++
 			case ObserveProxyAckEvent:
@@ -583,7 +583,7 @@ func (s *sim) collect() {
 				continue // the channel to a dead node swallows it
 			}
 			k := [2]int{i, to}
-			s.links[k] = append(s.links[k], o.Event)
+			s.links[k] = append(s.links[k], o.Event())
 		}
 	}
 }
