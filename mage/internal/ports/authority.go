@@ -109,12 +109,9 @@ func (p *port) holds(node NodeName) bool {
 // (among them, maybe, such a move). A stint on this node is the caller's
 // concern (senderLeaving).
 func (p *port) mayStart(self, from NodeName) bool {
-	for _, m := range []map[NodeName]int{p.stints, p.proxyStints} {
-		for node, c := range m {
-			if c > 0 && node != self && node != from {
-				return true
-			}
-		}
+	otherLive := func(node NodeName, c int) bool { return c > 0 && node != self && node != from }
+	if p.stints.any(otherLive) || p.proxyStints.any(otherLive) {
+		return true
 	}
 	for _, h := range p.held {
 		if h.from != from {
@@ -380,11 +377,11 @@ func (n *Node) acceptRemotePeerMoved(from NodeName, ev PeerMovedEvent) error {
 		return nil
 	}
 	v := n.authorize(p, from)
-	counts := p.stints
+	counts := &p.stints
 	if ev.Bypassed {
-		counts = p.proxyStints
+		counts = &p.proxyStints
 	}
-	if c, known := counts[from]; known && v == verdictHold && !p.holds(from) {
+	if c, known := counts.get(from); known && v == verdictHold && !p.holds(from) {
 		if c <= -maxStintDebt {
 			// Honest markers overtake starts by a move or two; a node
 			// that keeps ending stints it never had is flooding.

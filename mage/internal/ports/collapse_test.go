@@ -22,7 +22,7 @@ func requireDirect(t *testing.T, tn *testNet, i int, p PortName, j int, q PortNa
 		if pp.peer != want {
 			t.Fatalf("port %v on node %d sends to %v, want %v", p, i, pp.peer, want)
 		}
-		if len(pp.sources) != 1 || pp.sources[want.Node] != 1 {
+		if pp.sources.len() != 1 || pp.sources.count(want.Node) != 1 {
 			t.Fatalf("port %v on node %d watches %v, want only node %d", p, i, pp.sources, j)
 		}
 	}

@@ -74,6 +74,7 @@ func (c Config) withDefaults() Config {
 type Node struct {
 	name     NodeName
 	rand     io.Reader
+	nameBuf  []byte // newPortName's, made on first use
 	dropBody func(any)
 	limits   Config
 
@@ -428,9 +429,9 @@ func (n *Node) rememberLost(node NodeName) {
 func (n *Node) forgetNode(node NodeName) {
 	for _, p := range n.ports {
 		n.dropHeld(p, node)
-		delete(p.sources, node)
-		delete(p.stints, node)
-		delete(p.proxyStints, node)
+		p.sources.remove(node)
+		p.stints.remove(node)
+		p.proxyStints.remove(node)
 		delete(p.movedAway, node)
 		delete(p.lossReported, node)
 		delete(p.asked, node)

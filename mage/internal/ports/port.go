@@ -52,7 +52,7 @@ type port struct {
 	// sources counts, per node, the sending stints that may still have
 	// messages in flight to this port (see PeerMovedEvent). Counts may dip
 	// below zero while stint events arrive out of order.
-	sources map[NodeName]int
+	sources nodeCounts
 	// stints counts, per node, the stints that entitle it to address this
 	// port (authority.go): the same starts and ends as sources, except
 	// that an ack does not end one. An ack may overtake the start of the
@@ -61,14 +61,14 @@ type port struct {
 	// A node keeps its entry, at zero or below, once its stint ended: it
 	// may still end a stint of its own that was counted under another
 	// (see acceptRemotePeerMoved), so counts may dip below zero too.
-	stints map[NodeName]int
+	stints nodeCounts
 	// proxyStints counts the stints of proxies that forward here: started
 	// by an adoption, ended by the bypassed proxy's PeerMovedEvent
 	// (Bypassed set). Apart from stints, so that the end of the pipe
 	// end's stint on a node cannot be counted against a proxy's on the
 	// same node that still forwards (their ends may come in either
 	// order).
-	proxyStints map[NodeName]int
+	proxyStints nodeCounts
 
 	// announceMove: a proxy whose move its peer has not been told about;
 	// it tells once the new node acknowledges the port (PortAcceptedEvent).
@@ -111,16 +111,16 @@ type port struct {
 	// (a closure with Lost) before their stint here started; the report
 	// takes effect when it does. One entry per node at most.
 	lossReported map[NodeName]bool
+	// disowned: the node this port was adopted from was lost before it
+	// vouched for it, and had no standing at its peer here: what this
+	// port sends to that peer is dropped.
+	disowned bool
 	// unvouched: this port was adopted with a peer on this node, and the
 	// node it came from has not yet told that peer (vouch.go): its events
 	// to the peer are held there. vouchWaits, on that peer, lists such
 	// ports, with the node each waits for.
 	unvouched  bool
 	vouchWaits []vouchWait
-	// disowned: the node this port was adopted from was lost before it
-	// vouched for it, and had no standing at its peer here: what this
-	// port sends to that peer is dropped.
-	disowned bool
 	// deferredObserve is the proxy's request to be bypassed, when it came
 	// while this port waited to be vouched for: it is answered then.
 	deferredObserve *ObserveProxyEvent
@@ -134,8 +134,6 @@ func newPort(name PortName, peer Address, nextSend, nextRecv uint64) *port {
 		nextSend:    nextSend,
 		nextRecv:    nextRecv,
 		nextMissing: nextRecv,
-		sources:     map[NodeName]int{},
-		stints:      map[NodeName]int{},
 	}
 }
 
@@ -237,13 +235,13 @@ func (p *port) waitsOn(node NodeName) bool {
 	if p.state == stateReceiving && p.peer.Node == node {
 		return true
 	}
-	return p.sources[node] > 0
+	return p.sources.count(node) > 0
 }
 
 // addStint changes the count of stints node may address this port with
 // (authority.go).
 func (p *port) addStint(node NodeName, delta int) {
-	p.stints[node] += delta
+	p.stints.add(node, delta)
 	if delta > 0 {
 		delete(p.movedAway, node)
 	}
@@ -252,16 +250,13 @@ func (p *port) addStint(node NodeName, delta int) {
 // addProxyStint changes the count of stints of proxies on node that
 // forward to this port.
 func (p *port) addProxyStint(node NodeName, delta int) {
-	if p.proxyStints == nil {
-		p.proxyStints = map[NodeName]int{}
-	}
-	p.proxyStints[node] += delta
+	p.proxyStints.add(node, delta)
 }
 
 // live reports whether node has a live stint at p, as the pipe's end or
 // as a proxy forwarding here.
 func (p *port) live(node NodeName) bool {
-	return p.stints[node] > 0 || p.proxyStints[node] > 0
+	return p.stints.count(node) > 0 || p.proxyStints.count(node) > 0
 }
 
 // noteLossReport keeps node's early report that the sender was lost.
@@ -282,10 +277,7 @@ func (p *port) noteMovedAway(node NodeName, next uint64) {
 }
 
 func (p *port) addSource(node NodeName, delta int) {
-	c := p.sources[node] + delta
-	if c == 0 {
-		delete(p.sources, node)
-	} else {
-		p.sources[node] = c
+	if p.sources.add(node, delta) == 0 {
+		p.sources.remove(node)
 	}
 }

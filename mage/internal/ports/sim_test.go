@@ -801,7 +801,7 @@ func (s *sim) checkCollapsed() {
 		if p.peer != want {
 			s.fail("pipe %d side %d on node %d sends to %v, not straight to its peer %v", e.pipe, e.side, e.node, p.peer, want)
 		}
-		if len(p.sources) != 1 || p.sources[want.Node] != 1 {
+		if p.sources.len() != 1 || p.sources.count(want.Node) != 1 {
 			s.fail("pipe %d side %d on node %d watches %v, want only node %d", e.pipe, e.side, e.node, p.sources, o.node)
 		}
 		s.direct++
