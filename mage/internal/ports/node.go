@@ -578,6 +578,12 @@ func (n *Node) markChanged(name PortName) {
 // handled before the current method returns if to is this node, sent by
 // the caller otherwise.
 func (n *Node) emit(to NodeName, ev Event) {
+	if u, ok := ev.(UserEvent); ok {
+		// A bug here: user messages go by route, unboxed.
+		n.noteBug(&EventError{Target: u.Target, Seq: u.Seq, Err: ErrBadEvent, Detail: "user message emitted as a control event"})
+		n.drop(u.Body)
+		return
+	}
 	if to == n.name {
 		n.local = append(n.local, localEvent{target: ev.TargetPort(), ev: ev})
 		return
