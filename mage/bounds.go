@@ -53,9 +53,9 @@ func (n *Node) backedUpLocked(port ports.PortName) error {
 }
 
 // eventBytes is roughly what an event waiting for a connection holds.
-func eventBytes(ev ports.Event) int {
+func eventBytes(out ports.Outgoing) int {
 	const frameOverhead = 64
-	if e, ok := ev.(ports.UserEvent); ok {
+	if e, ok := out.User(); ok {
 		if m, ok := e.Body.(*Message); ok {
 			return frameOverhead + len(m.Payload) + wire.DescriptorSize*len(e.Ports)
 		}
@@ -67,7 +67,7 @@ func eventBytes(ev ports.Event) int {
 // be sent.
 func (n *Node) dropWaitingLocked(node ports.NodeName) {
 	for _, out := range n.waiting[node] {
-		dropEvent(out.Event)
+		dropEvent(out)
 	}
 	delete(n.waiting, node)
 	delete(n.waitingBytes, node)

@@ -229,7 +229,7 @@ func (n *Node) sendAttachments(l *link, list []attachment) ([]attachment, error)
 	n.waitingShrunkLocked()
 	delete(n.introRequested, l.peer)
 	for _, out := range queued {
-		l.sendEventLocked(out.Event)
+		l.sendEventLocked(out)
 	}
 	if n.brokerLink == nil {
 		n.servePendingIntroductionsLocked(l)

@@ -414,34 +414,14 @@ func (l *link) HandleError(err error) {
 	close(l.dead)
 }
 
-// sendEventLocked encodes one port event for the peer.
-func (l *link) sendEventLocked(ev ports.Event) {
-	switch e := ev.(type) {
-	case ports.UserEvent:
-		m := e.Body.(*Message)
-		u := wire.User{
-			Target:     wire.PortName(e.Target),
-			Seq:        e.Seq,
-			Interface:  m.Interface,
-			Method:     m.Method,
-			Flags:      m.Flags,
-			RequestID:  m.RequestID,
-			Payload:    m.Payload,
-			NumHandles: len(m.fds),
-		}
-		if len(e.Ports) > 0 {
-			u.Ports = make([]wire.PortDescriptor, len(e.Ports))
-			for i, d := range e.Ports {
-				u.Ports[i] = descriptorToWire(d)
-			}
-		}
-		fds := m.fds
-		m.fds = nil
-		// Encoded straight into the channel's queue; a large payload is
-		// written from the message itself, which the sender gave up.
-		// A failure means the channel is dying, as in sendFrameLocked.
-		_ = l.ch.SendUser(&u, fds)
-		l.markDueLocked()
+// sendEventLocked encodes one port event for the peer. A user message is
+// taken unboxed (Outgoing.User), so that it costs no allocation.
+func (l *link) sendEventLocked(out ports.Outgoing) {
+	if e, ok := out.User(); ok {
+		l.sendUserLocked(e)
+		return
+	}
+	switch e := out.Event().(type) {
 	case ports.ClosureEvent:
 		l.encodeBuf = wire.AppendClosure(l.encodeBuf[:0], &wire.Closure{Target: wire.PortName(e.Target), LastSeq: e.LastSeq, Lost: e.Lost})
 		_ = l.sendFrameLocked(l.encodeBuf, nil)
@@ -463,8 +443,37 @@ func (l *link) sendEventLocked(ev ports.Event) {
 		l.encodeBuf = wire.AppendObserveProxyAck(l.encodeBuf[:0], &wire.ObserveProxyAck{Target: wire.PortName(e.Target), LastSeq: e.LastSeq})
 		_ = l.sendFrameLocked(l.encodeBuf, nil)
 	default:
-		panic(fmt.Sprintf("mage: no frame for port event %T", ev))
+		panic(fmt.Sprintf("mage: no frame for port event %T", e))
 	}
+}
+
+// sendUserLocked encodes user message e for the peer, straight into the
+// channel's queue.
+func (l *link) sendUserLocked(e ports.UserEvent) {
+	m := e.Body.(*Message)
+	u := wire.User{
+		Target:     wire.PortName(e.Target),
+		Seq:        e.Seq,
+		Interface:  m.Interface,
+		Method:     m.Method,
+		Flags:      m.Flags,
+		RequestID:  m.RequestID,
+		Payload:    m.Payload,
+		NumHandles: len(m.fds),
+	}
+	if len(e.Ports) > 0 {
+		u.Ports = make([]wire.PortDescriptor, len(e.Ports))
+		for i, d := range e.Ports {
+			u.Ports[i] = descriptorToWire(d)
+		}
+	}
+	fds := m.fds
+	m.fds = nil
+	// Encoded straight into the channel's queue; a large payload is
+	// written from the message itself, which the sender gave up.
+	// A failure means the channel is dying, as in sendFrameLocked.
+	_ = l.ch.SendUser(&u, fds)
+	l.markDueLocked()
 }
 
 // earlyFrame is a frame, and the descriptors it carries, kept until the
@@ -518,8 +527,8 @@ func (l *link) sendFrameLocked(frame []byte, fds []int) error {
 }
 
 // dropEvent releases what an event that will never be sent holds.
-func dropEvent(ev ports.Event) {
-	if e, ok := ev.(ports.UserEvent); ok {
+func dropEvent(out ports.Outgoing) {
+	if e, ok := out.User(); ok {
 		dropBody(e.Body)
 	}
 }

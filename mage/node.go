@@ -444,13 +444,13 @@ func (n *Node) sendLocked(out ports.Outgoing) {
 	l := n.links[out.To]
 	if l == nil || !l.ready {
 		n.waiting[out.To] = append(n.waiting[out.To], out)
-		n.waitingBytes[out.To] += eventBytes(out.Event)
+		n.waitingBytes[out.To] += eventBytes(out)
 		if l == nil {
 			n.requestIntroductionLocked(out.To)
 		}
 		return
 	}
-	l.sendEventLocked(out.Event)
+	l.sendEventLocked(out)
 }
 
 // dropBody releases the OS handles of a message the ports layer discarded.

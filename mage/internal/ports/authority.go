@@ -29,14 +29,17 @@ const (
 // follow on the same link).
 type heldEvent struct {
 	from NodeName
-	user *queuedMessage
-	ev   Event // a ClosureEvent or PeerMovedEvent when user is nil
+	user queuedMessage // the event when ev is nil (see isUser)
+	ev   Event         // a ClosureEvent or PeerMovedEvent, or nil
 	// vouch names the port of this node that sent the event, when it
 	// waits to be vouched for (vouch.go); from is then this node.
 	// vouchTaken: this held PeerMovedEvent already vouched.
 	vouch      PortName
 	vouchTaken bool
 }
+
+// isUser reports whether h holds a user message (in h.user).
+func (h heldEvent) isUser() bool { return h.ev == nil }
 
 // authorize decides about a stint event (user message, closure or
 // PeerMovedEvent) from node from for port p.
@@ -75,7 +78,7 @@ func (p *port) waitsForReturn(h heldEvent) bool {
 	if !moved {
 		return false
 	}
-	if h.user != nil {
+	if h.isUser() {
 		return h.user.seq >= next
 	}
 	c, ok := h.ev.(ClosureEvent)
@@ -107,12 +110,9 @@ func (p *port) holds(node NodeName) bool {
 // move). A stint on this node is the caller's
 // concern (senderLeaving).
 func (p *port) mayStart(self, from NodeName) bool {
-	for _, m := range []map[NodeName]int{p.stints, p.proxyStints} {
-		for node, c := range m {
-			if c > 0 && node != self && node != from {
-				return true
-			}
-		}
+	otherLive := func(node NodeName, c int) bool { return c > 0 && node != self && node != from }
+	if p.stints.any(otherLive) || p.proxyStints.any(otherLive) {
+		return true
 	}
 	for node := range p.movedAway {
 		if c, ok := p.stints[node]; ok && c == 0 && node != self && node != from {
@@ -136,7 +136,7 @@ func (p *port) mayStart(self, from NodeName) bool {
 func (n *Node) hold(p *port, h heldEvent) {
 	if p.state == stateReceiving && p.receivedAll() {
 		// Nothing more is delivered: whatever it would have said is moot.
-		if h.user != nil {
+		if h.isUser() {
 			n.discard(h.user)
 		}
 		return
@@ -216,7 +216,7 @@ func (p *port) nextReleasable() int {
 }
 
 func (n *Node) applyHeld(p *port, h heldEvent) {
-	if h.user != nil {
+	if h.isUser() {
 		_ = n.deliver(h.from, p.name, h.user)
 		return
 	}
@@ -247,7 +247,7 @@ func (n *Node) dropHeldWhere(p *port, drop func(heldEvent) bool) {
 	if len(p.held) == 0 {
 		return
 	}
-	var dropped []*queuedMessage
+	var dropped []queuedMessage
 	kept := p.held[:0]
 	for _, h := range p.held {
 		if !drop(h) {
@@ -255,7 +255,7 @@ func (n *Node) dropHeldWhere(p *port, drop func(heldEvent) bool) {
 			continue
 		}
 		n.unhold(h.from)
-		if h.user != nil {
+		if h.isUser() {
 			dropped = append(dropped, h.user)
 		}
 	}
@@ -307,7 +307,7 @@ func (n *Node) acceptRemoteUser(from NodeName, ev UserEvent) error {
 	}
 	// Bind the carried ports here first, even if the target is gone: then
 	// closing them tells their peers, instead of leaving them waiting.
-	m := &queuedMessage{seq: ev.Seq, body: ev.Body, ports: make([]PortName, 0, len(ev.Ports))}
+	m := queuedMessage{seq: ev.Seq, body: ev.Body, ports: make([]PortName, 0, len(ev.Ports))}
 	for _, d := range ev.Ports {
 		n.adoptChecked(from, d, true)
 		m.ports = append(m.ports, d.Name)
@@ -388,11 +388,11 @@ func (n *Node) acceptRemotePeerMoved(from NodeName, ev PeerMovedEvent) error {
 		return nil
 	}
 	v := n.authorize(p, from)
-	counts := p.stints
+	counts := &p.stints
 	if ev.Bypassed {
-		counts = p.proxyStints
+		counts = &p.proxyStints
 	}
-	if c, known := counts[from]; known && v == verdictHold && !p.holds(from) {
+	if c, known := counts.get(from); known && v == verdictHold && !p.holds(from) {
 		if c <= -maxStintDebt {
 			// Honest markers overtake starts by a move or two; a node
 			// that keeps ending stints it never had is flooding.

@@ -246,7 +246,7 @@ func TestLostNodeLeavesNothing(t *testing.T) {
 		}
 	}
 	for _, p := range n[0].ports {
-		if _, ok := p.stints[n[1].Name()]; ok || p.sources[n[1].Name()] != 0 || p.asked[n[1].Name()] {
+		if _, ok := p.stints.get(n[1].Name()); ok || p.sources.count(n[1].Name()) != 0 || p.asked[n[1].Name()] {
 			t.Fatalf("port %v still knows node 1:%s", p.name, n[0].dump())
 		}
 	}

@@ -30,7 +30,7 @@ func (n *Node) closePorts(names ...PortName) {
 }
 
 // discard drops messages this node will not deliver.
-func (n *Node) discard(ms ...*queuedMessage) {
+func (n *Node) discard(ms ...queuedMessage) {
 	var attached []PortName
 	for _, m := range ms {
 		n.drop(m.body)
@@ -180,7 +180,7 @@ func (n *Node) cutOff(p *port, node NodeName) {
 		}
 		n.markChanged(p.name)
 	case stateProxying:
-		for m := p.next(); m != nil; m = p.next() {
+		for m, ok := p.next(); ok; m, ok = p.next() {
 			n.route(p.target, m)
 		}
 		n.emit(p.target.Node, ClosureEvent{Target: p.target.Port, Lost: true})

@@ -19,12 +19,13 @@ func (n *Node) startObserving(p *port) {
 	}
 	p.observing = true
 	p.asked = map[NodeName]bool{}
-	nodes := make([]NodeName, 0, len(p.sources))
-	for node, c := range p.sources {
+	nodes := make([]NodeName, 0, p.sources.len())
+	p.sources.any(func(node NodeName, c int) bool {
 		if c > 0 {
 			nodes = append(nodes, node)
 		}
-	}
+		return false
+	})
 	slices.SortFunc(nodes, compareNodes)
 	for _, node := range nodes {
 		n.observe(p, node)

@@ -22,7 +22,7 @@ func requireDirect(t *testing.T, tn *testNet, i int, p PortName, j int, q PortNa
 		if pp.peer != want {
 			t.Fatalf("port %v on node %d sends to %v, want %v", p, i, pp.peer, want)
 		}
-		if len(pp.sources) != 1 || pp.sources[want.Node] != 1 {
+		if pp.sources.len() != 1 || pp.sources.count(want.Node) != 1 {
 			t.Fatalf("port %v on node %d watches %v, want only node %d", p, i, pp.sources, j)
 		}
 	}
@@ -491,11 +491,11 @@ func TestBypassedProxyRefusesLaterEvents(t *testing.T) {
 		t.Fatal(err)
 	}
 	target := Address{Node: r2, Port: d.Name}
-	want := []Outgoing{
+	want := []sent{
 		{To: r0, Event: PeerMovedEvent{Target: PortName{2}, NewNode: r2}},
 		{To: r1, Event: ObserveProxyEvent{Proxy: Address{Node: n.Name(), Port: x}, ProxyTarget: target}},
 	}
-	if out := n.TakeOutgoing(); !slices.Equal(out, want) {
+	if out := n.TakeOutgoing(); !slices.Equal(sentOf(out), want) {
 		t.Fatalf("after the move was accepted: %#v", out)
 	}
 	// The port on r1 switched after sending 1 and 2, which have not arrived.
@@ -510,13 +510,13 @@ func TestBypassedProxyRefusesLaterEvents(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	want = []Outgoing{
+	want = []sent{
 		{To: r2, Event: UserEvent{Target: d.Name, Seq: 1, Ports: []Descriptor{}, Body: uint64(1)}},
 		{To: r2, Event: UserEvent{Target: d.Name, Seq: 2, Ports: []Descriptor{}, Body: uint64(2)}},
 		{To: r2, Event: PeerMovedEvent{Target: d.Name, NewNode: r1, Bypassed: true}},
 	}
 	out := n.TakeOutgoing()
-	if fmt.Sprint(out) != fmt.Sprint(want) {
+	if fmt.Sprint(sentOf(out)) != fmt.Sprint(want) {
 		t.Fatalf("after the last messages:\n got %v\nwant %v", out, want)
 	}
 	if n.PortCount() != 0 {

@@ -143,10 +143,33 @@ type ObserveProxyAckEvent struct {
 	LastSeq uint64
 }
 
-// Outgoing is an event for another node.
+// Outgoing is an event for another node. A user message, the bulk of the
+// traffic, is held unboxed: boxing it into the Event interface would cost
+// an allocation per message. The runtime's send path takes it with User;
+// Event returns either kind as an Event.
 type Outgoing struct {
-	To    NodeName
-	Event Event
+	To NodeName
+	// control is the event when it is not a user message, nil when it is
+	// (then user holds it).
+	control Event
+	user    UserEvent
+}
+
+// User returns the event when it is a user message; ok is false otherwise.
+func (o Outgoing) User() (ev UserEvent, ok bool) {
+	if o.control != nil {
+		return UserEvent{}, false
+	}
+	return o.user, true
+}
+
+// Event returns the event. A user message is boxed into the interface,
+// which allocates: paths taken per message use User instead.
+func (o Outgoing) Event() Event {
+	if o.control != nil {
+		return o.control
+	}
+	return o.user
 }
 
 // TargetPort implements Event.

@@ -58,7 +58,7 @@ func (tn *testNet) collect() {
 				continue
 			}
 			k := [2]int{i, to}
-			tn.links[k] = append(tn.links[k], o.Event)
+			tn.links[k] = append(tn.links[k], o.Event())
 		}
 		if n.internalErr != nil {
 			tn.t.Fatalf("node %d internal error: %v", i, n.internalErr)
@@ -222,8 +222,8 @@ func (n *Node) dump() string {
 			name, p.state, p.peer, p.target, p.nextSend, p.nextRecv, p.nextMissing, len(p.queue), p.peerClosed, p.lastRecv, p.lost, p.sources, p.inTransit,
 			p.announceMove, p.observing, p.asked, p.acked, p.ackSeq, p.handover, len(p.held), p.stints, p.proxyStints, p.movedAway, p.unvouched, p.vouchWaits)
 		for _, h := range p.held {
-			fmt.Fprintf(&b, "\n      held from %v vouch=%v user=%v ev=%+v", h.from, h.vouch, h.user != nil, h.ev)
-			if h.user != nil {
+			fmt.Fprintf(&b, "\n      held from %v vouch=%v user=%v ev=%+v", h.from, h.vouch, h.isUser(), h.ev)
+			if h.isUser() {
 				fmt.Fprintf(&b, " seq=%d", h.user.seq)
 			}
 		}
@@ -255,4 +255,18 @@ func (n *Node) checkIndexes() error {
 			len(n.referrers), len(n.proxyTo), receiving, proxies)
 	}
 	return nil
+}
+
+// sent is an Outgoing as tests compare it: the user message boxed.
+type sent struct {
+	To    NodeName
+	Event Event
+}
+
+func sentOf(out []Outgoing) []sent {
+	s := make([]sent, len(out))
+	for i, o := range out {
+		s[i] = sent{To: o.To, Event: o.Event()}
+	}
+	return s
 }

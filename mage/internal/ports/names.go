@@ -37,13 +37,18 @@ func (a Address) String() string { return a.Node.String() + ":" + a.Port.String(
 // Names of ports created for other nodes are drawn here too; collisions on
 // the other node are refused by AdoptPort.
 func (n *Node) newPortName() PortName {
+	if n.nameBuf == nil {
+		n.nameBuf = make([]byte, len(PortName{}))
+	}
 	for {
-		var p PortName
-		if _, err := io.ReadFull(n.rand, p[:]); err != nil {
+		// Read into the node's buffer: a local array passed to the
+		// io.Reader would escape, an allocation per name.
+		if _, err := io.ReadFull(n.rand, n.nameBuf); err != nil {
 			// Config.Rand is crypto/rand in production, which does not fail;
 			// a failing source is a configuration bug nothing can recover from.
 			panic(fmt.Sprintf("ports: reading a port name: %v", err))
 		}
+		p := PortName(n.nameBuf)
 		if _, used := n.ports[p]; !p.IsZero() && !used {
 			return p
 		}

@@ -74,6 +74,7 @@ func (c Config) withDefaults() Config {
 type Node struct {
 	name     NodeName
 	rand     io.Reader
+	nameBuf  []byte // newPortName's, made on first use
 	dropBody func(any)
 	limits   Config
 
@@ -120,11 +121,12 @@ type Node struct {
 	internalErr error
 }
 
-// localEvent is an event between ports of this node. User messages keep
-// their attached ports as local names and never become descriptors.
+// localEvent is an event between ports of this node: the user message in
+// user when ev is nil. User messages keep their attached ports as local
+// names and never become descriptors.
 type localEvent struct {
 	target PortName
-	user   *queuedMessage
+	user   queuedMessage
 	ev     Event
 }
 
@@ -197,7 +199,7 @@ func (n *Node) SendMessage(from PortName, m Message) error {
 	if err := n.checkAttachments(p, m.Ports); err != nil {
 		return err
 	}
-	msg := &queuedMessage{seq: p.nextSend, ports: slices.Clone(m.Ports), body: m.Body}
+	msg := queuedMessage{seq: p.nextSend, ports: slices.Clone(m.Ports), body: m.Body}
 	p.nextSend++
 	for _, a := range msg.ports {
 		n.ports[a].inTransit = true
@@ -216,8 +218,8 @@ func (n *Node) GetMessage(name PortName) (Message, bool, error) {
 	if err != nil {
 		return Message{}, false, err
 	}
-	m := p.next()
-	if m == nil {
+	m, ok := p.next()
+	if !ok {
 		return Message{}, false, nil
 	}
 	for _, a := range m.ports {
@@ -243,7 +245,7 @@ func (n *Node) Status(name PortName) (Status, error) {
 	if p.state != stateReceiving {
 		return Status{}, portErr("status", name, ErrPortInTransit)
 	}
-	s := Status{Readable: p.queue[p.nextRecv] != nil, PeerClosed: p.drained()}
+	s := Status{Readable: p.queued(p.nextRecv), PeerClosed: p.drained()}
 	if s.PeerClosed {
 		s.Reason = ReasonPeerClosed
 		if p.lost || p.lostBefore {
@@ -427,9 +429,9 @@ func (n *Node) rememberLost(node NodeName) {
 func (n *Node) forgetNode(node NodeName) {
 	for _, p := range n.ports {
 		n.dropHeld(p, node)
-		delete(p.sources, node)
-		delete(p.stints, node)
-		delete(p.proxyStints, node)
+		p.sources.remove(node)
+		p.stints.remove(node)
+		p.proxyStints.remove(node)
 		delete(p.movedAway, node)
 		delete(p.lossReported, node)
 		delete(p.asked, node)
@@ -572,24 +574,37 @@ func (n *Node) markChanged(name PortName) {
 	}
 }
 
-// emit queues ev for node to: handled before the current method returns if
-// to is this node, sent by the caller otherwise.
+// emit queues control event ev (any event but a user message) for node to:
+// handled before the current method returns if to is this node, sent by
+// the caller otherwise.
 func (n *Node) emit(to NodeName, ev Event) {
+	if u, ok := ev.(UserEvent); ok {
+		// A bug here: user messages go by route, unboxed.
+		n.noteBug(&EventError{Target: u.Target, Seq: u.Seq, Err: ErrBadEvent, Detail: "user message emitted as a control event"})
+		n.drop(u.Body)
+		return
+	}
 	if to == n.name {
 		n.local = append(n.local, localEvent{target: ev.TargetPort(), ev: ev})
 		return
 	}
 	if n.lost[to] {
-		// Control events for a lost node are moot. No user message is ever
-		// routed to a lost node: proxies toward it are removed and ports
-		// whose peer is there are closed before anything could be sent.
-		if u, ok := ev.(UserEvent); ok {
-			n.noteBug(&EventError{Target: u.Target, Seq: u.Seq, Err: ErrNodeLost, Detail: "user message routed to a lost node"})
-			n.drop(u.Body)
-		}
+		return // moot
+	}
+	n.outgoing = append(n.outgoing, Outgoing{To: to, control: ev})
+}
+
+// emitUser queues user message ev for node to, another node.
+func (n *Node) emitUser(to NodeName, ev UserEvent) {
+	if n.lost[to] {
+		// No user message is ever routed to a lost node: proxies toward it
+		// are removed and ports whose peer is there are closed before
+		// anything could be sent.
+		n.noteBug(&EventError{Target: ev.Target, Seq: ev.Seq, Err: ErrNodeLost, Detail: "user message routed to a lost node"})
+		n.drop(ev.Body)
 		return
 	}
-	n.outgoing = append(n.outgoing, Outgoing{To: to, Event: ev})
+	n.outgoing = append(n.outgoing, Outgoing{To: to, user: ev})
 }
 
 // flush handles the events between this node's own ports until none

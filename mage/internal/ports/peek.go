@@ -11,8 +11,8 @@ func (n *Node) PeekMessage(name PortName) (body any, ports int, ok bool, err err
 	if err != nil {
 		return nil, 0, false, err
 	}
-	m := p.queue[p.nextRecv]
-	if m == nil {
+	m, ok := p.queue[p.nextRecv]
+	if !ok {
 		return nil, 0, false, nil
 	}
 	return m.body, len(m.ports), true, nil
@@ -32,11 +32,11 @@ func (n *Node) Unread(name PortName, bodies []any) error {
 		return portErr("unread", name, fmt.Errorf("%d messages given back, but only %d were taken", len(bodies), p.nextRecv-1))
 	}
 	if p.queue == nil {
-		p.queue = map[uint64]*queuedMessage{}
+		p.queue = map[uint64]queuedMessage{}
 	}
 	for i := len(bodies) - 1; i >= 0; i-- {
 		p.nextRecv--
-		p.queue[p.nextRecv] = &queuedMessage{seq: p.nextRecv, body: bodies[i]}
+		p.queue[p.nextRecv] = queuedMessage{seq: p.nextRecv, body: bodies[i]}
 	}
 	if len(bodies) > 0 {
 		n.markChanged(name)

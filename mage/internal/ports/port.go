@@ -10,7 +10,9 @@ const (
 )
 
 // queuedMessage is a message held by a port, with attached ports named
-// locally.
+// locally. It is kept and passed by value (in a port's queue, in local and
+// held events), so that a message allocates no record of its own on its way
+// through this node.
 type queuedMessage struct {
 	seq   uint64
 	ports []PortName
@@ -37,7 +39,7 @@ type port struct {
 	// nextRecv that has not arrived, so [nextRecv, nextMissing) is queued.
 	nextRecv    uint64
 	nextMissing uint64
-	queue       map[uint64]*queuedMessage
+	queue       map[uint64]queuedMessage
 
 	// peerClosed: the peer will send nothing after lastRecv. lost: that
 	// bound was set by a loss, not announced by the peer, so later arrivals
@@ -55,7 +57,7 @@ type port struct {
 	// sources counts, per node, the sending stints that may still have
 	// messages in flight to this port (see PeerMovedEvent). Counts may dip
 	// below zero while stint events arrive out of order.
-	sources map[NodeName]int
+	sources nodeCounts
 	// stints counts, per node, the stints that entitle it to address this
 	// port (authority.go): the same starts and ends as sources, except
 	// that an ack does not end one. An ack may overtake the start of the
@@ -64,14 +66,14 @@ type port struct {
 	// A node keeps its entry, at zero or below, once its stint ended: it
 	// may still end a stint of its own that was counted under another
 	// (see acceptRemotePeerMoved), so counts may dip below zero too.
-	stints map[NodeName]int
+	stints nodeCounts
 	// proxyStints counts the stints of proxies that forward here: started
 	// by an adoption, ended by the bypassed proxy's PeerMovedEvent
 	// (Bypassed set). Apart from stints, so that the end of the pipe
 	// end's stint on a node cannot be counted against a proxy's on the
 	// same node that still forwards (their ends may come in either
 	// order).
-	proxyStints map[NodeName]int
+	proxyStints nodeCounts
 
 	// announceMove: a proxy whose move its peer has not been told about;
 	// it tells once the new node acknowledges the port (PortAcceptedEvent).
@@ -120,16 +122,16 @@ type port struct {
 	// (a closure with Lost) before their stint here started; the report
 	// takes effect when it does. One entry per node at most.
 	lossReported map[NodeName]bool
+	// disowned: the node this port was adopted from was lost before it
+	// vouched for it, and had no standing at its peer here: what this
+	// port sends to that peer is dropped.
+	disowned bool
 	// unvouched: this port was adopted with a peer on this node, and the
 	// node it came from has not yet told that peer (vouch.go): its events
 	// to the peer are held there. vouchWaits, on that peer, lists such
 	// ports, with the node each waits for.
 	unvouched  bool
 	vouchWaits []vouchWait
-	// disowned: the node this port was adopted from was lost before it
-	// vouched for it, and had no standing at its peer here: what this
-	// port sends to that peer is dropped.
-	disowned bool
 	// deferredObserve is the proxy's request to be bypassed, when it came
 	// while this port waited to be vouched for: it is answered then.
 	deferredObserve *ObserveProxyEvent
@@ -143,42 +145,47 @@ func newPort(name PortName, peer Address, nextSend, nextRecv uint64) *port {
 		nextSend:    nextSend,
 		nextRecv:    nextRecv,
 		nextMissing: nextRecv,
-		sources:     map[NodeName]int{},
-		stints:      map[NodeName]int{},
 	}
 }
 
 // enqueue stores m, which the caller has checked is new and in range.
-func (p *port) enqueue(m *queuedMessage) {
+func (p *port) enqueue(m queuedMessage) {
 	if p.queue == nil {
-		p.queue = map[uint64]*queuedMessage{}
+		p.queue = map[uint64]queuedMessage{}
 	}
 	p.queue[m.seq] = m
-	for p.queue[p.nextMissing] != nil {
+	for p.queued(p.nextMissing) {
 		p.nextMissing++
 	}
 }
 
-// has reports whether seq was already received (taken, forwarded or queued).
-func (p *port) has(seq uint64) bool {
-	return seq < p.nextRecv || p.queue[seq] != nil
+// queued reports whether message seq waits in the queue.
+func (p *port) queued(seq uint64) bool {
+	_, ok := p.queue[seq]
+	return ok
 }
 
-// next returns the message to release now, if it has arrived.
-func (p *port) next() *queuedMessage {
-	m := p.queue[p.nextRecv]
-	if m == nil {
-		return nil
+// has reports whether seq was already received (taken, forwarded or queued).
+func (p *port) has(seq uint64) bool {
+	return seq < p.nextRecv || p.queued(seq)
+}
+
+// next removes and returns the message to release now; ok is false when it
+// has not arrived.
+func (p *port) next() (m queuedMessage, ok bool) {
+	m, ok = p.queue[p.nextRecv]
+	if !ok {
+		return queuedMessage{}, false
 	}
 	delete(p.queue, p.nextRecv)
 	p.nextRecv++
-	return m
+	return m, true
 }
 
 // takeAbove removes and returns, in sequence order, the queued messages
 // after seq.
-func (p *port) takeAbove(seq uint64) []*queuedMessage {
-	var out []*queuedMessage
+func (p *port) takeAbove(seq uint64) []queuedMessage {
+	var out []queuedMessage
 	for s, m := range p.queue {
 		if s > seq {
 			out = append(out, m)
@@ -188,7 +195,7 @@ func (p *port) takeAbove(seq uint64) []*queuedMessage {
 	if p.nextMissing > seq+1 {
 		p.nextMissing = max(seq+1, p.nextRecv)
 	}
-	slices.SortFunc(out, func(a, b *queuedMessage) int {
+	slices.SortFunc(out, func(a, b queuedMessage) int {
 		switch {
 		case a.seq < b.seq:
 			return -1
@@ -239,13 +246,13 @@ func (p *port) waitsOn(node NodeName) bool {
 	if p.state == stateReceiving && p.peer.Node == node {
 		return true
 	}
-	return p.sources[node] > 0
+	return p.sources.count(node) > 0
 }
 
 // addStint changes the count of stints node may address this port with
 // (authority.go).
 func (p *port) addStint(node NodeName, delta int) {
-	p.stints[node] += delta
+	p.stints.add(node, delta)
 	if delta > 0 {
 		delete(p.movedAway, node)
 	}
@@ -254,16 +261,13 @@ func (p *port) addStint(node NodeName, delta int) {
 // addProxyStint changes the count of stints of proxies on node that
 // forward to this port.
 func (p *port) addProxyStint(node NodeName, delta int) {
-	if p.proxyStints == nil {
-		p.proxyStints = map[NodeName]int{}
-	}
-	p.proxyStints[node] += delta
+	p.proxyStints.add(node, delta)
 }
 
 // live reports whether node has a live stint at p, as the pipe's end or
 // as a proxy forwarding here.
 func (p *port) live(node NodeName) bool {
-	return p.stints[node] > 0 || p.proxyStints[node] > 0
+	return p.stints.count(node) > 0 || p.proxyStints.count(node) > 0
 }
 
 // noteLossReport keeps node's early report that the sender was lost.
@@ -284,10 +288,7 @@ func (p *port) noteMovedAway(node NodeName, next uint64) {
 }
 
 func (p *port) addSource(node NodeName, delta int) {
-	c := p.sources[node] + delta
-	if c == 0 {
-		delete(p.sources, node)
-	} else {
-		p.sources[node] = c
+	if p.sources.add(node, delta) == 0 {
+		p.sources.remove(node)
 	}
 }

@@ -7,7 +7,7 @@ import (
 // route sends m, whose sequence number is set, to the port at to. Attached
 // ports stay local when to is on this node and move with the message
 // otherwise.
-func (n *Node) route(to Address, m *queuedMessage) {
+func (n *Node) route(to Address, m queuedMessage) {
 	if to.Node == n.name {
 		n.local = append(n.local, localEvent{target: to.Port, user: m})
 		return
@@ -25,7 +25,7 @@ func (n *Node) route(to Address, m *queuedMessage) {
 		descs = append(descs, n.convertToProxy(a, to.Node))
 		moved = append(moved, a)
 	}
-	n.emit(to.Node, UserEvent{Target: to.Port, Seq: m.seq, Ports: descs, Body: m.body})
+	n.emitUser(to.Node, UserEvent{Target: to.Port, Seq: m.seq, Ports: descs, Body: m.body})
 	// Only now, after the event carrying their descriptors, may the moved
 	// ports' queued messages follow them.
 	for _, a := range moved {
@@ -62,8 +62,8 @@ func (n *Node) convertToProxy(a *port, to NodeName) Descriptor {
 // it has forwarded the peer's last message.
 func (n *Node) pump(p *port) {
 	for p.state == stateProxying {
-		m := p.next()
-		if m == nil {
+		m, ok := p.next()
+		if !ok {
 			break
 		}
 		n.route(p.target, m)
@@ -92,7 +92,7 @@ func (n *Node) maybeRemoveProxy(p *port) {
 }
 
 // deliver hands message m to port target on this node.
-func (n *Node) deliver(from NodeName, target PortName, m *queuedMessage) error {
+func (n *Node) deliver(from NodeName, target PortName, m queuedMessage) error {
 	p := n.ports[target]
 	if p == nil {
 		n.discard(m)

@@ -587,7 +587,7 @@ func (s *sim) collect() {
 		for _, o := range n.TakeOutgoing() {
 			to := int(o.To[1]) - 1
 			s.connect(i, to)
-			if u, ok := o.Event.(UserEvent); ok {
+			if u, ok := o.Event().(UserEvent); ok {
 				id, _ := u.Body.(int)
 				sm := s.msgs[id]
 				s.touch(sm.pipe, i, to)
@@ -596,7 +596,7 @@ func (s *sim) collect() {
 				}
 			}
 			s.cross++
-			switch o.Event.(type) {
+			switch o.Event().(type) {
 			case ObserveProxyEvent:
 				s.observes++
 			case ObserveProxyAckEvent:
@@ -606,7 +606,7 @@ func (s *sim) collect() {
 				continue // the channel to a dead node swallows it
 			}
 			k := [2]int{i, to}
-			s.links[k] = append(s.links[k], o.Event)
+			s.links[k] = append(s.links[k], o.Event())
 		}
 	}
 }
@@ -824,7 +824,7 @@ func (s *sim) checkCollapsed() {
 		if p.peer != want {
 			s.fail("pipe %d side %d on node %d sends to %v, not straight to its peer %v", e.pipe, e.side, e.node, p.peer, want)
 		}
-		if len(p.sources) != 1 || p.sources[want.Node] != 1 {
+		if p.sources.len() != 1 || p.sources.count(want.Node) != 1 {
 			s.fail("pipe %d side %d on node %d watches %v, want only node %d", e.pipe, e.side, e.node, p.sources, o.node)
 		}
 		s.direct++

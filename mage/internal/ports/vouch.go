@@ -133,7 +133,7 @@ func (n *Node) toPeer(p *port, ev Event) {
 
 // routeToPeer routes m from p to p's peer, held there while p waits to be
 // vouched for.
-func (n *Node) routeToPeer(p *port, m *queuedMessage) {
+func (n *Node) routeToPeer(p *port, m queuedMessage) {
 	if p.disowned {
 		n.discard(m)
 		return

@@ -57,3 +57,45 @@ func TestEncodeDoesNotAllocate(t *testing.T) {
 		t.Errorf("Decode of a user frame allocates %v times", n)
 	}
 }
+
+// TestEventsDoNotAllocate pins the same for the port events: each is
+// encoded into a buffer with room and decoded into a reused Frame without
+// an allocation.
+func TestEventsDoNotAllocate(t *testing.T) {
+	buf := make([]byte, 0, 4096)
+	var f Frame
+	for _, tc := range []struct {
+		name   string
+		encode func([]byte) []byte
+		want   FrameType
+	}{
+		{"closure", func(b []byte) []byte {
+			return AppendClosure(b, &Closure{Target: port(1), LastSeq: 9})
+		}, TypeClosure},
+		{"peer moved", func(b []byte) []byte {
+			return AppendPeerMoved(b, &PeerMoved{Target: port(1), NewNode: node(2), Bypassed: true})
+		}, TypePeerMoved},
+		{"port accepted", func(b []byte) []byte {
+			return AppendPortAccepted(b, &PortAccepted{Target: port(1)})
+		}, TypePortAccepted},
+		{"observe proxy", func(b []byte) []byte {
+			return AppendObserveProxy(b, &ObserveProxy{ProxyNode: node(1), ProxyPort: port(2), ProxyTargetNode: node(3), ProxyTargetPort: port(4)})
+		}, TypeObserveProxy},
+		{"observe proxy ack", func(b []byte) []byte {
+			return AppendObserveProxyAck(b, &ObserveProxyAck{Target: port(1), LastSeq: 3})
+		}, TypeObserveProxyAck},
+	} {
+		buf = tc.encode(buf[:0])
+		if err := Decode(buf, &f); err != nil || f.Type != tc.want {
+			t.Fatalf("%s: decoded %v, %v; want %v", tc.name, f.Type, err, tc.want)
+		}
+		if n := testing.AllocsPerRun(100, func() {
+			buf = tc.encode(buf[:0])
+			if err := Decode(buf, &f); err != nil {
+				t.Fatal(err)
+			}
+		}); n != 0 {
+			t.Errorf("%s: encoding and decoding allocates %v times", tc.name, n)
+		}
+	}
+}
