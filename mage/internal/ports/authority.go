@@ -115,7 +115,7 @@ func (p *port) mayStart(self, from NodeName) bool {
 		return true
 	}
 	for node := range p.movedAway {
-		if c, ok := p.stints[node]; ok && c == 0 && node != self && node != from {
+		if c, ok := p.stints.get(node); ok && c == 0 && node != self && node != from {
 			// node moved the sender here, and its count says it has no
 			// stint left; but a node that held the sender twice (it went
 			// on to from, came back and came here) counts the end of its
@@ -487,17 +487,17 @@ func (n *Node) acceptLateMarker(p *port, from NodeName, ev PeerMovedEvent) error
 	if p.dormant[from] > 0 {
 		p.dormant[from]--
 	} else {
-		counts, add := p.stints, p.addStint
+		counts, add := &p.stints, p.addStint
 		if ev.Bypassed {
-			counts, add = p.proxyStints, p.addProxyStint
+			counts, add = &p.proxyStints, p.addProxyStint
 		}
-		if counts[from] <= -maxStintDebt {
+		if c := counts.count(from); c <= -maxStintDebt {
 			return &EventError{From: from, Target: ev.Target, Err: ErrNotAuthorized,
-				Detail: fmt.Sprintf("peer-moved event from a node that ended %d more stints at the port than it had", -counts[from])}
+				Detail: fmt.Sprintf("peer-moved event from a node that ended %d more stints at the port than it had", -c)}
 		}
 		add(from, -1)
 	}
-	if p.stints[ev.NewNode] < 0 {
+	if p.stints.count(ev.NewNode) < 0 {
 		p.addStint(ev.NewNode, 1)
 		return nil
 	}
