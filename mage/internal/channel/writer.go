@@ -10,15 +10,20 @@ import (
 // writeLoop waits for frames and writes them until the channel stops (nil)
 // or a write fails (the error). inflight is the writer's batch; whatever it
 // holds on return is the caller's to discard.
+//
+// It waits before its first flush too: whatever queued the bytes woke it
+// (wake keeps one signal for a writer not yet running), unless they were
+// queued with Options.DeferDirectWrite, whose WritePending writes them.
+// Flushing at once on start would take those from under the owner.
 func (c *Channel) writeLoop(inflight *batch) error {
 	for {
-		if err := c.flush(inflight); err != nil {
-			return err
-		}
 		select {
 		case <-c.wake:
 		case <-c.quit:
 			return nil
+		}
+		if err := c.flush(inflight); err != nil {
+			return err
 		}
 	}
 }
