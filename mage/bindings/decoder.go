@@ -44,6 +44,10 @@ type Decoder struct {
 	// pipe by a Remote or Receiver and handed to no one else: ReadBytes
 	// then returns slices of its payload instead of copies.
 	owned bool
+	// lent is set once ReadBytes returned part of the owned payload: the
+	// payload is then the implementation's (or the caller's), and is
+	// never given back (release).
+	lent bool
 }
 
 // reset points d at m, with off bytes of the payload already read.
@@ -195,9 +199,25 @@ func (d *Decoder) ReadBytes() []byte {
 		return nil
 	}
 	if d.owned {
+		d.lent = true
 		return b[:len(b):len(b)]
 	}
 	return append([]byte(nil), b...)
+}
+
+// release gives the message back to the process's nodes (Message.Release)
+// once every value of it has been used, so that its payload's memory serves
+// a later message: unless ReadBytes lent part of it, or it was rejected
+// (reported as bad, which closes it). The pipes and files read from it are
+// their readers' and stay open. The Decoder is not used afterwards.
+func (d *Decoder) release() {
+	m := d.msg
+	if m == nil || !d.owned || d.lent || d.rejected {
+		return
+	}
+	d.msg = nil
+	m.Pipes, m.Handles = nil, nil
+	m.Release()
 }
 
 // ReadPipe reads a pipe index and returns that pipe of the message, or

@@ -313,6 +313,7 @@ func (r *Receiver) handle(m *mage.Message) error {
 		return err
 	}
 	if !md.HasReply {
+		r.dec.release()
 		return nil
 	}
 	select {
@@ -336,6 +337,7 @@ func (r *Receiver) handle(m *mage.Message) error {
 		reply = ErrorReply(reply.err)
 	}
 	r.sendReply(m, reply)
+	r.dec.release()
 	return nil
 }
 
