@@ -1,7 +1,7 @@
 package mage
 
 import (
-	"slices"
+	"runtime"
 	"sync"
 )
 
@@ -13,12 +13,14 @@ const (
 	// reads the longer ones into buffers of their own; shorter ones are
 	// copied anyway and cost little to make.
 	minCachedPayload = 16 << 10
-	// maxCachedPayloads and maxCachedPayloadBytes bound what the process
-	// keeps: enough for a stream of large messages of one size each way
-	// (a few buffers in flight each way), little for a process that stays
-	// idle.
-	maxCachedPayloads     = 8
-	maxCachedPayloadBytes = 8 << 20
+	// maxCachedPayloadBytes and maxCachedPayloads bound what the process
+	// keeps. A stream that waits for an acknowledgement every so many
+	// bytes gets all its buffers back at once, and sends them all again
+	// before the next comes back: the cache must hold a whole window for
+	// such a stream to reuse every buffer, so the bound is a window of 32
+	// MiB (half the default Limits.MaxQueuedBytes).
+	maxCachedPayloadBytes = 32 << 20
+	maxCachedPayloads     = maxCachedPayloadBytes / minCachedPayload
 )
 
 // payloads is the process's cache of large payload buffers, shared by
@@ -43,50 +45,66 @@ var payloads payloadCache
 // (channel.Options.NewPayload).
 //
 // A peer cannot make it grow: it holds at most maxCachedPayloads buffers
-// and maxCachedPayloadBytes bytes, whatever arrives, and it never makes a
-// buffer itself.
+// and maxCachedPayloadBytes bytes, whatever arrives, and never makes a
+// buffer itself. Nor does it hold memory that no one takes: as
+// sync.Pool, it keeps two generations and drops the older at each garbage
+// collection, so that a buffer unused for two collections goes.
 type payloadCache struct {
 	// mu guards the fields below. Writers (the channels' and the callers'
 	// of direct writes) and Release put, readers and NewPayload get.
 	mu sync.Mutex
-	// bufs are the payloads kept, the most recently put last; bytes is
-	// their total length.
-	bufs  [][]byte
-	bytes int
+	// fresh and old are the payloads kept, by length, the most recently
+	// put last: fresh those put since the last collection, old those put
+	// in the cycle before. count and bytes are their number and total
+	// length, both generations together.
+	fresh, old map[int][][]byte
+	count      int
+	bytes      int
 	// wanted counts the gets not yet matched by a kept put, up to
 	// maxCachedPayloads: a process that only sends large payloads from
 	// memory of its own (not NewPayload's) keeps none, since nothing would
 	// take them.
 	wanted int
+	// trimming is set once a collection is set to call trim.
+	trimming bool
 }
 
 // put keeps p, which nothing refers to any more, if a get has asked for a
-// buffer since, dropping the oldest kept payloads to stay within the
-// bounds. A buffer already kept is not kept twice (a program that gives
-// one back twice would otherwise have it handed to two takers).
+// buffer since and the bounds leave room. A buffer already kept at its
+// length is not kept twice (a program that gives one back twice would
+// otherwise have it handed to two takers).
 func (c *payloadCache) put(p []byte) {
-	if len(p) < minCachedPayload || len(p) > maxCachedPayloadBytes {
+	n := len(p)
+	if n < minCachedPayload || n > maxCachedPayloadBytes {
 		return
 	}
-	p = p[:len(p):len(p)]
+	p = p[:n:n]
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.wanted == 0 {
+	if c.wanted == 0 || c.count == maxCachedPayloads || c.bytes+n > maxCachedPayloadBytes {
 		return
 	}
-	for _, b := range c.bufs {
+	for _, b := range c.fresh[n] {
 		if &b[0] == &p[0] {
 			return
 		}
 	}
-	c.wanted--
-	for len(c.bufs) > 0 && (len(c.bufs) == maxCachedPayloads || c.bytes+len(p) > maxCachedPayloadBytes) {
-		c.bytes -= len(c.bufs[0])
-		c.bufs[0] = nil
-		c.bufs = slices.Delete(c.bufs, 0, 1)
+	for _, b := range c.old[n] {
+		if &b[0] == &p[0] {
+			return
+		}
 	}
-	c.bufs = append(c.bufs, p)
-	c.bytes += len(p)
+	if c.fresh == nil {
+		c.fresh = make(map[int][][]byte)
+	}
+	c.wanted--
+	c.fresh[n] = append(c.fresh[n], p)
+	c.count++
+	c.bytes += n
+	if !c.trimming {
+		c.trimming = true
+		armTrim(c)
+	}
 }
 
 // get returns a kept payload of exactly n bytes, most recent first, and
@@ -98,14 +116,48 @@ func (c *payloadCache) get(n int) []byte {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.wanted = min(c.wanted+1, maxCachedPayloads)
-	for i := len(c.bufs) - 1; i >= 0; i-- {
-		if b := c.bufs[i]; len(b) == n {
-			c.bufs = slices.Delete(c.bufs, i, i+1)
+	for _, gen := range [2]map[int][][]byte{c.fresh, c.old} {
+		if bufs := gen[n]; len(bufs) > 0 {
+			b := bufs[len(bufs)-1]
+			bufs[len(bufs)-1] = nil
+			gen[n] = bufs[:len(bufs)-1]
+			c.count--
 			c.bytes -= n
 			return b
 		}
 	}
 	return nil
+}
+
+// trim drops the older generation, and makes the fresh one old. It runs
+// at each garbage collection, from the first put on.
+func (c *payloadCache) trim() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for n, bufs := range c.old {
+		c.count -= len(bufs)
+		c.bytes -= n * len(bufs)
+	}
+	c.old, c.fresh = c.fresh, nil
+	if c.count == 0 {
+		// Nothing to drop at the next collection: the next put arms it.
+		c.trimming = false
+		return
+	}
+	armTrim(c)
+}
+
+// gcSentinel is an object made only to be collected: its cleanup marks a
+// garbage collection. It holds a pointer and is larger than the tiny
+// allocator's blocks, which may outlive the collection that frees them.
+type gcSentinel struct {
+	_ [16]byte
+	_ *int
+}
+
+// armTrim makes the next garbage collection call c.trim.
+func armTrim(c *payloadCache) {
+	runtime.AddCleanup(new(gcSentinel), func(c *payloadCache) { c.trim() }, c)
 }
 
 // NewPayload returns a buffer of n bytes for the Payload of a message to

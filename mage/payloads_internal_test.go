@@ -1,6 +1,10 @@
 package mage
 
-import "testing"
+import (
+	"runtime"
+	"runtime/debug"
+	"testing"
+)
 
 // want makes c take the next n puts, as n received payloads asking for a
 // buffer would.
@@ -11,15 +15,16 @@ func (c *payloadCache) want(n int) {
 }
 
 // TestPayloadCache: get returns a kept payload of exactly the length asked
-// for, the most recently put first, and only once; put keeps at most
-// maxCachedPayloads and maxCachedPayloadBytes, dropping the oldest, only as
-// many as gets have asked for, nothing shorter than minCachedPayload, and
-// never one buffer twice.
+// for, the most recently put first, and only once; put keeps only as many
+// as gets have asked for, nothing shorter than minCachedPayload, never one
+// buffer twice, and nothing past maxCachedPayloads or
+// maxCachedPayloadBytes.
 func TestPayloadCache(t *testing.T) {
+	noGC(t)
 	const size = minCachedPayload + 100
 	var c payloadCache
 	c.put(make([]byte, size))
-	if len(c.bufs) != 0 {
+	if c.count != 0 {
 		t.Fatal("a payload was kept though nothing had asked for one")
 	}
 	a, b, other := make([]byte, size), make([]byte, size), make([]byte, size+50)
@@ -28,8 +33,8 @@ func TestPayloadCache(t *testing.T) {
 	c.put(other)
 	c.put(b)
 	c.put(make([]byte, size))
-	if len(c.bufs) != 3 {
-		t.Fatalf("%d payloads kept after 3 gets and 4 puts, want 3", len(c.bufs))
+	if c.count != 3 {
+		t.Fatalf("%d payloads kept after 3 gets and 4 puts, want 3", c.count)
 	}
 	if got := c.get(size); &got[0] != &b[0] {
 		t.Fatal("get did not return the most recently put payload of its length")
@@ -43,27 +48,27 @@ func TestPayloadCache(t *testing.T) {
 	if got := c.get(size + 1); got != nil {
 		t.Fatalf("get(%d) returned a payload of %d bytes", size+1, len(got))
 	}
-	if got := c.get(size + 50); len(got) != size+50 || c.bytes != 0 || len(c.bufs) != 0 {
-		t.Fatalf("get(%d) = %d bytes, leaving %d buffers of %d bytes", size+50, len(got), len(c.bufs), c.bytes)
+	if got := c.get(size + 50); len(got) != size+50 || c.bytes != 0 || c.count != 0 {
+		t.Fatalf("get(%d) = %d bytes, leaving %d buffers of %d bytes", size+50, len(got), c.count, c.bytes)
 	}
 
 	c = payloadCache{}
-	for i := range maxCachedPayloads + 2 {
-		c.want(1)
-		c.put(make([]byte, size+i))
+	c.want(maxCachedPayloads + 5)
+	for range maxCachedPayloads + 5 {
+		c.put(make([]byte, minCachedPayload))
 	}
-	if len(c.bufs) != maxCachedPayloads || c.get(size) != nil || c.get(size+1) != nil || c.get(size+maxCachedPayloads+1) == nil {
-		t.Fatalf("after %d puts: %d kept, want the newest %d", maxCachedPayloads+2, len(c.bufs), maxCachedPayloads)
+	if c.count != maxCachedPayloads || c.bytes > maxCachedPayloadBytes {
+		t.Fatalf("after %d puts: %d kept, %d bytes; bounds %d and %d", maxCachedPayloads+5, c.count, c.bytes, maxCachedPayloads, maxCachedPayloadBytes)
 	}
 
 	big := maxCachedPayloadBytes / 2
 	c = payloadCache{}
 	c.want(4)
 	c.put(make([]byte, big))
-	c.put(make([]byte, big))
 	c.put(make([]byte, big+1))
-	if c.bytes > maxCachedPayloadBytes || len(c.bufs) != 1 || len(c.bufs[0]) != big+1 {
-		t.Fatalf("kept %d buffers of %d bytes in all, bound %d", len(c.bufs), c.bytes, maxCachedPayloadBytes)
+	c.put(make([]byte, big))
+	if c.bytes > maxCachedPayloadBytes || c.count != 2 || c.get(big+1) != nil {
+		t.Fatalf("kept %d buffers of %d bytes in all, bound %d", c.count, c.bytes, maxCachedPayloadBytes)
 	}
 	c.put(make([]byte, maxCachedPayloadBytes+1))
 	if c.get(maxCachedPayloadBytes+1) != nil {
@@ -73,21 +78,76 @@ func TestPayloadCache(t *testing.T) {
 	c = payloadCache{}
 	c.want(maxCachedPayloads)
 	c.put(make([]byte, minCachedPayload-1))
-	if len(c.bufs) != 0 || c.get(minCachedPayload-1) != nil {
+	if c.count != 0 || c.get(minCachedPayload-1) != nil {
 		t.Fatal("a payload shorter than minCachedPayload was kept")
 	}
 	twice := make([]byte, size)
 	c.put(twice)
-	c.put(twice[:size-1]) // the same memory, however it is cut
-	if len(c.bufs) != 1 {
-		t.Fatalf("one buffer put twice is kept %d times", len(c.bufs))
+	c.put(twice)
+	c.trim()
+	c.put(twice) // kept a collection ago
+	if c.count != 1 {
+		t.Fatalf("one buffer put twice is kept %d times", c.count)
 	}
+}
+
+// noGC stops garbage collections until the test ends, so that they trim
+// no cache of the test's meanwhile.
+func noGC(t *testing.T) {
+	old := debug.SetGCPercent(-1)
+	t.Cleanup(func() { debug.SetGCPercent(old) })
+}
+
+// TestPayloadCacheTrim: a kept payload survives one collection (trim) and
+// goes at the second; one put between the two is kept a cycle more.
+func TestPayloadCacheTrim(t *testing.T) {
+	noGC(t)
+	const size = minCachedPayload
+	var c payloadCache
+	c.want(3)
+	a, b := make([]byte, size), make([]byte, size)
+	c.put(a)
+	c.trim()
+	if c.count != 1 {
+		t.Fatalf("%d kept after one collection, want 1", c.count)
+	}
+	c.put(b)
+	c.trim()
+	if c.count != 1 || c.bytes != size {
+		t.Fatalf("%d kept (%d bytes) after two collections, want the one put between them", c.count, c.bytes)
+	}
+	if got := c.get(size); &got[0] != &b[0] {
+		t.Fatal("the payload put between the collections is not the one kept")
+	}
+	c.trim()
+	if c.count != 0 || c.bytes != 0 || c.trimming {
+		t.Fatalf("an empty cache counts %d buffers of %d bytes, trimming %v", c.count, c.bytes, c.trimming)
+	}
+}
+
+// TestPayloadCacheTrimsAtGC: the process's collections trim the cache, so
+// that buffers nobody takes do not stay.
+func TestPayloadCacheTrimsAtGC(t *testing.T) {
+	var c payloadCache
+	c.want(1)
+	c.put(make([]byte, minCachedPayload))
+	for range 100 {
+		runtime.GC()
+		c.mu.Lock()
+		n := c.count
+		c.mu.Unlock()
+		if n == 0 {
+			return
+		}
+	}
+	t.Fatal("a kept payload outlived 100 collections")
 }
 
 // TestPayloadCacheHostileSizes: however many large payloads of however
 // many lengths arrive and are given back, the cache stays within its
 // bounds, and its wanted count too.
 func TestPayloadCacheHostileSizes(t *testing.T) {
+	noGC(t)
 	var c payloadCache
 	for i := range 1000 {
 		n := minCachedPayload + i*997%(maxCachedPayloadBytes-minCachedPayload)
@@ -96,8 +156,8 @@ func TestPayloadCacheHostileSizes(t *testing.T) {
 		} else {
 			c.put(b)
 		}
-		if len(c.bufs) > maxCachedPayloads || c.bytes > maxCachedPayloadBytes || c.wanted > maxCachedPayloads {
-			t.Fatalf("after %d payloads: %d buffers, %d bytes, %d wanted: over the bounds", i+1, len(c.bufs), c.bytes, c.wanted)
+		if c.count > maxCachedPayloads || c.bytes > maxCachedPayloadBytes || c.wanted > maxCachedPayloads {
+			t.Fatalf("after %d payloads: %d buffers, %d bytes, %d wanted: over the bounds", i+1, c.count, c.bytes, c.wanted)
 		}
 	}
 }
@@ -126,16 +186,16 @@ func TestReleaseTwice(t *testing.T) {
 
 // savedCache is what a payloadCache held.
 type savedCache struct {
-	bufs          [][]byte
-	bytes, wanted int
+	fresh, old           map[int][][]byte
+	count, bytes, wanted int
 }
 
 // swapForTest empties c and returns what it held.
 func (c *payloadCache) swapForTest() savedCache {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	saved := savedCache{c.bufs, c.bytes, c.wanted}
-	c.bufs, c.bytes, c.wanted = nil, 0, 0
+	saved := savedCache{c.fresh, c.old, c.count, c.bytes, c.wanted}
+	c.fresh, c.old, c.count, c.bytes, c.wanted = nil, nil, 0, 0, 0
 	return saved
 }
 
@@ -143,5 +203,5 @@ func (c *payloadCache) swapForTest() savedCache {
 func (c *payloadCache) restoreForTest(saved savedCache) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.bufs, c.bytes, c.wanted = saved.bufs, saved.bytes, saved.wanted
+	c.fresh, c.old, c.count, c.bytes, c.wanted = saved.fresh, saved.old, saved.count, saved.bytes, saved.wanted
 }
