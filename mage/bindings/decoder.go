@@ -46,7 +46,7 @@ type Decoder struct {
 	owned bool
 	// lent is set once ReadBytes returned part of the owned payload: the
 	// payload is then the implementation's (or the caller's), and is
-	// never given back (release).
+	// given back only if they borrowed it (release).
 	lent bool
 }
 
@@ -190,8 +190,9 @@ func (d *Decoder) ReadString() string {
 // or Receiver read, it is that part of the received payload itself (the
 // message is theirs and no one else's, so no copy is needed), with its
 // capacity cut at its end (so that keeping it keeps that payload's memory
-// alive); for a Decoder from NewDecoder, whose message is the caller's, a
-// copy.
+// alive, and the payload is then never reused); for a Decoder from
+// NewDecoder, whose message is the caller's, a copy. A Receiver with
+// SetBorrowedBytes lends it only until the method returns.
 func (d *Decoder) ReadBytes() []byte {
 	n := d.ReadLen(1)
 	b := d.take(n)
@@ -207,15 +208,16 @@ func (d *Decoder) ReadBytes() []byte {
 
 // release gives the message back to the process's nodes (Message.Release)
 // once every value of it has been used, so that its payload's memory serves
-// a later message: unless ReadBytes lent part of it, or it was rejected
-// (reported as bad, which closes it). The pipes and files read from it are
-// their readers' and stay open. The Decoder is not used afterwards.
-func (d *Decoder) release() {
+// a later message: unless ReadBytes lent part of it and lentToo is false
+// (the bytes are then their reader's), or it was rejected (reported as
+// bad, which closes it). The pipes and files read from it are their
+// readers' and stay open. The Decoder is not used afterwards.
+func (d *Decoder) release(lentToo bool) {
 	m := d.msg
-	if m == nil || !d.owned || d.lent || d.rejected {
+	if m == nil || !d.owned || (d.lent && !lentToo) || d.rejected {
 		return
 	}
-	d.msg = nil
+	d.msg, d.buf = nil, nil
 	m.Pipes, m.Handles = nil, nil
 	m.Release()
 }
