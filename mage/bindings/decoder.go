@@ -264,8 +264,20 @@ func (d *Decoder) ReadHandle() *os.File {
 // every attached pipe and handle read. On any problem it closes the
 // message's pipes and handles, reports the bad message (closing the pipe it
 // came on), and returns an error matching ErrBadMessage. It reports once,
-// however often it is called.
+// however often it is called. On success, the message of a Remote's or
+// Receiver's Decoder from which ReadBytes lent nothing goes back to the
+// process's buffers (every value read from it is a copy, or a pipe or
+// file that is its reader's now), so that a large payload is reused.
 func (d *Decoder) Finish() error {
+	err := d.finish()
+	if err == nil {
+		d.release(false)
+	}
+	return err
+}
+
+// finish is Finish but for giving the message back.
+func (d *Decoder) finish() error {
 	if d.finished {
 		return d.err
 	}

@@ -222,3 +222,66 @@ func TestBorrowedBytesOneWay(t *testing.T) {
 		})
 	}
 }
+
+// countDesc is an interface of one method, Count() => (longs as bare
+// values): a large reply that lends nothing.
+var countDesc = &InterfaceDescriptor{Name: "test.Count", Fingerprint: 0x434f554e, Methods: []MethodDescriptor{
+	{Ordinal: 1, Name: "Count", HasReply: true},
+}}
+
+func countDispatch(ctx context.Context, method uint32, d *Decoder) (*Encoder, error) {
+	if err := d.Finish(); err != nil {
+		return nil, err
+	}
+	e := NewReplyEncoder(8 * sumValues)
+	for i := range sumValues {
+		e.WriteInt64(int64(i))
+	}
+	return e, nil
+}
+
+// TestLargeReplyIsReused: a call whose large reply lends nothing (its
+// caller reads only values) gives the reply back at Finish, so that a
+// stream of such calls reuses the reply's buffer on both sides.
+func TestLargeReplyIsReused(t *testing.T) {
+	a, p := pipeMakers["across-nodes"](t)
+	rcv := NewReceiver(p, countDesc, countDispatch)
+	defer rcv.Close()
+	remote := NewRemote(a, countDesc)
+	defer remote.Close()
+	ctx := context.Background()
+	var failed error
+	call := func() {
+		d := new(Decoder)
+		if err := remote.Call(ctx, 1, NewEncoder(0), d); err != nil {
+			failed = err
+			return
+		}
+		var sum int64
+		for range sumValues {
+			sum += d.ReadInt64()
+		}
+		if err := d.Finish(); err != nil {
+			failed = err
+		}
+		if sum != sumValues*(sumValues-1)/2 {
+			failed = errors.New("the reply was not what was sent")
+		}
+	}
+	for range 10 {
+		call()
+	}
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	const runs = 200
+	testing.AllocsPerRun(runs, call)
+	runtime.ReadMemStats(&after)
+	if failed != nil {
+		t.Fatal(failed)
+	}
+	perCall := (after.TotalAlloc - before.TotalAlloc) / (runs + 1)
+	t.Logf("call with a 64 KiB reply: %d bytes per call", perCall)
+	if perCall > 4<<10 {
+		t.Fatalf("%d bytes allocated per call with a 64 KiB reply: the reply is not reused", perCall)
+	}
+}
