@@ -13,7 +13,60 @@ import (
 	"github.com/mage-ipc/mage/mage"
 )
 
-func init() { roles["release-sink"] = releaseSink }
+func init() {
+	roles["release-sink"] = releaseSink
+	roles["varied-sizes"] = variedSizes
+}
+
+// variedSizes is a peer that tries to make the receiver's payload cache
+// grow: it sends large payloads of ever new lengths, more bytes in all
+// than the cache may hold (and less than Limits.MaxQueuedBytes, so that
+// it is never pushed back), then closes.
+func variedSizes(ctx context.Context, p mage.MessagePipe) error {
+	for i := range variedCount {
+		if err := p.WriteMessage(&mage.Message{Method: uint32(i), Payload: make([]byte, variedSize(i))}); err != nil {
+			return err
+		}
+	}
+	return p.Close()
+}
+
+const variedCount = 220
+
+// variedSize is the length of variedSizes' i-th payload: all differ.
+func variedSize(i int) int { return 16<<10 + i*1500 }
+
+// TestHostilePayloadSizesStayBounded: a peer sending large payloads of
+// ever new lengths, which the reader releases, leaves the process's
+// payload cache within its bounds of buffers and bytes.
+func TestHostilePayloadSizesStayBounded(t *testing.T) {
+	forEachHarness(t, func(t *testing.T, start harness) {
+		parent := mage.NewNode(mage.NodeOptions{})
+		defer parent.Close()
+		a, b := parent.CreatePipe()
+		pr := start(t, parent, "varied-sizes", b)
+		ctx := testContext(t)
+		total := 0
+		for i := range variedCount {
+			m, err := next(ctx, a)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(m.Payload) != variedSize(i) {
+				t.Fatalf("message %d: %d bytes, want %d", i, len(m.Payload), variedSize(i))
+			}
+			total += len(m.Payload)
+			m.Release()
+			if n, bytes, maxN, maxBytes := mage.CachedPayloads(); n > maxN || bytes > maxBytes {
+				t.Fatalf("after %d messages: the cache holds %d buffers of %d bytes, bounds %d and %d", i+1, n, bytes, maxN, maxBytes)
+			}
+		}
+		if _, _, _, maxBytes := mage.CachedPayloads(); total <= maxBytes {
+			t.Fatalf("the peer sent %d bytes, not more than the bound %d: the test proves nothing", total, maxBytes)
+		}
+		finish(t, parent, pr, a)
+	})
+}
 
 // fillChecked writes into p a pattern of message i (every byte depends
 // on i and its place) followed by the CRC of what precedes it.
