@@ -147,7 +147,6 @@ func TestPayloadCacheTrimsAtGC(t *testing.T) {
 // many lengths arrive and are given back, the cache stays within its
 // bounds, and its wanted count too.
 func TestPayloadCacheHostileSizes(t *testing.T) {
-	noGC(t)
 	var c payloadCache
 	for i := range 1000 {
 		n := minCachedPayload + i*997%(maxCachedPayloadBytes-minCachedPayload)
