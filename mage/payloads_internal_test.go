@@ -155,8 +155,12 @@ func TestPayloadCacheHostileSizes(t *testing.T) {
 		} else {
 			c.put(b)
 		}
-		if c.count > maxCachedPayloads || c.bytes > maxCachedPayloadBytes || c.wanted > maxCachedPayloads {
-			t.Fatalf("after %d payloads: %d buffers, %d bytes, %d wanted: over the bounds", i+1, c.count, c.bytes, c.wanted)
+		// Collections trim c meanwhile: read it under its lock.
+		c.mu.Lock()
+		count, bytes, wanted := c.count, c.bytes, c.wanted
+		c.mu.Unlock()
+		if count > maxCachedPayloads || bytes > maxCachedPayloadBytes || wanted > maxCachedPayloads {
+			t.Fatalf("after %d payloads: %d buffers, %d bytes, %d wanted: over the bounds", i+1, count, bytes, wanted)
 		}
 	}
 }
@@ -164,6 +168,7 @@ func TestPayloadCacheHostileSizes(t *testing.T) {
 // TestReleaseTwice: releasing a message a second time gives nothing back
 // again; a payload of a message released once is handed out once.
 func TestReleaseTwice(t *testing.T) {
+	noGC(t)
 	saved := payloads.swapForTest()
 	defer payloads.restoreForTest(saved)
 	payloads.want(2)
