@@ -21,6 +21,12 @@ const (
 	// MiB (half the default Limits.MaxQueuedBytes).
 	maxCachedPayloadBytes = 32 << 20
 	maxCachedPayloads     = maxCachedPayloadBytes / minCachedPayload
+	// maxEmptyLengths is how many lengths of which no buffer is kept
+	// either generation remembers (their empty slices are kept so that a
+	// stream of one length does not make a new one for every put): past
+	// it, a length is forgotten when its last buffer is taken, so that
+	// payloads of ever new lengths do not grow the maps.
+	maxEmptyLengths = 64
 )
 
 // payloads is the process's cache of large payload buffers, shared by
@@ -45,7 +51,8 @@ var payloads payloadCache
 // (channel.Options.NewPayload).
 //
 // A peer cannot make it grow: it holds at most maxCachedPayloads buffers
-// and maxCachedPayloadBytes bytes, whatever arrives, and never makes a
+// and maxCachedPayloadBytes bytes, and remembers at most maxEmptyLengths
+// lengths of which it holds none, whatever arrives; it never makes a
 // buffer itself. Nor does it hold memory that no one takes: as
 // sync.Pool, it keeps two generations and drops the older at each garbage
 // collection, so that a buffer unused for two collections goes.
@@ -70,9 +77,12 @@ type payloadCache struct {
 }
 
 // put keeps p, which nothing refers to any more, if a get has asked for a
-// buffer since and the bounds leave room. A buffer already kept at its
-// length is not kept twice (a program that gives one back twice would
-// otherwise have it handed to two takers).
+// buffer since, making room within the bounds by dropping buffers of the
+// older generation first, then of other lengths (a full cache of payloads
+// no one asks for again must not turn away the buffers of a stream that
+// runs now). A buffer already kept at its length is not kept twice (a
+// program that gives one back twice would otherwise have it handed to two
+// takers).
 func (c *payloadCache) put(p []byte) {
 	n := len(p)
 	if n < minCachedPayload || n > maxCachedPayloadBytes {
@@ -81,8 +91,13 @@ func (c *payloadCache) put(p []byte) {
 	p = p[:n:n]
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.wanted == 0 || c.count == maxCachedPayloads || c.bytes+n > maxCachedPayloadBytes {
+	if c.wanted == 0 {
 		return
+	}
+	for c.count == maxCachedPayloads || c.bytes+n > maxCachedPayloadBytes {
+		if !c.dropOneLocked(n) {
+			return
+		}
 	}
 	for _, b := range c.fresh[n] {
 		if &b[0] == &p[0] {
@@ -119,14 +134,45 @@ func (c *payloadCache) get(n int) []byte {
 	for _, gen := range [2]map[int][][]byte{c.fresh, c.old} {
 		if bufs := gen[n]; len(bufs) > 0 {
 			b := bufs[len(bufs)-1]
-			bufs[len(bufs)-1] = nil
-			gen[n] = bufs[:len(bufs)-1]
-			c.count--
-			c.bytes -= n
+			c.removeLocked(gen, n, len(bufs)-1)
 			return b
 		}
 	}
 	return nil
+}
+
+// removeLocked forgets the i-th buffer kept at length n in gen.
+func (c *payloadCache) removeLocked(gen map[int][][]byte, n, i int) {
+	bufs := gen[n]
+	last := len(bufs) - 1
+	copy(bufs[i:], bufs[i+1:])
+	bufs[last] = nil
+	if last == 0 && len(gen) > maxEmptyLengths {
+		delete(gen, n)
+	} else {
+		gen[n] = bufs[:last]
+	}
+	c.count--
+	c.bytes -= n
+}
+
+// dropOneLocked drops the oldest kept buffer of some length: of the older
+// generation if it has any, else of the fresh one but not of length keep.
+// It reports false if there is none to drop.
+func (c *payloadCache) dropOneLocked(keep int) bool {
+	for n, bufs := range c.old {
+		if len(bufs) > 0 {
+			c.removeLocked(c.old, n, 0)
+			return true
+		}
+	}
+	for n, bufs := range c.fresh {
+		if n != keep && len(bufs) > 0 {
+			c.removeLocked(c.fresh, n, 0)
+			return true
+		}
+	}
+	return false
 }
 
 // trim drops the older generation, and makes the fresh one old. It runs

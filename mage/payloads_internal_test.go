@@ -65,10 +65,10 @@ func TestPayloadCache(t *testing.T) {
 	c = payloadCache{}
 	c.want(4)
 	c.put(make([]byte, big))
-	c.put(make([]byte, big+1))
+	c.put(make([]byte, big+1)) // drops the other length to make room
 	c.put(make([]byte, big))
-	if c.bytes > maxCachedPayloadBytes || c.count != 2 || c.get(big+1) != nil {
-		t.Fatalf("kept %d buffers of %d bytes in all, bound %d", c.count, c.bytes, maxCachedPayloadBytes)
+	if c.bytes > maxCachedPayloadBytes || c.count != 1 || c.get(big) == nil {
+		t.Fatalf("kept %d buffers of %d bytes in all, bound %d, not the last put", c.count, c.bytes, maxCachedPayloadBytes)
 	}
 	c.put(make([]byte, maxCachedPayloadBytes+1))
 	if c.get(maxCachedPayloadBytes+1) != nil {
@@ -88,6 +88,42 @@ func TestPayloadCache(t *testing.T) {
 	c.put(twice) // kept a collection ago
 	if c.count != 1 {
 		t.Fatalf("one buffer put twice is kept %d times", c.count)
+	}
+}
+
+// TestPayloadCacheMakesRoom: a cache full of buffers of a length no one
+// asks for again keeps the buffers of a stream that runs now, dropping
+// the older generation first; and payloads of ever new lengths, each
+// taken again, leave at most maxEmptyLengths lengths remembered.
+func TestPayloadCacheMakesRoom(t *testing.T) {
+	noGC(t)
+	var c payloadCache
+	c.want(maxCachedPayloads)
+	const stale, live = minCachedPayload * 2, minCachedPayload * 3
+	for range maxCachedPayloadBytes / stale {
+		c.put(make([]byte, stale))
+	}
+	c.trim() // the stale ones are the older generation now
+	c.put(make([]byte, stale+1))
+	for range 10 {
+		c.want(1)
+		c.put(make([]byte, live))
+	}
+	if c.bytes > maxCachedPayloadBytes || len(c.fresh[live]) != 10 || len(c.fresh[stale+1]) != 1 {
+		t.Fatalf("a full cache kept %d of 10 live buffers and %d of 1 fresh one (%d bytes)", len(c.fresh[live]), len(c.fresh[stale+1]), c.bytes)
+	}
+
+	c = payloadCache{}
+	for i := range 1000 {
+		n := minCachedPayload + i
+		c.want(1)
+		c.put(make([]byte, n))
+		if c.get(n) == nil {
+			t.Fatalf("the buffer of length %d just put is not there", n)
+		}
+	}
+	if len(c.fresh) > maxEmptyLengths+1 {
+		t.Fatalf("%d lengths remembered after 1000 taken again, bound %d", len(c.fresh), maxEmptyLengths)
 	}
 }
 
