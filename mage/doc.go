@@ -8,6 +8,13 @@
 // moved: into a message, across a socket to another process, and on again.
 // Separate pipes have no order between them.
 //
+// WriteMessage takes ownership of a Message, payload included, and a
+// Message that ReadMessage returns is the reader's. Large payloads (16 KiB
+// or more) can be reused rather than made afresh for every message: a
+// reader gives a message back with Message.Release once done with it, and
+// a writer takes its payload buffers from NewPayload. Both go through one
+// bounded cache per process (payloads.go).
+//
 // Every process has one Node (see DefaultNode) with a random 128-bit name.
 // Nodes are joined by Unix-domain sockets with Connect; pipes whose both ends
 // live in one node never touch a socket.

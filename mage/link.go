@@ -54,8 +54,6 @@ type link struct {
 	onBad func(err error)
 	// onPeer is ConnectOptions.OnPeer; nil when not set.
 	onPeer func(NodeName)
-	// payloads keeps large payloads written, for large ones received.
-	payloads payloadCache
 
 	// peer and received are written by the reader before it closes
 	// helloDone and attachDone respectively, and only read after.
@@ -105,7 +103,9 @@ func newLink(n *Node, conn *net.UnixConn, opts ConnectOptions) (*link, error) {
 	// A payload over the node's limit is refused before it is read
 	// (handleUser checks every limit again).
 	chOpts.MaxUserPayload = n.limits.MaxPayload
-	chOpts.PayloadSent, chOpts.NewPayload = l.payloads.put, l.payloads.get
+	// Large payloads written go to the process's cache, and large ones
+	// received come from it (payloads.go).
+	chOpts.PayloadSent, chOpts.NewPayload = payloads.put, payloads.get
 	l.ch = channel.New(conn, l, chOpts)
 	n.mu.Lock()
 	defer n.unlock()

@@ -20,7 +20,8 @@ const (
 //
 // WriteMessage takes ownership of the Message: the caller must not touch it,
 // its Payload, its Pipes or its Handles afterwards. A Message returned by
-// ReadMessage belongs to the caller.
+// ReadMessage belongs to the caller, who may give it back with Release once
+// done with it, so that its payload's memory serves a later message.
 type Message struct {
 	// Interface is the fingerprint of the interface the message belongs to.
 	Interface uint32
@@ -63,6 +64,26 @@ func (m *Message) Close() {
 		}
 	}
 	m.Pipes, m.Handles = nil, nil
+}
+
+// Release gives the message back: it closes the pipes and handles still in
+// it (as Close does) and hands its Payload's memory to the process's nodes,
+// which reuse a large one (16 KiB or more) for a later payload of the same
+// length, one received or one from NewPayload. Releasing the messages one
+// reads, and writing payloads from NewPayload, is what lets a stream of
+// large messages run without making a fresh buffer per message.
+//
+// After Release neither the message nor any part of its Payload may be
+// used (read, written, written on, or kept): the memory may already belong
+// to another message. Take what must be kept (a pipe, a file, a copy of
+// some bytes) first; a pipe or handle taken out of Pipes or Handles is
+// closed unless the slice entry is cleared first. Releasing a message
+// again does nothing more. Release is for a message its caller owns: one
+// returned by ReadMessage, or one built and never written.
+func (m *Message) Release() {
+	m.Close()
+	payloads.put(m.Payload)
+	m.Payload = nil
 }
 
 // Source is the name of the node the message came from.

@@ -3,6 +3,8 @@ package bindings
 import (
 	"encoding/binary"
 	"time"
+
+	"github.com/mage-ipc/mage/mage"
 )
 
 // The bindings' own parts of a message header (docs/protocol.md, "Bindings
@@ -53,6 +55,16 @@ func (e *Encoder) putTimeout(deadline time.Time) []byte {
 	left := time.Until(deadline)
 	if left < 0 {
 		left = 0
+	}
+	if e.start < timeoutSize {
+		// A large request, encoded without room for the timeout (see
+		// NewEncoder): move it behind one, and give its buffer, never
+		// sent, back.
+		old := e.buf
+		e.buf = mage.NewPayload(timeoutSize + len(old) - e.start)
+		copy(e.buf[timeoutSize:], old[e.start:])
+		e.start = timeoutSize
+		(&mage.Message{Payload: old}).Release()
 	}
 	binary.LittleEndian.PutUint64(e.buf[:timeoutSize], uint64(left))
 	return e.buf

@@ -44,6 +44,10 @@ type Decoder struct {
 	// pipe by a Remote or Receiver and handed to no one else: ReadBytes
 	// then returns slices of its payload instead of copies.
 	owned bool
+	// lent is set once ReadBytes returned part of the owned payload: the
+	// payload is then the implementation's (or the caller's), and is
+	// given back only if they borrowed it (release).
+	lent bool
 }
 
 // reset points d at m, with off bytes of the payload already read.
@@ -186,8 +190,9 @@ func (d *Decoder) ReadString() string {
 // or Receiver read, it is that part of the received payload itself (the
 // message is theirs and no one else's, so no copy is needed), with its
 // capacity cut at its end (so that keeping it keeps that payload's memory
-// alive); for a Decoder from NewDecoder, whose message is the caller's, a
-// copy.
+// alive, and the payload is then never reused); for a Decoder from
+// NewDecoder, whose message is the caller's, a copy. A Receiver with
+// SetBorrowedBytes lends it only until the method returns.
 func (d *Decoder) ReadBytes() []byte {
 	n := d.ReadLen(1)
 	b := d.take(n)
@@ -195,9 +200,26 @@ func (d *Decoder) ReadBytes() []byte {
 		return nil
 	}
 	if d.owned {
+		d.lent = true
 		return b[:len(b):len(b)]
 	}
 	return append([]byte(nil), b...)
+}
+
+// release gives the message back to the process's nodes (Message.Release)
+// once every value of it has been used, so that its payload's memory serves
+// a later message: unless ReadBytes lent part of it and lentToo is false
+// (the bytes are then their reader's), or it was rejected (reported as
+// bad, which closes it). The pipes and files read from it are their
+// readers' and stay open. The Decoder is not used afterwards.
+func (d *Decoder) release(lentToo bool) {
+	m := d.msg
+	if m == nil || !d.owned || (d.lent && !lentToo) || d.rejected {
+		return
+	}
+	d.msg, d.buf = nil, nil
+	m.Pipes, m.Handles = nil, nil
+	m.Release()
 }
 
 // ReadPipe reads a pipe index and returns that pipe of the message, or
@@ -242,8 +264,20 @@ func (d *Decoder) ReadHandle() *os.File {
 // every attached pipe and handle read. On any problem it closes the
 // message's pipes and handles, reports the bad message (closing the pipe it
 // came on), and returns an error matching ErrBadMessage. It reports once,
-// however often it is called.
+// however often it is called. On success, the message of a Remote's or
+// Receiver's Decoder from which ReadBytes lent nothing goes back to the
+// process's buffers (every value read from it is a copy, or a pipe or
+// file that is its reader's now), so that a large payload is reused.
 func (d *Decoder) Finish() error {
+	err := d.finish()
+	if err == nil {
+		d.release(false)
+	}
+	return err
+}
+
+// finish is Finish but for giving the message back.
+func (d *Decoder) finish() error {
 	if d.finished {
 		return d.err
 	}

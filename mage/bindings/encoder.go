@@ -48,22 +48,41 @@ type encoderBlock struct {
 	inline [inlineEncoded]byte
 }
 
+// reusedEncoded is the shortest buffer an Encoder takes from the
+// process's payload buffers (mage.NewPayload), which reuse the buffers of
+// large payloads written and released: a stream of large messages then
+// encodes each into a buffer an earlier one left, instead of making and
+// zeroing a fresh one. It is where mage.NewPayload starts reusing.
+const reusedEncoded = 16 << 10
+
 // newEncoder returns an Encoder whose buffer has length n and room for
 // size more bytes.
 func newEncoder(n, size int) *Encoder {
 	b := &encoderBlock{}
 	b.e.msg = &b.msg
-	if n+size <= inlineEncoded {
+	switch {
+	case n+size <= inlineEncoded:
 		b.e.buf = b.inline[:n]
-	} else {
+	case n+size >= reusedEncoded:
+		// A buffer of exactly the estimated length, so that the next
+		// message of that length finds this one once it is written (the
+		// process's buffers are matched by length).
+		b.e.buf = mage.NewPayload(n + size)[:n]
+	default:
 		b.e.buf = make([]byte, n, n+size)
 	}
 	return &b.e
 }
 
 // NewEncoder returns an Encoder for a request whose payload is about size
-// bytes.
+// bytes. A large request (16 KiB or more) is encoded into a buffer of the
+// process's (see mage.NewPayload), without the room for a timeout before
+// it: the timeout of a call with a deadline then costs a copy (putTimeout),
+// and the buffer matches a payload of the length sent.
 func NewEncoder(size int) *Encoder {
+	if size >= reusedEncoded {
+		return newEncoder(0, size)
+	}
 	e := newEncoder(timeoutSize, size)
 	e.start = timeoutSize
 	return e

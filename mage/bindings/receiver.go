@@ -84,8 +84,9 @@ type Receiver struct {
 	aheadMu sync.Mutex
 	ahead   aheadCall
 
-	// inline is set by SetDispatchInline.
-	inline atomic.Bool
+	// inline is set by SetDispatchInline, borrowed by SetBorrowedBytes.
+	inline   atomic.Bool
+	borrowed atomic.Bool
 }
 
 // NewReceiver starts serving the interface desc describes on p, calling
@@ -146,6 +147,19 @@ func (r *Receiver) wake() {
 // Requests are still handled one at a time, in order. Off by default; the change applies from the next request that
 // finds the Receiver idle.
 func (r *Receiver) SetDispatchInline(on bool) { r.inline.Store(on) }
+
+// SetBorrowedBytes makes the Receiver, when on, lend the bytes arguments of
+// each request to the implementation only until its method returns: the
+// method must not keep them, nor anything sliced from them, after it
+// returns (it copies what it keeps), and the request's payload, which they
+// are part of, then goes back to the process's buffers for a later message
+// to be read into (mage.Message.Release). Off (the default), the bytes are
+// the implementation's to keep, and a request that carries any is never
+// given back. A one-way stream of large bytes arguments needs it on to run
+// without making a fresh buffer per message. A reply's results may be
+// returned from the arguments (an echo): they are encoded before the
+// request goes back. The change applies from the next request.
+func (r *Receiver) SetBorrowedBytes(on bool) { r.borrowed.Store(on) }
 
 // serve handles what is queued, then arms wake and returns, holding
 // nothing while the pipe is empty. Only one serve runs at a time (serving),
@@ -313,6 +327,7 @@ func (r *Receiver) handle(m *mage.Message) error {
 		return err
 	}
 	if !md.HasReply {
+		r.dec.release(r.borrowed.Load())
 		return nil
 	}
 	select {
@@ -336,6 +351,7 @@ func (r *Receiver) handle(m *mage.Message) error {
 		reply = ErrorReply(reply.err)
 	}
 	r.sendReply(m, reply)
+	r.dec.release(r.borrowed.Load())
 	return nil
 }
 
