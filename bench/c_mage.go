@@ -245,13 +245,23 @@ func acceptPipes(ctx context.Context) ([]mage.MessagePipe, error) {
 	return pipes, nil
 }
 
-func mageTypedContender() *contender {
+func mageTypedContender() *contender { return mageTyped("mage-typed", "mage typed", false) }
+
+// mageTypedInlineContender is mage typed with the child's Receivers
+// dispatching on the goroutine that read each request
+// (bindings.Receiver.SetDispatchInline), the opt-in for implementations
+// that never block, as benchImpl's do not.
+func mageTypedInlineContender() *contender {
+	return mageTyped("mage-typed-inline", "mage typed, inline dispatch", true)
+}
+
+func mageTyped(key, name string, inline bool) *contender {
 	return &contender{
-		key:         "mage-typed",
-		name:        "mage typed",
+		key:         key,
+		name:        name,
 		multiplexed: true,
 		start: func(ctx context.Context, clients int, profileDir string) (session, error) {
-			ch, node, conn, pipes, err := startMage(ctx, "mage-typed", clientNames(clients), profileDir)
+			ch, node, conn, pipes, err := startMage(ctx, key, clientNames(clients), profileDir)
 			if err != nil {
 				return nil, err
 			}
@@ -272,7 +282,9 @@ func mageTypedContender() *contender {
 				// benchImpl keeps no argument past its method (Echo's
 				// result is encoded before the request is given back), so
 				// its requests' payloads are read into again.
-				benchmagen.BindBench(p, &benchImpl{}).SetBorrowedBytes(true)
+				r := benchmagen.BindBench(p, &benchImpl{})
+				r.SetBorrowedBytes(true)
+				r.SetDispatchInline(inline)
 			}
 			<-ctx.Done()
 			return nil

@@ -70,6 +70,7 @@ func contenders() []*contender {
 		ttrpcContender(),
 		goPluginContender(),
 		mageTypedContender(),
+		mageTypedInlineContender(),
 		magePipeContender(),
 	}
 }

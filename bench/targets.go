@@ -20,8 +20,13 @@ func issueTargets() []target {
 	rt := rtMetric("p50", 16)
 	ow16 := owMetric("msgs", 16)
 	m := "mage-typed"
+	// mi is mage typed with its Receivers dispatching inline, the opt-in
+	// for implementations that never block.
+	mi := "mage-typed-inline"
 	return []target{
 		{"round trip 16 B p50: mage typed no slower than raw net.UnixConn", [2]string{rt, m}, [2]string{rt, "raw"}, true, 1},
+		{"round trip 16 B p50: mage typed, inline dispatch, no slower than raw net.UnixConn", [2]string{rt, mi}, [2]string{rt, "raw"}, true, 1},
+		{"round trip 16 B p50: ttrpc / mage typed, inline dispatch, at least 2", [2]string{rt, "ttrpc"}, [2]string{rt, mi}, false, 2},
 		{"round trip 16 B p50: mage pipe no slower than raw net.UnixConn", [2]string{rt, "mage-pipe"}, [2]string{rt, "raw"}, true, 1},
 		{"round trip 16 B p50: mage typed at most 2x raw blocking syscalls", [2]string{rt, m}, [2]string{rt, "raw-blocking"}, true, 2},
 		{"round trip 16 B p50: ttrpc / mage typed at least 2", [2]string{rt, "ttrpc"}, [2]string{rt, m}, false, 2},
