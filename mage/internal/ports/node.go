@@ -249,7 +249,7 @@ func (n *Node) Status(name PortName) (Status, error) {
 	if s.PeerClosed {
 		s.Reason = ReasonPeerClosed
 		if p.lost || p.lostBefore {
-			s.Reason, s.LostNode = ReasonNodeLost, p.lostNode
+			s.Reason, s.LostNode = ReasonNodeLost, p.rare().lostNode
 		}
 	}
 	return s, nil
@@ -431,12 +431,14 @@ func (n *Node) forgetNode(node NodeName) {
 		n.dropHeld(p, node)
 		p.sources.remove(node)
 		p.stints.remove(node)
-		p.proxyStints.remove(node)
-		delete(p.movedAway, node)
-		delete(p.lossReported, node)
-		delete(p.asked, node)
-		if p.adoptedFrom == node {
-			p.adoptedFrom = NodeName{}
+		if r := p.ext; r != nil {
+			r.proxyStints.remove(node)
+			delete(r.movedAway, node)
+			delete(r.lossReported, node)
+			delete(r.asked, node)
+			if r.adoptedFrom == node {
+				r.adoptedFrom = NodeName{}
+			}
 		}
 	}
 	delete(n.adopted, node)
@@ -521,17 +523,17 @@ func (n *Node) removePort(p *port) {
 		return
 	}
 	delete(n.ports, p.name)
-	if !p.adoptedFrom.IsZero() {
-		if n.adopted[p.adoptedFrom]--; n.adopted[p.adoptedFrom] <= 0 {
-			delete(n.adopted, p.adoptedFrom)
+	if !p.rare().adoptedFrom.IsZero() {
+		if n.adopted[p.rare().adoptedFrom]--; n.adopted[p.rare().adoptedFrom] <= 0 {
+			delete(n.adopted, p.rare().adoptedFrom)
 		}
-		p.adoptedFrom = NodeName{}
+		p.rareForWrite().adoptedFrom = NodeName{}
 	}
 	n.dropHeld(p, NodeName{})
 	n.setAnnounceMove(p, false)
 	switch p.state {
 	case stateProxying:
-		delete(n.proxyTo, p.target)
+		delete(n.proxyTo, p.rare().target)
 	case stateReceiving:
 		n.forgetReferrer(p)
 	}
