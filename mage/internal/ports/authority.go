@@ -467,7 +467,8 @@ func (n *Node) senderSettledHere(p *port) bool {
 	// p's peer address may still name a proxy the sender left behind;
 	// the sender names p.
 	self := Address{Node: n.name, Port: p.name}
-	q := n.ports[n.referrers[self]]
+	referrer, _ := n.referrers.get(self)
+	q := n.ports[referrer]
 	if q == nil || q.peer != self || q.state != stateReceiving || q.inTransit || q.rare().adoptedFrom.IsZero() {
 		return false
 	}

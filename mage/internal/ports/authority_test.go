@@ -261,7 +261,7 @@ func tableSizes(n *Node) map[string]int {
 	return map[string]int{
 		"ports": len(n.ports), "lost": len(n.lost), "lostOrder": len(n.lostOrder), "adopted": len(n.adopted),
 		"held": len(n.held), "portHeld": held, "leaving": len(n.leaving), "proxyTo": len(n.proxyTo),
-		"referrers": len(n.referrers), "watched": len(n.watched),
+		"referrers": n.referrers.len(), "watched": len(n.watched),
 	}
 }
 

@@ -54,7 +54,7 @@ func (n *Node) acceptObserveProxy(from NodeName, ev ObserveProxyEvent) error {
 	case ev.ProxyTarget == ev.Proxy:
 		return bad("observe-proxy for a proxy that forwards to itself")
 	}
-	name, ok := n.referrers[ev.Proxy]
+	name, ok := n.referrers.get(ev.Proxy)
 	if !ok {
 		// The sender moved on (its new node will be asked), or the port
 		// sending to the proxy is a proxy itself, to be bypassed first
@@ -78,12 +78,12 @@ func (n *Node) acceptObserveProxy(from NodeName, ev ObserveProxyEvent) error {
 		p.rareForWrite().deferredObserve = &ev
 		return nil
 	}
-	if other, used := n.referrers[ev.ProxyTarget]; used && other != name {
+	if other, used := n.referrers.get(ev.ProxyTarget); used && other != name {
 		return bad("observe-proxy target already has a sender on this node")
 	}
-	delete(n.referrers, p.peer)
+	n.referrers.remove(p.peer)
 	p.peer = ev.ProxyTarget
-	n.referrers[p.peer] = name
+	n.referrers.set(p.peer, name)
 	n.noteWatched(p.peer.Node)
 	// Behind every message p sent the proxy from this node.
 	n.emit(from, ObserveProxyAckEvent{Target: ev.Proxy.Port, LastSeq: p.nextSend - 1})

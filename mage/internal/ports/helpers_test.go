@@ -240,7 +240,7 @@ func (n *Node) checkIndexes() error {
 		switch p.state {
 		case stateReceiving:
 			receiving++
-			if got := n.referrers[p.peer]; got != name {
+			if got, _ := n.referrers.get(p.peer); got != name {
 				return fmt.Errorf("port %v with peer %v: referrers index says %v", name, p.peer, got)
 			}
 		case stateProxying:
@@ -250,9 +250,9 @@ func (n *Node) checkIndexes() error {
 			}
 		}
 	}
-	if len(n.referrers) != receiving || len(n.proxyTo) != proxies {
+	if n.referrers.len() != receiving || len(n.proxyTo) != proxies {
 		return fmt.Errorf("indexes hold %d referrers and %d proxies, the node %d receiving ports and %d proxies",
-			len(n.referrers), len(n.proxyTo), receiving, proxies)
+			n.referrers.len(), len(n.proxyTo), receiving, proxies)
 	}
 	return nil
 }

@@ -96,7 +96,7 @@ type Node struct {
 	// referrers finds a receiving port by its peer, for ObserveProxyEvent.
 	// At most one port anywhere sends to a given port, so the key is unique
 	// among well-behaved nodes.
-	referrers map[Address]PortName
+	referrers referrerIndex
 
 	// local holds events between this node's own ports; flush empties it
 	// before every method returns.
@@ -150,7 +150,7 @@ func NewNode(cfg Config) *Node {
 		held:       map[NodeName]int{},
 		leaving:    map[Address]int{},
 		proxyTo:    map[Address]PortName{},
-		referrers:  map[Address]PortName{},
+		referrers:  newReferrerIndex(cfg.Name),
 		changedSet: map[PortName]bool{},
 		watchedSet: map[NodeName]bool{},
 	}
@@ -171,7 +171,8 @@ func (n *Node) CreatePortPair() (PortName, PortName) {
 	pa.addStint(n.name, 1)
 	pb.addStint(n.name, 1)
 	n.ports[a], n.ports[b] = pa, pb
-	n.referrers[pa.peer], n.referrers[pb.peer] = a, b
+	n.referrers.set(pa.peer, a)
+	n.referrers.set(pb.peer, b)
 	return a, b
 }
 
@@ -554,8 +555,8 @@ func (n *Node) setAnnounceMove(p *port, on bool) {
 
 // forgetReferrer removes receiving port p from the referrers index.
 func (n *Node) forgetReferrer(p *port) {
-	if n.referrers[p.peer] == p.name {
-		delete(n.referrers, p.peer)
+	if name, _ := n.referrers.get(p.peer); name == p.name {
+		n.referrers.remove(p.peer)
 	}
 }
 

@@ -167,7 +167,7 @@ func (n *Node) checkDescriptor(d Descriptor) error {
 	if _, used := n.ports[d.Name]; used {
 		return ErrPortExists
 	}
-	if _, used := n.referrers[d.Peer]; used {
+	if _, used := n.referrers.get(d.Peer); used {
 		// Only one port anywhere sends to a given port.
 		return ErrBadDescriptor
 	}
@@ -199,7 +199,7 @@ func (n *Node) adoptChecked(from NodeName, d Descriptor, inTransit bool) {
 		peer.noteMovedAway(from, d.NextSendSeq)
 	}
 	n.ports[d.Name] = p
-	n.referrers[d.Peer] = d.Name
+	n.referrers.set(d.Peer, d.Name)
 	n.noteUnvouched(p, from)
 	n.noteWatched(d.Peer.Node)
 	n.emit(from, PortAcceptedEvent{Target: d.Name})
