@@ -13,12 +13,12 @@ const idlePipes = 5000
 
 // Bounds on the live heap an idle pipe adds, both ends on a fresh node,
 // its maps counted. They sit about 12% above what the pipes cost when
-// they were set (pipe alone 838 bytes, with a bound Receiver 1558), and
-// below what they cost before each port kept the state only moved ports,
-// proxies and vouching use apart (1383 and 2102): going back fails.
+// they were set (pipe alone 787 bytes, with a bound Receiver 1506), and
+// well below what they cost before each port kept the state only moved
+// ports, proxies and vouching use apart (1383 and 2102): going back fails.
 const (
-	maxIdlePipeBytes         = 930
-	maxIdleReceiverPipeBytes = 1760
+	maxIdlePipeBytes         = 880
+	maxIdleReceiverPipeBytes = 1690
 )
 
 // idleBytesPerPipe makes idlePipes pipes on a fresh node, binding a
