@@ -141,7 +141,8 @@ func (n *Node) hold(p *port, h heldEvent) {
 		}
 		return
 	}
-	p.rareForWrite().held = append(p.rareForWrite().held, h)
+	r := p.rareForWrite()
+	r.held = append(r.held, h)
 	n.held[h.from]++
 }
 
@@ -179,7 +180,8 @@ func (n *Node) releaseHeld(p *port) {
 			return
 		}
 		h := p.rare().held[i]
-		p.rareForWrite().held = slices.Delete(p.rareForWrite().held, i, i+1)
+		r := p.rareForWrite()
+		r.held = slices.Delete(r.held, i, i+1)
 		n.unhold(h.from)
 		n.applyHeld(p, h)
 	}

@@ -89,7 +89,8 @@ func (n *Node) acceptClosure(from NodeName, ev ClosureEvent) error {
 		}
 		n.markChanged(p.name)
 	case stateProxying:
-		n.emit(p.rare().target.Node, ClosureEvent{Target: p.rare().target.Port, LastSeq: ev.LastSeq})
+		target := p.rare().target
+		n.emit(target.Node, ClosureEvent{Target: target.Port, LastSeq: ev.LastSeq})
 		n.maybeRemoveProxy(p)
 	}
 	return err
@@ -183,7 +184,8 @@ func (n *Node) cutOff(p *port, node NodeName) {
 		for m, ok := p.next(); ok; m, ok = p.next() {
 			n.route(p.rare().target, m)
 		}
-		n.emit(p.rare().target.Node, ClosureEvent{Target: p.rare().target.Port, Lost: true})
+		target := p.rare().target
+		n.emit(target.Node, ClosureEvent{Target: target.Port, Lost: true})
 		n.maybeRemoveProxy(p)
 	}
 }

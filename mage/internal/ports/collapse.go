@@ -124,7 +124,8 @@ func (n *Node) acceptObserveProxyAck(from NodeName, ev ObserveProxyAckEvent) err
 		err = &EventError{From: from, Target: ev.Target, Seq: extra[0].seq, Err: ErrBadSequence,
 			Detail: fmt.Sprintf("beyond the last message %d routed through this bypassed proxy", ev.LastSeq)}
 	}
-	p.acked, p.rareForWrite().ackSeq, p.rareForWrite().handover = true, ev.LastSeq, from
+	r := p.rareForWrite()
+	p.acked, r.ackSeq, r.handover = true, ev.LastSeq, from
 	// The ack travelled behind every message the referrer sent here from
 	// from: its stint here is over. Stints on other nodes end with their
 	// own PeerMovedEvents.

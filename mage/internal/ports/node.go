@@ -524,11 +524,11 @@ func (n *Node) removePort(p *port) {
 		return
 	}
 	delete(n.ports, p.name)
-	if !p.rare().adoptedFrom.IsZero() {
-		if n.adopted[p.rare().adoptedFrom]--; n.adopted[p.rare().adoptedFrom] <= 0 {
-			delete(n.adopted, p.rare().adoptedFrom)
+	if r := p.rare(); !r.adoptedFrom.IsZero() {
+		if n.adopted[r.adoptedFrom]--; n.adopted[r.adoptedFrom] <= 0 {
+			delete(n.adopted, r.adoptedFrom)
 		}
-		p.rareForWrite().adoptedFrom = NodeName{}
+		r.adoptedFrom = NodeName{} // r is p's own: noRare's is zero
 	}
 	n.dropHeld(p, NodeName{})
 	n.setAnnounceMove(p, false)

@@ -86,7 +86,8 @@ func (n *Node) maybeRemoveProxy(p *port) {
 	case p.drained():
 		n.removePort(p)
 	case p.acked && p.nextRecv > p.rare().ackSeq:
-		n.emit(p.rare().target.Node, PeerMovedEvent{Target: p.rare().target.Port, NewNode: p.rare().handover, Bypassed: true})
+		r := p.rare()
+		n.emit(r.target.Node, PeerMovedEvent{Target: r.target.Port, NewNode: r.handover, Bypassed: true})
 		n.removePort(p)
 	}
 }

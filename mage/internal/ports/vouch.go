@@ -38,7 +38,8 @@ func (n *Node) noteUnvouched(p *port, from NodeName) {
 		return // closed meanwhile: p's events to it go nowhere anyway
 	}
 	p.unvouched = true
-	peer.rareForWrite().vouchWaits = append(peer.rareForWrite().vouchWaits, vouchWait{port: p.name, from: from})
+	r := peer.rareForWrite()
+	r.vouchWaits = append(r.vouchWaits, vouchWait{port: p.name, from: from})
 }
 
 // awaitsVouch reports whether p holds the events of port name until the
@@ -59,7 +60,8 @@ func (n *Node) vouch(p *port, from NodeName) bool {
 	if q := n.ports[p.rare().vouchWaits[i].port]; q != nil {
 		n.vouched(q)
 	}
-	p.rareForWrite().vouchWaits = slices.Delete(p.rareForWrite().vouchWaits, i, i+1)
+	r := p.rareForWrite()
+	r.vouchWaits = slices.Delete(r.vouchWaits, i, i+1)
 	if len(p.rare().vouchWaits) == 0 {
 		p.rareForWrite().vouchWaits = nil
 	}
@@ -93,7 +95,8 @@ func (n *Node) settleVouches(p *port, node NodeName) {
 	}
 	standing := p.live(node)
 	var disowned []PortName
-	p.rareForWrite().vouchWaits = slices.DeleteFunc(p.rareForWrite().vouchWaits, func(w vouchWait) bool {
+	r := p.rareForWrite()
+	r.vouchWaits = slices.DeleteFunc(r.vouchWaits, func(w vouchWait) bool {
 		if w.from != node {
 			return false
 		}
