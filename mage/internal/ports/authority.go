@@ -61,7 +61,7 @@ func (n *Node) authorize(p *port, from NodeName) verdict {
 
 // pastMove decides about an event from node from that p's sender could
 // only send after coming back to from: it moved away from there (see
-// port.movedAway), and from's new stint, which some other node starts,
+// port.rare().movedAway), and from's new stint, which some other node starts,
 // may not have arrived yet. It is held while another node could start it,
 // and refused otherwise.
 func (n *Node) pastMove(p *port, from NodeName) verdict {
@@ -74,7 +74,7 @@ func (n *Node) pastMove(p *port, from NodeName) verdict {
 // waitsForReturn reports whether held event h is one that its sender's
 // node may send only once a new stint of it started (pastMove).
 func (p *port) waitsForReturn(h heldEvent) bool {
-	next, moved := p.movedAway[h.from]
+	next, moved := p.rare().movedAway[h.from]
 	if !moved {
 		return false
 	}
@@ -95,7 +95,7 @@ func (n *Node) senderLeaving(p *port) bool {
 
 // holds reports whether p holds an event from node.
 func (p *port) holds(node NodeName) bool {
-	for _, h := range p.held {
+	for _, h := range p.rare().held {
 		if h.from == node {
 			return true
 		}
@@ -111,10 +111,10 @@ func (p *port) holds(node NodeName) bool {
 // concern (senderLeaving).
 func (p *port) mayStart(self, from NodeName) bool {
 	otherLive := func(node NodeName, c int) bool { return c > 0 && node != self && node != from }
-	if p.stints.any(otherLive) || p.proxyStints.any(otherLive) {
+	if p.stints.any(otherLive) || p.rare().proxyStints.any(otherLive) {
 		return true
 	}
-	for node := range p.movedAway {
+	for node := range p.rare().movedAway {
 		if c, ok := p.stints.get(node); ok && c == 0 && node != self && node != from {
 			// node moved the sender here, and its count says it has no
 			// stint left; but a node that held the sender twice (it went
@@ -124,7 +124,7 @@ func (p *port) mayStart(self, from NodeName) bool {
 			return true
 		}
 	}
-	for _, h := range p.held {
+	for _, h := range p.rare().held {
 		if h.from != from {
 			return true
 		}
@@ -141,7 +141,8 @@ func (n *Node) hold(p *port, h heldEvent) {
 		}
 		return
 	}
-	p.held = append(p.held, h)
+	r := p.rareForWrite()
+	r.held = append(r.held, h)
 	n.held[h.from]++
 }
 
@@ -178,8 +179,9 @@ func (n *Node) releaseHeld(p *port) {
 		if i < 0 {
 			return
 		}
-		h := p.held[i]
-		p.held = slices.Delete(p.held, i, i+1)
+		h := p.rare().held[i]
+		r := p.rareForWrite()
+		r.held = slices.Delete(r.held, i, i+1)
 		n.unhold(h.from)
 		n.applyHeld(p, h)
 	}
@@ -196,7 +198,7 @@ func (p *port) nextReleasable() int {
 		port PortName
 	}
 	var blocked []sender
-	for i, h := range p.held {
+	for i, h := range p.rare().held {
 		s := sender{h.from, h.vouch}
 		if slices.Contains(blocked, s) {
 			continue
@@ -244,12 +246,12 @@ func (n *Node) dropHeld(p *port, node NodeName) {
 
 // dropHeldWhere drops the events held on p that drop selects.
 func (n *Node) dropHeldWhere(p *port, drop func(heldEvent) bool) {
-	if len(p.held) == 0 {
+	if len(p.rare().held) == 0 {
 		return
 	}
 	var dropped []queuedMessage
-	kept := p.held[:0]
-	for _, h := range p.held {
+	kept := p.rare().held[:0]
+	for _, h := range p.rare().held {
 		if !drop(h) {
 			kept = append(kept, h)
 			continue
@@ -259,10 +261,10 @@ func (n *Node) dropHeldWhere(p *port, drop func(heldEvent) bool) {
 			dropped = append(dropped, h.user)
 		}
 	}
-	clear(p.held[len(kept):])
-	p.held = kept
-	if len(p.held) == 0 {
-		p.held = nil
+	clear(p.rare().held[len(kept):])
+	p.rareForWrite().held = kept
+	if len(p.rare().held) == 0 {
+		p.rareForWrite().held = nil
 	}
 	n.discard(dropped...)
 }
@@ -287,7 +289,7 @@ func (n *Node) acceptRemoteUser(from NodeName, ev UserEvent) error {
 		if v = n.authorize(p, from); v == verdictRefuse {
 			return notAuthorized(from, ev.Target, ev.Seq, "user message")
 		}
-		if next, moved := p.movedAway[from]; moved && v == verdictApply && ev.Seq >= next {
+		if next, moved := p.rare().movedAway[from]; moved && v == verdictApply && ev.Seq >= next {
 			if v = n.pastMove(p, from); v == verdictRefuse {
 				return &EventError{From: from, Target: ev.Target, Seq: ev.Seq, Err: ErrNotAuthorized,
 					Detail: fmt.Sprintf("user message from a node the sender moved away from at %d", next)}
@@ -330,7 +332,7 @@ func (n *Node) acceptRemoteClosure(from NodeName, ev ClosureEvent) error {
 		return nil // closed or removed meanwhile
 	}
 	v := n.authorize(p, from)
-	if _, moved := p.movedAway[from]; moved && v == verdictApply && !ev.Lost {
+	if _, moved := p.rare().movedAway[from]; moved && v == verdictApply && !ev.Lost {
 		if v = n.pastMove(p, from); v == verdictRefuse {
 			return &EventError{From: from, Target: ev.Target, Seq: ev.LastSeq, Err: ErrNotAuthorized,
 				Detail: "closure from a node the sender moved away from"}
@@ -390,7 +392,7 @@ func (n *Node) acceptRemotePeerMoved(from NodeName, ev PeerMovedEvent) error {
 	v := n.authorize(p, from)
 	counts := &p.stints
 	if ev.Bypassed {
-		counts = &p.proxyStints
+		counts = &p.rareForWrite().proxyStints
 	}
 	if c, known := counts.get(from); known && v == verdictHold && !p.holds(from) {
 		if c <= -maxStintDebt {
@@ -443,7 +445,7 @@ func (n *Node) acceptRemoteAck(from NodeName, ev ObserveProxyAckEvent) error {
 	if p == nil || (p.state == stateProxying && p.lost) {
 		return nil // cut off meanwhile; the ack is moot
 	}
-	if p.state != stateProxying || !p.asked[from] {
+	if p.state != stateProxying || !p.rare().asked[from] {
 		return &EventError{From: from, Target: ev.Target, Seq: ev.LastSeq,
 			Err:    &causeError{text: ErrNotAuthorized.Error(), errs: []error{ErrNotAuthorized, ErrBadEvent}},
 			Detail: "observe-proxy ack this proxy did not ask for"}
@@ -467,11 +469,12 @@ func (n *Node) senderSettledHere(p *port) bool {
 	// p's peer address may still name a proxy the sender left behind;
 	// the sender names p.
 	self := Address{Node: n.name, Port: p.name}
-	q := n.ports[n.referrers[self]]
-	if q == nil || q.peer != self || q.state != stateReceiving || q.inTransit || q.adoptedFrom.IsZero() {
+	referrer, _ := n.referrers.get(self)
+	q := n.ports[referrer]
+	if q == nil || q.peer != self || q.state != stateReceiving || q.inTransit || q.rare().adoptedFrom.IsZero() {
 		return false
 	}
-	next, moved := p.movedAway[q.adoptedFrom]
+	next, moved := p.rare().movedAway[q.rare().adoptedFrom]
 	return moved && p.nextMissing >= next
 }
 
@@ -484,12 +487,12 @@ func (n *Node) senderSettledHere(p *port) bool {
 // nothing a later event could use, and an honest one keeps the counts
 // right for when the sender moves on.
 func (n *Node) acceptLateMarker(p *port, from NodeName, ev PeerMovedEvent) error {
-	if p.dormant[from] > 0 {
-		p.dormant[from]--
+	if p.rare().dormant[from] > 0 {
+		p.rareForWrite().dormant[from]--
 	} else {
 		counts, add := &p.stints, p.addStint
 		if ev.Bypassed {
-			counts, add = &p.proxyStints, p.addProxyStint
+			counts, add = &p.rareForWrite().proxyStints, p.addProxyStint
 		}
 		if c := counts.count(from); c <= -maxStintDebt {
 			return &EventError{From: from, Target: ev.Target, Err: ErrNotAuthorized,
@@ -501,9 +504,9 @@ func (n *Node) acceptLateMarker(p *port, from NodeName, ev PeerMovedEvent) error
 		p.addStint(ev.NewNode, 1)
 		return nil
 	}
-	if p.dormant == nil {
-		p.dormant = map[NodeName]int{}
+	if p.rare().dormant == nil {
+		p.rareForWrite().dormant = map[NodeName]int{}
 	}
-	p.dormant[ev.NewNode]++
+	p.rareForWrite().dormant[ev.NewNode]++
 	return nil
 }

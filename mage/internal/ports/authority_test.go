@@ -110,7 +110,7 @@ func TestForgedPeerMovedFromFormerHolderGrantsNothing(t *testing.T) {
 	if !errors.Is(err, ErrNotAuthorized) || !errors.As(err, &ee) || ee.From != n[1].Name() {
 		t.Fatalf("a flood of forged markers: %v, want ErrNotAuthorized charged to node 1", err)
 	}
-	if got := len(n[0].ports[a].dormant); got > maxStintDebt {
+	if got := len(n[0].ports[a].rare().dormant); got > maxStintDebt {
 		t.Fatalf("the flood left %d dormant entries, want at most %d", got, maxStintDebt)
 	}
 	closeAll(t, tn, at{0, a}, at{0, b})
@@ -150,7 +150,7 @@ func TestForgedEventsWhileSenderIsRemoteAreHeld(t *testing.T) {
 	requireBodies(t, n[bn], b, "p1")
 	// The runtime cuts the forger off; what it held goes.
 	n[0].LostNode(n[1].Name())
-	if len(n[0].held) != 0 || len(n[0].ports[a].held) != 0 {
+	if len(n[0].held) != 0 || len(n[0].ports[a].rare().held) != 0 {
 		t.Fatalf("events held from a lost node remain: %v", n[0].held)
 	}
 	mustSend(t, n[bn], b, "h4")
@@ -246,7 +246,7 @@ func TestLostNodeLeavesNothing(t *testing.T) {
 		}
 	}
 	for _, p := range n[0].ports {
-		if _, ok := p.stints.get(n[1].Name()); ok || p.sources.count(n[1].Name()) != 0 || p.asked[n[1].Name()] {
+		if _, ok := p.stints.get(n[1].Name()); ok || p.sources.count(n[1].Name()) != 0 || p.rare().asked[n[1].Name()] {
 			t.Fatalf("port %v still knows node 1:%s", p.name, n[0].dump())
 		}
 	}
@@ -256,12 +256,12 @@ func TestLostNodeLeavesNothing(t *testing.T) {
 func tableSizes(n *Node) map[string]int {
 	held := 0
 	for _, p := range n.ports {
-		held += len(p.held)
+		held += len(p.rare().held)
 	}
 	return map[string]int{
 		"ports": len(n.ports), "lost": len(n.lost), "lostOrder": len(n.lostOrder), "adopted": len(n.adopted),
 		"held": len(n.held), "portHeld": held, "leaving": len(n.leaving), "proxyTo": len(n.proxyTo),
-		"referrers": len(n.referrers), "watched": len(n.watched),
+		"referrers": n.referrers.len(), "watched": len(n.watched),
 	}
 }
 

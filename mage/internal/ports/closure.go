@@ -89,7 +89,8 @@ func (n *Node) acceptClosure(from NodeName, ev ClosureEvent) error {
 		}
 		n.markChanged(p.name)
 	case stateProxying:
-		n.emit(p.target.Node, ClosureEvent{Target: p.target.Port, LastSeq: ev.LastSeq})
+		target := p.rare().target
+		n.emit(target.Node, ClosureEvent{Target: target.Port, LastSeq: ev.LastSeq})
 		n.maybeRemoveProxy(p)
 	}
 	return err
@@ -124,9 +125,9 @@ func (n *Node) acceptPeerMoved(from NodeName, ev PeerMovedEvent) error {
 	}
 	// The new stint may be what events held from ev.NewNode wait for.
 	n.releaseHeld(p)
-	if p.lossReported[ev.NewNode] && n.ports[p.name] == p {
+	if p.rare().lossReported[ev.NewNode] && n.ports[p.name] == p {
 		// That node reported the sender lost, behind what it sent.
-		delete(p.lossReported, ev.NewNode)
+		delete(p.rare().lossReported, ev.NewNode)
 		n.cutOff(p, NodeName{})
 	}
 	return nil
@@ -150,7 +151,7 @@ func (n *Node) acceptPortAccepted(from NodeName, ev PortAcceptedEvent) {
 
 // lose cuts p off because node is lost and p waits on it.
 func (n *Node) lose(p *port, node NodeName) {
-	if p.state == stateProxying && p.target.Node == node {
+	if p.state == stateProxying && p.rare().target.Node == node {
 		// Everything forwarded from here is gone: the end on the other
 		// side of the pipe must learn, and nothing here is worth keeping.
 		n.toPeer(p, ClosureEvent{Target: p.peer.Port, Lost: true})
@@ -169,7 +170,7 @@ func (n *Node) cutOff(p *port, node NodeName) {
 		return
 	}
 	answered := p.peerClosed
-	p.peerClosed, p.lost, p.lostNode = true, true, node
+	p.peerClosed, p.lost, p.rareForWrite().lostNode = true, true, node
 	p.lastRecv = p.nextMissing - 1
 	n.discard(p.takeAbove(p.lastRecv)...)
 	n.dropHeld(p, NodeName{}) // moot now: nothing more is delivered
@@ -181,9 +182,10 @@ func (n *Node) cutOff(p *port, node NodeName) {
 		n.markChanged(p.name)
 	case stateProxying:
 		for m, ok := p.next(); ok; m, ok = p.next() {
-			n.route(p.target, m)
+			n.route(p.rare().target, m)
 		}
-		n.emit(p.target.Node, ClosureEvent{Target: p.target.Port, Lost: true})
+		target := p.rare().target
+		n.emit(target.Node, ClosureEvent{Target: target.Port, Lost: true})
 		n.maybeRemoveProxy(p)
 	}
 }

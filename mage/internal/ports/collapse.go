@@ -18,7 +18,7 @@ func (n *Node) startObserving(p *port) {
 		return // a closed or cut-off pipe's proxy drains and goes anyway
 	}
 	p.observing = true
-	p.asked = map[NodeName]bool{}
+	p.rareForWrite().asked = map[NodeName]bool{}
 	nodes := make([]NodeName, 0, p.sources.len())
 	p.sources.any(func(node NodeName, c int) bool {
 		if c > 0 {
@@ -34,8 +34,8 @@ func (n *Node) startObserving(p *port) {
 
 // observe asks node to switch the port sending to proxy p past it.
 func (n *Node) observe(p *port, node NodeName) {
-	p.asked[node] = true
-	n.emit(node, ObserveProxyEvent{Proxy: Address{Node: n.name, Port: p.name}, ProxyTarget: p.target})
+	p.rareForWrite().asked[node] = true
+	n.emit(node, ObserveProxyEvent{Proxy: Address{Node: n.name, Port: p.name}, ProxyTarget: p.rare().target})
 }
 
 // acceptObserveProxy handles an ObserveProxyEvent: if a receiving port of
@@ -54,7 +54,7 @@ func (n *Node) acceptObserveProxy(from NodeName, ev ObserveProxyEvent) error {
 	case ev.ProxyTarget == ev.Proxy:
 		return bad("observe-proxy for a proxy that forwards to itself")
 	}
-	name, ok := n.referrers[ev.Proxy]
+	name, ok := n.referrers.get(ev.Proxy)
 	if !ok {
 		// The sender moved on (its new node will be asked), or the port
 		// sending to the proxy is a proxy itself, to be bypassed first
@@ -75,15 +75,15 @@ func (n *Node) acceptObserveProxy(from NodeName, ev ObserveProxyEvent) error {
 		// What p sent waits at the proxy to be vouched for; switching
 		// now would let p's later messages, and its stint's end,
 		// overtake them. p answers once vouched for (vouch.go).
-		p.deferredObserve = &ev
+		p.rareForWrite().deferredObserve = &ev
 		return nil
 	}
-	if other, used := n.referrers[ev.ProxyTarget]; used && other != name {
+	if other, used := n.referrers.get(ev.ProxyTarget); used && other != name {
 		return bad("observe-proxy target already has a sender on this node")
 	}
-	delete(n.referrers, p.peer)
+	n.referrers.remove(p.peer)
 	p.peer = ev.ProxyTarget
-	n.referrers[p.peer] = name
+	n.referrers.set(p.peer, name)
 	n.noteWatched(p.peer.Node)
 	// Behind every message p sent the proxy from this node.
 	n.emit(from, ObserveProxyAckEvent{Target: ev.Proxy.Port, LastSeq: p.nextSend - 1})
@@ -108,7 +108,7 @@ func (n *Node) acceptObserveProxyAck(from NodeName, ev ObserveProxyAckEvent) err
 		return nil // cut off; the ack is moot
 	}
 	switch {
-	case p.state != stateProxying || !p.observing || p.acked || !p.asked[from]:
+	case p.state != stateProxying || !p.observing || p.acked || !p.rare().asked[from]:
 		return bad(ErrBadEvent, "observe-proxy ack this proxy did not ask for")
 	case p.peerClosed:
 		return bad(ErrBadEvent, "observe-proxy ack from a sender that closed")
@@ -124,7 +124,8 @@ func (n *Node) acceptObserveProxyAck(from NodeName, ev ObserveProxyAckEvent) err
 		err = &EventError{From: from, Target: ev.Target, Seq: extra[0].seq, Err: ErrBadSequence,
 			Detail: fmt.Sprintf("beyond the last message %d routed through this bypassed proxy", ev.LastSeq)}
 	}
-	p.acked, p.ackSeq, p.handover = true, ev.LastSeq, from
+	r := p.rareForWrite()
+	p.acked, r.ackSeq, r.handover = true, ev.LastSeq, from
 	// The ack travelled behind every message the referrer sent here from
 	// from: its stint here is over. Stints on other nodes end with their
 	// own PeerMovedEvents.

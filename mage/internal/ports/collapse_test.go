@@ -343,7 +343,7 @@ func TestCollapseWaitsForStintStart(t *testing.T) {
 	for tn.step(4, 1) {  // 2 and the PeerMoved from 4 wait at X for node 4's stint
 	}
 	x := n[1].ports[n[1].proxyTo[Address{Node: n[2].Name(), Port: b}]]
-	if x == nil || len(x.held) != 2 || x.asked[n[0].Name()] || n[1].held[n[4].Name()] != 2 {
+	if x == nil || len(x.rare().held) != 2 || x.rare().asked[n[0].Name()] || n[1].held[n[4].Name()] != 2 {
 		t.Fatalf("X does not hold node 4's two events:%s", n[1].dump())
 	}
 	tn.run()

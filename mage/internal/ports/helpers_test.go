@@ -219,9 +219,9 @@ func (n *Node) dump() string {
 	for _, name := range names {
 		p := n.ports[name]
 		fmt.Fprintf(&b, "\n    %v state=%d peer=%v target=%v send=%d recv=%d missing=%d queued=%d peerClosed=%v last=%d lost=%v sources=%v inTransit=%v announce=%v observing=%v asked=%v acked=%v ackSeq=%d handover=%v held=%d stints=%v proxyStints=%v movedAway=%v unvouched=%v vouchWaits=%v",
-			name, p.state, p.peer, p.target, p.nextSend, p.nextRecv, p.nextMissing, len(p.queue), p.peerClosed, p.lastRecv, p.lost, p.sources, p.inTransit,
-			p.announceMove, p.observing, p.asked, p.acked, p.ackSeq, p.handover, len(p.held), p.stints, p.proxyStints, p.movedAway, p.unvouched, p.vouchWaits)
-		for _, h := range p.held {
+			name, p.state, p.peer, p.rare().target, p.nextSend, p.nextRecv, p.nextMissing, len(p.queue), p.peerClosed, p.lastRecv, p.lost, p.sources, p.inTransit,
+			p.announceMove, p.observing, p.rare().asked, p.acked, p.rare().ackSeq, p.rare().handover, len(p.rare().held), p.stints, p.rare().proxyStints, p.rare().movedAway, p.unvouched, p.rare().vouchWaits)
+		for _, h := range p.rare().held {
 			fmt.Fprintf(&b, "\n      held from %v vouch=%v user=%v ev=%+v", h.from, h.vouch, h.isUser(), h.ev)
 			if h.isUser() {
 				fmt.Fprintf(&b, " seq=%d", h.user.seq)
@@ -240,19 +240,19 @@ func (n *Node) checkIndexes() error {
 		switch p.state {
 		case stateReceiving:
 			receiving++
-			if got := n.referrers[p.peer]; got != name {
+			if got, _ := n.referrers.get(p.peer); got != name {
 				return fmt.Errorf("port %v with peer %v: referrers index says %v", name, p.peer, got)
 			}
 		case stateProxying:
 			proxies++
-			if got := n.proxyTo[p.target]; got != name {
-				return fmt.Errorf("proxy %v to %v: proxyTo index says %v", name, p.target, got)
+			if got := n.proxyTo[p.rare().target]; got != name {
+				return fmt.Errorf("proxy %v to %v: proxyTo index says %v", name, p.rare().target, got)
 			}
 		}
 	}
-	if len(n.referrers) != receiving || len(n.proxyTo) != proxies {
+	if n.referrers.len() != receiving || len(n.proxyTo) != proxies {
 		return fmt.Errorf("indexes hold %d referrers and %d proxies, the node %d receiving ports and %d proxies",
-			len(n.referrers), len(n.proxyTo), receiving, proxies)
+			n.referrers.len(), len(n.proxyTo), receiving, proxies)
 	}
 	return nil
 }

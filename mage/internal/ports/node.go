@@ -96,7 +96,7 @@ type Node struct {
 	// referrers finds a receiving port by its peer, for ObserveProxyEvent.
 	// At most one port anywhere sends to a given port, so the key is unique
 	// among well-behaved nodes.
-	referrers map[Address]PortName
+	referrers referrerIndex
 
 	// local holds events between this node's own ports; flush empties it
 	// before every method returns.
@@ -150,7 +150,7 @@ func NewNode(cfg Config) *Node {
 		held:       map[NodeName]int{},
 		leaving:    map[Address]int{},
 		proxyTo:    map[Address]PortName{},
-		referrers:  map[Address]PortName{},
+		referrers:  newReferrerIndex(cfg.Name),
 		changedSet: map[PortName]bool{},
 		watchedSet: map[NodeName]bool{},
 	}
@@ -171,7 +171,8 @@ func (n *Node) CreatePortPair() (PortName, PortName) {
 	pa.addStint(n.name, 1)
 	pb.addStint(n.name, 1)
 	n.ports[a], n.ports[b] = pa, pb
-	n.referrers[pa.peer], n.referrers[pb.peer] = a, b
+	n.referrers.set(pa.peer, a)
+	n.referrers.set(pb.peer, b)
 	return a, b
 }
 
@@ -249,7 +250,7 @@ func (n *Node) Status(name PortName) (Status, error) {
 	if s.PeerClosed {
 		s.Reason = ReasonPeerClosed
 		if p.lost || p.lostBefore {
-			s.Reason, s.LostNode = ReasonNodeLost, p.lostNode
+			s.Reason, s.LostNode = ReasonNodeLost, p.rare().lostNode
 		}
 	}
 	return s, nil
@@ -431,12 +432,14 @@ func (n *Node) forgetNode(node NodeName) {
 		n.dropHeld(p, node)
 		p.sources.remove(node)
 		p.stints.remove(node)
-		p.proxyStints.remove(node)
-		delete(p.movedAway, node)
-		delete(p.lossReported, node)
-		delete(p.asked, node)
-		if p.adoptedFrom == node {
-			p.adoptedFrom = NodeName{}
+		if r := p.ext; r != nil {
+			r.proxyStints.remove(node)
+			delete(r.movedAway, node)
+			delete(r.lossReported, node)
+			delete(r.asked, node)
+			if r.adoptedFrom == node {
+				r.adoptedFrom = NodeName{}
+			}
 		}
 	}
 	delete(n.adopted, node)
@@ -521,17 +524,17 @@ func (n *Node) removePort(p *port) {
 		return
 	}
 	delete(n.ports, p.name)
-	if !p.adoptedFrom.IsZero() {
-		if n.adopted[p.adoptedFrom]--; n.adopted[p.adoptedFrom] <= 0 {
-			delete(n.adopted, p.adoptedFrom)
+	if r := p.rare(); !r.adoptedFrom.IsZero() {
+		if n.adopted[r.adoptedFrom]--; n.adopted[r.adoptedFrom] <= 0 {
+			delete(n.adopted, r.adoptedFrom)
 		}
-		p.adoptedFrom = NodeName{}
+		r.adoptedFrom = NodeName{} // r is p's own: noRare's is zero
 	}
 	n.dropHeld(p, NodeName{})
 	n.setAnnounceMove(p, false)
 	switch p.state {
 	case stateProxying:
-		delete(n.proxyTo, p.target)
+		delete(n.proxyTo, p.rare().target)
 	case stateReceiving:
 		n.forgetReferrer(p)
 	}
@@ -552,8 +555,8 @@ func (n *Node) setAnnounceMove(p *port, on bool) {
 
 // forgetReferrer removes receiving port p from the referrers index.
 func (n *Node) forgetReferrer(p *port) {
-	if n.referrers[p.peer] == p.name {
-		delete(n.referrers, p.peer)
+	if name, _ := n.referrers.get(p.peer); name == p.name {
+		n.referrers.remove(p.peer)
 	}
 }
 

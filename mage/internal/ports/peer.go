@@ -27,7 +27,7 @@ func (n *Node) NextNode(name PortName) (NodeName, error) {
 		if addr.Node != n.name || q == nil || q.state != stateProxying {
 			break
 		}
-		addr = q.target
+		addr = q.rare().target
 	}
 	return addr.Node, nil
 }

@@ -21,17 +21,19 @@ type queuedMessage struct {
 
 // port is one port's state. A port is only ever touched by its Node, under
 // the caller's serialisation.
+//
+// The fields every port uses are here; those only ports that moved,
+// proxies and vouching use are in a portRare made on first use (see rare
+// and rareForWrite), so that a plain pipe's two ports stay small: an idle
+// pipe is mostly its ports.
 type port struct {
-	name  PortName
-	state portState
+	name PortName
 
 	// peer is where this end sends: the other end's address as this end
 	// knows it, possibly a proxy on the way there. An ObserveProxyEvent from
 	// that proxy moves it one hop closer. A proxy keeps the value it had when
 	// it moved, to tell the other end about losses.
 	peer Address
-	// target is where a proxy forwards to.
-	target Address
 
 	nextSend uint64 // next sequence number to assign when sending
 	// nextRecv is the next sequence number to release (to the user, or
@@ -40,19 +42,8 @@ type port struct {
 	nextRecv    uint64
 	nextMissing uint64
 	queue       map[uint64]queuedMessage
-
-	// peerClosed: the peer will send nothing after lastRecv. lost: that
-	// bound was set by a loss, not announced by the peer, so later arrivals
-	// beyond it are dropped quietly rather than reported as bad.
-	peerClosed bool
-	lastRecv   uint64
-	lost       bool
-	lostNode   NodeName
-	// lostBefore: the closure was a loss cut off where this end lived
-	// before it moved here (Descriptor.PeerLost). Unlike lost it only
-	// says how to report the closure: what that node had queued is still
-	// on its way here, and this end is still cut off if its route goes.
-	lostBefore bool
+	// lastRecv: see peerClosed.
+	lastRecv uint64
 
 	// sources counts, per node, the sending stints that may still have
 	// messages in flight to this port (see PeerMovedEvent). Counts may dip
@@ -67,6 +58,60 @@ type port struct {
 	// may still end a stint of its own that was counted under another
 	// (see acceptRemotePeerMoved), so counts may dip below zero too.
 	stints nodeCounts
+
+	// ext holds the state only some ports need; nil until rareForWrite
+	// makes it.
+	ext *portRare
+
+	state portState
+
+	// peerClosed: the peer will send nothing after lastRecv. lost: that
+	// bound was set by a loss, not announced by the peer, so later arrivals
+	// beyond it are dropped quietly rather than reported as bad (the lost
+	// node is portRare.lostNode).
+	peerClosed bool
+	lost       bool
+	// lostBefore: the closure was a loss cut off where this end lived
+	// before it moved here (Descriptor.PeerLost). Unlike lost it only
+	// says how to report the closure: what that node had queued is still
+	// on its way here, and this end is still cut off if its route goes.
+	lostBefore bool
+
+	// announceMove: a proxy whose move its peer has not been told about;
+	// it tells once the new node acknowledges the port (PortAcceptedEvent).
+	announceMove bool
+
+	// Route collapsing (collapse.go), for proxies. observing: the move was
+	// acknowledged and the proxy is asking for its referrer (the port whose
+	// peer it is; portRare.asked). acked: the referrer now sends past it
+	// (portRare.ackSeq, portRare.handover).
+	observing bool
+	acked     bool
+
+	// inTransit: a receiving port attached to a message sitting on this
+	// node; the message owns it.
+	inTransit bool
+
+	// releasing guards the loop that applies held events (portRare.held).
+	releasing bool
+	// disowned: the node this port was adopted from was lost before it
+	// vouched for it, and had no standing at its peer here: what this
+	// port sends to that peer is dropped.
+	disowned bool
+	// unvouched: this port was adopted with a peer on this node, and the
+	// node it came from has not yet told that peer (vouch.go): its events
+	// to the peer are held there (portRare.vouchWaits).
+	unvouched bool
+}
+
+// portRare is the state of a port that only ports that moved, proxies and
+// vouching use. A plain pipe's ports never make one.
+type portRare struct {
+	// target is where a proxy forwards to.
+	target Address
+	// lostNode is the node whose loss closed the port (port.lost).
+	lostNode NodeName
+
 	// proxyStints counts the stints of proxies that forward here: started
 	// by an adoption, ended by the bypassed proxy's PeerMovedEvent
 	// (Bypassed set). Apart from stints, so that the end of the pipe
@@ -75,31 +120,17 @@ type port struct {
 	// order).
 	proxyStints nodeCounts
 
-	// announceMove: a proxy whose move its peer has not been told about;
-	// it tells once the new node acknowledges the port (PortAcceptedEvent).
-	announceMove bool
-
-	// Route collapsing (collapse.go), for proxies. observing: the move was
-	// acknowledged and the proxy is asking for its referrer (the port whose
-	// peer it is); asked holds the nodes it asked, the only ones whose ack
-	// it takes. acked: the referrer now sends past it; ackSeq is the last
-	// sequence number routed through it, and handover the node the referrer
+	// asked holds the nodes a proxy asked for its referrer (collapse.go),
+	// the only ones whose ack it takes. ackSeq is the last sequence number
+	// routed through an acked proxy, and handover the node the referrer
 	// sends from, which this proxy watches until its target knows.
-	observing bool
-	asked     map[NodeName]bool
-	acked     bool
-	ackSeq    uint64
-	handover  NodeName
-
-	// inTransit: a receiving port attached to a message sitting on this
-	// node; the message owns it.
-	inTransit bool
+	asked    map[NodeName]bool
+	ackSeq   uint64
+	handover NodeName
 
 	// held keeps, in arrival order, events from nodes whose stint at this
-	// port has not started yet (authority.go); releasing guards the loop
-	// that applies them.
-	held      []heldEvent
-	releasing bool
+	// port has not started yet (authority.go).
+	held []heldEvent
 	// adoptedFrom is the node this port was adopted from, whose count of
 	// ports here it is part of; zero for ports made here, and once that
 	// node is lost.
@@ -122,19 +153,35 @@ type port struct {
 	// (a closure with Lost) before their stint here started; the report
 	// takes effect when it does. One entry per node at most.
 	lossReported map[NodeName]bool
-	// disowned: the node this port was adopted from was lost before it
-	// vouched for it, and had no standing at its peer here: what this
-	// port sends to that peer is dropped.
-	disowned bool
-	// unvouched: this port was adopted with a peer on this node, and the
-	// node it came from has not yet told that peer (vouch.go): its events
-	// to the peer are held there. vouchWaits, on that peer, lists such
-	// ports, with the node each waits for.
-	unvouched  bool
+	// vouchWaits, on the peer of unvouched ports (port.unvouched), lists
+	// them, with the node each waits for.
 	vouchWaits []vouchWait
 	// deferredObserve is the proxy's request to be bypassed, when it came
 	// while this port waited to be vouched for: it is answered then.
 	deferredObserve *ObserveProxyEvent
+}
+
+// noRare is what rare returns for a port without a portRare: every field
+// zero, maps nil. Nothing ever writes to it.
+var noRare portRare
+
+// rare returns p's rarely used state for reading (and for deleting from
+// its maps, which is a no-op on noRare's nil maps); it makes nothing.
+// Writes go through rareForWrite.
+func (p *port) rare() *portRare {
+	if p.ext == nil {
+		return &noRare
+	}
+	return p.ext
+}
+
+// rareForWrite returns p's rarely used state, making it on first use:
+// the one place that does.
+func (p *port) rareForWrite() *portRare {
+	if p.ext == nil {
+		p.ext = &portRare{}
+	}
+	return p.ext
 }
 
 func newPort(name PortName, peer Address, nextSend, nextRecv uint64) *port {
@@ -228,19 +275,19 @@ func (p *port) drained() bool {
 // A proxy does not watch its peer's node: that peer may be long bypassed,
 // and the receiving port at the end of the route watches its own peer.
 func (p *port) waitsOn(node NodeName) bool {
-	if p.state == stateProxying && p.target.Node == node {
+	if p.state == stateProxying && p.rare().target.Node == node {
 		return true
 	}
 	if p.lost {
 		return false // already cut off
 	}
-	if p.state == stateProxying && p.acked && p.handover == node {
+	if p.state == stateProxying && p.acked && p.rare().handover == node {
 		return true
 	}
 	if p.receivedAll() {
 		return false // nothing more to come, nothing to lose
 	}
-	if next, moved := p.movedAway[node]; moved && p.nextMissing >= next && !(p.state == stateReceiving && p.peer.Node == node) {
+	if next, moved := p.rare().movedAway[node]; moved && p.nextMissing >= next && !(p.state == stateReceiving && p.peer.Node == node) {
 		return false // everything the sender sent from there has arrived
 	}
 	if p.state == stateReceiving && p.peer.Node == node {
@@ -254,37 +301,39 @@ func (p *port) waitsOn(node NodeName) bool {
 func (p *port) addStint(node NodeName, delta int) {
 	p.stints.add(node, delta)
 	if delta > 0 {
-		delete(p.movedAway, node)
+		delete(p.rare().movedAway, node)
 	}
 }
 
 // addProxyStint changes the count of stints of proxies on node that
 // forward to this port.
 func (p *port) addProxyStint(node NodeName, delta int) {
-	p.proxyStints.add(node, delta)
+	p.rareForWrite().proxyStints.add(node, delta)
 }
 
 // live reports whether node has a live stint at p, as the pipe's end or
 // as a proxy forwarding here.
 func (p *port) live(node NodeName) bool {
-	return p.stints.count(node) > 0 || p.proxyStints.count(node) > 0
+	return p.stints.count(node) > 0 || p.rare().proxyStints.count(node) > 0
 }
 
 // noteLossReport keeps node's early report that the sender was lost.
 func (p *port) noteLossReport(node NodeName) {
-	if p.lossReported == nil {
-		p.lossReported = map[NodeName]bool{}
+	r := p.rareForWrite()
+	if r.lossReported == nil {
+		r.lossReported = map[NodeName]bool{}
 	}
-	p.lossReported[node] = true
+	r.lossReported[node] = true
 }
 
 // noteMovedAway records that p's sender, which sends numbers from next on,
 // was moved here from node.
 func (p *port) noteMovedAway(node NodeName, next uint64) {
-	if p.movedAway == nil {
-		p.movedAway = map[NodeName]uint64{}
+	r := p.rareForWrite()
+	if r.movedAway == nil {
+		r.movedAway = map[NodeName]uint64{}
 	}
-	p.movedAway[node] = max(p.movedAway[node], next)
+	r.movedAway[node] = max(r.movedAway[node], next)
 }
 
 func (p *port) addSource(node NodeName, delta int) {

@@ -48,9 +48,9 @@ func (n *Node) convertToProxy(a *port, to NodeName) Descriptor {
 	}
 	n.forgetReferrer(a)
 	a.state = stateProxying
-	a.target = Address{Node: to, Port: d.Name}
+	a.rareForWrite().target = Address{Node: to, Port: d.Name}
 	a.inTransit = false
-	n.proxyTo[a.target] = a.name
+	n.proxyTo[a.rare().target] = a.name
 	// The end's stint on this node is over. Its peer keeps watching this
 	// node until the new one has the port: if this node died with the
 	// descriptor still on its way, no one else would know.
@@ -66,7 +66,7 @@ func (n *Node) pump(p *port) {
 		if !ok {
 			break
 		}
-		n.route(p.target, m)
+		n.route(p.rare().target, m)
 	}
 	n.maybeRemoveProxy(p)
 }
@@ -85,8 +85,9 @@ func (n *Node) maybeRemoveProxy(p *port) {
 	switch {
 	case p.drained():
 		n.removePort(p)
-	case p.acked && p.nextRecv > p.ackSeq:
-		n.emit(p.target.Node, PeerMovedEvent{Target: p.target.Port, NewNode: p.handover, Bypassed: true})
+	case p.acked && p.nextRecv > p.rare().ackSeq:
+		r := p.rare()
+		n.emit(r.target.Node, PeerMovedEvent{Target: r.target.Port, NewNode: r.handover, Bypassed: true})
 		n.removePort(p)
 	}
 }
@@ -112,11 +113,11 @@ func (n *Node) deliver(from NodeName, target PortName, m queuedMessage) error {
 			Detail: fmt.Sprintf("beyond the peer's last message %d", p.lastRecv)}
 	}
 	if p.state == stateProxying {
-		if p.acked && m.seq > p.ackSeq {
+		if p.acked && m.seq > p.rare().ackSeq {
 			// The sender switched to the proxy's target after ackSeq.
 			n.discard(m)
 			return &EventError{From: from, Target: target, Seq: m.seq, Err: ErrBadSequence,
-				Detail: fmt.Sprintf("beyond the last message %d routed through this bypassed proxy", p.ackSeq)}
+				Detail: fmt.Sprintf("beyond the last message %d routed through this bypassed proxy", p.rare().ackSeq)}
 		}
 		p.enqueue(m)
 		n.pump(p)
@@ -167,7 +168,7 @@ func (n *Node) checkDescriptor(d Descriptor) error {
 	if _, used := n.ports[d.Name]; used {
 		return ErrPortExists
 	}
-	if _, used := n.referrers[d.Peer]; used {
+	if _, used := n.referrers.get(d.Peer); used {
 		// Only one port anywhere sends to a given port.
 		return ErrBadDescriptor
 	}
@@ -193,13 +194,13 @@ func (n *Node) adoptChecked(from NodeName, d Descriptor, inTransit bool) {
 	p.addProxyStint(from, 1)
 	p.inTransit = inTransit
 	p.peerClosed, p.lastRecv, p.lostBefore = d.PeerClosed, d.PeerLastSeq, d.PeerLost
-	p.adoptedFrom = from
+	p.rareForWrite().adoptedFrom = from
 	n.adopted[from]++
 	if peer := n.ports[d.Peer.Port]; d.Peer.Node == n.name && peer != nil && peer.state == stateReceiving && from != n.name {
 		peer.noteMovedAway(from, d.NextSendSeq)
 	}
 	n.ports[d.Name] = p
-	n.referrers[d.Peer] = d.Name
+	n.referrers.set(d.Peer, d.Name)
 	n.noteUnvouched(p, from)
 	n.noteWatched(d.Peer.Node)
 	n.emit(from, PortAcceptedEvent{Target: d.Name})

@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"math/rand/v2"
+	"reflect"
 	"runtime"
 	"slices"
 	"strings"
@@ -94,6 +95,11 @@ func TestSim(t *testing.T) {
 		}()
 	}
 	wg.Wait()
+	// Ports without rare state of their own read a shared zero one: a run
+	// of moves, proxies, losses and vouching must never have written it.
+	if !reflect.DeepEqual(noRare, portRare{}) {
+		failures = append(failures, fmt.Sprintf("the shared zero rare state was written: %+v", noRare))
+	}
 	if len(failures) > 0 {
 		slices.Sort(failures)
 		t.Fatalf("%d worker(s) failed:\n%s", len(failures), strings.Join(failures, "\n"))

@@ -38,13 +38,14 @@ func (n *Node) noteUnvouched(p *port, from NodeName) {
 		return // closed meanwhile: p's events to it go nowhere anyway
 	}
 	p.unvouched = true
-	peer.vouchWaits = append(peer.vouchWaits, vouchWait{port: p.name, from: from})
+	r := peer.rareForWrite()
+	r.vouchWaits = append(r.vouchWaits, vouchWait{port: p.name, from: from})
 }
 
 // awaitsVouch reports whether p holds the events of port name until the
 // node it came from vouches for it.
 func (p *port) awaitsVouch(name PortName) bool {
-	return slices.ContainsFunc(p.vouchWaits, func(w vouchWait) bool { return w.port == name })
+	return slices.ContainsFunc(p.rare().vouchWaits, func(w vouchWait) bool { return w.port == name })
 }
 
 // vouch takes a PeerMovedEvent from node from that names this node as
@@ -52,16 +53,17 @@ func (p *port) awaitsVouch(name PortName) bool {
 // that sends to p (one move, one event). That port's held events become
 // releasable. It reports whether there was such a port.
 func (n *Node) vouch(p *port, from NodeName) bool {
-	i := slices.IndexFunc(p.vouchWaits, func(w vouchWait) bool { return w.from == from })
+	i := slices.IndexFunc(p.rare().vouchWaits, func(w vouchWait) bool { return w.from == from })
 	if i < 0 {
 		return false
 	}
-	if q := n.ports[p.vouchWaits[i].port]; q != nil {
+	if q := n.ports[p.rare().vouchWaits[i].port]; q != nil {
 		n.vouched(q)
 	}
-	p.vouchWaits = slices.Delete(p.vouchWaits, i, i+1)
-	if len(p.vouchWaits) == 0 {
-		p.vouchWaits = nil
+	r := p.rareForWrite()
+	r.vouchWaits = slices.Delete(r.vouchWaits, i, i+1)
+	if len(p.rare().vouchWaits) == 0 {
+		p.rareForWrite().vouchWaits = nil
 	}
 	return true
 }
@@ -72,8 +74,8 @@ func (n *Node) vouch(p *port, from NodeName) bool {
 // others of the same node, which may themselves wait for what the
 // vouched-for port sends (its move onward starts their stint).
 func (n *Node) vouchEarly(p *port) {
-	for i := range p.held {
-		h := &p.held[i]
+	for i := range p.rare().held {
+		h := &p.rare().held[i]
 		if pm, ok := h.ev.(PeerMovedEvent); ok && !h.vouchTaken && pm.NewNode == n.name && p.live(h.from) {
 			h.vouchTaken = true
 			n.vouch(p, h.from)
@@ -88,12 +90,13 @@ func (n *Node) vouchEarly(p *port) {
 // node had no standing at p, and those ports are disowned: what they sent
 // to p and will send is dropped, and p is untouched.
 func (n *Node) settleVouches(p *port, node NodeName) {
-	if len(p.vouchWaits) == 0 {
+	if len(p.rare().vouchWaits) == 0 {
 		return
 	}
 	standing := p.live(node)
 	var disowned []PortName
-	p.vouchWaits = slices.DeleteFunc(p.vouchWaits, func(w vouchWait) bool {
+	r := p.rareForWrite()
+	r.vouchWaits = slices.DeleteFunc(r.vouchWaits, func(w vouchWait) bool {
 		if w.from != node {
 			return false
 		}
@@ -101,7 +104,7 @@ func (n *Node) settleVouches(p *port, node NodeName) {
 			if standing {
 				n.vouched(q)
 			} else {
-				q.unvouched, q.disowned, q.deferredObserve = false, true, nil
+				q.unvouched, q.disowned, q.rareForWrite().deferredObserve = false, true, nil
 			}
 		}
 		if !standing {
@@ -109,8 +112,8 @@ func (n *Node) settleVouches(p *port, node NodeName) {
 		}
 		return true
 	})
-	if len(p.vouchWaits) == 0 {
-		p.vouchWaits = nil
+	if len(p.rare().vouchWaits) == 0 {
+		p.rareForWrite().vouchWaits = nil
 	}
 	for _, name := range disowned {
 		n.dropHeldWhere(p, func(h heldEvent) bool { return h.vouch == name })
@@ -163,8 +166,8 @@ func (n *Node) vouchHolder(p *port) *port {
 // so after the release).
 func (n *Node) vouched(q *port) {
 	q.unvouched = false
-	if ev := q.deferredObserve; ev != nil {
-		q.deferredObserve = nil
+	if ev := q.rare().deferredObserve; ev != nil {
+		q.rareForWrite().deferredObserve = nil
 		n.local = append(n.local, localEvent{target: ev.Proxy.Port, ev: *ev})
 	}
 }

@@ -42,8 +42,8 @@ func TestForgedDescriptorNamingALocalPortIsHeldUntilVouched(t *testing.T) {
 	tn.run()
 	requireBodies(t, n[0], a, "h1")
 	tn.kill(2)
-	if len(n[0].held) != 0 || len(n[0].ports[a].held) != 0 || len(n[0].ports[a].vouchWaits) != 0 {
-		t.Fatalf("after the forger was lost: held %v, on the port %d, waits %v", n[0].held, len(n[0].ports[a].held), n[0].ports[a].vouchWaits)
+	if len(n[0].held) != 0 || len(n[0].ports[a].rare().held) != 0 || len(n[0].ports[a].rare().vouchWaits) != 0 {
+		t.Fatalf("after the forger was lost: held %v, on the port %d, waits %v", n[0].held, len(n[0].ports[a].rare().held), n[0].ports[a].rare().vouchWaits)
 	}
 	mustSend(t, n[1], b, "h2")
 	tn.run()
@@ -76,8 +76,8 @@ func TestEndReturningToItsPeersNodeIsVouchedFor(t *testing.T) {
 	}
 	tn.run()
 	requireBodies(t, n[0], a, "from 1", "from 0")
-	if len(n[0].held) != 0 || n[0].ports[b].unvouched || len(n[0].ports[a].vouchWaits) != 0 {
-		t.Fatalf("after the run: held %v, unvouched %v, waits %v", n[0].held, n[0].ports[b].unvouched, n[0].ports[a].vouchWaits)
+	if len(n[0].held) != 0 || n[0].ports[b].unvouched || len(n[0].ports[a].rare().vouchWaits) != 0 {
+		t.Fatalf("after the run: held %v, unvouched %v, waits %v", n[0].held, n[0].ports[b].unvouched, n[0].ports[a].rare().vouchWaits)
 	}
 	mustSend(t, n[0], a, "back")
 	requireBodies(t, n[0], b, "back")
