@@ -39,43 +39,20 @@ type Receiver struct {
 	pipe     mage.MessagePipe
 	desc     *InterfaceDescriptor
 	dispatch DispatchFunc
-	// ctx is the parent of every method's context; it ends when the
-	// Receiver stops.
-	ctx    context.Context
-	cancel context.CancelFunc
-	// quit is closed by Close and Unbind to stop serving.
-	quit      chan struct{}
-	closeOnce sync.Once
-	// stopped is closed when the Receiver has stopped (see stop).
-	stopped chan struct{}
 
-	// dec is reused for every request; only the serving goroutine touches
-	// it, or the method it starts while it waits.
-	dec Decoder
+	// dec is reused for every request, made for the first; only the
+	// serving goroutine touches it, or the method it starts while it waits.
+	dec *Decoder
 	// backlog holds the requests read ahead while a method ran, to find
 	// the cancels behind them, in order; only the serving goroutine touches
 	// it. It is handled before the pipe is read again, given back to the
 	// pipe by Unbind, and dropped by Close.
 	backlog []*mage.Message
 
-	// mu guards the fields below.
-	mu sync.Mutex
-	// err is why the Receiver stopped; nil while it runs.
-	err          error
-	disconnected bool // err came from the peer's side
-	onDisconnect func(error)
-	// unbinding is set by Unbind: serve lets the running method finish
-	// and reply, and leaves the pipe open.
-	unbinding bool
-	// serving is true while a goroutine serves the pipe (serve), and from
-	// Close or Unbind on; woken is set when wake fires while it does, so
-	// that it reads again before going idle.
-	serving bool
-	woken   bool
-
 	// wakeFn, serveFn and aheadFn are r.wake, r.serve and
-	// r.readAheadNotified, made once: a method value made at each use is an
-	// allocation.
+	// r.readAheadNotified, each made once, when first needed: a method
+	// value made at each use is an allocation. wakeFn is made by
+	// NewReceiver, serveFn by wake under mu, and aheadFn under aheadMu.
 	wakeFn, serveFn, aheadFn func()
 
 	// aheadMu guards ahead, and the backlog while a method runs: the
@@ -84,9 +61,38 @@ type Receiver struct {
 	aheadMu sync.Mutex
 	ahead   aheadCall
 
-	// inline is set by SetDispatchInline, borrowed by SetBorrowedBytes.
-	inline   atomic.Bool
-	borrowed atomic.Bool
+	// quit is set by the first Close or Unbind to stop serving (under mu,
+	// read anywhere). inline is set by SetDispatchInline, borrowed by
+	// SetBorrowedBytes.
+	quit, inline, borrowed atomic.Bool
+
+	// mu guards the fields below. (The Receiver's fields are laid out so
+	// that an idle one fits a smaller allocation: its flags sit together.)
+	mu sync.Mutex
+	// err is why the Receiver stopped; nil while it runs.
+	err          error
+	onDisconnect func(error)
+	// ctx is the parent of the contexts of one-way methods and of methods
+	// with a deadline; it ends when the Receiver is closed or stops. It is
+	// made when first needed (rootContext), as most Receivers sit idle;
+	// cancelled says it has ended, or is to be born ended.
+	ctx    context.Context
+	cancel context.CancelFunc
+	// stopped is closed when the Receiver has stopped (see stop); it is
+	// made when first asked for (Done), and hasStopped says it is to be
+	// born closed.
+	stopped chan struct{}
+	// disconnected: err came from the peer's side.
+	disconnected bool
+	// unbinding is set by Unbind: serve lets the running method finish
+	// and reply, and leaves the pipe open.
+	unbinding bool
+	// serving is true while a goroutine serves the pipe (serve), and from
+	// Close or Unbind on; woken is set when wake fires while it does, so
+	// that it reads again before going idle.
+	serving, woken bool
+	cancelled      bool
+	hasStopped     bool
 }
 
 // NewReceiver starts serving the interface desc describes on p, calling
@@ -94,13 +100,8 @@ type Receiver struct {
 // p can no longer be sent away (see mage.MessagePipe.SetBound).
 func NewReceiver(p mage.MessagePipe, desc *InterfaceDescriptor, dispatch DispatchFunc) *Receiver {
 	p.SetBound(true)
-	ctx, cancel := context.WithCancel(context.Background())
-	r := &Receiver{
-		pipe: p, desc: desc, dispatch: dispatch,
-		ctx: ctx, cancel: cancel,
-		quit: make(chan struct{}), stopped: make(chan struct{}),
-	}
-	r.wakeFn, r.serveFn, r.aheadFn = r.wake, r.serve, r.readAheadNotified
+	r := &Receiver{pipe: p, desc: desc, dispatch: dispatch}
+	r.wakeFn = r.wake
 	if !p.Notify(r.wakeFn) {
 		// Requests are queued already, or the pipe is gone: serve (or
 		// stop) now.
@@ -125,12 +126,48 @@ func (r *Receiver) wake() {
 		return
 	}
 	r.serving = true
+	if r.serveFn == nil {
+		r.serveFn = r.serve
+	}
+	serve := r.serveFn
 	r.mu.Unlock()
 	if r.inline.Load() {
 		r.serve()
 		return
 	}
-	go r.serveFn()
+	go serve()
+}
+
+// rootContext returns the Receiver's context (see Receiver.ctx), making
+// it on first use.
+func (r *Receiver) rootContext() context.Context {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.ctx == nil {
+		r.ctx, r.cancel = context.WithCancel(context.Background())
+		if r.cancelled {
+			r.cancel()
+		}
+	}
+	return r.ctx
+}
+
+// cancelRoot ends the Receiver's context, now or, if it was never made,
+// from its birth.
+func (r *Receiver) cancelRoot() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.cancelled = true
+	if r.cancel != nil {
+		r.cancel()
+	}
+}
+
+// rootCancelled reports whether cancelRoot ran.
+func (r *Receiver) rootCancelled() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.cancelled
 }
 
 // SetDispatchInline makes the Receiver, when on, run its implementation on
@@ -179,15 +216,13 @@ func (r *Receiver) serve() {
 			r.mu.Unlock()
 			continue
 		}
-		select {
-		case <-r.quit:
+		if r.quit.Load() {
 			// Close or Unbind found this goroutine serving, and left the
 			// stopping to it.
 			r.mu.Unlock()
 			r.pipe.Notify(nil)
 			r.stop(ErrReceiverClosed)
 			return
-		default:
 		}
 		r.serving = false
 		r.mu.Unlock()
@@ -200,7 +235,7 @@ func (r *Receiver) serve() {
 // handler when the cause is the peer's side. It runs once, on the goroutine
 // that serves, or on Close's or Unbind's when none does.
 func (r *Receiver) stop(err error) {
-	r.cancel()
+	r.cancelRoot()
 	r.mu.Lock()
 	unbound := r.unbinding && errors.Is(err, ErrReceiverClosed)
 	if unbound {
@@ -226,8 +261,11 @@ func (r *Receiver) stop(err error) {
 	if r.disconnected {
 		handler = r.onDisconnect
 	}
+	r.hasStopped = true
+	if r.stopped != nil {
+		close(r.stopped)
+	}
 	r.mu.Unlock()
-	close(r.stopped)
 	// The handler runs after stopped is closed, so that it may call Close.
 	if handler != nil {
 		handler(err)
@@ -245,10 +283,8 @@ func (r *Receiver) serveQueued() error {
 		return fmt.Errorf("%w: %w", ErrDisconnected, mage.ErrInvalidPipe)
 	}
 	for {
-		select {
-		case <-r.quit:
+		if r.quit.Load() {
 			return ErrReceiverClosed
-		default:
 		}
 		m, err := r.pipe.ReadMessage()
 		if errors.Is(err, mage.ErrNoMessage) {
@@ -263,10 +299,8 @@ func (r *Receiver) serveQueued() error {
 		// What was read ahead while m ran comes before the rest of the
 		// pipe.
 		for len(r.backlog) > 0 {
-			select {
-			case <-r.quit:
+			if r.quit.Load() {
 				return ErrReceiverClosed
-			default:
 			}
 			next := r.backlog[0]
 			r.backlog[0] = nil
@@ -294,7 +328,10 @@ func (r *Receiver) handle(m *mage.Message) error {
 		return r.newerMethod(m)
 	}
 	off := 0
-	ctx := r.ctx
+	var ctx context.Context
+	if m.Flags&flagTimeout != 0 || !md.HasReply {
+		ctx = r.rootContext()
+	}
 	if m.Flags&flagTimeout != 0 {
 		if len(m.Payload) < timeoutSize || int64(binary.LittleEndian.Uint64(m.Payload)) < 0 {
 			err := fmt.Errorf("%w: %s request: flag %#x but no valid timeout", ErrBadMessage, r.desc.MethodName(m.Method), flagTimeout)
@@ -302,6 +339,9 @@ func (r *Receiver) handle(m *mage.Message) error {
 			return err
 		}
 		off = timeoutSize
+	}
+	if r.dec == nil {
+		r.dec = new(Decoder)
 	}
 	r.dec.reset(m, off, r.desc, false, r)
 	var reply *Encoder
@@ -317,7 +357,7 @@ func (r *Receiver) handle(m *mage.Message) error {
 		reply, err = r.run(ctx, call, m)
 		call.cancelCall()
 	} else {
-		reply, err = r.dispatch(ctx, m.Method, &r.dec)
+		reply, err = r.dispatch(ctx, m.Method, r.dec)
 	}
 	if err != nil {
 		if !errors.Is(err, ErrBadMessage) {
@@ -330,18 +370,14 @@ func (r *Receiver) handle(m *mage.Message) error {
 		r.dec.release(r.borrowed.Load())
 		return nil
 	}
-	select {
-	case <-r.quit:
-		if !r.isUnbinding() {
-			// Close ran while the method did: its caller learns of the
-			// closure, not of a result computed under a cancelled context.
-			if reply != nil {
-				reply.release()
-			}
-			return ErrReceiverClosed
+	if r.quit.Load() && !r.isUnbinding() {
+		// Close ran while the method did: its caller learns of the
+		// closure, not of a result computed under a cancelled context.
+		// (Unbind lets the method finish and its reply go.)
+		if reply != nil {
+			reply.release()
 		}
-		// Unbind lets the method finish and its reply go.
-	default:
+		return ErrReceiverClosed
 	}
 	if reply == nil {
 		reply = ErrorReply(errors.New("bindings: the implementation sent no reply"))
@@ -368,13 +404,13 @@ func (r *Receiver) run(ctx context.Context, call aheadCall, m *mage.Message) (*E
 	r.aheadMu.Lock()
 	r.ahead = call
 	r.aheadMu.Unlock()
-	if r.ctx.Err() != nil {
+	if r.rootCancelled() {
 		// Close ran before the call was registered, so it did not end it.
 		call.cancelCall()
 	}
 	// What is queued already, then whatever comes.
 	r.readAheadNotified()
-	reply, err := r.dispatch(ctx, m.Method, &r.dec)
+	reply, err := r.dispatch(ctx, m.Method, r.dec)
 	r.pipe.Notify(nil)
 	r.aheadMu.Lock()
 	if r.ahead.active {
@@ -421,6 +457,9 @@ func (r *Receiver) readAheadNotified() {
 		if !r.readAhead(r.ahead.id, true) {
 			r.ahead.active = false // the method's to finish before more is read
 			return
+		}
+		if r.aheadFn == nil {
+			r.aheadFn = r.readAheadNotified
 		}
 		if r.pipe.Notify(r.aheadFn) {
 			return
@@ -663,7 +702,17 @@ func (r *Receiver) SetDisconnectHandler(f func(error)) {
 }
 
 // Done is closed when the Receiver has stopped.
-func (r *Receiver) Done() <-chan struct{} { return r.stopped }
+func (r *Receiver) Done() <-chan struct{} {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.stopped == nil {
+		r.stopped = make(chan struct{})
+		if r.hasStopped {
+			close(r.stopped)
+		}
+	}
+	return r.stopped
+}
 
 // Err says why the Receiver stopped: nil while it runs, ErrReceiverClosed
 // after Close, ErrUnbound after Unbind, else an error matching
@@ -681,22 +730,37 @@ func (r *Receiver) Err() error {
 // implementation's own methods, which it would wait for (call it from
 // another goroutine, or from the disconnect handler).
 func (r *Receiver) Close() error {
-	r.closeOnce.Do(func() { r.quitServing(false) })
-	<-r.stopped
+	r.quitServing(false)
+	<-r.Done()
 	return nil
 }
 
-// quitServing closes quit, and stops the Receiver here if no goroutine
-// serves it (one that does stops it when it sees quit).
-func (r *Receiver) quitServing(unbinding bool) {
+// quitHook, when set (by tests only, before any Receiver exists), is
+// told when Close or Unbind begins on a Receiver: a method a test holds
+// may then return.
+var quitHook func(*Receiver)
+
+// quitServing sets quit, and stops the Receiver here if no goroutine
+// serves it (one that does stops it when it sees quit). Only the first
+// call, of Close or Unbind, does anything; it reports whether it was the
+// first.
+func (r *Receiver) quitServing(unbinding bool) (first bool) {
 	r.mu.Lock()
+	if r.quit.Load() {
+		// Close or Unbind came first.
+		r.mu.Unlock()
+		return false
+	}
 	r.unbinding = unbinding
-	close(r.quit)
+	r.quit.Store(true)
 	idle := !r.serving
 	r.serving = true // no serve starts from now on
 	r.mu.Unlock()
+	if quitHook != nil {
+		quitHook(r)
+	}
 	if !unbinding {
-		r.cancel()
+		r.cancelRoot()
 		// The running method's context, if it has no deadline, is not a
 		// child of r.ctx.
 		r.aheadMu.Lock()
@@ -707,6 +771,7 @@ func (r *Receiver) quitServing(unbinding bool) {
 		r.pipe.Notify(nil)
 		r.stop(ErrReceiverClosed)
 	}
+	return true
 }
 
 // Unbind stops the Receiver and hands back its pipe end, as Mojo's
@@ -719,12 +784,8 @@ func (r *Receiver) quitServing(unbinding bool) {
 // Unbind fails with the Receiver's error if it had already stopped (closed,
 // unbound, disconnected or killed by a bad message).
 func (r *Receiver) Unbind() (mage.MessagePipe, error) {
-	first := false
-	r.closeOnce.Do(func() {
-		first = true
-		r.quitServing(true)
-	})
-	<-r.stopped
+	first := r.quitServing(true)
+	<-r.Done()
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if !first || r.err != ErrUnbound {

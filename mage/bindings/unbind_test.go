@@ -18,6 +18,20 @@ var holdDesc = &InterfaceDescriptor{Name: "test.Hold", Fingerprint: 0x484f4c44, 
 	{Ordinal: 2, Name: "Note"},
 }}
 
+// quitSignal returns a channel closed when Close or Unbind begins on rcv.
+func quitSignal(t *testing.T, rcv *Receiver) <-chan struct{} {
+	t.Helper()
+	quit := make(chan struct{})
+	var once sync.Once
+	quitHook = func(r *Receiver) {
+		if r == rcv {
+			once.Do(func() { close(quit) })
+		}
+	}
+	t.Cleanup(func() { quitHook = nil })
+	return quit
+}
+
 type holder struct {
 	started chan struct{}
 	release <-chan struct{} // set once the receiver exists
@@ -81,7 +95,7 @@ func TestUnbindGivesBackTheBacklog(t *testing.T) {
 	a, b := mage.CreatePipe()
 	h := &holder{started: make(chan struct{}, 1)}
 	rcv := NewReceiver(b, holdDesc, nil)
-	h.release = rcv.quit
+	h.release = quitSignal(t, rcv)
 	rcv.dispatch = h.dispatch
 	remote := NewRemote(a, holdDesc)
 	defer remote.Close()
@@ -133,7 +147,7 @@ func TestRemoteUnbindPipeCloses(t *testing.T) {
 	// closed, without a reply.
 	h := &holder{started: make(chan struct{}, 1), deaf: true}
 	rcv := NewReceiver(b, holdDesc, nil)
-	h.release = rcv.quit
+	h.release = quitSignal(t, rcv)
 	rcv.dispatch = h.dispatch
 	remote := NewRemote(a, holdDesc)
 	defer remote.Close()
