@@ -60,6 +60,10 @@ type ConnectOptions struct {
 	// to the broker, which then connects to the child over it. Connect
 	// fails if the registration cannot be sent.
 	RegisterChild *ChildBroker
+
+	// registration is set on the broker for the handshake that completes
+	// a registration (registration.go).
+	registration *registration
 }
 
 // Connection is a live connection between this node and one peer node.

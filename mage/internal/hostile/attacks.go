@@ -49,7 +49,8 @@ const (
 	ModeFDCount = "fd-count"
 	// ModeFDFlood: descriptors far ahead of any frame that claims them.
 	ModeFDFlood = "fd-flood"
-	// ModeVersion: a Hello of protocol version 2, header and body.
+	// ModeVersion: a Hello of the next protocol version (wire.Version+1),
+	// header and body.
 	ModeVersion = "version"
 	// ModeSameWrite: the Hello, the Attach and a frame with a bad magic,
 	// all in the first write.
@@ -248,14 +249,14 @@ var attacks = map[string]func(p *Peer, token []byte) error{
 		return nil
 	},
 	ModeVersion: func(p *Peer, token []byte) error {
-		if err := p.Write(p.Hello(2, token)); err != nil {
+		if err := p.Write(p.Hello(wire.Version+1, token)); err != nil {
 			return err
 		}
 		f, err := p.ReadUntil(wire.TypeHello)
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(os.Stderr, "hostile: the parent speaks version %d, this child 2\n", f.Hello.Version)
+		fmt.Fprintf(os.Stderr, "hostile: the parent speaks version %d, this child %d\n", f.Hello.Version, wire.Version+1)
 		return nil
 	},
 	ModeSameWrite: func(p *Peer, token []byte) error {
