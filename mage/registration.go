@@ -214,6 +214,7 @@ func (l *link) handleRegistration(node ports.NodeName, fd int) error {
 	r := &registration{node: node, inviter: l.peer, responsible: inviter.responsible, cancel: cancel}
 	n.addRegistrationLocked(r)
 	inviter.pending++
+	n.brokerChangedLocked()
 	n.bg.Add(1)
 	go func() {
 		defer n.bg.Done()
