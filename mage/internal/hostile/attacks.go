@@ -55,6 +55,11 @@ const (
 	// ModeSameWrite: the Hello, the Attach and a frame with a bad magic,
 	// all in the first write.
 	ModeSameWrite = "same-write"
+	// ModeBadProof: a Hello to the broker whose name proof is wrong (one
+	// bit off), as a node that learned a name and claims it would send.
+	ModeBadProof = "bad-proof"
+	// ModeNoProof: a Hello to the broker without a name proof.
+	ModeNoProof = "no-proof"
 	// ModeForge: hands the pipe attached as "extra" back to the parent,
 	// completes the route collapse so the parent's end no longer sends
 	// here, and then sends a forged user message and a forged closure to
@@ -258,6 +263,15 @@ var attacks = map[string]func(p *Peer, token []byte) error{
 		}
 		fmt.Fprintf(os.Stderr, "hostile: the parent speaks version %d, this child %d\n", f.Hello.Version, wire.Version+1)
 		return nil
+	},
+	ModeBadProof: func(p *Peer, token []byte) error {
+		p.ProvesName = true
+		p.Proof[0] ^= 1
+		return p.Write(p.Hello(wire.Version, token))
+	},
+	ModeNoProof: func(p *Peer, token []byte) error {
+		p.ProvesName = false
+		return p.Write(p.Hello(wire.Version, token))
 	},
 	ModeSameWrite: func(p *Peer, token []byte) error {
 		b := p.Hello(wire.Version, token)

@@ -238,6 +238,8 @@ func TestAttacksCutAndCharged(t *testing.T) {
 		{hostile.ModeFDCount, channel.ErrMissingHandles},
 		{hostile.ModeFDFlood, channel.ErrTooManyHandles},
 		{hostile.ModeSameWrite, wire.ErrBadMagic},
+		{hostile.ModeBadProof, mage.ErrNameProof},
+		{hostile.ModeNoProof, mage.ErrNameProof},
 	} {
 		t.Run(tc.mode, func(t *testing.T) {
 			h := newHarness(t)
