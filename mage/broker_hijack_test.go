@@ -270,6 +270,10 @@ func TestBrokerRefusesANameHijack(t *testing.T) {
 	}
 }
 
+// offHelloReservedForTest is the offset of the Hello's reserved field
+// (docs/protocol.md).
+const offHelloReservedForTest = 18
+
 // TestBrokerNameProofErrors: on a registration's socket and on the
 // connection of a child the broker invites, a Hello whose name proof is
 // wrong, missing, or another node's is refused with an error that says
@@ -336,6 +340,27 @@ func TestBrokerNameProofErrors(t *testing.T) {
 			p.cut(h.ctx)
 		})
 	}
+	t.Run("malformed Hello over a registration", func(t *testing.T) {
+		h := newBrokerHarness(t, BrokerLimits{})
+		a := h.direct()
+		end := a.register(randomNodeName(t))
+		conn := endConn(t, end)
+		defer conn.Close()
+		hello := wire.AppendHello(nil, newRawID(t).hello())
+		hello[offHelloReservedForTest] = 1
+		if _, err := conn.Write(hello); err != nil {
+			t.Fatal(err)
+		}
+		// One report, charged to the client that registered the socket.
+		bad := h.expectBad(a.name, a.name)
+		var de *wire.DecodeError
+		if !errors.As(bad, &de) || !errors.Is(bad, wire.ErrReserved) {
+			t.Fatalf("report %v, want a decode error of the Hello", bad)
+		}
+		h.waitFor(func() bool { return len(h.node.broker.registrations) == 0 })
+		h.noMoreReports()
+		a.alive(h.ctx, 1)
+	})
 	t.Run("replayed proof", func(t *testing.T) {
 		h := newBrokerHarness(t, BrokerLimits{})
 		a := h.direct()

@@ -404,7 +404,7 @@ func (l *link) HandleError(err error) {
 	var bad *BadMessageError
 	if isPeerFault(cause) {
 		// Charged before the broker forgets who answers for the peer.
-		bad = n.badMessageLocked(NodeName(l.peer), cause)
+		bad = l.chargeLocked(cause)
 	}
 	for _, f := range l.early {
 		closeFDs(f.fds)

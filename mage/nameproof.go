@@ -1,6 +1,7 @@
 package mage
 
 import (
+	"errors"
 	"fmt"
 
 	"github.com/mage-ipc/mage/mage/internal/ports"
@@ -44,8 +45,8 @@ func demandsNameProof(n *Node, opts ConnectOptions) bool {
 // anything is recorded for the name h claims. A proof is checked whenever
 // one comes, and must come where the link demands one. A wrong or missing
 // proof is a protocol violation of the peer; on a registration's socket it
-// is charged to the node that answers for the registration's inviter. A
-// proof sent to a node that is not a broker is refused.
+// is charged to the node that answers for the registration's inviter
+// (chargeLocked). A proof sent to a node that is not a broker is refused.
 func (l *link) checkNameProofLocked(h *wire.Hello) error {
 	n := l.node
 	claimed := NodeName(h.Node)
@@ -71,14 +72,23 @@ func (l *link) checkNameProofLocked(h *wire.Hello) error {
 	if fault == nil {
 		return nil
 	}
-	err := fmt.Errorf("%w: %w: %w", ErrHandshake, errProtocol, fault)
-	if r := l.reg; r != nil {
-		// Whoever answers on a registration's socket, the inviter that
-		// handed it over answers for it, never the node it named.
-		return &BadMessageError{Node: NodeName(r.inviter), Responsible: NodeName(r.responsible),
-			Err: fmt.Errorf("mage: registration of node %s by %s refused: %w", NodeName(r.node), NodeName(r.inviter), err)}
+	return fmt.Errorf("%w: %w: %w", ErrHandshake, errProtocol, fault)
+}
+
+// chargeLocked returns the report of err, a fault that ends l, for the
+// node that answers for it: on a registration's socket, until the name
+// is proven, whoever answered there, the inviter that handed the socket
+// over answers for it, never the node the registration named.
+func (l *link) chargeLocked(err error) *BadMessageError {
+	n := l.node
+	if r := l.reg; r != nil && !l.proven {
+		var bad *BadMessageError
+		if !errors.As(err, &bad) {
+			return &BadMessageError{Node: NodeName(r.inviter), Responsible: NodeName(r.responsible),
+				Err: fmt.Errorf("mage: registration of node %s by %s refused: %w", NodeName(r.node), NodeName(r.inviter), err)}
+		}
 	}
-	return err
+	return n.badMessageLocked(NodeName(l.peer), err)
 }
 
 // knowsNameLocked reports whether name is this node's, a connected node's

@@ -264,8 +264,8 @@ func (n *Node) connectRegistered(ctx context.Context, node ports.NodeName, r *re
 	case err == nil:
 		// Connected and gone again already; HandleError forgot it.
 	case isPeerFault(err):
-		// The link reported it: before the proof, charged to the inviter
-		// (checkNameProofLocked); after it, to node itself.
+		// The link reported it (chargeLocked): before the proof, charged
+		// to the inviter; after it, to node itself.
 	case r.beaten:
 		bad = &BadMessageError{Node: NodeName(r.inviter), Responsible: NodeName(r.responsible),
 			Err: fmt.Errorf("%w: registration of node %s by %s refused: node %s proved its name over another connection", errProtocol, NodeName(node), NodeName(r.inviter), NodeName(node))}
