@@ -91,7 +91,15 @@ func Listen(inv *Invitation, addr string, opts ListenOptions) (*Listener, error)
 		return nil, fmt.Errorf("invitation: listen: %w", err)
 	}
 	viaInviter := cb.ViaInviter()
-	cb.Close()
+	inv.mu.Lock()
+	if viaInviter && inv.broker == nil {
+		// Passed on as RegisterChild, it makes the child prove its name.
+		inv.broker, cb = cb, nil
+	}
+	inv.mu.Unlock()
+	if cb != nil {
+		cb.Close()
+	}
 	if !strings.HasPrefix(addr, "@") {
 		if err := removeStaleSocket(addr); err != nil {
 			return nil, err

@@ -38,8 +38,9 @@ type brokerTables struct {
 	// what it waits for. A record goes when the node's connection does.
 	clients map[ports.NodeName]*brokerClient
 	// registrations holds the registrations in progress, by the name of
-	// the node registered.
-	registrations map[ports.NodeName]*registration
+	// the node registered: more than one while a node that learned the
+	// name tries to take it (nameproof.go).
+	registrations map[ports.NodeName][]*registration
 	// waiters holds, per node not connected yet, the nodes waiting for an
 	// introduction to it.
 	waiters map[ports.NodeName]map[ports.NodeName]struct{}
@@ -81,36 +82,32 @@ func newBrokerTables(limits BrokerLimits) brokerTables {
 	return brokerTables{
 		limits:        limits.withDefaults(),
 		clients:       make(map[ports.NodeName]*brokerClient),
-		registrations: make(map[ports.NodeName]*registration),
+		registrations: make(map[ports.NodeName][]*registration),
 		waiters:       make(map[ports.NodeName]map[ports.NodeName]struct{}),
 		introduced:    make(map[[2]ports.NodeName]bool),
 	}
 }
 
 // clientLocked returns the record of node, a node connected to this
-// broker, making it on first use. A node whose registration is in progress
-// is answered for by its inviter's responsible node from its first frame.
+// broker, making it on first use. A registered node's record is made when
+// its handshake proves its name (nameProvenLocked), so that it is
+// answered for by its inviter's responsible node from its first frame.
 func (n *Node) clientLocked(node ports.NodeName) *brokerClient {
 	if c := n.broker.clients[node]; c != nil {
 		return c
 	}
 	c := &brokerClient{responsible: node}
-	if r := n.broker.registrations[node]; r != nil {
-		c.inviter, c.responsible = r.inviter, r.responsible
-	}
 	n.broker.clients[node] = c
 	return c
 }
 
 // responsibleLocked returns the node that answers for node: on the broker,
 // the direct client through which node was registered, at any depth; else
-// node itself.
+// node itself. A registration in progress answers for nothing: until its
+// handshake proves the name, nothing comes from the node it names.
 func (n *Node) responsibleLocked(node ports.NodeName) ports.NodeName {
 	if c := n.broker.clients[node]; c != nil {
 		return c.responsible
-	}
-	if r := n.broker.registrations[node]; r != nil {
-		return r.responsible
 	}
 	return node
 }
@@ -126,9 +123,11 @@ func (n *Node) forgetClientLocked(node ports.NodeName) {
 			delete(b.introduced, key)
 		}
 	}
-	for _, r := range b.registrations {
-		if r.inviter == node {
-			r.cancel()
+	for _, list := range b.registrations {
+		for _, r := range list {
+			if r.inviter == node {
+				r.cancel()
+			}
 		}
 	}
 	defer n.brokerChangedLocked()
@@ -178,6 +177,9 @@ func (l *link) handleRequestIntroduction(node ports.NodeName) error {
 	defer n.unlock()
 	if n.brokerLink != nil {
 		return fmt.Errorf("%w: introduction request sent to a node that is not the broker", errProtocol)
+	}
+	if !l.proven {
+		return fmt.Errorf("%w: introduction request from a node that did not prove its name to this broker (it is a peer, not a client of the tree)", errProtocol)
 	}
 	if node == l.peer {
 		return fmt.Errorf("%w: node asked to be introduced to itself", errProtocol)

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -22,8 +23,10 @@ import (
 
 // rawPeer is a node written by hand: a channel and the frames it got.
 type rawPeer struct {
-	t      *testing.T
-	name   ports.NodeName
+	t    *testing.T
+	name ports.NodeName
+	// proof is the one its Hello sent, zero if none.
+	proof  wire.NameProof
 	ch     *channel.Channel
 	frames chan rawFrame
 	ended  chan error
@@ -54,11 +57,39 @@ func randomNodeName(t *testing.T) ports.NodeName {
 	return n
 }
 
-// startRawPeer runs a raw node named name on conn: it sends its Hello and
-// an empty Attach at once, as a node's Connect would.
-func startRawPeer(t *testing.T, conn *net.UnixConn, name ports.NodeName) *rawPeer {
+// rawID is a raw node's identity: its name and the proof of it.
+type rawID struct {
+	name  ports.NodeName
+	proof wire.NameProof
+}
+
+func newRawID(t *testing.T) rawID {
 	t.Helper()
-	p := &rawPeer{t: t, name: name, frames: make(chan rawFrame, 64), ended: make(chan error, 1)}
+	proof, name, err := wire.NewNameProof(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rawID{name: ports.NodeName(name), proof: proof}
+}
+
+// hello is id's Hello to its broker, proving its name.
+func (id rawID) hello() *wire.Hello {
+	return &wire.Hello{Version: wire.Version, Node: wire.NodeName(id.name), HasProof: true, Proof: id.proof}
+}
+
+// startRawPeer runs a raw node id on conn, a connection to its broker: it
+// sends its Hello, proving its name, and an empty Attach at once, as a
+// node's Connect would.
+func startRawPeer(t *testing.T, conn *net.UnixConn, id rawID) *rawPeer {
+	t.Helper()
+	return startRawPeerHello(t, conn, id.hello())
+}
+
+// startRawPeerHello is startRawPeer with the Hello given.
+func startRawPeerHello(t *testing.T, conn *net.UnixConn, hello *wire.Hello) *rawPeer {
+	t.Helper()
+	name := ports.NodeName(hello.Node)
+	p := &rawPeer{t: t, name: name, proof: hello.Proof, frames: make(chan rawFrame, 64), ended: make(chan error, 1)}
 	p.ch = channel.New(conn, p, channel.Options{})
 	p.ch.Start()
 	t.Cleanup(func() {
@@ -75,7 +106,7 @@ func startRawPeer(t *testing.T, conn *net.UnixConn, name ports.NodeName) *rawPee
 	})
 	// A channel the broker has closed already fails these; the tests
 	// learn that from p.ended.
-	_ = p.ch.Send(wire.AppendHello(nil, &wire.Hello{Version: wire.Version, Node: wire.NodeName(name)}), nil)
+	_ = p.ch.Send(wire.AppendHello(nil, hello), nil)
 	_ = p.ch.Send(wire.AppendAttach(nil, nil), nil)
 	return p
 }
@@ -181,36 +212,42 @@ func newBrokerHarness(t *testing.T, limits BrokerLimits) *brokerHarness {
 // broker invited) and waits for the broker's side of the handshake.
 func (h *brokerHarness) direct() *rawPeer {
 	h.t.Helper()
-	ca, cb, err := sockets.ConnPair()
+	p, err := h.directHello(newRawID(h.t).hello())
 	if err != nil {
-		h.t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() {
-		_, err := h.node.Connect(h.ctx, ca, ConnectOptions{})
-		done <- err
-	}()
-	p := startRawPeer(h.t, cb, randomNodeName(h.t))
-	if err := <-done; err != nil {
 		h.t.Fatalf("broker side of the handshake: %v", err)
 	}
 	return p
 }
 
-// completeRegistration plays the registered child on its end of the
-// registration socket, and waits until the broker counts it as connected.
-func (h *brokerHarness) completeRegistration(end *os.File, name ports.NodeName) *rawPeer {
+// directHello runs the broker's side of a direct child's handshake, as
+// the broker invites a child (RegisterChild), against a raw peer sending
+// hello, and returns the peer and the broker's Connect error.
+func (h *brokerHarness) directHello(hello *wire.Hello) (*rawPeer, error) {
 	h.t.Helper()
-	f, err := dupFile(end)
-	_ = end.Close()
+	ca, cb, err := sockets.ConnPair()
 	if err != nil {
 		h.t.Fatal(err)
 	}
-	conn, err := sockets.Conn(os.NewFile(uintptr(f), "registered"))
+	child, err := h.node.NewChildBroker()
 	if err != nil {
 		h.t.Fatal(err)
 	}
-	p := startRawPeer(h.t, conn, name)
+	defer child.Close()
+	done := make(chan error, 1)
+	go func() {
+		_, err := h.node.Connect(h.ctx, ca, ConnectOptions{RegisterChild: child})
+		done <- err
+	}()
+	p := startRawPeerHello(h.t, cb, hello)
+	return p, <-done
+}
+
+// completeRegistration plays the registered child id on its end of the
+// registration socket, and waits until the broker counts it as connected.
+func (h *brokerHarness) completeRegistration(end *os.File, id rawID) *rawPeer {
+	h.t.Helper()
+	name := id.name
+	p := startRawPeer(h.t, endConn(h.t, end), id)
 	// The broker's Hello and Attach arrive once its handshake is done.
 	for got := 0; got < 2; {
 		select {
@@ -229,6 +266,22 @@ func (h *brokerHarness) completeRegistration(end *os.File, name ports.NodeName) 
 		return c != nil && c.counted
 	})
 	return p
+}
+
+// endConn makes a connection of end, the child's end of a registration
+// socket, closing end.
+func endConn(t *testing.T, end *os.File) *net.UnixConn {
+	t.Helper()
+	f, err := dupFile(end)
+	_ = end.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn, err := sockets.Conn(os.NewFile(uintptr(f), "registered"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return conn
 }
 
 // waitFor waits, without polling, until cond holds under the node's lock.
@@ -334,19 +387,27 @@ func TestBrokerRefusesRegistrationOfAConnectedNode(t *testing.T) {
 	b.alive(h.ctx, 1)
 }
 
+// A client that registers a name twice at once is refused.
 func TestBrokerRefusesDuplicateRegistration(t *testing.T) {
 	h := newBrokerHarness(t, BrokerLimits{})
 	a, b := h.direct(), h.direct()
-	x := randomNodeName(t)
-	first := a.register(x)
+	x := newRawID(t)
+	first := a.register(x.name)
 	a.alive(h.ctx, 1)
-	// Another client claims the name whose registration is in progress.
-	second := b.register(x)
-	h.expectBad(b.name, b.name)
-	b.cut(h.ctx)
-	expectEOF(t, second)
-	// The first registration is untouched and completes.
-	h.completeRegistration(first, x)
+	// Another client's registration of the name in progress is no
+	// offence of its own: which one is x's, only the proof can tell.
+	other := b.register(x.name)
+	b.alive(h.ctx, 1)
+	again := a.register(x.name)
+	bad := h.expectBad(a.name, a.name)
+	if !strings.Contains(bad.Error(), "registering already") {
+		t.Fatalf("report %v does not say the name is being registered already", bad)
+	}
+	a.cut(h.ctx)
+	expectEOF(t, again)
+	expectEOF(t, first)
+	// b's registration is untouched and completes.
+	h.completeRegistration(other, x)
 }
 
 func TestBrokerBoundsPendingRegistrations(t *testing.T) {
@@ -374,8 +435,8 @@ func TestBrokerForgetsARegistrationNeverCompleted(t *testing.T) {
 		return len(h.node.broker.registrations) == 0 && h.node.broker.clients[a.name].pending == 0
 	})
 	// The place is free again, and the timeout was no offence.
-	x := randomNodeName(t)
-	h.completeRegistration(a.register(x), x)
+	x := newRawID(t)
+	h.completeRegistration(a.register(x.name), x)
 	select {
 	case bad := <-h.bad:
 		t.Fatalf("a timed-out registration was reported: %v", bad)
@@ -386,14 +447,14 @@ func TestBrokerForgetsARegistrationNeverCompleted(t *testing.T) {
 func TestBrokerBoundsChildrenPerNode(t *testing.T) {
 	h := newBrokerHarness(t, BrokerLimits{MaxChildrenPerNode: 2})
 	a := h.direct()
-	x1, x2 := randomNodeName(t), randomNodeName(t)
-	h.completeRegistration(a.register(x1), x1)
-	c2 := h.completeRegistration(a.register(x2), x2)
+	x1, x2 := newRawID(t), newRawID(t)
+	h.completeRegistration(a.register(x1.name), x1)
+	c2 := h.completeRegistration(a.register(x2.name), x2)
 	// One registered child goes: its place is free again.
 	_ = c2.ch.Close()
 	h.waitFor(func() bool { return h.node.broker.clients[a.name].children == 1 })
-	x3 := randomNodeName(t)
-	h.completeRegistration(a.register(x3), x3)
+	x3 := newRawID(t)
+	h.completeRegistration(a.register(x3.name), x3)
 	over := a.register(randomNodeName(t))
 	h.expectBad(a.name, a.name)
 	a.cut(h.ctx)
@@ -405,12 +466,12 @@ func TestBrokerBoundsChildrenPerNode(t *testing.T) {
 func TestBrokerChargesDescendantsToTheirDirectClient(t *testing.T) {
 	h := newBrokerHarness(t, BrokerLimits{})
 	a := h.direct()
-	x, y := randomNodeName(t), randomNodeName(t)
-	px := h.completeRegistration(a.register(x), x)
-	py := h.completeRegistration(px.register(y), y)
+	x, y := newRawID(t), newRawID(t)
+	px := h.completeRegistration(a.register(x.name), x)
+	py := h.completeRegistration(px.register(y.name), y)
 	// y breaks a rule: it asks to be introduced to itself.
-	py.send(wire.AppendRequestIntroduction(nil, &wire.RequestIntroduction{Node: wire.NodeName(y)}), nil)
-	bad := h.expectBad(y, a.name)
+	py.send(wire.AppendRequestIntroduction(nil, &wire.RequestIntroduction{Node: wire.NodeName(y.name)}), nil)
+	bad := h.expectBad(y.name, a.name)
 	if !errors.Is(bad, errProtocol) {
 		t.Fatalf("report %v does not match errProtocol", bad)
 	}
@@ -438,8 +499,8 @@ func TestBrokerChargesAWrongNameToTheRegistrant(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	impostor := startRawPeer(t, conn, randomNodeName(t))
-	bad := h.expectBad(x, a.name)
+	impostor := startRawPeer(t, conn, newRawID(t))
+	bad := h.expectBad(a.name, a.name)
 	if !errors.Is(bad, ErrHandshake) {
 		t.Fatalf("report %v does not match ErrHandshake", bad)
 	}
@@ -482,14 +543,14 @@ func TestBrokerAnswersAnUnknownNodeAfterTheWait(t *testing.T) {
 func TestBrokerIntroducesANodeThatRegistersLater(t *testing.T) {
 	h := newBrokerHarness(t, BrokerLimits{})
 	a, b := h.direct(), h.direct()
-	x := randomNodeName(t)
-	a.send(wire.AppendRequestIntroduction(nil, &wire.RequestIntroduction{Node: wire.NodeName(x)}), nil)
+	x := newRawID(t)
+	a.send(wire.AppendRequestIntroduction(nil, &wire.RequestIntroduction{Node: wire.NodeName(x.name)}), nil)
 	a.alive(h.ctx, 1)
-	px := h.completeRegistration(b.register(x), x)
+	px := h.completeRegistration(b.register(x.name), x)
 	for _, p := range []struct {
 		peer  *rawPeer
 		other ports.NodeName
-	}{{a, x}, {px, a.name}} {
+	}{{a, x.name}, {px, a.name}} {
 		f := p.peer.next(h.ctx)
 		closeFDs(f.fds)
 		if f.f.Type != wire.TypeIntroduce || f.f.Introduce.Unknown || ports.NodeName(f.f.Introduce.Node) != p.other || len(f.fds) != 1 {

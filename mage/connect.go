@@ -52,14 +52,24 @@ type ConnectOptions struct {
 	// AsBroker makes the peer this node's broker: the node asks it for
 	// introductions to nodes it has no connection to, and takes
 	// introductions from it alone. A node has at most one broker; the
-	// broker is the root of the tree and has none.
+	// broker is the root of the tree and has none. Over this connection
+	// alone the node proves its name: its Hello carries the secret the
+	// name derives from (docs/protocol.md, "Node names"), so set it only
+	// on a socket that leads to the broker.
 	AsBroker bool
 	// RegisterChild, when not nil, registers the peer, a child this node
 	// invites, with the tree's broker as soon as its handshake names it:
 	// the broker's end of the child's socket (see Node.NewChildBroker) goes
 	// to the broker, which then connects to the child over it. Connect
-	// fails if the registration cannot be sent.
+	// fails if the registration cannot be sent. On the broker itself
+	// (ChildBroker.ViaInviter), it makes the child, which connects
+	// AsBroker, prove its name in its Hello; a child that does not is
+	// refused and reported.
 	RegisterChild *ChildBroker
+
+	// registration is set on the broker for the handshake that completes
+	// a registration (registration.go).
+	registration *registration
 }
 
 // Connection is a live connection between this node and one peer node.

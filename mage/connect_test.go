@@ -2,6 +2,7 @@ package mage_test
 
 import (
 	"errors"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -32,7 +33,7 @@ func TestVersionMismatchFailsBothSides(t *testing.T) {
 			t.Fatalf("connect: %v, want a *VersionError", err)
 		}
 		msg := err.Error()
-		if !strings.Contains(msg, "1") || !strings.Contains(msg, "2") {
+		if !strings.Contains(msg, strconv.Itoa(mage.ProtocolVersion)) || !strings.Contains(msg, strconv.Itoa(mage.ProtocolVersion+1)) {
 			t.Fatalf("%q does not name both versions", msg)
 		}
 	}

@@ -35,6 +35,12 @@ var (
 	ErrNodeClosed = errors.New("mage: node closed")
 	// ErrHandshake matches every error of the connection handshake.
 	ErrHandshake = errors.New("mage: handshake failed")
+	// ErrNameProof matches the error of a handshake in which the peer did
+	// not prove the node name it claims to the broker: it sent no proof
+	// where one is due, or one that does not derive that name. On the
+	// broker it is a bad message, charged to the node that answers for
+	// the connection (docs/security.md).
+	ErrNameProof = errors.New("mage: node name not proven")
 	// ErrAlreadyConnected is returned by Connect when the peer node is
 	// already connected to this one.
 	ErrAlreadyConnected = errors.New("mage: node already connected")

@@ -50,6 +50,11 @@ type link struct {
 	expectToken []byte
 	expectNode  NodeName
 	asBroker    bool
+	// reg is the registration this connection completes, on the broker
+	// (nil elsewhere); demandProof says the peer must prove its name
+	// (nameproof.go).
+	reg         *registration
+	demandProof bool
 	// onBad is ConnectOptions.OnBadMessage; nil when not set.
 	onBad func(err error)
 	// onPeer is ConnectOptions.OnPeer; nil when not set.
@@ -73,8 +78,10 @@ type link struct {
 	// before that, which the peer may not read before our attachments.
 	ready      bool
 	registered bool
-	early      []earlyFrame
-	encodeBuf  []byte
+	// proven means the peer proved its name to this node, its broker.
+	proven    bool
+	early     []earlyFrame
+	encodeBuf []byte
 	// due is set while the link is in node.due.
 	due bool
 
@@ -92,6 +99,8 @@ func newLink(n *Node, conn *net.UnixConn, opts ConnectOptions) (*link, error) {
 		expectToken: opts.ExpectToken,
 		expectNode:  opts.ExpectNode,
 		asBroker:    opts.AsBroker,
+		reg:         opts.registration,
+		demandProof: demandsNameProof(n, opts),
 		onBad:       opts.OnBadMessage,
 		onPeer:      opts.OnPeer,
 		received:    make(map[string]MessagePipe),
@@ -122,7 +131,12 @@ func newLink(n *Node, conn *net.UnixConn, opts ConnectOptions) (*link, error) {
 func (l *link) start() { l.ch.Start() }
 
 func (l *link) sendHello(token []byte) error {
-	frame := wire.AppendHello(nil, &wire.Hello{Version: l.node.version, Node: wire.NodeName(l.node.name), Token: token})
+	h := wire.Hello{Version: l.node.version, Node: wire.NodeName(l.node.name), Token: token}
+	if l.asBroker {
+		// To the broker alone, never to another peer.
+		h.HasProof, h.Proof = true, l.node.proof
+	}
+	frame := wire.AppendHello(nil, &h)
 	if err := l.ch.Send(frame, nil); err != nil {
 		return fmt.Errorf("%w: sending hello: %w", ErrHandshake, err)
 	}
@@ -284,9 +298,14 @@ func (l *link) acceptHello(h *wire.Hello) error {
 	n := l.node
 	n.mu.Lock()
 	defer n.unlock()
-	switch {
-	case n.closed:
+	if n.closed {
 		return ErrNodeClosed
+	}
+	// Before anything is recorded or answered for the name.
+	if err := l.checkNameProofLocked(h); err != nil {
+		return err
+	}
+	switch {
 	case peer == n.name:
 		return fmt.Errorf("%w: the peer has this node's own name %s", ErrHandshake, NodeName(peer))
 	case n.links[peer] != nil:
@@ -303,6 +322,7 @@ func (l *link) acceptHello(h *wire.Hello) error {
 	l.peer = peer
 	l.registered = true
 	n.links[peer] = l
+	l.nameProvenLocked(h)
 	l.state = linkAwaitAttach
 	// The peer proved who it is: frames of any allowed size from now on.
 	l.ch.LiftHandshakeLimit()
@@ -384,7 +404,7 @@ func (l *link) HandleError(err error) {
 	var bad *BadMessageError
 	if isPeerFault(cause) {
 		// Charged before the broker forgets who answers for the peer.
-		bad = n.badMessageLocked(NodeName(l.peer), cause)
+		bad = l.chargeLocked(cause)
 	}
 	for _, f := range l.early {
 		closeFDs(f.fds)

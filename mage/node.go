@@ -9,6 +9,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/mage-ipc/mage/mage/internal/ports"
+	"github.com/mage-ipc/mage/mage/internal/wire"
 )
 
 // NodeName is the random 128-bit name of a node.
@@ -34,7 +35,7 @@ type Limits struct {
 
 	// MaxHandshakeFrame is the largest frame accepted on a connection
 	// before the peer's Hello has been checked (version, token, name).
-	// Default 4 KiB; a Hello is at most 112 bytes. A peer that declares a
+	// Default 4 KiB; a Hello is at most 144 bytes. A peer that declares a
 	// larger frame first is cut as soon as the frame's header arrives,
 	// and reported.
 	MaxHandshakeFrame int
@@ -115,7 +116,10 @@ type NodeOptions struct {
 // All methods are safe for concurrent use. Close ends the node's
 // connections and waits for their goroutines.
 type Node struct {
-	name   ports.NodeName
+	name ports.NodeName
+	// proof is the secret name is derived from; it goes to the broker
+	// alone (nameproof.go).
+	proof  wire.NameProof
 	log    hclog.Logger
 	limits Limits
 	onBad  func(from NodeName, err error)
@@ -227,10 +231,11 @@ var DefaultLimits = Limits{
 	MaxHeldEvents:     ports.DefaultMaxHeldEvents,
 }
 
-// NewNode returns a node with a fresh random name.
+// NewNode returns a node with a fresh random name, derived from a secret
+// that only the node and its broker ever hold.
 func NewNode(opts NodeOptions) *Node {
-	var name ports.NodeName
-	if _, err := rand.Read(name[:]); err != nil {
+	proof, name, err := wire.NewNameProof(rand.Reader)
+	if err != nil {
 		panic("mage: crypto/rand failed: " + err.Error())
 	}
 	log := opts.Logger
@@ -238,7 +243,8 @@ func NewNode(opts NodeOptions) *Node {
 		log = hclog.NewNullLogger()
 	}
 	n := &Node{
-		name:      name,
+		name:      ports.NodeName(name),
+		proof:     proof,
 		log:       log,
 		limits:    opts.Limits.withDefaults(),
 		onBad:     opts.OnBadMessage,
@@ -255,7 +261,7 @@ func NewNode(opts NodeOptions) *Node {
 		introRequested: make(map[ports.NodeName]bool),
 		broker:         newBrokerTables(opts.Broker),
 	}
-	n.ports = ports.NewNode(ports.Config{Name: name, Rand: rand.Reader, DropBody: dropBody,
+	n.ports = ports.NewNode(ports.Config{Name: n.name, Rand: rand.Reader, DropBody: dropBody,
 		ReorderWindow: n.limits.ReorderWindow, MaxPortsPerNode: n.limits.MaxPortsPerNode, MaxHeldEvents: n.limits.MaxHeldEvents})
 	return n
 }

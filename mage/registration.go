@@ -18,11 +18,13 @@ import (
 // hands the child one end, and, once the child's handshake has named it,
 // sends the broker the other end in an Introduce frame naming the child.
 // The broker then runs a handshake over that socket that only the named
-// node can pass, so the socket, which only the inviter and its child ever
-// held, is the child's credential. Each registration is charged to the
-// inviter: bounded in number (BrokerLimits), timed out, and whatever the
-// registered node does later is charged to the broker's direct client that
-// answers for the inviter.
+// node can pass: the child proves its name there (nameproof.go). Knowing
+// the name is not enough, so a node that learned it cannot register it
+// first; a name may have several registrations in progress, and the one
+// that proves it wins. Each registration is charged to the inviter:
+// bounded in number (BrokerLimits), timed out, and whatever the registered
+// node does later is charged to the broker's direct client that answers
+// for the inviter.
 
 // ChildBroker is a child's way to the tree's broker, prepared by the node
 // that invites the child. On the broker itself there is nothing to prepare:
@@ -141,18 +143,46 @@ func (cb *ChildBroker) register(l *link) error {
 
 // registration is one registration in progress on the broker.
 type registration struct {
+	// node is the node registered.
+	node ports.NodeName
 	// inviter is the node that sent it; responsible the direct client
 	// that answers for the inviter.
 	inviter, responsible ports.NodeName
 	// cancel ends the registered node's handshake.
 	cancel context.CancelFunc
+	// beaten, guarded by Node.mu, says node proved its name over another
+	// connection while this registration was in progress.
+	beaten bool
+}
+
+// addRegistrationLocked records r as in progress.
+func (n *Node) addRegistrationLocked(r *registration) {
+	n.broker.registrations[r.node] = append(n.broker.registrations[r.node], r)
+}
+
+// removeRegistrationLocked forgets r, which has settled.
+func (n *Node) removeRegistrationLocked(r *registration) {
+	list := n.broker.registrations[r.node]
+	for i, x := range list {
+		if x == r {
+			list = append(list[:i], list[i+1:]...)
+			break
+		}
+	}
+	if len(list) == 0 {
+		delete(n.broker.registrations, r.node)
+		return
+	}
+	n.broker.registrations[r.node] = list
 }
 
 // handleRegistration runs on the broker when l's peer registers node, a
 // child it invited, over fd. It checks the registration against the rules
 // and the inviter's bounds, then runs the handshake over fd, which only
-// node may pass, for at most RegistrationTimeout. It takes ownership of fd
-// unless it returns an error.
+// node may pass, for at most RegistrationTimeout. Another registration of
+// node in progress does not stop it: names are no secret, so which one is
+// node's is for the handshake to tell. It takes ownership of fd unless it
+// returns an error.
 func (l *link) handleRegistration(node ports.NodeName, fd int) error {
 	n := l.node
 	n.mu.Lock()
@@ -161,14 +191,16 @@ func (l *link) handleRegistration(node ports.NodeName, fd int) error {
 	inviter := n.clientLocked(l.peer)
 	var fault string
 	switch {
+	case !l.proven:
+		fault = "comes from a node that did not prove its own name to this broker (it is a peer, not a client of the tree)"
 	case node == n.name:
 		fault = "names the broker"
 	case node == l.peer:
 		fault = "names the registering node itself"
 	case n.links[node] != nil:
 		fault = "names a node already connected"
-	case b.registrations[node] != nil:
-		fault = "names a node whose registration is in progress"
+	case registersAlready(b.registrations[node], l.peer):
+		fault = "names a node this node is registering already"
 	case inviter.pending >= b.limits.MaxPendingRegistrations:
 		fault = fmt.Sprintf("is one more than the %d in progress allowed (BrokerLimits.MaxPendingRegistrations)", b.limits.MaxPendingRegistrations)
 	case inviter.children+inviter.pending >= b.limits.MaxChildrenPerNode:
@@ -179,9 +211,10 @@ func (l *link) handleRegistration(node ports.NodeName, fd int) error {
 		return fmt.Errorf("%w: registration of node %s %s", errProtocol, NodeName(node), fault)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), b.limits.RegistrationTimeout)
-	r := &registration{inviter: l.peer, responsible: inviter.responsible, cancel: cancel}
-	b.registrations[node] = r
+	r := &registration{node: node, inviter: l.peer, responsible: inviter.responsible, cancel: cancel}
+	n.addRegistrationLocked(r)
 	inviter.pending++
+	n.brokerChangedLocked()
 	n.bg.Add(1)
 	go func() {
 		defer n.bg.Done()
@@ -191,20 +224,30 @@ func (l *link) handleRegistration(node ports.NodeName, fd int) error {
 	return nil
 }
 
+// registersAlready reports whether inviter has one of list in progress.
+func registersAlready(list []*registration, inviter ports.NodeName) bool {
+	for _, r := range list {
+		if r.inviter == inviter {
+			return true
+		}
+	}
+	return false
+}
+
 // connectRegistered runs the registered node's handshake over f and then
 // settles the registration: the node becomes a child of its inviter, or,
-// if the handshake failed, the registration is forgotten. A handshake the
-// node broke (another name, a malformed frame) is reported, charged to
-// the inviter's responsible node.
+// if the handshake failed, the registration is forgotten. A handshake
+// broken on the socket (no or a wrong name proof, another name, a name
+// connected already, a malformed frame), and a registration that lost to
+// one that proved the name, are reported, charged to the inviter's
+// responsible node; those the link reported itself are not reported again.
 func (n *Node) connectRegistered(ctx context.Context, node ports.NodeName, r *registration, f *os.File) {
 	conn, err := sockets.Conn(f)
 	if err == nil {
-		_, err = n.Connect(ctx, conn, ConnectOptions{ExpectNode: NodeName(node)})
+		_, err = n.Connect(ctx, conn, ConnectOptions{ExpectNode: NodeName(node), registration: r})
 	}
 	n.mu.Lock()
-	if n.broker.registrations[node] == r {
-		delete(n.broker.registrations, node)
-	}
+	n.removeRegistrationLocked(r)
 	inviter := n.broker.clients[r.inviter]
 	if inviter != nil {
 		inviter.pending--
@@ -220,11 +263,17 @@ func (n *Node) connectRegistered(ctx context.Context, node ports.NodeName, r *re
 		}
 	case err == nil:
 		// Connected and gone again already; HandleError forgot it.
+	case isPeerFault(err):
+		// The link reported it (chargeLocked): before the proof, charged
+		// to the inviter; after it, to node itself.
+	case r.beaten:
+		bad = &BadMessageError{Node: NodeName(r.inviter), Responsible: NodeName(r.responsible),
+			Err: fmt.Errorf("%w: registration of node %s by %s refused: node %s proved its name over another connection", errProtocol, NodeName(node), NodeName(r.inviter), NodeName(node))}
 	case ctx.Err() != nil, errors.Is(err, ErrNodeClosed), errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
 		// Timed out, the inviter went, this node closed, or the child
 		// died: nobody broke a rule.
 	default:
-		bad = &BadMessageError{Node: NodeName(node), Responsible: NodeName(r.responsible),
+		bad = &BadMessageError{Node: NodeName(r.inviter), Responsible: NodeName(r.responsible),
 			Err: fmt.Errorf("mage: registration of node %s by %s failed: %w", NodeName(node), NodeName(r.inviter), err)}
 	}
 	n.brokerChangedLocked()

@@ -74,14 +74,15 @@ func expectReport(t *testing.T, bad <-chan error, want error) {
 }
 
 // TestVersionFromAnotherVersionsHello: a peer whose very first frame is a
-// Hello of version 2, in its header and its body, gets this node's Hello
-// (version 1) and this side fails with a *VersionError naming both; it is
-// a refusal, not a bad message.
+// Hello of the next version, in its header and its body, gets this node's
+// Hello (of this version) and this side fails with a *VersionError naming
+// both; it is a refusal, not a bad message.
 func TestVersionFromAnotherVersionsHello(t *testing.T) {
 	n := mage.NewNode(mage.NodeOptions{})
 	defer n.Close()
 	peer, _, bad, done := rawConnect(t, n)
-	if err := peer.Write(peer.Hello(2, nil)); err != nil {
+	const other = mage.ProtocolVersion + 1
+	if err := peer.Write(peer.Hello(other, nil)); err != nil {
 		t.Fatal(err)
 	}
 	f, err := peer.ReadUntil(wire.TypeHello)
@@ -93,8 +94,8 @@ func TestVersionFromAnotherVersionsHello(t *testing.T) {
 	}
 	r := <-done
 	var ve *mage.VersionError
-	if !errors.As(r.err, &ve) || ve.Local != mage.ProtocolVersion || ve.Remote != 2 || !errors.Is(r.err, mage.ErrHandshake) {
-		t.Fatalf("connect: %v, want a *VersionError of %d and 2", r.err, mage.ProtocolVersion)
+	if !errors.As(r.err, &ve) || ve.Local != mage.ProtocolVersion || ve.Remote != other || !errors.Is(r.err, mage.ErrHandshake) {
+		t.Fatalf("connect: %v, want a *VersionError of %d and %d", r.err, mage.ProtocolVersion, other)
 	}
 	select {
 	case err := <-bad:
@@ -111,7 +112,7 @@ func TestOtherVersionAfterHandshake(t *testing.T) {
 	peer, _, bad, done := rawConnect(t, n)
 	handshake(t, peer, done)
 	b := wire.AppendCountersRequest(nil, &wire.CountersRequest{ID: 1})
-	b[2] = 2
+	b[2] = mage.ProtocolVersion + 1
 	if err := peer.Write(b); err != nil {
 		t.Fatal(err)
 	}

@@ -49,11 +49,17 @@ const (
 	ModeFDCount = "fd-count"
 	// ModeFDFlood: descriptors far ahead of any frame that claims them.
 	ModeFDFlood = "fd-flood"
-	// ModeVersion: a Hello of protocol version 2, header and body.
+	// ModeVersion: a Hello of the next protocol version (wire.Version+1),
+	// header and body.
 	ModeVersion = "version"
 	// ModeSameWrite: the Hello, the Attach and a frame with a bad magic,
 	// all in the first write.
 	ModeSameWrite = "same-write"
+	// ModeBadProof: a Hello to the broker whose name proof is wrong (one
+	// bit off), as a node that learned a name and claims it would send.
+	ModeBadProof = "bad-proof"
+	// ModeNoProof: a Hello to the broker without a name proof.
+	ModeNoProof = "no-proof"
 	// ModeForge: hands the pipe attached as "extra" back to the parent,
 	// completes the route collapse so the parent's end no longer sends
 	// here, and then sends a forged user message and a forged closure to
@@ -248,15 +254,24 @@ var attacks = map[string]func(p *Peer, token []byte) error{
 		return nil
 	},
 	ModeVersion: func(p *Peer, token []byte) error {
-		if err := p.Write(p.Hello(2, token)); err != nil {
+		if err := p.Write(p.Hello(wire.Version+1, token)); err != nil {
 			return err
 		}
 		f, err := p.ReadUntil(wire.TypeHello)
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(os.Stderr, "hostile: the parent speaks version %d, this child 2\n", f.Hello.Version)
+		fmt.Fprintf(os.Stderr, "hostile: the parent speaks version %d, this child %d\n", f.Hello.Version, wire.Version+1)
 		return nil
+	},
+	ModeBadProof: func(p *Peer, token []byte) error {
+		p.ProvesName = true
+		p.Proof[0] ^= 1
+		return p.Write(p.Hello(wire.Version, token))
+	},
+	ModeNoProof: func(p *Peer, token []byte) error {
+		p.ProvesName = false
+		return p.Write(p.Hello(wire.Version, token))
 	},
 	ModeSameWrite: func(p *Peer, token []byte) error {
 		b := p.Hello(wire.Version, token)

@@ -238,6 +238,8 @@ func TestAttacksCutAndCharged(t *testing.T) {
 		{hostile.ModeFDCount, channel.ErrMissingHandles},
 		{hostile.ModeFDFlood, channel.ErrTooManyHandles},
 		{hostile.ModeSameWrite, wire.ErrBadMagic},
+		{hostile.ModeBadProof, mage.ErrNameProof},
+		{hostile.ModeNoProof, mage.ErrNameProof},
 	} {
 		t.Run(tc.mode, func(t *testing.T) {
 			h := newHarness(t)
@@ -251,8 +253,8 @@ func TestAttacksCutAndCharged(t *testing.T) {
 	}
 }
 
-// TestAttackOtherVersion: a child speaking protocol version 2 is refused
-// by Start with a *mage.VersionError naming both versions.
+// TestAttackOtherVersion: a child speaking the next protocol version is
+// refused by Start with a *mage.VersionError naming both versions.
 func TestAttackOtherVersion(t *testing.T) {
 	h := newHarness(t)
 	c, out := h.attack(hostile.ModeVersion)
@@ -260,8 +262,8 @@ func TestAttackOtherVersion(t *testing.T) {
 		t.Fatal("a child of another protocol version was accepted")
 	}
 	var ve *mage.VersionError
-	if !errors.As(out.startErr, &ve) || ve.Local != mage.ProtocolVersion || ve.Remote != 2 {
-		t.Fatalf("Start: %v, want a *mage.VersionError of %d and 2", out.startErr, mage.ProtocolVersion)
+	if !errors.As(out.startErr, &ve) || ve.Local != mage.ProtocolVersion || ve.Remote != mage.ProtocolVersion+1 {
+		t.Fatalf("Start: %v, want a *mage.VersionError of %d and %d", out.startErr, mage.ProtocolVersion, mage.ProtocolVersion+1)
 	}
 	t.Logf("attacker refused: %v", out.startErr)
 	h.finish(nil)

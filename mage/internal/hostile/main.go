@@ -31,7 +31,7 @@ func Main() int {
 		fmt.Fprintf(os.Stderr, "hostile: unknown mode %q; modes: %s\n", mode, strings.Join(Modes(), " "))
 		return 2
 	}
-	fd, token, err := parseInvitation(os.Getenv(EnvInvitation))
+	fd, token, proves, err := parseInvitation(os.Getenv(EnvInvitation))
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "hostile:", err)
 		return 2
@@ -54,6 +54,8 @@ func Main() int {
 	stop := make(chan os.Signal, 1)
 	signal.Notify(stop, syscall.SIGTERM, syscall.SIGINT)
 	p := NewPeer(conn)
+	// A child whose inviter is the broker proves its name to it.
+	p.ProvesName = proves
 	if err := attack(p, token); err != nil {
 		fmt.Fprintf(os.Stderr, "hostile: %s: %v\n", mode, err)
 		return 2
@@ -65,24 +67,26 @@ func Main() int {
 }
 
 // parseInvitation takes the descriptor and the token from the invitation
-// variable.
-func parseInvitation(v string) (fd int, token []byte, err error) {
+// variable, and whether the inviter is the broker ("broker=inviter").
+func parseInvitation(v string) (fd int, token []byte, inviterIsBroker bool, err error) {
 	fd = -1
 	for _, field := range strings.Split(v, ";") {
 		key, val, _ := strings.Cut(field, "=")
 		switch key {
 		case "fd":
 			if fd, err = strconv.Atoi(val); err != nil {
-				return -1, nil, fmt.Errorf("invitation fd %q: %w", val, err)
+				return -1, nil, false, fmt.Errorf("invitation fd %q: %w", val, err)
 			}
 		case "token":
 			if token, err = hex.DecodeString(val); err != nil {
-				return -1, nil, fmt.Errorf("invitation token: %w", err)
+				return -1, nil, false, fmt.Errorf("invitation token: %w", err)
 			}
+		case "broker":
+			inviterIsBroker = val == "inviter"
 		}
 	}
 	if fd < 3 || token == nil {
-		return -1, nil, errors.New("no inherited invitation socket and token in " + EnvInvitation)
+		return -1, nil, false, errors.New("no inherited invitation socket and token in " + EnvInvitation)
 	}
-	return fd, token, nil
+	return fd, token, inviterIsBroker, nil
 }

@@ -18,17 +18,24 @@ import (
 // concurrent use, except that Close may be called at any time.
 type Peer struct {
 	conn *net.UnixConn
-	// Node is the name this side uses in its Hello.
-	Node wire.NodeName
+	// Node is the name this side uses in its Hello, and Proof the secret
+	// it derives from.
+	Node  wire.NodeName
+	Proof wire.NameProof
+	// ProvesName makes Hello carry Proof, as a node's Hello to its broker
+	// does.
+	ProvesName bool
 	// buf holds bytes read but not yet decoded.
 	buf []byte
 }
 
-// NewPeer returns a Peer on conn with a fresh random node name.
+// NewPeer returns a Peer on conn with a fresh node name and its proof.
 func NewPeer(conn *net.UnixConn) *Peer {
-	p := &Peer{conn: conn}
-	p.Node = wire.NodeName(RandomName())
-	return p
+	proof, name, err := wire.NewNameProof(rand.Reader)
+	if err != nil {
+		panic("hostile: crypto/rand failed: " + err.Error())
+	}
+	return &Peer{conn: conn, Node: name, Proof: proof}
 }
 
 // RandomName returns 16 random bytes, never all zero.
@@ -59,9 +66,13 @@ func (p *Peer) Write(b []byte, fds ...int) error {
 }
 
 // Hello is this side's Hello frame: version in both the header and the
-// body, and the token.
+// body, the token, and the name proof if ProvesName.
 func (p *Peer) Hello(version uint16, token []byte) []byte {
-	b := wire.AppendHello(nil, &wire.Hello{Version: version, Node: p.Node, Token: token})
+	h := wire.Hello{Version: version, Node: p.Node, Token: token}
+	if p.ProvesName {
+		h.HasProof, h.Proof = true, p.Proof
+	}
+	b := wire.AppendHello(nil, &h)
 	b[2] = byte(version) // the header's version byte
 	return b
 }

@@ -96,13 +96,21 @@ func decodeHello(b []byte, h *Hello) error {
 		return decodeErr(t, ErrReserved, "reserved", offHelloReserved, "reserved field is "+itoa(int(r)))
 	}
 	flags := binary.LittleEndian.Uint32(b[offHelloFlags:])
-	if flags&^helloFlagBroker != 0 {
-		return decodeErr(t, ErrReserved, "flags", offHelloFlags, "undefined flag bits 0x"+hex32(flags&^helloFlagBroker))
+	const known = helloFlagBroker | helloFlagProof
+	if flags&^known != 0 {
+		return decodeErr(t, ErrReserved, "flags", offHelloFlags, "undefined flag bits 0x"+hex32(flags&^known))
 	}
 	h.Broker = flags&helloFlagBroker != 0
+	h.HasProof = flags&helloFlagProof != 0
 	h.Node = nodeAt(b, offHelloNode)
 	if h.Node.IsZero() {
 		return zeroName(t, "node name", offHelloNode)
+	}
+	copy(h.Proof[:], b[offHelloProof:offHelloProof+NameProofSize])
+	if !h.HasProof {
+		if err := checkZero(t, b, offHelloProof, offHelloProof+NameProofSize, "name proof"); err != nil {
+			return err
+		}
 	}
 	n := int(binary.LittleEndian.Uint16(b[offHelloTokenLen:]))
 	if n > MaxTokenSize {

@@ -35,6 +35,8 @@ func (h *Hello) Validate() error {
 		return fmt.Errorf("wire: cannot encode hello frame: zero node name: %w", ErrBadName)
 	case len(h.Token) > MaxTokenSize:
 		return fmt.Errorf("wire: cannot encode hello frame: token of %d bytes exceeds %d: %w", len(h.Token), MaxTokenSize, ErrBadValue)
+	case !h.HasProof && h.Proof != NameProof{}:
+		return fmt.Errorf("wire: cannot encode hello frame: a name proof without HasProof: %w", ErrReserved)
 	}
 	return nil
 }
@@ -54,8 +56,12 @@ func AppendHello(dst []byte, h *Hello) []byte {
 	if h.Broker {
 		flags |= helloFlagBroker
 	}
+	if h.HasProof {
+		flags |= helloFlagProof
+	}
 	binary.LittleEndian.PutUint32(b[offHelloFlags:], flags)
 	copy(b[offHelloNode:], h.Node[:])
+	copy(b[offHelloProof:], h.Proof[:])
 	binary.LittleEndian.PutUint16(b[offHelloTokenLen:], uint16(len(h.Token)))
 	end := offHelloToken + copy(b[offHelloToken:], h.Token)
 	clear(b[end:])

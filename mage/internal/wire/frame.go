@@ -2,7 +2,8 @@ package wire
 
 // Hello is the first frame each side sends on a channel. It names the
 // sender's node, the protocol version it speaks, whether it is the broker,
-// and (from an inviter) the invitation token.
+// (to its broker) the proof of its name, and (from an inviter) the
+// invitation token.
 type Hello struct {
 	// Version is the protocol version the sender speaks; at least 1. The
 	// codec accepts any; whether the two sides agree is the handshake's
@@ -12,6 +13,12 @@ type Hello struct {
 	Node NodeName
 	// Broker is set when the sender is the broker of its process tree.
 	Broker bool
+	// HasProof is set when the sender connects to the receiver as to its
+	// broker and proves its node name with Proof. Without it, Proof is
+	// zero.
+	HasProof bool
+	// Proof is the secret Node is derived from (see NameProof.Node).
+	Proof NameProof
 	// Token is the invitation token, at most MaxTokenSize bytes. Decode
 	// leaves it aliasing the frame's bytes.
 	Token []byte

@@ -84,7 +84,8 @@ func TestMalformed(t *testing.T) {
 		{"bad magic", edit(closure, put16(offMagic, 0x4D48)), ErrBadMagic, offMagic},
 		{"byte-swapped magic", edit(closure, put16(offMagic, 0x474D)), ErrBadMagic, offMagic},
 		{"version 0", edit(closure, put8(offVersion, 0)), ErrUnsupportedVersion, -1},
-		{"version 2", edit(closure, put8(offVersion, 2)), ErrUnsupportedVersion, -1},
+		{"version 1", edit(closure, put8(offVersion, 1)), ErrUnsupportedVersion, -1},
+		{"version 3", edit(closure, put8(offVersion, 3)), ErrUnsupportedVersion, -1},
 		{"type 0", edit(closure, put8(offType, 0)), ErrUnknownType, offType},
 		{"type 13", edit(closure, put8(offType, 13)), ErrUnknownType, offType},
 		{"type 255", edit(closure, put8(offType, 255)), ErrUnknownType, offType},
@@ -97,7 +98,7 @@ func TestMalformed(t *testing.T) {
 		{"user below minimum", edit(userEmpty, resize(56)), ErrBadLength, offLength},
 		{"closure too long", edit(closure, resize(56)), ErrBadLength, offLength},
 		{"closure too short", edit(closure, resize(40)), ErrBadLength, offLength},
-		{"hello too long", edit(hello64, resize(120)), ErrBadLength, offLength},
+		{"hello too long", edit(hello64, resize(152)), ErrBadLength, offLength},
 		{"too many ports", edit(userEmpty, put16(offNumPorts, MaxPorts+1)), ErrTooManyPorts, offNumPorts},
 		{"too many handles", edit(userEmpty, put16(offNumHandles, MaxHandles+1)), ErrTooManyHandles, offNumHandles},
 		{"max u16 handles", edit(userEmpty, put16(offNumHandles, 0xFFFF)), ErrTooManyHandles, offNumHandles},
@@ -113,13 +114,14 @@ func TestMalformed(t *testing.T) {
 		// Hello.
 		{"hello version 0", edit(hello, put16(offHelloVersion, 0)), ErrBadValue, offHelloVersion},
 		{"hello reserved", edit(hello, put16(offHelloReserved, 1)), ErrReserved, offHelloReserved},
-		{"hello undefined flag", edit(hello, put32(offHelloFlags, 2)), ErrReserved, offHelloFlags},
+		{"hello undefined flag", edit(hello, put32(offHelloFlags, 4)), ErrReserved, offHelloFlags},
+		{"hello proof without its flag", edit(hello, put8(offHelloProof+5, 1)), ErrReserved, offHelloProof + 5},
 		{"hello zero node", edit(hello, zero16(offHelloNode)), ErrBadName, offHelloNode},
 		{"hello token too long", edit(hello64, put16(offHelloTokenLen, MaxTokenSize+1)), ErrBadValue, offHelloTokenLen},
 		{"hello token longer than frame", edit(hello, put16(offHelloTokenLen, 7)), ErrBadLength, offLength},
 		{"hello token shorter than frame", edit(hello64, put16(offHelloTokenLen, 10)), ErrBadLength, offLength},
 		{"hello padding", edit(hello, put8(offHelloToken+3, 1)), ErrReserved, offHelloToken + 3},
-		{"hello padding last byte", edit(hello, put8(47, 0x80)), ErrReserved, 47},
+		{"hello padding last byte", edit(hello, put8(79, 0x80)), ErrReserved, 79},
 
 		// Attach.
 		{"attach count mismatch", edit(attach, put16(offAttachCount, 1)), ErrBadCount, offAttachCount},
@@ -234,7 +236,7 @@ func TestMalformed(t *testing.T) {
 			}
 			if tt.want == ErrUnsupportedVersion {
 				var ve *VersionError
-				if !errors.As(err, &ve) || ve.Local != 1 || ve.Peer != uint16(tt.b[offVersion]) {
+				if !errors.As(err, &ve) || ve.Local != Version || ve.Peer != uint16(tt.b[offVersion]) {
 					t.Errorf("error %v is not a *VersionError naming both versions", err)
 				}
 				return
@@ -262,8 +264,8 @@ func TestDecodeErrorMessage(t *testing.T) {
 	if err == nil || err.Error() != want {
 		t.Errorf("error = %q, want %q", err, want)
 	}
-	err = Decode(edit(user, put8(offVersion, 2)), &f)
-	want = "wire: unsupported version: peer speaks 2, this side speaks 1"
+	err = Decode(edit(user, put8(offVersion, 3)), &f)
+	want = "wire: unsupported version: peer speaks 3, this side speaks 2"
 	if err == nil || err.Error() != want {
 		t.Errorf("error = %q, want %q", err, want)
 	}
@@ -302,6 +304,8 @@ func TestInvalidValues(t *testing.T) {
 			func() { AppendHello(nil, &Hello{Node: node(1)}) }, ErrBadValue},
 		{"hello zero node", (&Hello{Version: 1}).Validate,
 			func() { AppendHello(nil, &Hello{Version: 1}) }, ErrBadName},
+		{"hello proof without its flag", (&Hello{Version: 1, Node: node(1), Proof: NameProof{1}}).Validate,
+			func() { AppendHello(nil, &Hello{Version: 1, Node: node(1), Proof: NameProof{1}}) }, ErrReserved},
 		{"hello long token", (&Hello{Version: 1, Node: node(1), Token: make([]byte, 65)}).Validate,
 			func() { AppendHello(nil, &Hello{Version: 1, Node: node(1), Token: make([]byte, 65)}) }, ErrBadValue},
 		{"attach too many", func() error { return ValidateAttach(manyAttach) },

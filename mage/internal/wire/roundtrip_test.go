@@ -38,7 +38,9 @@ func sampleFrames() []Frame {
 		{Type: TypeHello, Hello: Hello{Version: 1, Node: node(1)}},
 		{Type: TypeHello, Hello: Hello{Version: 3, Node: node(2), Broker: true, Token: []byte("secret-token")}},
 		{Type: TypeHello, Hello: Hello{Version: 2, Node: node(3), Token: bytes.Repeat([]byte{0xFF}, MaxTokenSize)}},
-		{Type: TypeHello, Hello: Hello{Version: 1, Node: node(4), Token: []byte("123456")}}, // exactly 48 bytes, no padding
+		{Type: TypeHello, Hello: Hello{Version: 1, Node: node(4), Token: []byte("123456")}}, // exactly 80 bytes, no padding
+		{Type: TypeHello, Hello: Hello{Version: 2, Node: node(5), HasProof: true, Proof: NameProof{1, 2, 3, 31: 4}, Token: []byte("t")}},
+		{Type: TypeHello, Hello: Hello{Version: 2, Node: node(6), HasProof: true}}, // a zero proof is a proof
 		{Type: TypeAttach, Attach: []Attachment{}},
 		{Type: TypeAttach, NumPorts: 1, Attach: []Attachment{{Name: "net", Port: desc(1)}}},
 		{Type: TypeAttach, NumPorts: 3, Attach: []Attachment{
@@ -80,7 +82,7 @@ func sameBody(got, want *Frame) bool {
 	case TypeHello:
 		g, w := got.Hello, want.Hello
 		return g.Version == w.Version && g.Node == w.Node &&
-			g.Broker == w.Broker && bytes.Equal(g.Token, w.Token)
+			g.Broker == w.Broker && g.HasProof == w.HasProof && g.Proof == w.Proof && bytes.Equal(g.Token, w.Token)
 	case TypeAttach:
 		return len(got.Attach) == len(want.Attach) && (len(want.Attach) == 0 || reflect.DeepEqual(got.Attach, want.Attach))
 	case TypeUser:
@@ -185,50 +187,57 @@ func TestGolden(t *testing.T) {
 		want string
 	}{
 		{"closure", AppendClosure(nil, &Closure{Target: port(0x11), LastSeq: 0x0102, Lost: true}),
-			"474d0104" + "30000000" + "0000" + "0000" + "00000000" +
+			"474d0204" + "30000000" + "0000" + "0000" + "00000000" +
 				"11000000000000000000000000000000" +
 				"0201000000000000" + "01000000" + "00000000"},
 		{"user", AppendUser(nil, &User{Target: port(0x22), Seq: 3, Interface: 0xAABBCCDD, Method: 5, Flags: 6,
 			RequestID: 7, Payload: []byte("hi"), NumHandles: 1}),
-			"474d0103" + "48000000" + "0000" + "0100" + "00000000" +
+			"474d0203" + "48000000" + "0000" + "0100" + "00000000" +
 				"22000000000000000000000000000000" +
 				"0300000000000000" + "ddccbbaa" + "05000000" + "06000000" + "02000000" + "0700000000000000" +
 				"6869000000000000"},
 		{"hello", AppendHello(nil, &Hello{Version: 2, Node: node(0x33), Broker: true, Token: []byte("t")}),
-			"474d0101" + "30000000" + "0000" + "0000" + "00000000" +
+			"474d0201" + "50000000" + "0000" + "0000" + "00000000" +
 				"0200" + "0000" + "01000000" +
 				"33000000000000000000000000000000" +
+				"0000000000000000000000000000000000000000000000000000000000000000" +
 				"0100" + "74" + "0000000000"},
+		{"hello with proof", AppendHello(nil, &Hello{Version: 2, Node: node(0x44), HasProof: true, Proof: NameProof{0xaa, 31: 0xbb}}),
+			"474d0201" + "50000000" + "0000" + "0000" + "00000000" +
+				"0200" + "0000" + "02000000" +
+				"44000000000000000000000000000000" +
+				"aa000000000000000000000000000000000000000000000000000000000000bb" +
+				"0000" + "000000000000"},
 		{"attach", AppendAttach(nil, []Attachment{{Name: "ab", Port: PortDescriptor{Name: port(1), PeerNode: node(2), PeerPort: port(3),
 			NextSendSeq: 4, NextRecvSeq: 5, PeerLastSeq: 6, PeerClosed: true}}}),
-			"474d0102" + "68000000" + "0100" + "0000" + "00000000" +
+			"474d0202" + "68000000" + "0100" + "0000" + "00000000" +
 				"0100" + "02" + "6162" + "000000" +
 				"01000000000000000000000000000000" + "02000000000000000000000000000000" + "03000000000000000000000000000000" +
 				"0400000000000000" + "0500000000000000" + "0600000000000000" + "01000000" + "00000000"},
 		{"peer-moved", AppendPeerMoved(nil, &PeerMoved{Target: port(0x44), NewNode: node(0x55), Bypassed: true}),
-			"474d0109" + "38000000" + "0000" + "0000" + "00000000" +
+			"474d0209" + "38000000" + "0000" + "0000" + "00000000" +
 				"44000000000000000000000000000000" +
 				"55000000000000000000000000000000" +
 				"01000000" + "00000000"},
 		{"observe-proxy", AppendObserveProxy(nil, &ObserveProxy{ProxyNode: node(0x12), ProxyPort: port(0x34), ProxyTargetNode: node(0x56), ProxyTargetPort: port(0x78)}),
-			"474d0107" + "50000000" + "0000" + "0000" + "00000000" +
+			"474d0207" + "50000000" + "0000" + "0000" + "00000000" +
 				"12000000000000000000000000000000" +
 				"34000000000000000000000000000000" +
 				"56000000000000000000000000000000" +
 				"78000000000000000000000000000000"},
 		{"observe-proxy-ack", AppendObserveProxyAck(nil, &ObserveProxyAck{Target: port(0x9a), LastSeq: 0x0304}),
-			"474d0108" + "28000000" + "0000" + "0000" + "00000000" +
+			"474d0208" + "28000000" + "0000" + "0000" + "00000000" +
 				"9a000000000000000000000000000000" +
 				"0403000000000000"},
 		{"port-accepted", AppendPortAccepted(nil, &PortAccepted{Target: port(0x66)}),
-			"474d010a" + "28000000" + "0000" + "0000" + "00000000" +
+			"474d020a" + "28000000" + "0000" + "0000" + "00000000" +
 				"66000000000000000000000000000000" +
 				"0000000000000000"},
 		{"counters-request", AppendCountersRequest(nil, &CountersRequest{ID: 0x0102}),
-			"474d010b" + "18000000" + "0000" + "0000" + "00000000" +
+			"474d020b" + "18000000" + "0000" + "0000" + "00000000" +
 				"0201000000000000"},
 		{"counters", AppendCounters(nil, &Counters{ID: 7, Sent: 0x0a0b, Received: 0x0c}),
-			"474d010c" + "28000000" + "0000" + "0000" + "00000000" +
+			"474d020c" + "28000000" + "0000" + "0000" + "00000000" +
 				"0700000000000000" + "0b0a000000000000" + "0c00000000000000"},
 	}
 	for _, tt := range tests {

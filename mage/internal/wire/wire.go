@@ -16,7 +16,8 @@ const (
 	// version byte of every frame header, and what a Hello announces. A
 	// frame with any other version byte is refused with a *VersionError.
 	// It is untyped so that it fits both the header byte and Hello.Version.
-	Version = 1
+	// Version 2 added the name proof to the Hello.
+	Version = 2
 
 	// HeaderSize is the size of the common header that starts every frame.
 	HeaderSize = 16
@@ -42,6 +43,10 @@ const (
 
 	// DescriptorSize is the encoded size of a PortDescriptor.
 	DescriptorSize = 80
+
+	// NameProofSize is the size of a node's name proof, the secret its
+	// name is derived from (NameProof).
+	NameProofSize = 32
 
 	// MaxTokenSize is the longest token a Hello may carry.
 	MaxTokenSize = 64
@@ -72,9 +77,10 @@ const (
 	offHelloReserved = 18
 	offHelloFlags    = 20
 	offHelloNode     = 24
-	offHelloTokenLen = 40
-	offHelloToken    = 42
-	helloFixedSize   = 42
+	offHelloProof    = 40
+	offHelloTokenLen = 72
+	offHelloToken    = 74
+	helloFixedSize   = 74
 
 	// Attach.
 	offAttachCount  = 16
@@ -159,6 +165,7 @@ const (
 // Flag bits. Bits not named here are reserved and must be zero.
 const (
 	helloFlagBroker          uint32 = 1 << 0
+	helloFlagProof           uint32 = 1 << 1
 	closureFlagLost          uint32 = 1 << 0
 	peerMovedFlagBypassed    uint32 = 1 << 0
 	introduceFlagUnknown     uint32 = 1 << 0

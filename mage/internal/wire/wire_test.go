@@ -11,7 +11,8 @@ func TestConstants(t *testing.T) {
 		want int
 	}{
 		{"Magic", int(Magic), 0x4D47},
-		{"Version", int(Version), 1},
+		{"Version", int(Version), 2},
+		{"NameProofSize", NameProofSize, 32},
 		{"HeaderSize", HeaderSize, 16},
 		{"Alignment", Alignment, 8},
 		{"MaxFrameSize", MaxFrameSize, 64 << 20},
@@ -47,8 +48,9 @@ func TestConstants(t *testing.T) {
 		{"offHelloReserved", offHelloReserved, 18},
 		{"offHelloFlags", offHelloFlags, 20},
 		{"offHelloNode", offHelloNode, 24},
-		{"offHelloTokenLen", offHelloTokenLen, 40},
-		{"offHelloToken", offHelloToken, 42},
+		{"offHelloProof", offHelloProof, 40},
+		{"offHelloTokenLen", offHelloTokenLen, 72},
+		{"offHelloToken", offHelloToken, 74},
 
 		{"offAttachCount", offAttachCount, 16},
 		{"offAttachNames", offAttachNames, 18},
@@ -115,6 +117,7 @@ func TestConstants(t *testing.T) {
 		{"offDescReserved", offDescReserved, 76},
 
 		{"helloFlagBroker", int(helloFlagBroker), 1},
+		{"helloFlagProof", int(helloFlagProof), 2},
 		{"closureFlagLost", int(closureFlagLost), 1},
 		{"peerMovedFlagBypassed", int(peerMovedFlagBypassed), 1},
 		{"introduceFlagUnknown", int(introduceFlagUnknown), 1},
