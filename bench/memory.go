@@ -43,9 +43,13 @@ func idleHandler(args []string) (string, error) {
 }
 
 // settledMemory is the live heap plus goroutine stacks after collection.
+// It collects four times: the payload buffers mage keeps for reuse
+// (mage.NewPayload) are dropped after two collections unused, and the
+// bytes the earlier workloads left there must be gone from both readings.
 func settledMemory() (int64, int) {
-	runtime.GC()
-	runtime.GC()
+	for range 4 {
+		runtime.GC()
+	}
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
 	return int64(ms.HeapAlloc) + int64(ms.StackInuse), runtime.NumGoroutine()
