@@ -168,6 +168,10 @@ type Channel struct {
 	// yet, for Buffered.
 	inflight atomic.Int64
 
+	// directRun counts the writes started from Send's goroutine since the
+	// reader last handed a frame up (see streamingAfter).
+	directRun atomic.Int32
+
 	// mu guards the fields below. It is held across the non-blocking
 	// direct write in Send and across SendFunc's fn, never across a
 	// blocking call.

@@ -313,6 +313,9 @@ func (rd *reader) deliver(fds []int, shared bool, frameLen int) {
 		}
 		out.User.Ports = clone(out.User.Ports)
 	}
+	if rd.c.directRun.Load() != 0 {
+		rd.c.directRun.Store(0) // the peer talks back: writes go straight out again
+	}
 	rd.c.inCallback.Store(true)
 	defer rd.c.inCallback.Store(false)
 	rd.c.handler.HandleFrame(out, fds)

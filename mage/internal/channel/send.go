@@ -168,12 +168,22 @@ func (c *Channel) writePendingLocked() {
 		_ = c.conn.SetWriteBuffer(largeSocketBuffer)
 	}
 	// The writer is idle: nothing is in flight, so these bytes may go
-	// straight to the socket.
-	if !c.opts.noDirectWrite && c.writeDirectLocked() {
+	// straight to the socket, unless this side is streaming.
+	if !c.opts.noDirectWrite && c.directRun.Add(1) <= streamingAfter && c.writeDirectLocked() {
 		return
 	}
 	c.signalWriterLocked()
 }
+
+// streamingAfter is how many writes in a row a channel starts from Send's
+// goroutine while nothing comes back before it leaves them to the writer.
+// A write straight from the caller saves a goroutine hand-off, which is
+// what a request waiting for its reply wants; but a side that only sends
+// (a one-way stream) then makes one system call per frame. Left to the
+// writer, its frames gather while the writer's write is in progress and
+// go out many per call. A frame from the peer (a reply, an ack) ends the
+// run, so request and reply traffic keeps writing straight out.
+const streamingAfter = 16
 
 // sendableLocked reports why Send must refuse, if it must.
 func (c *Channel) sendableLocked() error {

@@ -320,3 +320,37 @@ func TestLendPayloadsUpTo(t *testing.T) {
 		}
 	}
 }
+
+// TestStreamingLeavesWritesToTheWriter: a side that sends more than
+// streamingAfter frames while nothing comes back stops writing from the
+// caller's goroutine (its frames gather behind the writer's write and go
+// out many per call); a frame from the peer makes it write straight out
+// again. Every frame arrives, in order, either way.
+func TestStreamingLeavesWritesToTheWriter(t *testing.T) {
+	ca, cb := socketPair(t)
+	ra, rb := newRecorder(), newRecorder()
+	a := start(t, ca, ra, Options{})
+	b := start(t, cb, rb, Options{})
+	const frames = 3 * streamingAfter
+	for i := range frames {
+		if err := a.SendUser(&wire.User{Target: port(1), Seq: uint64(i + 1), Payload: []byte("x")}, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got := rb.waitFrames(t, frames)
+	for i, f := range got {
+		if f.User.Seq != uint64(i+1) {
+			t.Fatalf("frame %d has seq %d: out of order", i, f.User.Seq)
+		}
+	}
+	if n := a.directRun.Load(); n <= streamingAfter {
+		t.Fatalf("after %d frames with nothing back, the run is %d, want more than %d", frames, n, streamingAfter)
+	}
+	if err := b.SendUser(&wire.User{Target: port(2), Seq: 1, Payload: []byte("back")}, nil); err != nil {
+		t.Fatal(err)
+	}
+	ra.waitFrames(t, 1)
+	if n := a.directRun.Load(); n != 0 {
+		t.Fatalf("after a frame from the peer, the run is %d, want 0", n)
+	}
+}
