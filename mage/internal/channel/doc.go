@@ -7,7 +7,10 @@
 // pending buffer that Send appends to, so Send never blocks on the peer.
 // When nothing is queued, Send first tries to write straight from the
 // caller's goroutine without blocking, which saves a goroutine hand-off per
-// message; whatever the socket does not take goes to the writer. With
+// message; whatever the socket does not take goes to the writer. A side
+// that has written many frames in a row so while nothing came back (a
+// one-way stream) leaves them to the writer instead, which then sends
+// many per system call; a frame from the peer ends such a run. With
 // Options.DeferDirectWrite, Send only queues and that write waits for the
 // owner's WritePending, which it calls once it has released its own locks.
 //
