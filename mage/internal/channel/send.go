@@ -169,7 +169,13 @@ func (c *Channel) writePendingLocked() {
 	}
 	// The writer is idle: nothing is in flight, so these bytes may go
 	// straight to the socket, unless this side is streaming.
-	if !c.opts.noDirectWrite && c.directRun.Add(1) <= streamingAfter && c.writeDirectLocked() {
+	streaming := c.directRun.Load() > streamingAfter
+	if !streaming {
+		// Counted up to one past the bound only, so that a stream of any
+		// length never wraps it (under mu; the reader only resets it).
+		c.directRun.Add(1)
+	}
+	if !c.opts.noDirectWrite && !streaming && c.writeDirectLocked() {
 		return
 	}
 	c.signalWriterLocked()

@@ -488,7 +488,10 @@ func (n *Node) senderSettledHere(p *port) bool {
 // right for when the sender moves on.
 func (n *Node) acceptLateMarker(p *port, from NodeName, ev PeerMovedEvent) error {
 	if p.rare().dormant[from] > 0 {
-		p.rareForWrite().dormant[from]--
+		r := p.rareForWrite()
+		if r.dormant[from]--; r.dormant[from] == 0 {
+			delete(r.dormant, from) // no spent entries kept
+		}
 	} else {
 		counts, add := &p.stints, p.addStint
 		if ev.Bypassed {
