@@ -71,7 +71,6 @@ func (n *Node) dropWaitingLocked(node ports.NodeName) {
 	}
 	delete(n.waiting, node)
 	delete(n.waitingBytes, node)
-	n.waitingShrunkLocked()
 }
 
 // rememberLostLocked records why node was lost. At most MaxLostNodes are

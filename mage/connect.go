@@ -236,7 +236,6 @@ func (n *Node) sendAttachments(l *link, list []attachment) ([]attachment, error)
 	}
 	queued := n.waiting[l.peer]
 	delete(n.waiting, l.peer)
-	n.waitingShrunkLocked()
 	delete(n.introRequested, l.peer)
 	for _, out := range queued {
 		l.sendEventLocked(out)

@@ -166,13 +166,13 @@ type Node struct {
 	// lastCounters holds the latest counts each peer reported.
 	lastCounters map[ports.NodeName]Counters
 	// closing is set when Close starts, closed once it stops taking
-	// connections. In between, Close waits for the events still waiting
-	// for a connection being made (waitingDone is broadcast when waiting
-	// shrinks, and when that wait times out).
+	// connections. In between, Close waits for the node to drain (see
+	// awaitDrainedLocked).
 	closing bool
 	closed  bool
-	// waitingShrunk, while Close waits, is signalled when waiting shrinks.
-	waitingShrunk chan struct{}
+	// drainProgress, while Close waits, is signalled by the unlock after
+	// which the node has drained.
+	drainProgress chan struct{}
 	// due holds the connections with frames queued under mu and not yet
 	// written; unlock writes them once mu is released (writes.go).
 	due []*link
@@ -331,7 +331,12 @@ func (n *Node) PortCount() int {
 }
 
 // Close disconnects the node from every other node and closes every pipe
-// end it holds. It waits for the node's goroutines to finish. It is
+// end it holds. Before it disconnects, it waits, for at most 5 seconds,
+// until nothing is on its way through the node: frames queued for a node
+// still being connected, and proxies left by pipe ends this node passed on,
+// which go once the routes around them are shortened. So a process that
+// calls Close before it exits loses none of the messages it wrote or
+// forwarded. It waits for the node's goroutines to finish. It is
 // idempotent.
 func (n *Node) Close() error {
 	n.mu.Lock()
@@ -346,7 +351,7 @@ func (n *Node) Close() error {
 		delete(n.endpoints, p)
 	}
 	n.flushLocked()
-	n.awaitWaitingLocked(flushTimeout)
+	n.awaitDrainedLocked(flushTimeout)
 	n.closed = true
 	links := make([]*link, 0, len(n.allLinks))
 	for l := range n.allLinks {
@@ -365,39 +370,51 @@ func (n *Node) Close() error {
 	return nil
 }
 
-// awaitWaitingLocked waits, for at most d, until no event waits for a
-// connection still being made. A message written just before Close to a
-// node this one was being introduced to would otherwise be lost with the
-// introduction (the process may exit right after Close). Events for a node
-// that turns out lost are dropped meanwhile, which ends the wait too. It
-// releases n.mu while it waits (writing what was queued under it, see
-// unlock) and holds it again when it returns.
-func (n *Node) awaitWaitingLocked(d time.Duration) {
-	if len(n.waiting) == 0 {
+// awaitDrainedLocked waits, for at most d, until the node has nothing on
+// its way through it: no event waits for a connection still being made, and
+// no proxy is left. A message written just before Close to a node this one
+// was being introduced to would otherwise be lost with the introduction; and
+// a pipe end this node passed on shortly before leaves a proxy here until
+// the route around it collapses, so closing the connections earlier would
+// cut that pipe, and lose what was on its way through, although nothing
+// failed (the process may exit right after Close). Events for a node that
+// turns out lost are dropped meanwhile, and proxies that depend on it are
+// removed, which ends the wait too. It releases n.mu while it waits
+// (writing what was queued under it, see unlock) and holds it again when it
+// returns.
+func (n *Node) awaitDrainedLocked(d time.Duration) {
+	if n.drainedLocked() {
 		return
 	}
-	n.waitingShrunk = make(chan struct{}, 1)
+	n.drainProgress = make(chan struct{}, 1)
 	timer := time.NewTimer(d)
 	defer timer.Stop()
-	for len(n.waiting) > 0 {
-		shrunk := n.waitingShrunk
+	for !n.drainedLocked() {
+		progress := n.drainProgress
 		n.unlock()
 		select {
-		case <-shrunk:
+		case <-progress:
 			n.mu.Lock()
 		case <-timer.C:
 			n.mu.Lock()
-			n.waitingShrunk = nil
+			n.log.Debug("closing with pipes still on their way through this node",
+				"waiting_nodes", len(n.waiting), "proxies", n.ports.ProxyCount())
+			n.drainProgress = nil
 			return
 		}
 	}
-	n.waitingShrunk = nil
+	n.drainProgress = nil
 }
 
-// waitingShrunkLocked wakes a Close waiting for the waiting events to go.
-func (n *Node) waitingShrunkLocked() {
+// drainedLocked reports whether nothing is on its way through the node.
+func (n *Node) drainedLocked() bool {
+	return len(n.waiting) == 0 && n.ports.ProxyCount() == 0
+}
+
+// drainedNowLocked wakes a Close waiting for the node to drain.
+func (n *Node) drainedNowLocked() {
 	select {
-	case n.waitingShrunk <- struct{}{}:
+	case n.drainProgress <- struct{}{}:
 	default:
 	}
 }

@@ -20,8 +20,12 @@ func (l *link) markDueLocked() {
 // unlock releases n.mu and then writes the frames queued under it, and
 // then calls the functions armed with MessagePipe.Notify that fired under
 // it. Every n.mu.Lock is paired with unlock, so that none waits for a
-// later one.
+// later one. While Close waits for the node to drain, the unlock after
+// which it has drained wakes it.
 func (n *Node) unlock() {
+	if n.drainProgress != nil && n.drainedLocked() {
+		n.drainedNowLocked()
+	}
 	first, rest := n.takeNotifiesLocked()
 	defer runNotifies(first, rest)
 	switch len(n.due) {
