@@ -2,21 +2,19 @@ package mage
 
 import (
 	"crypto/rand"
-	"encoding/hex"
 	"sync"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
 
+	"github.com/mage-ipc/mage/mage/internal/names"
 	"github.com/mage-ipc/mage/mage/internal/ports"
 	"github.com/mage-ipc/mage/mage/internal/wire"
 )
 
-// NodeName is the random 128-bit name of a node.
-type NodeName [16]byte
-
-// String returns the name in hex.
-func (n NodeName) String() string { return hex.EncodeToString(n[:]) }
+// NodeName is the random 128-bit name of a node. Its String is the name in
+// hex, as every log and error of the runtime spells it.
+type NodeName = names.NodeName
 
 // Limits bound what one message may carry, and everything another node can
 // make this one hold: frames, time, queues, descriptors, memory. The

@@ -1,28 +1,19 @@
 package ports
 
 import (
-	"encoding/hex"
 	"fmt"
 	"io"
+
+	"github.com/mage-ipc/mage/mage/internal/names"
 )
 
-// NodeName names a node (one process). The zero value names no node.
-type NodeName [16]byte
+// NodeName names a node (one process); the type is shared with the
+// runtime and the codec. The zero value names no node.
+type NodeName = names.NodeName
 
-// PortName names a port on its node. The zero value names no port.
-type PortName [16]byte
-
-// String returns the first 8 hex digits, enough to tell names apart in logs.
-func (n NodeName) String() string { return hex.EncodeToString(n[:4]) }
-
-// String returns the first 8 hex digits, enough to tell names apart in logs.
-func (p PortName) String() string { return hex.EncodeToString(p[:4]) }
-
-// IsZero reports whether n is the zero (invalid) name.
-func (n NodeName) IsZero() bool { return n == NodeName{} }
-
-// IsZero reports whether p is the zero (invalid) name.
-func (p PortName) IsZero() bool { return p == PortName{} }
+// PortName names a port on its node; the type is shared with the runtime
+// and the codec. The zero value names no port.
+type PortName = names.PortName
 
 // Address is where a port lives.
 type Address struct {

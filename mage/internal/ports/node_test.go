@@ -318,10 +318,10 @@ func TestBadRemoteEvents(t *testing.T) {
 
 func TestNamesAndEnums(t *testing.T) {
 	n := NodeName{0xde, 0xad, 0xbe, 0xef, 1}
-	if n.String() != "deadbeef" {
+	if n.String() != "deadbeef010000000000000000000000" {
 		t.Fatalf("NodeName.String %q", n.String())
 	}
-	if (PortName{0x01, 0x02, 0x03, 0x04}).String() != "01020304" {
+	if (PortName{0x01, 0x02, 0x03, 0x04}).String() != "01020304000000000000000000000000" {
 		t.Fatal("PortName.String")
 	}
 	for r, want := range map[CloseReason]string{ReasonNone: "none", ReasonPeerClosed: "peer closed", ReasonNodeLost: "node lost", 9: "CloseReason(9)"} {
@@ -330,7 +330,7 @@ func TestNamesAndEnums(t *testing.T) {
 		}
 	}
 	err := portErr("send", PortName{1}, ErrPeerClosed)
-	if err.Error() != "ports: send 01000000: peer closed" {
+	if err.Error() != "ports: send 01000000000000000000000000000000: peer closed" {
 		t.Fatalf("PortError text %q", err.Error())
 	}
 }

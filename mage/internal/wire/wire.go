@@ -1,8 +1,9 @@
 package wire
 
 import (
-	"encoding/hex"
 	"strconv"
+
+	"github.com/mage-ipc/mage/mage/internal/names"
 )
 
 // The numbers of the wire format. docs/protocol.md explains each one; a test
@@ -234,25 +235,13 @@ func (t FrameType) String() string {
 	return "FrameType(" + strconv.Itoa(int(t)) + ")"
 }
 
-// NodeName is the random 128-bit name of a node. The zero name is never a
-// valid node.
-type NodeName [NameSize]byte
+// NodeName is the random 128-bit name of a node, the type the runtime and
+// the ports layer use too. The zero name is never a valid node.
+type NodeName = names.NodeName
 
-// IsZero reports whether n is the zero name.
-func (n NodeName) IsZero() bool { return n == NodeName{} }
-
-// String returns n in hex.
-func (n NodeName) String() string { return hex.EncodeToString(n[:]) }
-
-// PortName is the random 128-bit name of a port. The zero name is never a
-// valid port.
-type PortName [NameSize]byte
-
-// IsZero reports whether p is the zero name.
-func (p PortName) IsZero() bool { return p == PortName{} }
-
-// String returns p in hex.
-func (p PortName) String() string { return hex.EncodeToString(p[:]) }
+// PortName is the random 128-bit name of a port, the type the runtime and
+// the ports layer use too. The zero name is never a valid port.
+type PortName = names.PortName
 
 // align rounds n up to a multiple of Alignment.
 func align(n int) int { return (n + Alignment - 1) &^ (Alignment - 1) }
