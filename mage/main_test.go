@@ -209,7 +209,7 @@ func childProcessPeer(t testing.TB, parent *mage.Node, role string, p mage.Messa
 		t.Fatal(err)
 	}
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), childRoleEnv+"="+role)
+	cmd.Env = append(os.Environ(), childRoleEnv+"="+role, "GORACE=atexit_sleep_ms=0")
 	cmd.ExtraFiles = []*os.File{theirs}
 	var stderr strings.Builder
 	cmd.Stderr = &stderr

@@ -153,7 +153,7 @@ func startChild(t *testing.T, node *mage.Node, role string, p mage.MessagePipe) 
 		t.Fatal(err)
 	}
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), childRoleEnv+"="+role)
+	cmd.Env = append(os.Environ(), childRoleEnv+"="+role, "GORACE=atexit_sleep_ms=0")
 	cmd.ExtraFiles = []*os.File{theirs}
 	var stderr strings.Builder
 	cmd.Stderr = &stderr

@@ -89,7 +89,7 @@ func newHarness(t *testing.T) *harness {
 
 func selfCommand(env ...string) *exec.Cmd {
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), env...)
+	cmd.Env = append(append(os.Environ(), env...), "GORACE=atexit_sleep_ms=0")
 	return cmd
 }
 
