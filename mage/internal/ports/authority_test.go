@@ -172,7 +172,7 @@ func TestReorderWindow(t *testing.T) {
 	}
 	err := n[0].AcceptEvent(n[1].Name(), UserEvent{Target: a, Seq: 9, Body: "beyond"})
 	requireErr(t, err, ErrOutsideWindow)
-	if q := len(n[0].ports[a].queue); q != 1 {
+	if q := n[0].ports[a].queue.len(); q != 1 {
 		t.Fatalf("queue holds %d messages, want 1", q)
 	}
 	if len(tn.dropped) != 0 {

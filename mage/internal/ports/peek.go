@@ -11,7 +11,7 @@ func (n *Node) PeekMessage(name PortName) (body any, ports int, ok bool, err err
 	if err != nil {
 		return nil, 0, false, err
 	}
-	m, ok := p.queue[p.nextRecv]
+	m, ok := p.queue.get(p.nextRecv)
 	if !ok {
 		return nil, 0, false, nil
 	}
@@ -31,12 +31,12 @@ func (n *Node) Unread(name PortName, bodies []any) error {
 	if uint64(len(bodies)) >= p.nextRecv {
 		return portErr("unread", name, fmt.Errorf("%d messages given back, but only %d were taken", len(bodies), p.nextRecv-1))
 	}
-	if p.queue == nil {
-		p.queue = map[uint64]queuedMessage{}
+	if p.queue == nil && len(bodies) > 0 {
+		p.queue = &seqQueue{}
 	}
 	for i := len(bodies) - 1; i >= 0; i-- {
 		p.nextRecv--
-		p.queue[p.nextRecv] = queuedMessage{seq: p.nextRecv, body: bodies[i]}
+		p.queue.put(queuedMessage{seq: p.nextRecv, body: bodies[i]})
 	}
 	if len(bodies) > 0 {
 		n.markChanged(name)

@@ -1,7 +1,5 @@
 package ports
 
-import "slices"
-
 type portState uint8
 
 const (
@@ -41,7 +39,7 @@ type port struct {
 	// nextRecv that has not arrived, so [nextRecv, nextMissing) is queued.
 	nextRecv    uint64
 	nextMissing uint64
-	queue       map[uint64]queuedMessage
+	queue       *seqQueue // nil until the first message
 	// lastRecv: see peerClosed.
 	lastRecv uint64
 
@@ -198,18 +196,17 @@ func newPort(name PortName, peer Address, nextSend, nextRecv uint64) *port {
 // enqueue stores m, which the caller has checked is new and in range.
 func (p *port) enqueue(m queuedMessage) {
 	if p.queue == nil {
-		p.queue = map[uint64]queuedMessage{}
+		p.queue = &seqQueue{}
 	}
-	p.queue[m.seq] = m
-	for p.queued(p.nextMissing) {
+	p.queue.put(m)
+	for p.queue.has(p.nextMissing) {
 		p.nextMissing++
 	}
 }
 
 // queued reports whether message seq waits in the queue.
 func (p *port) queued(seq uint64) bool {
-	_, ok := p.queue[seq]
-	return ok
+	return p.queue.has(seq)
 }
 
 // has reports whether seq was already received (taken, forwarded or queued).
@@ -220,11 +217,10 @@ func (p *port) has(seq uint64) bool {
 // next removes and returns the message to release now; ok is false when it
 // has not arrived.
 func (p *port) next() (m queuedMessage, ok bool) {
-	m, ok = p.queue[p.nextRecv]
+	m, ok = p.queue.take(p.nextRecv)
 	if !ok {
 		return queuedMessage{}, false
 	}
-	delete(p.queue, p.nextRecv)
 	p.nextRecv++
 	return m, true
 }
@@ -232,25 +228,10 @@ func (p *port) next() (m queuedMessage, ok bool) {
 // takeAbove removes and returns, in sequence order, the queued messages
 // after seq.
 func (p *port) takeAbove(seq uint64) []queuedMessage {
-	var out []queuedMessage
-	for s, m := range p.queue {
-		if s > seq {
-			out = append(out, m)
-			delete(p.queue, s)
-		}
-	}
+	out := p.queue.takeAbove(seq)
 	if p.nextMissing > seq+1 {
 		p.nextMissing = max(seq+1, p.nextRecv)
 	}
-	slices.SortFunc(out, func(a, b queuedMessage) int {
-		switch {
-		case a.seq < b.seq:
-			return -1
-		case a.seq > b.seq:
-			return 1
-		}
-		return 0
-	})
 	return out
 }
 

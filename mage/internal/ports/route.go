@@ -254,7 +254,7 @@ func (n *Node) carriesPeerOf(a, p *port) bool {
 	for len(stack) > 0 {
 		cur := stack[len(stack)-1]
 		stack = stack[:len(stack)-1]
-		for _, m := range cur.queue {
+		for m := range cur.queue.all() {
 			for _, name := range m.ports {
 				c := n.ports[name]
 				if c == nil || c.state != stateReceiving {
