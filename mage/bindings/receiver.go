@@ -191,8 +191,9 @@ func (r *Receiver) SetDispatchInline(on bool) { r.inline.Store(on) }
 // returns (it copies what it keeps), and the request's payload, which they
 // are part of, then goes back to the process's buffers for a later message
 // to be read into (mage.Message.Release). Off (the default), the bytes are
-// the implementation's to keep, and a request that carries any is never
-// given back. A one-way stream of large bytes arguments needs it on to run
+// the implementation's to keep (a short one, of up to
+// mage.MaxInlinePayload bytes, as a copy: see Decoder.ReadBytes), and a
+// request from which any was lent is never given back. A one-way stream of large bytes arguments needs it on to run
 // without making a fresh buffer per message. A reply's results may be
 // returned from the arguments (an echo): they are encoded before the
 // request goes back. The change applies from the next request.
@@ -344,6 +345,7 @@ func (r *Receiver) handle(m *mage.Message) error {
 		r.dec = new(Decoder)
 	}
 	r.dec.reset(m, off, r.desc, false, r)
+	r.dec.borrowed = r.borrowed.Load()
 	var reply *Encoder
 	if md.HasReply {
 		call := aheadCall{id: m.RequestID, active: true}
@@ -351,7 +353,7 @@ func (r *Receiver) handle(m *mage.Message) error {
 			left := time.Duration(binary.LittleEndian.Uint64(m.Payload))
 			ctx, call.cancel = context.WithTimeout(ctx, left)
 		} else {
-			call.mc = &methodContext{}
+			call.mc = newMethodContext()
 			ctx = call.mc
 		}
 		reply, err = r.run(ctx, call, m)
@@ -622,8 +624,10 @@ func (r *Receiver) reply(m *mage.Message, e *Encoder) error {
 	err := r.pipe.WriteMessage(out)
 	if err != nil {
 		e.release()
+		return err
 	}
-	return err
+	e.sent()
+	return nil
 }
 
 // closing reports whether a write failed because the pipe is going away at

@@ -128,6 +128,7 @@ func (r *Remote) Send(method uint32, e *Encoder) error {
 		}
 		return r.writeError(method, err)
 	}
+	e.sent()
 	return nil
 }
 
@@ -225,6 +226,7 @@ func (r *Remote) Call(ctx context.Context, method uint32, e *Encoder, d *Decoder
 		}
 		return r.writeError(method, err)
 	}
+	e.sent()
 	select {
 	case res := <-pc.done:
 		if res.err != nil {
