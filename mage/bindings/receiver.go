@@ -23,8 +23,10 @@ type DispatchFunc func(ctx context.Context, method uint32, d *Decoder) (*Encoder
 // fingerprint, method ordinal, flags, payload) and hands it to the
 // generated dispatch function, one at a time, in order, sending the reply
 // of a method that has one. An idle Receiver holds no goroutine: it is
-// armed on its pipe (mage.MessagePipe.Notify), and a goroutine starts when
-// requests arrive and ends once they are handled. A request that fails validation never reaches
+// armed on its pipe (mage.MessagePipe.Notify), and when requests arrive
+// one of the process's serving goroutines, shared by every Receiver,
+// handles them and moves on (see servers.go: a serving goroutine with
+// nothing to do lingers for 5 ms, then ends). A request that fails validation never reaches
 // the implementation: it is reported as a bad message, the pipe is
 // closed and the Receiver stops.
 //
@@ -164,10 +166,11 @@ func NewReceiver(p mage.MessagePipe, desc *InterfaceDescriptor, dispatch Dispatc
 func (r *Receiver) Descriptor() *InterfaceDescriptor { return r.desc }
 
 // wake is armed on the pipe with Notify while the Receiver is idle: a
-// request (or the pipe's end) has arrived, so a goroutine is started to
-// serve what is queued. It runs on the goroutine that made the pipe ready,
-// so it only starts one; if one is serving already, it tells it to look
-// again before it goes idle.
+// request (or the pipe's end) has arrived, so one of the process's serving
+// goroutines (servers: one lingering from earlier work, else a new one)
+// serves what is queued. It runs on the goroutine that made the pipe
+// ready, so it only hands the work over; if a goroutine is serving already,
+// it tells it to look again before it goes idle.
 func (r *Receiver) wake() {
 	r.mu.Lock()
 	if r.serving {
@@ -186,7 +189,7 @@ func (r *Receiver) wake() {
 		r.serve()
 		return
 	}
-	go serve()
+	servers.run(serve)
 }
 
 // rootContext returns the Receiver's context (see Receiver.ctx), making
