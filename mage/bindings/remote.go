@@ -294,6 +294,9 @@ func (r *Remote) forget(id uint64) bool {
 // returns the implementation's error.
 func (r *Remote) openReply(m *mage.Message, d *Decoder) error {
 	d.reset(m, 1, r.desc, true, r)
+	// Finish gives m back (a pooled message may serve another at once):
+	// what is needed of it afterwards is read now.
+	method := m.Method
 	if len(m.Payload) == 0 {
 		d.fail("empty reply payload")
 		return d.Finish()
@@ -306,7 +309,7 @@ func (r *Remote) openReply(m *mage.Message, d *Decoder) error {
 		if err := d.Finish(); err != nil {
 			return err
 		}
-		return &RemoteError{Method: r.desc.MethodName(m.Method), Message: text}
+		return &RemoteError{Method: r.desc.MethodName(method), Message: text}
 	case replyCodedError:
 		code := Code(d.ReadInt32())
 		text := d.ReadString()
