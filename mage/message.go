@@ -159,8 +159,30 @@ func (m *Message) owner() *messageBlock {
 // does not put it in twice (one after that is the caller's error: see
 // Release).
 func (b *messageBlock) recycle() {
+	if poisonRecycled {
+		b.poison()
+		return
+	}
 	b.m = Message{}
 	messagePool.Put(b)
+}
+
+// poisonedHeader is what every header field of a message given back reads
+// as in a race-enabled build.
+const poisonedHeader = 0xdead_beef
+
+// poison marks the block's message as given back instead of pooling it,
+// in race-enabled builds (see poisonRecycled): code that reads a message
+// after Release, or after WriteMessage sent it, then reads a header that
+// no message has and an empty payload, every time, rather than the zeroes
+// or another message's values it would read from a reused block; and the
+// small payload's bytes are overwritten. The block is left to the garbage
+// collector.
+func (b *messageBlock) poison() {
+	b.m = Message{Interface: poisonedHeader, Method: poisonedHeader, Flags: poisonedHeader, RequestID: poisonedHeader}
+	for i := range b.buf {
+		b.buf[i] = 0xdb
+	}
 }
 
 // NewMessage returns a Message with a Payload of n bytes, with any
