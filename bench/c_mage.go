@@ -53,25 +53,27 @@ func (c *typedClient) push(p []byte) error  { return c.r.Push(p) }
 func (c *typedClient) sync() (int64, error) { return c.r.Sync(c.ctx) }
 
 // pipeClient writes and reads Messages on a MessagePipe, the way a program
-// that moves large messages is meant to: WriteMessage owns what it is
-// given, so a round trip sends the payload that came back from the
-// previous one, and each push fills a payload from mage.NewPayload (a
-// buffer an earlier push left once written, when one is free), which its
-// reader gives back with Message.Release.
+// that cares for its allocations is meant to: WriteMessage owns what it is
+// given, so a round trip sends the message that came back from the
+// previous one, and each push fills a message from mage.NewMessage (a
+// pooled Message, with a small payload in its own block and a large one
+// from mage.NewPayload, a buffer an earlier push left once written, when
+// one is free), which its reader gives back with Message.Release.
 type pipeClient struct {
 	ctx  context.Context
 	p    mage.MessagePipe
-	echo []byte
+	echo *mage.Message
 }
 
 func (c *pipeClient) call(p []byte) error {
-	payload := c.echo
-	if len(payload) != len(p) {
-		payload = make([]byte, len(p))
-		copy(payload, p)
+	m := c.echo
+	if m == nil || len(m.Payload) != len(p) {
+		m = mage.NewMessage(len(p))
+		copy(m.Payload, p)
 	}
 	c.echo = nil
-	if err := c.p.WriteMessage(&mage.Message{Method: pipeEcho, Payload: payload}); err != nil {
+	m.Method = pipeEcho
+	if err := c.p.WriteMessage(m); err != nil {
 		return err
 	}
 	m, err := nextMessage(c.ctx, c.p)
@@ -81,24 +83,28 @@ func (c *pipeClient) call(p []byte) error {
 	if m.Method != pipeEcho || len(m.Payload) != len(p) {
 		return fmt.Errorf("%w: echo of %d bytes came back as method %d with %d", errMagePipe, len(p), m.Method, len(m.Payload))
 	}
-	c.echo = m.Payload
+	c.echo = m
 	return nil
 }
 
 func (c *pipeClient) push(p []byte) error {
-	payload := mage.NewPayload(len(p))
-	copy(payload, p)
-	return c.p.WriteMessage(&mage.Message{Method: pipePush, Payload: payload})
+	m := mage.NewMessage(len(p))
+	copy(m.Payload, p)
+	m.Method = pipePush
+	return c.p.WriteMessage(m)
 }
 
 func (c *pipeClient) sync() (int64, error) {
-	if err := c.p.WriteMessage(&mage.Message{Method: pipeSync}); err != nil {
+	m := mage.NewMessage(0)
+	m.Method = pipeSync
+	if err := c.p.WriteMessage(m); err != nil {
 		return 0, err
 	}
 	m, err := nextMessage(c.ctx, c.p)
 	if err != nil {
 		return 0, err
 	}
+	defer m.Release()
 	if m.Method != pipeSync || len(m.Payload) != 8 {
 		return 0, fmt.Errorf("%w: sync answered by method %d with %d bytes", errMagePipe, m.Method, len(m.Payload))
 	}

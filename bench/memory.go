@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"runtime"
 	"strconv"
+	"time"
 
 	"github.com/mage-ipc/mage/bench/benchmagen"
 	"github.com/mage-ipc/mage/mage"
@@ -18,6 +19,10 @@ const (
 	idleReceiver = "receiver" // a pipe with a Receiver bound to one end
 	idleRemote   = "remote"   // a Remote and a Receiver, after one call
 )
+
+// idleServerLinger is more than the bindings' serving goroutines linger
+// with nothing to do (5 ms).
+const idleServerLinger = 20 * time.Millisecond
 
 // maxIdlePipes bounds the idle command's count.
 const maxIdlePipes = 100000
@@ -46,7 +51,11 @@ func idleHandler(args []string) (string, error) {
 // It collects four times: the payload buffers mage keeps for reuse
 // (mage.NewPayload) are dropped after two collections unused, and the
 // bytes the earlier workloads left there must be gone from both readings.
+// Before that it waits out the bindings' serving goroutines, which linger
+// 5 ms after their last request (bindings/servers.go), so that neither
+// reading counts one that the other does not.
 func settledMemory() (int64, int) {
+	time.Sleep(idleServerLinger)
 	for range 4 {
 		runtime.GC()
 	}

@@ -27,7 +27,7 @@ func (l Limits) channelOptions() channel.Options {
 		DeferDirectWrite: true,
 		// handleUser copies a small payload into the Message's own
 		// allocation (newReceivedMessage).
-		LendPayloadsUpTo: inlinePayload,
+		LendPayloadsUpTo: MaxInlinePayload,
 	}
 }
 

@@ -9,11 +9,14 @@
 // Separate pipes have no order between them.
 //
 // WriteMessage takes ownership of a Message, payload included, and a
-// Message that ReadMessage returns is the reader's. Large payloads (16 KiB
-// or more) can be reused rather than made afresh for every message: a
+// Message that ReadMessage returns is the reader's. Messages and their
+// buffers can be reused rather than made afresh for every message: a
 // reader gives a message back with Message.Release once done with it, and
-// a writer takes its payload buffers from NewPayload. Both go through one
-// bounded cache per process (payloads.go).
+// a writer takes its messages from NewMessage (a pooled Message with room
+// for a payload of up to MaxInlinePayload bytes in its own block:
+// message.go) and large payload buffers (16 KiB or more) from NewPayload
+// (one bounded cache per process: payloads.go). A pooled message the node
+// has sent to another process goes back to the pool by itself.
 //
 // Every process has one Node (see DefaultNode) with a random 128-bit name.
 // Nodes are joined by Unix-domain sockets with Connect; pipes whose both ends

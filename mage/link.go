@@ -493,6 +493,10 @@ func (l *link) sendUserLocked(e ports.UserEvent) {
 	// written from the message itself, which the sender gave up.
 	// A failure means the channel is dying, as in sendFrameLocked.
 	_ = l.ch.SendUser(&u, fds)
+	// The message is dead now: its sender gave it up, SendUser copied a
+	// small payload into the queue (the channel holds a large one on its
+	// own) and the ports layer let go of it with the event.
+	recycleSent(m)
 	l.markDueLocked()
 }
 

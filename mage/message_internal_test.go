@@ -6,11 +6,11 @@ import (
 )
 
 // TestNewReceivedMessage: a payload the channel lends (at most
-// inlinePayload bytes) is copied into the Message's own allocation, one
+// MaxInlinePayload bytes) is copied into the Message's own allocation, one
 // allocation in all, sharing nothing with the reader's buffer; a longer one
 // is the message's already and is kept as it is.
 func TestNewReceivedMessage(t *testing.T) {
-	lent := bytes.Repeat([]byte{7}, inlinePayload)
+	lent := bytes.Repeat([]byte{7}, MaxInlinePayload)
 	var m *Message
 	if allocs := testing.AllocsPerRun(100, func() { m = newReceivedMessage(lent) }); allocs != 1 {
 		t.Fatalf("a message with a lent payload takes %.1f allocations, want 1", allocs)
@@ -25,7 +25,7 @@ func TestNewReceivedMessage(t *testing.T) {
 	if m.Payload[0] != 7 {
 		t.Fatal("the message's payload changed with the reader's buffer")
 	}
-	owned := make([]byte, inlinePayload+1)
+	owned := make([]byte, MaxInlinePayload+1)
 	if got := newReceivedMessage(owned); &got.Payload[0] != &owned[0] {
 		t.Fatal("an owned payload was copied")
 	}

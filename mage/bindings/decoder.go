@@ -44,6 +44,9 @@ type Decoder struct {
 	// pipe by a Remote or Receiver and handed to no one else: ReadBytes
 	// then returns slices of its payload instead of copies.
 	owned bool
+	// borrowed is set for a Receiver's request under SetBorrowedBytes:
+	// bytes are lent only until the method returns, however short.
+	borrowed bool
 	// lent is set once ReadBytes returned part of the owned payload: the
 	// payload is then the implementation's (or the caller's), and is
 	// given back only if they borrowed it (release).
@@ -186,20 +189,29 @@ func (d *Decoder) ReadString() string {
 }
 
 // ReadBytes reads bytes; empty bytes read as nil. The slice is the
-// caller's and shares memory with no other value: for a message a Remote
-// or Receiver read, it is that part of the received payload itself (the
-// message is theirs and no one else's, so no copy is needed), with its
-// capacity cut at its end (so that keeping it keeps that payload's memory
-// alive, and the payload is then never reused); for a Decoder from
-// NewDecoder, whose message is the caller's, a copy. A Receiver with
-// SetBorrowedBytes lends it only until the method returns.
+// caller's and shares memory with no other value:
+//
+//   - A value of at most mage.MaxInlinePayload bytes is a copy (one
+//     allocation, the slice returned), so that the message it came in,
+//     whose pooled block holds such a payload, can go back to the pool
+//     once every value has been read (Finish).
+//   - A longer value of a message a Remote or Receiver read is that part
+//     of the received payload itself (the message is theirs and no one
+//     else's, so no copy is needed), with its capacity cut at its end; the
+//     payload is then the caller's to keep, and never reused.
+//   - For a Decoder from NewDecoder, whose message is the caller's, every
+//     value is a copy.
+//
+// A Receiver with SetBorrowedBytes lends every bytes argument, short ones
+// too, only until the method returns: no copy, and the request goes back
+// once the reply is encoded.
 func (d *Decoder) ReadBytes() []byte {
 	n := d.ReadLen(1)
 	b := d.take(n)
 	if len(b) == 0 {
 		return nil
 	}
-	if d.owned {
+	if d.owned && (d.borrowed || len(b) > mage.MaxInlinePayload) {
 		d.lent = true
 		return b[:len(b):len(b)]
 	}
@@ -264,13 +276,15 @@ func (d *Decoder) ReadHandle() *os.File {
 // every attached pipe and handle read. On any problem it closes the
 // message's pipes and handles, reports the bad message (closing the pipe it
 // came on), and returns an error matching ErrBadMessage. It reports once,
-// however often it is called. On success, the message of a Remote's or
-// Receiver's Decoder from which ReadBytes lent nothing goes back to the
-// process's buffers (every value read from it is a copy, or a pipe or
-// file that is its reader's now), so that a large payload is reused.
+// however often it is called. On success, a reply a Remote read from
+// which ReadBytes lent nothing goes back to the process (Message.Release:
+// every value read from it is a copy, or a pipe or file that is its
+// reader's now), so that its pooled block and a large payload are reused.
+// A Receiver's request goes back later, once the Receiver is done with it
+// (its reply sent, which names the request), not here.
 func (d *Decoder) Finish() error {
 	err := d.finish()
-	if err == nil {
+	if err == nil && d.reply {
 		d.release(false)
 	}
 	return err

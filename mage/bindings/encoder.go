@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"os"
+	"sync"
 
 	"github.com/mage-ipc/mage/mage"
 )
@@ -17,7 +18,10 @@ import (
 // Write methods never fail on the spot: the first problem is kept and
 // reported by the Remote that sends the message, which then closes every
 // pipe and file written so far (an Encoder consumes what it is given).
-// An Encoder is used by one goroutine and sent once.
+// An Encoder is used by one goroutine and sent once: Remote.Send,
+// Remote.Call and the Receiver that a method returns it to consume it, and
+// once its message is written the Encoder goes back to a pool for a later
+// message, so it must not be used again (nor kept).
 type Encoder struct {
 	// buf is the payload from start on. A request's Encoder keeps
 	// timeoutSize bytes free before start, where Remote.Call writes the
@@ -28,25 +32,18 @@ type Encoder struct {
 	pipes   []mage.MessagePipe
 	handles []*os.File
 	err     error
-	// msg is the message that will carry the payload, allocated with the
-	// Encoder (see encoderBlock).
+	// msg is the message that will carry the payload: a pooled one
+	// (mage.NewMessage), whose block holds a small payload too.
 	msg *mage.Message
 }
 
-// inlineEncoded is the largest buffer (timeout included) an Encoder keeps
-// in its own allocation.
-const inlineEncoded = timeoutSize + 64
-
-// encoderBlock is an Encoder, the Message that will carry what it encodes,
-// and room for a small payload, in one allocation: a small call costs one
-// allocation for all three. The Message and the payload leave with
-// WriteMessage, which takes ownership of them; the Encoder is not used
-// after that, so nothing in the block is ever reused.
-type encoderBlock struct {
-	e      Encoder
-	msg    mage.Message
-	inline [inlineEncoded]byte
-}
+// encoderPool recycles Encoders. An Encoder goes back once the message it
+// built has been written (WriteMessage took the message and payload, and
+// the Encoder holds nothing else the caller can still see: Send, Call and
+// a Receiver's reply consume it, so the generated code and any caller that
+// follows their contract never touch it again). One whose message was not
+// written is left to the garbage collector.
+var encoderPool = sync.Pool{New: func() any { return new(Encoder) }}
 
 // reusedEncoded is the shortest buffer an Encoder takes from the
 // process's payload buffers (mage.NewPayload), which reuse the buffers of
@@ -56,22 +53,33 @@ type encoderBlock struct {
 const reusedEncoded = 16 << 10
 
 // newEncoder returns an Encoder whose buffer has length n and room for
-// size more bytes.
+// size more bytes. A small one (up to mage.MaxInlinePayload in all, the
+// timeout included) encodes into its pooled message's own block: a small
+// call costs no allocation once the pools are warm.
 func newEncoder(n, size int) *Encoder {
-	b := &encoderBlock{}
-	b.e.msg = &b.msg
-	switch {
-	case n+size <= inlineEncoded:
-		b.e.buf = b.inline[:n]
-	case n+size >= reusedEncoded:
+	e := encoderPool.Get().(*Encoder)
+	if n+size <= mage.MaxInlinePayload {
+		e.msg = mage.NewMessage(n)
+		e.buf = e.msg.Payload
+		return e
+	}
+	e.msg = mage.NewMessage(0)
+	if n+size >= reusedEncoded {
 		// A buffer of exactly the estimated length, so that the next
 		// message of that length finds this one once it is written (the
 		// process's buffers are matched by length).
-		b.e.buf = mage.NewPayload(n + size)[:n]
-	default:
-		b.e.buf = make([]byte, n, n+size)
+		e.buf = mage.NewPayload(n + size)[:n]
+	} else {
+		e.buf = make([]byte, n, n+size)
 	}
-	return &b.e
+	return e
+}
+
+// sent returns the Encoder to encoderPool once WriteMessage has taken the
+// message it built.
+func (e *Encoder) sent() {
+	*e = Encoder{}
+	encoderPool.Put(e)
 }
 
 // NewEncoder returns an Encoder for a request whose payload is about size
@@ -94,11 +102,12 @@ func (e *Encoder) message(iface, method, flags uint32, id uint64) *mage.Message 
 	m := e.msg
 	if m == nil {
 		m = &mage.Message{} // an Encoder made as a literal (tests)
+		e.msg = m
 	}
-	*m = mage.Message{
-		Interface: iface, Method: method, Flags: flags, RequestID: id,
-		Payload: e.payload(), Pipes: e.pipes, Handles: e.handles,
-	}
+	// Field by field: assigning a whole Message would clear what makes a
+	// pooled one pooled.
+	m.Interface, m.Method, m.Flags, m.RequestID = iface, method, flags, id
+	m.Payload, m.Pipes, m.Handles = e.payload(), e.pipes, e.handles
 	return m
 }
 

@@ -12,16 +12,18 @@ import (
 const idlePipes = 5000
 
 // Bounds on the live heap an idle pipe adds, both ends on a fresh node,
-// its maps counted. They sit about 12% above what the pipes cost when
-// they were set (pipe alone 787 bytes, with a bound Receiver 1010), and
+// its maps counted. They sit about 11% above what the pipes cost when
+// they were set (pipe alone 787 bytes, with a bound Receiver 866), and
 // well below what they cost before each port kept the state only moved
-// ports, proxies and vouching use apart (1383 and 2102), and before the
+// ports, proxies and vouching use apart (1383 and 2102), before the
 // Receiver made its context, channels and method values when first
 // needed and packed its fields into a smaller allocation (with a
-// Receiver 1506, then 1154): going back fails.
+// Receiver 1506, then 1154, then 1010), and before an idle Receiver was
+// a 64-byte record with the rest made when it first serves (1010):
+// going back fails.
 const (
 	maxIdlePipeBytes         = 880
-	maxIdleReceiverPipeBytes = 1130
+	maxIdleReceiverPipeBytes = 960
 )
 
 // idleBytesPerPipe makes idlePipes pipes on a fresh node, binding a

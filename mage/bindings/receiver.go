@@ -23,8 +23,10 @@ type DispatchFunc func(ctx context.Context, method uint32, d *Decoder) (*Encoder
 // fingerprint, method ordinal, flags, payload) and hands it to the
 // generated dispatch function, one at a time, in order, sending the reply
 // of a method that has one. An idle Receiver holds no goroutine: it is
-// armed on its pipe (mage.MessagePipe.Notify), and a goroutine starts when
-// requests arrive and ends once they are handled. A request that fails validation never reaches
+// armed on its pipe (mage.MessagePipe.Notify), and when requests arrive
+// one of the process's serving goroutines, shared by every Receiver,
+// handles them and moves on (see servers.go: a serving goroutine with
+// nothing to do lingers for 5 ms, then ends). A request that fails validation never reaches
 // the implementation: it is reported as a bad message, the pipe is
 // closed and the Receiver stops.
 //
@@ -36,10 +38,59 @@ type DispatchFunc func(ctx context.Context, method uint32, d *Decoder) (*Encoder
 // until Unbind: while it does, the pipe cannot be sent away
 // (mage.ErrPipeBound).
 type Receiver struct {
+	// An idle Receiver is this record alone, 64 bytes: what it needs to
+	// wake, and the flags its setters write. Everything a Receiver needs
+	// once it serves, stops or is asked for its state is in receiverState,
+	// made then (stateLocked), so that an idle pipe with a bound Receiver
+	// costs little more than the pipe.
 	pipe     mage.MessagePipe
 	desc     *InterfaceDescriptor
 	dispatch DispatchFunc
+	// wakeFn is r.wake, made once by NewReceiver (a method value made at
+	// each use is an allocation).
+	wakeFn func()
 
+	// mu guards serving, woken, the pointer to receiverState and the
+	// fields of receiverState said to be under it.
+	mu sync.Mutex
+	// flags holds flagQuit, set by the first Close or Unbind to stop
+	// serving (under mu, read anywhere), flagInline, set by
+	// SetDispatchInline, and flagBorrowed, by SetBorrowedBytes.
+	flags atomic.Uint32
+	// serving is true while a goroutine serves the pipe (serve), and from
+	// Close or Unbind on; woken is set when wake fires while it does, so
+	// that it reads again before going idle.
+	serving, woken bool
+
+	// receiverState is nil until the Receiver first serves, stops, or is
+	// asked for its state; from then on it is never nil. Its fields are
+	// promoted, so r.dec is r.receiverState.dec: code that runs only once
+	// it exists (serving, stopping) reads them as the Receiver's own.
+	*receiverState
+}
+
+// Bits of Receiver.flags.
+const (
+	flagQuit uint32 = 1 << iota
+	flagInline
+	flagBorrowed
+)
+
+// flag reports whether bit f of r.flags is set.
+func (r *Receiver) flag(f uint32) bool { return r.flags.Load()&f != 0 }
+
+// setFlag sets or clears bit f of r.flags.
+func (r *Receiver) setFlag(f uint32, on bool) {
+	if on {
+		r.flags.Or(f)
+	} else {
+		r.flags.And(^f)
+	}
+}
+
+// receiverState is the part of a Receiver that an idle one, never used,
+// does not need (see Receiver).
+type receiverState struct {
 	// dec is reused for every request, made for the first; only the
 	// serving goroutine touches it, or the method it starts while it waits.
 	dec *Decoder
@@ -49,11 +100,10 @@ type Receiver struct {
 	// pipe by Unbind, and dropped by Close.
 	backlog []*mage.Message
 
-	// wakeFn, serveFn and aheadFn are r.wake, r.serve and
-	// r.readAheadNotified, each made once, when first needed: a method
-	// value made at each use is an allocation. wakeFn is made by
-	// NewReceiver, serveFn by wake under mu, and aheadFn under aheadMu.
-	wakeFn, serveFn, aheadFn func()
+	// serveFn and aheadFn are r.serve and r.readAheadNotified, each made
+	// once, when first needed: serveFn by wake under mu, and aheadFn under
+	// aheadMu.
+	serveFn, aheadFn func()
 
 	// aheadMu guards ahead, and the backlog while a method runs: the
 	// serving goroutine and readAheadNotified, on the goroutines that
@@ -61,14 +111,8 @@ type Receiver struct {
 	aheadMu sync.Mutex
 	ahead   aheadCall
 
-	// quit is set by the first Close or Unbind to stop serving (under mu,
-	// read anywhere). inline is set by SetDispatchInline, borrowed by
-	// SetBorrowedBytes.
-	quit, inline, borrowed atomic.Bool
-
-	// mu guards the fields below. (The Receiver's fields are laid out so
-	// that an idle one fits a smaller allocation: its flags sit together.)
-	mu sync.Mutex
+	// The fields below are under Receiver.mu.
+	//
 	// err is why the Receiver stopped; nil while it runs.
 	err          error
 	onDisconnect func(error)
@@ -86,13 +130,21 @@ type Receiver struct {
 	disconnected bool
 	// unbinding is set by Unbind: serve lets the running method finish
 	// and reply, and leaves the pipe open.
-	unbinding bool
-	// serving is true while a goroutine serves the pipe (serve), and from
-	// Close or Unbind on; woken is set when wake fires while it does, so
-	// that it reads again before going idle.
-	serving, woken bool
-	cancelled      bool
-	hasStopped     bool
+	unbinding  bool
+	cancelled  bool
+	hasStopped bool
+}
+
+// stateLocked returns r's receiverState, making it on first use. r.mu is
+// held. Every path into the state's fields passes here first under r.mu
+// (wake before it starts serving, the root context's functions, Close,
+// Unbind and the getters), so that the goroutines that use them later see
+// it made.
+func (r *Receiver) stateLocked() *receiverState {
+	if r.receiverState == nil {
+		r.receiverState = &receiverState{}
+	}
+	return r.receiverState
 }
 
 // NewReceiver starts serving the interface desc describes on p, calling
@@ -114,10 +166,11 @@ func NewReceiver(p mage.MessagePipe, desc *InterfaceDescriptor, dispatch Dispatc
 func (r *Receiver) Descriptor() *InterfaceDescriptor { return r.desc }
 
 // wake is armed on the pipe with Notify while the Receiver is idle: a
-// request (or the pipe's end) has arrived, so a goroutine is started to
-// serve what is queued. It runs on the goroutine that made the pipe ready,
-// so it only starts one; if one is serving already, it tells it to look
-// again before it goes idle.
+// request (or the pipe's end) has arrived, so one of the process's serving
+// goroutines (servers: one lingering from earlier work, else a new one)
+// serves what is queued. It runs on the goroutine that made the pipe
+// ready, so it only hands the work over; if a goroutine is serving already,
+// it tells it to look again before it goes idle.
 func (r *Receiver) wake() {
 	r.mu.Lock()
 	if r.serving {
@@ -126,16 +179,17 @@ func (r *Receiver) wake() {
 		return
 	}
 	r.serving = true
+	r.stateLocked()
 	if r.serveFn == nil {
 		r.serveFn = r.serve
 	}
 	serve := r.serveFn
 	r.mu.Unlock()
-	if r.inline.Load() {
+	if r.flag(flagInline) {
 		r.serve()
 		return
 	}
-	go serve()
+	servers.run(serve)
 }
 
 // rootContext returns the Receiver's context (see Receiver.ctx), making
@@ -143,6 +197,7 @@ func (r *Receiver) wake() {
 func (r *Receiver) rootContext() context.Context {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	r.stateLocked()
 	if r.ctx == nil {
 		r.ctx, r.cancel = context.WithCancel(context.Background())
 		if r.cancelled {
@@ -157,6 +212,7 @@ func (r *Receiver) rootContext() context.Context {
 func (r *Receiver) cancelRoot() {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	r.stateLocked()
 	r.cancelled = true
 	if r.cancel != nil {
 		r.cancel()
@@ -167,6 +223,7 @@ func (r *Receiver) cancelRoot() {
 func (r *Receiver) rootCancelled() bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	r.stateLocked()
 	return r.cancelled
 }
 
@@ -183,7 +240,7 @@ func (r *Receiver) rootCancelled() bool {
 // reach it until it returns. The disconnect handler runs there too.
 // Requests are still handled one at a time, in order. Off by default; the change applies from the next request that
 // finds the Receiver idle.
-func (r *Receiver) SetDispatchInline(on bool) { r.inline.Store(on) }
+func (r *Receiver) SetDispatchInline(on bool) { r.setFlag(flagInline, on) }
 
 // SetBorrowedBytes makes the Receiver, when on, lend the bytes arguments of
 // each request to the implementation only until its method returns: the
@@ -191,12 +248,13 @@ func (r *Receiver) SetDispatchInline(on bool) { r.inline.Store(on) }
 // returns (it copies what it keeps), and the request's payload, which they
 // are part of, then goes back to the process's buffers for a later message
 // to be read into (mage.Message.Release). Off (the default), the bytes are
-// the implementation's to keep, and a request that carries any is never
-// given back. A one-way stream of large bytes arguments needs it on to run
+// the implementation's to keep (a short one, of up to
+// mage.MaxInlinePayload bytes, as a copy: see Decoder.ReadBytes), and a
+// request from which any was lent is never given back. A one-way stream of large bytes arguments needs it on to run
 // without making a fresh buffer per message. A reply's results may be
 // returned from the arguments (an echo): they are encoded before the
 // request goes back. The change applies from the next request.
-func (r *Receiver) SetBorrowedBytes(on bool) { r.borrowed.Store(on) }
+func (r *Receiver) SetBorrowedBytes(on bool) { r.setFlag(flagBorrowed, on) }
 
 // serve handles what is queued, then arms wake and returns, holding
 // nothing while the pipe is empty. Only one serve runs at a time (serving),
@@ -216,7 +274,7 @@ func (r *Receiver) serve() {
 			r.mu.Unlock()
 			continue
 		}
-		if r.quit.Load() {
+		if r.flag(flagQuit) {
 			// Close or Unbind found this goroutine serving, and left the
 			// stopping to it.
 			r.mu.Unlock()
@@ -283,7 +341,7 @@ func (r *Receiver) serveQueued() error {
 		return fmt.Errorf("%w: %w", ErrDisconnected, mage.ErrInvalidPipe)
 	}
 	for {
-		if r.quit.Load() {
+		if r.flag(flagQuit) {
 			return ErrReceiverClosed
 		}
 		m, err := r.pipe.ReadMessage()
@@ -299,7 +357,7 @@ func (r *Receiver) serveQueued() error {
 		// What was read ahead while m ran comes before the rest of the
 		// pipe.
 		for len(r.backlog) > 0 {
-			if r.quit.Load() {
+			if r.flag(flagQuit) {
 				return ErrReceiverClosed
 			}
 			next := r.backlog[0]
@@ -344,6 +402,7 @@ func (r *Receiver) handle(m *mage.Message) error {
 		r.dec = new(Decoder)
 	}
 	r.dec.reset(m, off, r.desc, false, r)
+	r.dec.borrowed = r.flag(flagBorrowed)
 	var reply *Encoder
 	if md.HasReply {
 		call := aheadCall{id: m.RequestID, active: true}
@@ -351,7 +410,7 @@ func (r *Receiver) handle(m *mage.Message) error {
 			left := time.Duration(binary.LittleEndian.Uint64(m.Payload))
 			ctx, call.cancel = context.WithTimeout(ctx, left)
 		} else {
-			call.mc = &methodContext{}
+			call.mc = newMethodContext()
 			ctx = call.mc
 		}
 		reply, err = r.run(ctx, call, m)
@@ -367,10 +426,10 @@ func (r *Receiver) handle(m *mage.Message) error {
 		return err
 	}
 	if !md.HasReply {
-		r.dec.release(r.borrowed.Load())
+		r.dec.release(r.flag(flagBorrowed))
 		return nil
 	}
-	if r.quit.Load() && !r.isUnbinding() {
+	if r.flag(flagQuit) && !r.isUnbinding() {
 		// Close ran while the method did: its caller learns of the
 		// closure, not of a result computed under a cancelled context.
 		// (Unbind lets the method finish and its reply go.)
@@ -387,7 +446,7 @@ func (r *Receiver) handle(m *mage.Message) error {
 		reply = ErrorReply(reply.err)
 	}
 	r.sendReply(m, reply)
-	r.dec.release(r.borrowed.Load())
+	r.dec.release(r.flag(flagBorrowed))
 	return nil
 }
 
@@ -622,8 +681,10 @@ func (r *Receiver) reply(m *mage.Message, e *Encoder) error {
 	err := r.pipe.WriteMessage(out)
 	if err != nil {
 		e.release()
+		return err
 	}
-	return err
+	e.sent()
+	return nil
 }
 
 // closing reports whether a write failed because the pipe is going away at
@@ -676,6 +737,7 @@ func (r *Receiver) badMessage(m *mage.Message, err error) {
 func (r *Receiver) isUnbinding() bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	r.stateLocked()
 	return r.unbinding
 }
 
@@ -689,6 +751,7 @@ func (r *Receiver) isUnbinding() bool {
 // SetDisconnectHandler returns.
 func (r *Receiver) SetDisconnectHandler(f func(error)) {
 	r.mu.Lock()
+	r.stateLocked()
 	if r.err != nil {
 		err, disconnected := r.err, r.disconnected
 		r.mu.Unlock()
@@ -705,6 +768,7 @@ func (r *Receiver) SetDisconnectHandler(f func(error)) {
 func (r *Receiver) Done() <-chan struct{} {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	r.stateLocked()
 	if r.stopped == nil {
 		r.stopped = make(chan struct{})
 		if r.hasStopped {
@@ -720,6 +784,9 @@ func (r *Receiver) Done() <-chan struct{} {
 func (r *Receiver) Err() error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if r.receiverState == nil {
+		return nil // never served nor stopped
+	}
 	return r.err
 }
 
@@ -746,13 +813,13 @@ var quitHook func(*Receiver)
 // first.
 func (r *Receiver) quitServing(unbinding bool) (first bool) {
 	r.mu.Lock()
-	if r.quit.Load() {
+	if r.flag(flagQuit) {
 		// Close or Unbind came first.
 		r.mu.Unlock()
 		return false
 	}
-	r.unbinding = unbinding
-	r.quit.Store(true)
+	r.stateLocked().unbinding = unbinding
+	r.setFlag(flagQuit, true)
 	idle := !r.serving
 	r.serving = true // no serve starts from now on
 	r.mu.Unlock()

@@ -128,6 +128,7 @@ func (r *Remote) Send(method uint32, e *Encoder) error {
 		}
 		return r.writeError(method, err)
 	}
+	e.sent()
 	return nil
 }
 
@@ -225,6 +226,7 @@ func (r *Remote) Call(ctx context.Context, method uint32, e *Encoder, d *Decoder
 		}
 		return r.writeError(method, err)
 	}
+	e.sent()
 	select {
 	case res := <-pc.done:
 		if res.err != nil {
@@ -292,6 +294,9 @@ func (r *Remote) forget(id uint64) bool {
 // returns the implementation's error.
 func (r *Remote) openReply(m *mage.Message, d *Decoder) error {
 	d.reset(m, 1, r.desc, true, r)
+	// Finish gives m back (a pooled message may serve another at once):
+	// what is needed of it afterwards is read now.
+	method := m.Method
 	if len(m.Payload) == 0 {
 		d.fail("empty reply payload")
 		return d.Finish()
@@ -304,7 +309,7 @@ func (r *Remote) openReply(m *mage.Message, d *Decoder) error {
 		if err := d.Finish(); err != nil {
 			return err
 		}
-		return &RemoteError{Method: r.desc.MethodName(m.Method), Message: text}
+		return &RemoteError{Method: r.desc.MethodName(method), Message: text}
 	case replyCodedError:
 		code := Code(d.ReadInt32())
 		text := d.ReadString()

@@ -173,7 +173,8 @@ type Channel struct {
 	directRun atomic.Int32
 
 	// mu guards the fields below. It is held across the non-blocking
-	// direct write in Send and across SendFunc's fn, never across a
+	// direct write in Send without Options.DeferDirectWrite (WritePending
+	// writes without it) and across SendFunc's fn, never across a
 	// blocking call.
 	mu sync.Mutex
 	// pending holds the frames (and their descriptors) waiting for the
@@ -188,9 +189,19 @@ type Channel struct {
 	// into an empty queue with the writer idle: the next WritePending
 	// writes, as Send would have.
 	directDue bool
-	// writing is set while the writer owns a batch it has not finished
-	// writing; Send must then queue behind it instead of writing directly.
+	// writing is set while the writer, or a WritePending caller, owns a
+	// batch it has not finished writing; Send must then queue behind it
+	// instead of writing directly.
 	writing bool
+	// directOwned is set while a WritePending caller writes directBatch
+	// without c.mu (the writer leaves everything alone meanwhile);
+	// handoff when it left directBatch unfinished for the writer, which
+	// writes it before anything pending.
+	directOwned, handoff bool
+	// directBatch is the batch WritePending writes: it takes the pending
+	// batch's place while it does, and the writer takes it over on
+	// handoff.
+	directBatch batch
 	// started is set by Start.
 	started bool
 	// draining is set by CloseAfterFlush: Send refuses new frames while
@@ -209,6 +220,10 @@ type Channel struct {
 
 	// writer makes the writer goroutine's system calls; only it uses it.
 	writer *syscallWriter
+
+	// beforeDirectWrite, when set (by tests, before the channel is
+	// used), runs before each system call of WritePending's.
+	beforeDirectWrite func()
 }
 
 // New returns a Channel over conn, which must be a connected SOCK_STREAM
@@ -285,6 +300,7 @@ func (c *Channel) Close() error {
 		// their way out. Setting started makes later Closes wait below.
 		c.started = true
 		c.pending.discard(c.opts.PayloadSent)
+		c.discardHandoffLocked()
 		c.mu.Unlock()
 		close(c.writerDone)
 		c.callHandleError(ErrClosed)
@@ -457,8 +473,19 @@ func (c *Channel) runWriter() {
 		c.writeErr = ErrClosed
 	}
 	c.pending.discard(c.opts.PayloadSent)
+	c.discardHandoffLocked()
 	if c.flushed != nil {
 		close(c.flushed)
 		c.flushed = nil
+	}
+}
+
+// discardHandoffLocked drops a batch a WritePending caller left for a
+// writer that will not write it. One a caller still writes is that
+// caller's to drop (directWrittenLocked).
+func (c *Channel) discardHandoffLocked() {
+	if c.handoff {
+		c.handoff = false
+		c.directBatch.discard(c.opts.PayloadSent)
 	}
 }

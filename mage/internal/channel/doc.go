@@ -13,6 +13,12 @@
 // many per system call; a frame from the peer ends such a run. With
 // Options.DeferDirectWrite, Send only queues and that write waits for the
 // owner's WritePending, which it calls once it has released its own locks.
+// WritePending makes its system call without the channel's lock too: the
+// caller takes the queued batch as its own, so one writer at a time owns
+// the socket, while others go on queueing behind it; what they queued goes
+// out after it, many frames per call, and a batch the socket does not take
+// whole goes to the writer goroutine, which finishes it before anything
+// queued later. The bound on queued bytes counts the batch being written.
 //
 // # Large messages
 //

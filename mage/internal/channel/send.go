@@ -142,40 +142,159 @@ func (c *Channel) queuedLocked(m batchMark, fds []int) error {
 // when the writer is idle; whatever the socket does not take goes to the
 // writer. It is cheap when nothing waits. Frames keep their order: every
 // write, from here or from the writer, takes the oldest bytes first.
+//
+// The system call runs without Channel.mu: the caller takes the pending
+// batch as its own (directOwned, with writing set, so that no other write
+// starts, from the writer or another caller) and releases the lock, so
+// that other goroutines go on queueing behind it meanwhile. Once the
+// socket has taken the batch, what they queued goes out in the same way,
+// many frames per call, up to maxDirectRounds batches; a batch the socket
+// did not take whole is handed to the writer (handoff), which finishes it
+// before it takes anything queued after it.
 func (c *Channel) WritePending() {
 	c.mu.Lock()
-	defer c.mu.Unlock()
 	if !c.directDue {
 		// Nothing queued, or the writer has it: a write from here
 		// would only take bytes from under its batching.
+		c.mu.Unlock()
 		return
 	}
 	c.directDue = false
 	if c.stopErr != nil || c.writing || c.pending.unwritten() == 0 {
+		c.mu.Unlock()
 		return
 	}
-	c.writePendingLocked()
+	grow := c.growSocket
+	c.growSocket = false
+	if !c.takeDirectLocked() {
+		c.signalWriterLocked()
+		c.mu.Unlock()
+		if grow {
+			c.growSendBuffer()
+		}
+		return
+	}
+	c.writing, c.directOwned = true, true
+	for round := 1; ; round++ {
+		c.pending, c.directBatch = c.directBatch, c.pending
+		c.inflight.Store(int64(c.directBatch.unwritten()))
+		c.mu.Unlock()
+		if grow {
+			c.growSendBuffer()
+			grow = false
+		}
+		whole := c.writeDirect(&c.directBatch)
+		c.mu.Lock()
+		if !c.directWrittenLocked(whole, round) {
+			c.mu.Unlock()
+			return
+		}
+	}
 }
 
-// writePendingLocked starts writing the pending batch while the writer is
-// idle: straight to the socket if it takes everything, otherwise through
-// the writer.
-func (c *Channel) writePendingLocked() {
-	if c.growSocket {
-		c.growSocket = false
-		// A smaller buffer only costs more wake-ups: a failure is
-		// ignored.
-		_ = c.conn.SetWriteBuffer(largeSocketBuffer)
-	}
-	// The writer is idle: nothing is in flight, so these bytes may go
-	// straight to the socket, unless this side is streaming.
+// maxDirectRounds bounds the batches one WritePending writes: past it,
+// what others keep queueing goes to the writer, so that a caller's
+// goroutine does not write for the whole process for ever.
+const maxDirectRounds = 4
+
+// takeDirectLocked reports whether the pending bytes may go straight to the
+// socket from the caller's goroutine: the writer is idle, so nothing is in
+// flight, unless this side is streaming (see streamingAfter).
+func (c *Channel) takeDirectLocked() bool {
 	streaming := c.directRun.Load() > streamingAfter
 	if !streaming {
 		// Counted up to one past the bound only, so that a stream of any
 		// length never wraps it (under mu; the reader only resets it).
 		c.directRun.Add(1)
 	}
-	if !c.opts.noDirectWrite && !streaming && c.writeDirectLocked() {
+	return !c.opts.noDirectWrite && !streaming
+}
+
+// directWrittenLocked settles a direct write of c.directBatch, whole or
+// not, back under c.mu, and reports whether the caller is to write again
+// (what was queued meanwhile). A channel that stopped meanwhile drops the
+// batch here, since its writer may have gone already; a batch left unfinished
+// goes to the writer.
+func (c *Channel) directWrittenLocked(whole bool, round int) bool {
+	switch {
+	case c.stopErr != nil:
+		c.directBatch.discard(c.opts.PayloadSent)
+		c.inflight.Store(0)
+		c.directOwned = false
+		c.doneWritingLocked()
+		return false
+	case !whole:
+		// The writer finishes it first (flush), then goes on with what
+		// is pending; writing stays set meanwhile.
+		c.directOwned, c.handoff = false, true
+		c.signalWriterLocked()
+		return false
+	}
+	c.directBatch.reset(c.opts.PayloadSent)
+	c.inflight.Store(0)
+	switch {
+	case c.pending.unwritten() == 0:
+		c.directOwned = false
+		c.doneWritingLocked()
+		return false
+	case round >= maxDirectRounds:
+		c.directOwned = false
+		c.writing = false
+		c.signalWriterLocked()
+		return false
+	}
+	return true
+}
+
+// doneWritingLocked records that nothing is being written and nothing is
+// pending: CloseAfterFlush may go on.
+func (c *Channel) doneWritingLocked() {
+	c.writing = false
+	if c.flushed != nil {
+		close(c.flushed)
+		c.flushed = nil
+	}
+}
+
+// growSendBuffer grows the socket's send buffer for large payloads. A
+// smaller buffer only costs more wake-ups: a failure is ignored. It is a
+// system call, so it runs under no lock of the channel's or its callers'.
+func (c *Channel) growSendBuffer() { _ = c.conn.SetWriteBuffer(largeSocketBuffer) }
+
+// writeDirect tries, without blocking, to write the whole of b, which the
+// caller owns (directOwned), from the calling goroutine, without c.mu. It
+// reports whether everything went; if only a part did, the rest stays in
+// b. Any failure is left for the writer to meet and report.
+func (c *Channel) writeDirect(b *batch) bool {
+	w := c.direct
+	w.wait = false
+	for b.unwritten() > 0 {
+		if c.beforeDirectWrite != nil {
+			c.beforeDirectWrite()
+		}
+		b.prepare(w)
+		err := c.raw.Write(w.writeFunc)
+		if err != nil || w.err != nil || w.n <= 0 {
+			w.n = 0
+			b.advance(w)
+			return false
+		}
+		b.advance(w)
+		c.inflight.Add(-int64(w.n))
+	}
+	return true
+}
+
+// writePendingLocked starts writing the pending batch while the writer is
+// idle, for a channel without Options.DeferDirectWrite (whose Send writes
+// under c.mu, non-blocking): straight to the socket if it takes
+// everything, otherwise through the writer.
+func (c *Channel) writePendingLocked() {
+	if c.growSocket {
+		c.growSocket = false
+		c.growSendBuffer()
+	}
+	if c.takeDirectLocked() && c.writeDirectLocked() {
 		return
 	}
 	c.signalWriterLocked()

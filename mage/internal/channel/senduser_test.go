@@ -354,3 +354,52 @@ func TestStreamingLeavesWritesToTheWriter(t *testing.T) {
 		t.Fatalf("after a frame from the peer, the run is %d, want 0", n)
 	}
 }
+
+// TestWritePendingWritesWithoutTheLock: WritePending makes its system call
+// without the channel's lock, so that other goroutines queue meanwhile
+// (here, one frame before each of its calls), and it writes what they
+// queued after what it took, in queue order, until nothing is left.
+func TestWritePendingWritesWithoutTheLock(t *testing.T) {
+	ca, cb := socketPair(t)
+	rb := newRecorder()
+	a := start(t, ca, newRecorder(), Options{DeferDirectWrite: true})
+	start(t, cb, rb, Options{})
+
+	const queuedMeanwhile = 2
+	seq := uint64(1)
+	calls := 0
+	a.beforeDirectWrite = func() {
+		calls++
+		if !a.mu.TryLock() {
+			t.Error("WritePending holds the channel's lock across its system call")
+			return
+		}
+		a.mu.Unlock()
+		if calls > queuedMeanwhile {
+			return
+		}
+		// Another goroutine's Send, which takes the lock: it queues
+		// behind the batch being written, and leaves it to WritePending.
+		if err := a.Send(userFrame(seq, 0, []byte("meanwhile"), 0), nil); err != nil {
+			t.Error(err)
+		}
+		seq++
+	}
+	if err := a.Send(userFrame(0, 0, []byte("first"), 0), nil); err != nil {
+		t.Fatal(err)
+	}
+	a.WritePending()
+	got := rb.waitFrames(t, 1+queuedMeanwhile)
+	for i, f := range got {
+		if f.User.Seq != uint64(i) {
+			t.Fatalf("frame %d has seq %d: out of queue order", i, f.User.Seq)
+		}
+	}
+	if calls != 1+queuedMeanwhile {
+		t.Fatalf("WritePending made %d system calls, want %d: one per batch, the frames queued meanwhile in batches of their own", calls, 1+queuedMeanwhile)
+	}
+	if n := a.Buffered(); n != 0 {
+		t.Fatalf("%d bytes still buffered", n)
+	}
+	a.beforeDirectWrite = nil
+}

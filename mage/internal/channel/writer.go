@@ -29,7 +29,7 @@ func (c *Channel) writeLoop(inflight *batch) error {
 }
 
 // flush swaps the pending batch into inflight and writes it, until nothing
-// is pending.
+// is pending; a batch a WritePending caller handed over goes before it.
 func (c *Channel) flush(inflight *batch) error {
 	for {
 		c.mu.Lock()
@@ -37,23 +37,30 @@ func (c *Channel) flush(inflight *batch) error {
 			c.mu.Unlock()
 			return nil
 		}
-		if c.pending.unwritten() == 0 {
-			c.writing = false
-			if c.flushed != nil {
-				close(c.flushed)
-				c.flushed = nil
-			}
+		if c.directOwned {
+			// A WritePending caller is writing: it finishes, hands its
+			// batch over (and signals) or leaves writing off itself.
 			c.mu.Unlock()
 			return nil
 		}
-		c.pending, *inflight = *inflight, c.pending
+		if c.handoff {
+			// What a WritePending caller left unfinished goes first.
+			c.handoff = false
+			c.directBatch, *inflight = *inflight, c.directBatch
+		} else if c.pending.unwritten() == 0 {
+			c.doneWritingLocked()
+			c.mu.Unlock()
+			return nil
+		} else {
+			c.pending, *inflight = *inflight, c.pending
+		}
 		c.inflight.Store(int64(inflight.unwritten()))
 		c.writing = true
 		grow := c.growSocket
 		c.growSocket = false
 		c.mu.Unlock()
 		if grow {
-			_ = c.conn.SetWriteBuffer(largeSocketBuffer) // as in writePendingLocked
+			c.growSendBuffer()
 		}
 
 		err := c.writeBatch(inflight)
