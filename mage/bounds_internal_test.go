@@ -3,8 +3,10 @@ package mage
 import (
 	"github.com/mage-ipc/mage/internal/sockets"
 
+	"context"
 	"errors"
 	"testing"
+	"time"
 
 	"github.com/mage-ipc/mage/mage/internal/ports"
 	"github.com/mage-ipc/mage/mage/internal/wire"
@@ -69,5 +71,60 @@ func TestLostNodesBounded(t *testing.T) {
 		if want := i >= 2; lost != want || counted != want {
 			t.Errorf("node %d: remembered %v, counters kept %v, want %v", i, lost, counted, want)
 		}
+	}
+}
+
+// TestWaitedBytesForgottenOnConnect: what waited for a connection counts
+// toward MaxQueuedBytes until the connection comes up, and then only as
+// the channel's, so bytes that waited once do not refuse writes forever.
+func TestWaitedBytesForgottenOnConnect(t *testing.T) {
+	const limit = 4096
+	a := NewNode(NodeOptions{Limits: Limits{MaxQueuedBytes: limit}})
+	defer a.Close()
+	b := NewNode(NodeOptions{})
+	defer b.Close()
+	// As sendLocked counts events that wait for b: the events themselves
+	// would be sent when the link comes up, and the channel would count
+	// them from then on.
+	a.mu.Lock()
+	a.waitingBytes[b.name] = limit
+	a.unlock()
+
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	ca, cb, err := sockets.ConnPair()
+	if err != nil {
+		t.Fatal(err)
+	}
+	mine, theirs := a.CreatePipe()
+	defer mine.Close()
+	errs := make(chan error, 1)
+	go func() {
+		_, err := a.Connect(ctx, ca, ConnectOptions{Attach: map[string]MessagePipe{"p": theirs}})
+		errs <- err
+	}()
+	conn, err := b.Connect(ctx, cb, ConnectOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := <-errs; err != nil {
+		t.Fatal(err)
+	}
+	far, ok := conn.Pipe("p")
+	if !ok {
+		t.Fatal("no pipe p")
+	}
+	defer far.Close()
+	if err := mine.WriteMessage(&Message{Payload: []byte("after the connection")}); err != nil {
+		t.Fatalf("write to a connected peer that reads: %v", err)
+	}
+	select {
+	case <-far.Ready():
+	case <-ctx.Done():
+		t.Fatal("the message never arrived")
+	}
+	m, err := far.ReadMessage()
+	if err != nil || string(m.Payload) != "after the connection" {
+		t.Fatalf("read %v, %v", m, err)
 	}
 }

@@ -236,6 +236,8 @@ func (n *Node) sendAttachments(l *link, list []attachment) ([]attachment, error)
 	}
 	queued := n.waiting[l.peer]
 	delete(n.waiting, l.peer)
+	// From here on the channel counts these bytes (Buffered), and only it.
+	delete(n.waitingBytes, l.peer)
 	delete(n.introRequested, l.peer)
 	for _, out := range queued {
 		l.sendEventLocked(out)
