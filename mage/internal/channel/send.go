@@ -183,7 +183,7 @@ func (c *Channel) WritePending() {
 			c.growSendBuffer()
 			grow = false
 		}
-		whole := c.writeDirect(&c.directBatch)
+		whole := c.writeDirect(&c.directBatch, true)
 		c.mu.Lock()
 		if !c.directWrittenLocked(whole, round) {
 			c.mu.Unlock()
@@ -261,15 +261,16 @@ func (c *Channel) doneWritingLocked() {
 // system call, so it runs under no lock of the channel's or its callers'.
 func (c *Channel) growSendBuffer() { _ = c.conn.SetWriteBuffer(largeSocketBuffer) }
 
-// writeDirect tries, without blocking, to write the whole of b, which the
-// caller owns (directOwned), from the calling goroutine, without c.mu. It
-// reports whether everything went; if only a part did, the rest stays in
-// b. Any failure is left for the writer to meet and report.
-func (c *Channel) writeDirect(b *batch) bool {
+// writeDirect tries, without blocking, to write the whole of b from the
+// calling goroutine. It reports whether everything went; if only a part
+// did, the rest stays in b. Any failure is left for the writer to meet and
+// report. With owned, b is the caller's own batch (directOwned), written
+// without c.mu and counted in inflight; else it is c.pending, under c.mu.
+func (c *Channel) writeDirect(b *batch, owned bool) bool {
 	w := c.direct
 	w.wait = false
 	for b.unwritten() > 0 {
-		if c.beforeDirectWrite != nil {
+		if owned && c.beforeDirectWrite != nil {
 			c.beforeDirectWrite()
 		}
 		b.prepare(w)
@@ -280,7 +281,9 @@ func (c *Channel) writeDirect(b *batch) bool {
 			return false
 		}
 		b.advance(w)
-		c.inflight.Add(-int64(w.n))
+		if owned {
+			c.inflight.Add(-int64(w.n))
+		}
 	}
 	return true
 }
@@ -357,24 +360,13 @@ func (c *Channel) indexLocked(start int, fds []int) error {
 }
 
 // writeDirectLocked tries, without blocking, to write the whole pending
-// batch from the calling goroutine. It reports whether everything went; if
-// only a part did, the rest stays pending. Any failure is left for the
-// writer to meet and report.
+// batch from the calling goroutine, under c.mu. It reports whether
+// everything went; if only a part did, the rest stays pending.
 func (c *Channel) writeDirectLocked() bool {
-	p := &c.pending
-	w := c.direct
-	w.wait = false
-	for p.unwritten() > 0 {
-		p.prepare(w)
-		err := c.raw.Write(w.writeFunc)
-		if err != nil || w.err != nil || w.n <= 0 {
-			w.n = 0
-			p.advance(w)
-			return false
-		}
-		p.advance(w)
+	if !c.writeDirect(&c.pending, false) {
+		return false
 	}
-	p.reset(c.opts.PayloadSent)
+	c.pending.reset(c.opts.PayloadSent)
 	return true
 }
 
