@@ -186,7 +186,7 @@ func TestFirstWriteViolationCharged(t *testing.T) {
 // TestHandshakeFrameLimit: before its Hello, a peer may not declare a frame
 // over MaxHandshakeFrame; after it, the same frame is fine.
 func TestHandshakeFrameLimit(t *testing.T) {
-	big := wire.AppendUser(nil, &wire.User{Target: wire.PortName(hostile.RandomName()), Seq: 1, Payload: make([]byte, 8<<10)})
+	big := wire.AppendUser(nil, &wire.User{Target: wire.PortName(hostile.RandomName()), Sender: wire.PortName(hostile.RandomName()), Seq: 1, Payload: make([]byte, 8<<10)})
 	t.Run("before", func(t *testing.T) {
 		n := mage.NewNode(mage.NodeOptions{})
 		defer n.Close()
@@ -260,7 +260,7 @@ func TestMissingHandlesReported(t *testing.T) {
 	defer n.Close()
 	peer, _, bad, done := rawConnect(t, n)
 	port, _ := handshake(t, peer, done)
-	u := wire.AppendUser(nil, &wire.User{Target: port.PeerPort, Seq: port.NextSendSeq, NumHandles: 1})
+	u := wire.AppendUser(nil, &wire.User{Target: port.PeerPort, Sender: port.Name, Seq: port.NextSendSeq, NumHandles: 1})
 	if err := peer.Write(u); err != nil {
 		t.Fatal(err)
 	}
@@ -279,7 +279,7 @@ func TestReportBadMessageReachesConnection(t *testing.T) {
 	if err := peer.Accepted([]wire.Attachment{{Name: "p", Port: port}}); err != nil {
 		t.Fatal(err)
 	}
-	u := wire.AppendUser(nil, &wire.User{Target: port.PeerPort, Seq: port.NextSendSeq, Payload: []byte("nonsense")})
+	u := wire.AppendUser(nil, &wire.User{Target: port.PeerPort, Sender: port.Name, Seq: port.NextSendSeq, Payload: []byte("nonsense")})
 	if err := peer.Write(u); err != nil {
 		t.Fatal(err)
 	}

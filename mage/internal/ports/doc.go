@@ -44,8 +44,8 @@
 //
 //  1. Once its move was acknowledged ([PortAcceptedEvent]), the proxy sends
 //     an [ObserveProxyEvent] (itself, its target) to every node a sender of
-//     it is known to live on: the nodes of its live stints (see Node loss)
-//     hold as live. Later, each [PeerMovedEvent] it receives names another
+//     it is known to live on: the nodes of its live stints (see Node
+//     loss). Later, each [PeerMovedEvent] it receives names another
 //     node, and it asks that node too.
 //  2. A node that gets the event from node N looks for its receiving port
 //     whose peer is that proxy on N (by an index of peers; the proxy cannot

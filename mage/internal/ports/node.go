@@ -168,8 +168,8 @@ func (n *Node) CreatePortPair() (PortName, PortName) {
 	pb := newPort(b, Address{n.name, a}, 1, 1)
 	pa.addSource(n.name, 1)
 	pb.addSource(n.name, 1)
-	pa.addStint(n.name, 1)
-	pb.addStint(n.name, 1)
+	pa.startStint(n.name, b)
+	pb.startStint(n.name, a)
 	n.ports[a], n.ports[b] = pa, pb
 	n.referrers.set(pa.peer, a)
 	n.referrers.set(pb.peer, b)
@@ -431,12 +431,16 @@ func (n *Node) forgetNode(node NodeName) {
 	for _, p := range n.ports {
 		n.dropHeld(p, node)
 		p.sources.remove(node)
-		p.stints.remove(node)
+		p.forgetStints(node)
 		if r := p.ext; r != nil {
-			r.proxyStints.remove(node)
 			delete(r.movedAway, node)
-			delete(r.lossReported, node)
+			for s := range r.lossReported {
+				if s.node == node {
+					delete(r.lossReported, s)
+				}
+			}
 			delete(r.asked, node)
+			r.askedPorts = slices.DeleteFunc(r.askedPorts, func(s stintID) bool { return s.node == node })
 			if r.adoptedFrom == node {
 				r.adoptedFrom = NodeName{}
 			}

@@ -41,6 +41,17 @@ var simRegressions = []struct {
 	{93245, "the same"},
 	{30105, "an honest message refused: the node it came from went on from a node that had held the sender twice, whose count hid one stint"},
 	{79801, "an honest peer-moved event refused, the same way"},
+	// Refused under protocol v2, where a node's stints at a port were a
+	// count that could not say which stint an end marker ended; v3 names
+	// the stints (sending port, PeerMovedEvent.NewPort).
+	{106025, "an honest event refused under concurrent moves (stint counts)"},
+	{159984, "the same"},
+	{167110, "the same"},
+	{201056, "the same"},
+	{222175, "the same"},
+	{253963, "the same"},
+	{359689, "the same"},
+	{70, "a stint set that lost its second entry when the first ended (found while making v3)"},
 }
 
 func TestSimRegressions(t *testing.T) {
