@@ -109,8 +109,8 @@ func (n *Node) acceptPeerMoved(from NodeName, ev PeerMovedEvent) error {
 	}
 	p.addSource(from, -1)
 	p.addSource(ev.NewNode, 1)
-	p.endStint(from, ev.Sender)
-	p.startStint(ev.NewNode, ev.NewPort)
+	n.endStint(p, from, ev.Sender)
+	n.startStint(p, ev.NewNode, ev.NewPort)
 	n.noteWatched(ev.NewNode)
 	if n.lost[ev.NewNode] && p.waitsOn(ev.NewNode) {
 		n.lose(p, ev.NewNode)

@@ -139,6 +139,13 @@ type portRare struct {
 	// (a closure with Lost) before they started here; the report takes
 	// effect when the stint does. One entry per stint at most.
 	lossReported map[stintID]bool
+	// endedEarly holds ports of this node whose stint here ended before
+	// it started: the end marker of a port of this node is a local event,
+	// applied at once, and may come before the marker that starts its
+	// stint, which comes from another node (a remote end marker is held
+	// instead, see authority.go). When that start comes, it starts
+	// nothing. Bounded by this node's own moves.
+	endedEarly []PortName
 	// vouchWaits, on the peer of unvouched ports (port.unvouched), lists
 	// them, with the node each waits for.
 	vouchWaits []vouchWait
@@ -303,6 +310,34 @@ func (p *port) live(node NodeName, name PortName) bool {
 // liveNode reports whether some port of node has a live stint at p.
 func (p *port) liveNode(node NodeName) bool {
 	return p.stints.any(func(s stintID) bool { return s.node == node })
+}
+
+// endStint ends stint (node, name) of p, as a PeerMovedEvent from it
+// says. A stint of this node's that has not started yet is noted, so
+// that its start, on its way, starts nothing.
+func (n *Node) endStint(p *port, node NodeName, name PortName) {
+	if node == n.name && !p.live(node, name) {
+		r := p.rareForWrite()
+		r.endedEarly = append(r.endedEarly, name)
+		return
+	}
+	p.endStint(node, name)
+}
+
+// startStint starts stint (node, name) of p, as a PeerMovedEvent says,
+// unless it is one of this node's that ended already.
+func (n *Node) startStint(p *port, node NodeName, name PortName) {
+	if node == n.name {
+		if i := slices.Index(p.rare().endedEarly, name); i >= 0 {
+			r := p.rareForWrite()
+			r.endedEarly = slices.Delete(r.endedEarly, i, i+1)
+			if len(r.endedEarly) == 0 {
+				r.endedEarly = nil
+			}
+			return
+		}
+	}
+	p.startStint(node, name)
 }
 
 // forgetStints ends every stint of node at p.

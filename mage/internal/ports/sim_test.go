@@ -844,6 +844,11 @@ func (s *sim) checkCollapsed() {
 		if p.sources.len() != 1 || p.sources.count(want.Node) != 1 {
 			s.fail("pipe %d side %d on node %d watches %v, want only node %d", e.pipe, e.side, e.node, p.sources, o.node)
 		}
+		// Authority is exact: the other end alone feeds this one, and no
+		// early end of a stint of this node waits for its start.
+		if l := p.stints.list(); len(l) != 1 || l[0] != (stintID{want.Node, want.Port}) || len(p.rare().endedEarly) != 0 {
+			s.fail("pipe %d side %d on node %d has stints %v (early ends %v), want only its peer %v", e.pipe, e.side, e.node, p.stints, p.rare().endedEarly, want)
+		}
 		s.direct++
 	}
 }
