@@ -194,8 +194,10 @@
 // at the proxy with the ack (sources counts it apart, per node, for
 // this). Each end marker travels on the same link as, so behind,
 // everything the stint sent; an end marker that overtakes its stint's
-// start is held with the stint's other events, so a port's stints are
-// exact, never below zero.
+// start is held with the stint's other events (one of a port of this
+// node, a local event applied at once, is noted instead, and its start
+// then starts nothing), so a port's stints are exact: once a route
+// collapsed, a pipe's end has its peer as its one stint.
 //
 // The node a port is moved to acknowledges it ([PortAcceptedEvent]); only
 // then does the old node tell the peer that the end moved
