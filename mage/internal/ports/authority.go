@@ -147,8 +147,8 @@ func notAuthorized(from NodeName, target PortName, seq uint64, what string) erro
 		Detail: what + " from a node with no stint at the port"}
 }
 
-// releaseHeld applies, in arrival order per node, the events held on p
-// whose senders now have a live stint. Applying one may start further
+// releaseHeld applies, in arrival order per stint, the events held on p
+// whose stints are now live. Applying one may start further
 // stints (a released PeerMovedEvent); the loop runs until none is ready.
 // Errors of released events are dropped with the events: the node that
 // sent one has since been given a stint, so the event is the sender's own

@@ -43,21 +43,21 @@
 // A proxy removes itself in three steps (collapse.go):
 //
 //  1. Once its move was acknowledged ([PortAcceptedEvent]), the proxy sends
-//     an [ObserveProxyEvent] (itself, its target) to every node a sender of
-//     it is known to live on: the nodes of its live stints (see Node
-//     loss). Later, each [PeerMovedEvent] it receives names another
-//     node, and it asks that node too.
-//  2. A node that gets the event from node N looks for its receiving port
-//     whose peer is that proxy on N (by an index of peers; the proxy cannot
-//     know that port's name). If there is one and it is still open, it
-//     switches its peer to the proxy's target, and answers with an
-//     [ObserveProxyAckEvent] carrying the last sequence number it sent:
-//     every later message goes to the target directly. Otherwise it
-//     ignores the event: that port moved on, or closed, or the referrer is
-//     a proxy.
+//     an [ObserveProxyEvent] (itself, its target, the referrer it asks)
+//     for each of its live stints (see Capabilities): each is a port that
+//     may be its referrer. Later, each [PeerMovedEvent] it receives names
+//     another stint, and it asks that one too.
+//  2. A node that gets the event from node N looks at the referrer it
+//     names. If that is a receiving port of the node whose peer is that
+//     proxy on N, and it is still open, it switches its peer to the
+//     proxy's target, and answers with an [ObserveProxyAckEvent] carrying
+//     the last sequence number it sent and its own name: every later
+//     message goes to the target directly. Otherwise it ignores the event:
+//     that port moved on, or closed, or the stint is a proxy.
 //  3. The proxy, once acknowledged, forwards every message up to that
 //     sequence number, in order, as always; then it sends its target a
-//     [PeerMovedEvent] naming the node the ack came from, and goes.
+//     [PeerMovedEvent] naming the referrer (the node the ack came from and
+//     the port it named) as the stint that starts, and goes.
 //
 // Ordering. The referrer's switch is one step of one node: every message up
 // to the acknowledged number L went to the proxy, every later one goes to
@@ -73,16 +73,16 @@
 //
 // Only receiving ports switch; a proxy's target never changes. A proxy
 // whose referrer is another proxy therefore waits: when that one goes, its
-// PeerMovedEvent names the node of the sender that bypassed it, and the
-// waiting proxy asks there. A chain A→B→C→D collapses from the sender's
+// PeerMovedEvent names the sender that bypassed it, and the waiting proxy
+// asks it. A chain A→B→C→D collapses from the sender's
 // end, one proxy per round trip, to A→D. Letting proxies switch too would
 // let two neighbouring proxies bypass each other at once, and a sender
 // could end up sending to a proxy that has gone.
 //
 // Liveness: every proxy goes once the system is quiet and both ends stay
 // open. By induction along the chain it is enough that the first proxy,
-// whose referrer is F's port, reaches F's node. Its stints hold F's
-// node, or a PeerMovedEvent naming it is still on its way: each move of F
+// whose referrer is F's port, reaches F's port. Its stints hold F's
+// port, or a PeerMovedEvent naming it is still on its way: each move of F
 // while F sends to the proxy ends with such an event to the proxy (the
 // moved port's peer), sent after the new node adopted F's port, so the ask
 // that follows finds it there or finds it gone, and another event follows.

@@ -93,9 +93,8 @@ type Node struct {
 	leaving map[Address]int
 	// proxyTo finds a proxy by its target, for PortAcceptedEvent.
 	proxyTo map[Address]PortName
-	// referrers finds a receiving port by its peer, for ObserveProxyEvent.
-	// At most one port anywhere sends to a given port, so the key is unique
-	// among well-behaved nodes.
+	// referrers finds a receiving port by its peer, so that no two ports
+	// here send to one port of this node (see referrerIndex).
 	referrers referrerIndex
 
 	// local holds events between this node's own ports; flush empties it
