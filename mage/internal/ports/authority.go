@@ -343,8 +343,13 @@ func (n *Node) acceptRemoteClosure(from NodeName, ev ClosureEvent) error {
 		// stint that lets it address this port started. The report is
 		// kept aside, not queued behind (or ahead of) other held events,
 		// and cuts the pipe off once that stint starts (acceptPeerMoved).
-		if !p.receivedAll() {
-			p.noteLossReport(stintID{from, ev.Sender})
+		// It counts as a held event of its node.
+		if s := (stintID{from, ev.Sender}); !p.receivedAll() && !p.rare().lossReported[s] {
+			if err := n.checkHold(from, ev.Target, 0); err != nil {
+				return err
+			}
+			p.noteLossReport(s)
+			n.held[from]++
 		}
 		return nil
 	}

@@ -236,3 +236,63 @@ func TestMaxLostNodes(t *testing.T) {
 		t.Fatalf("lost %v, want the last two", n.lost)
 	}
 }
+
+// A node with a live stint may pass it on, to a port of its own too; a
+// node doing so without end grows no table of the port (its stints and
+// the asks of a proxy stay at one entry), and one that reports losses
+// from ports it makes up is bounded by its hold.
+func TestStintRenamingGrowsNothing(t *testing.T) {
+	tn := newTestNet(t, 1)
+	n := tn.nodes[0]
+	r0, r1, r2 := testNodeName(7), testNodeName(8), testNodeName(9)
+	// Proxy x forwards to r2; its stint is the proxy {3} left on r1.
+	x, err := n.AdoptPort(r1, Descriptor{Name: PortName{1}, Peer: Address{Node: r0, Port: PortName{2}}, Proxy: PortName{3}, NextSendSeq: 1, NextRecvSeq: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := n.MovePort(x, r2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := n.AcceptEvent(r2, PortAcceptedEvent{Target: d.Name}); err != nil {
+		t.Fatal(err)
+	}
+	p := n.ports[x]
+	if !p.observing {
+		t.Fatal("the proxy is not asking for its referrer")
+	}
+	sender := PortName{3}
+	for i := range 1000 {
+		next := PortName{0x10, byte(i), byte(i >> 8)}
+		if err := n.AcceptEvent(r1, PeerMovedEvent{Target: x, Sender: sender, NewNode: r1, NewPort: next}); err != nil {
+			t.Fatalf("renaming %d: %v", i, err)
+		}
+		sender = next
+		n.TakeOutgoing()
+	}
+	if l := p.stints.list(); len(l) != 1 || l[0] != (stintID{r1, sender}) {
+		t.Fatalf("stints %v, want only the last name", p.stints)
+	}
+	if got := len(p.rare().askedPorts); got > 1 {
+		t.Fatalf("the proxy remembers %d asks, want at most 1", got)
+	}
+	// Early loss reports from a node without a stint, while one could
+	// start: kept, each as a held event of that node, so within its hold.
+	for i := range DefaultMaxHeldEvents {
+		if err := n.AcceptEvent(r2, ClosureEvent{Target: x, Sender: PortName{0x20, byte(i), byte(i >> 8)}, Lost: true}); err != nil {
+			t.Fatalf("loss report %d: %v", i, err)
+		}
+	}
+	err = n.AcceptEvent(r2, ClosureEvent{Target: x, Sender: PortName{0x21}, Lost: true})
+	var ee *EventError
+	if !errors.Is(err, ErrTooManyHeld) || !errors.As(err, &ee) || ee.From != r2 {
+		t.Fatalf("a loss report past the hold: %v, want ErrTooManyHeld charged to r2", err)
+	}
+	if got := len(p.rare().lossReported); got != DefaultMaxHeldEvents || n.held[r2] != DefaultMaxHeldEvents {
+		t.Fatalf("%d early loss reports kept, %d held, want %d", got, n.held[r2], DefaultMaxHeldEvents)
+	}
+	n.LostNode(r2)
+	if len(p.rare().lossReported) != 0 || n.held[r2] != 0 {
+		t.Fatalf("after r2 was lost: %d loss reports, %d held", len(p.rare().lossReported), n.held[r2])
+	}
+}

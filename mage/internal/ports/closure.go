@@ -124,6 +124,7 @@ func (n *Node) acceptPeerMoved(from NodeName, ev PeerMovedEvent) error {
 	if s := (stintID{ev.NewNode, ev.NewPort}); p.rare().lossReported[s] && n.ports[p.name] == p {
 		// That stint reported the sender lost, behind what it sent.
 		delete(p.rare().lossReported, s)
+		n.unhold(s.node)
 		n.cutOff(p, NodeName{})
 	}
 	return nil
@@ -170,6 +171,7 @@ func (n *Node) cutOff(p *port, node NodeName) {
 	p.lastRecv = p.nextMissing - 1
 	n.discard(p.takeAbove(p.lastRecv)...)
 	n.dropHeld(p, NodeName{}) // moot now: nothing more is delivered
+	n.dropLossReports(p, NodeName{})
 	switch p.state {
 	case stateReceiving:
 		if !answered {

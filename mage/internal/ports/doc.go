@@ -178,8 +178,10 @@
 // adoption (one per port) or by a PeerMovedEvent that is applied, which
 // ends one stint as it starts one, so it holds at most one entry more
 // than it has ever been adopted (a PeerMovedEvent flood is held, and so
-// bounded by MaxHeldEvents, or refused); MaxLostNodes lost nodes are
-// remembered. After LostNode(x) the node keeps nothing about x but the
+// bounded by MaxHeldEvents, or refused); a node that keeps passing its
+// live stint on, to ports of its own, grows nothing (a proxy forgets its
+// ask of a stint whose end marker came), and early loss reports count as
+// held events; MaxLostNodes lost nodes are remembered. After LostNode(x) the node keeps nothing about x but the
 // fact that it is lost. A message refused whole adopts none of its ports.
 // No remote input panics.
 //

@@ -433,11 +433,7 @@ func (n *Node) forgetNode(node NodeName) {
 		p.forgetStints(node)
 		if r := p.ext; r != nil {
 			delete(r.movedAway, node)
-			for s := range r.lossReported {
-				if s.node == node {
-					delete(r.lossReported, s)
-				}
-			}
+			n.dropLossReports(p, node)
 			delete(r.asked, node)
 			r.askedPorts = slices.DeleteFunc(r.askedPorts, func(s stintID) bool { return s.node == node })
 			if r.adoptedFrom == node {
@@ -534,6 +530,7 @@ func (n *Node) removePort(p *port) {
 		r.adoptedFrom = NodeName{} // r is p's own: noRare's is zero
 	}
 	n.dropHeld(p, NodeName{})
+	n.dropLossReports(p, NodeName{})
 	n.setAnnounceMove(p, false)
 	switch p.state {
 	case stateProxying:

@@ -137,7 +137,9 @@ type portRare struct {
 	movedAway map[NodeName]uint64
 	// lossReported holds the stints that reported this port's sender lost
 	// (a closure with Lost) before they started here; the report takes
-	// effect when the stint does. One entry per stint at most.
+	// effect when the stint does. One entry per stint at most, each
+	// counted as a held event of its node (Config.MaxHeldEvents), so a
+	// node naming ports it makes up grows it only within its hold.
 	lossReported map[stintID]bool
 	// endedEarly holds ports of this node whose stint here ended before
 	// it started: the end marker of a port of this node is a local event,
@@ -322,6 +324,12 @@ func (n *Node) endStint(p *port, node NodeName, name PortName) {
 		return
 	}
 	p.endStint(node, name)
+	if r := p.rare(); len(r.askedPorts) > 0 {
+		// It will not answer an ask any more: its end marker came, and
+		// it would have come to the proxy's target had it switched.
+		// (So asks are bounded by the stints.)
+		r.askedPorts = slices.DeleteFunc(r.askedPorts, func(s stintID) bool { return s == stintID{node, name} })
+	}
 }
 
 // startStint starts stint (node, name) of p, as a PeerMovedEvent says,
@@ -352,6 +360,17 @@ func (p *port) noteLossReport(s stintID) {
 		r.lossReported = map[stintID]bool{}
 	}
 	r.lossReported[s] = true
+}
+
+// dropLossReports forgets p's early loss reports of node (every node when
+// node is zero), and their count in the hold.
+func (n *Node) dropLossReports(p *port, node NodeName) {
+	for s := range p.rare().lossReported {
+		if node.IsZero() || s.node == node {
+			delete(p.rare().lossReported, s)
+			n.unhold(s.node)
+		}
+	}
 }
 
 // noteMovedAway records that p's sender, which sends numbers from next on,

@@ -52,6 +52,7 @@ var simRegressions = []struct {
 	{253963, "the same"},
 	{359689, "the same"},
 	{70, "a stint set that lost its second entry when the first ended (found while making v3)"},
+	{174537, "two early loss reports of one node at a port, the second overwriting the first (found while making v3)"},
 }
 
 func TestSimRegressions(t *testing.T) {
