@@ -45,7 +45,7 @@ func TestBrokerAnswersIntroductionToLostNode(t *testing.T) {
 	// A port whose peer lives on the lost node arrives at the leaf.
 	leaf.mu.Lock()
 	p, err := leaf.ports.AdoptPort(root.name, ports.Descriptor{
-		Name: ports.PortName{1}, Peer: ports.Address{Node: gone, Port: ports.PortName{2}}, NextSendSeq: 1, NextRecvSeq: 1,
+		Name: ports.PortName{1}, Peer: ports.Address{Node: gone, Port: ports.PortName{2}}, Proxy: ports.PortName{3}, NextSendSeq: 1, NextRecvSeq: 1,
 	})
 	if err != nil {
 		leaf.unlock()

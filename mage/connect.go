@@ -3,10 +3,12 @@ package mage
 import (
 	"context"
 	"crypto/subtle"
+	"errors"
 	"fmt"
 	"net"
 	"sort"
 
+	"github.com/mage-ipc/mage/mage/internal/channel"
 	"github.com/mage-ipc/mage/mage/internal/wire"
 )
 
@@ -134,6 +136,13 @@ func (n *Node) Connect(ctx context.Context, conn *net.UnixConn, opts ConnectOpti
 		}
 	}
 	if unsent, err := n.sendAttachments(l, names); err != nil {
+		if l.err() == nil && errors.Is(err, channel.ErrClosed) {
+			// The channel stopped on its own (its reader found a bad
+			// frame, say, in the same write as the peer's Hello): the
+			// reader records why as it reports it. Closing the link now
+			// would record this side's close first and hide it.
+			<-l.dead
+		}
 		if cause := l.err(); cause != nil {
 			// The link died first: that is why.
 			err = fmt.Errorf("%w: %w", ErrHandshake, cause)

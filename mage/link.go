@@ -246,10 +246,12 @@ func (l *link) handleFrame(f *wire.Frame, fds []int) error {
 	case wire.TypeUser:
 		return l.handleUser(&f.User, fds)
 	case wire.TypeClosure:
-		return l.acceptEvent(ports.ClosureEvent{Target: ports.PortName(f.Closure.Target), LastSeq: f.Closure.LastSeq, Lost: f.Closure.Lost})
+		c := &f.Closure
+		return l.acceptEvent(ports.ClosureEvent{Target: ports.PortName(c.Target), Sender: ports.PortName(c.Sender), LastSeq: c.LastSeq, Lost: c.Lost})
 	case wire.TypePeerMoved:
 		pm := &f.PeerMoved
-		return l.acceptEvent(ports.PeerMovedEvent{Target: ports.PortName(pm.Target), NewNode: ports.NodeName(pm.NewNode), Bypassed: pm.Bypassed})
+		return l.acceptEvent(ports.PeerMovedEvent{Target: ports.PortName(pm.Target), Sender: ports.PortName(pm.Sender),
+			NewNode: ports.NodeName(pm.NewNode), NewPort: ports.PortName(pm.NewPort)})
 	case wire.TypePortAccepted:
 		return l.acceptEvent(ports.PortAcceptedEvent{Target: ports.PortName(f.PortAccepted.Target)})
 	case wire.TypeObserveProxy:
@@ -257,9 +259,11 @@ func (l *link) handleFrame(f *wire.Frame, fds []int) error {
 		return l.acceptEvent(ports.ObserveProxyEvent{
 			Proxy:       ports.Address{Node: ports.NodeName(o.ProxyNode), Port: ports.PortName(o.ProxyPort)},
 			ProxyTarget: ports.Address{Node: ports.NodeName(o.ProxyTargetNode), Port: ports.PortName(o.ProxyTargetPort)},
+			Referrer:    ports.PortName(o.Referrer),
 		})
 	case wire.TypeObserveProxyAck:
-		return l.acceptEvent(ports.ObserveProxyAckEvent{Target: ports.PortName(f.ObserveProxyAck.Target), LastSeq: f.ObserveProxyAck.LastSeq})
+		a := &f.ObserveProxyAck
+		return l.acceptEvent(ports.ObserveProxyAckEvent{Target: ports.PortName(a.Target), Sender: ports.PortName(a.Sender), LastSeq: a.LastSeq})
 	case wire.TypeCountersRequest:
 		return l.handleCountersRequest(&f.CountersRequest)
 	case wire.TypeCounters:
@@ -378,7 +382,7 @@ func (l *link) handleUser(u *wire.User, fds []int) error {
 			descs[i] = descriptorFromWire(d)
 		}
 	}
-	return l.acceptEvent(ports.UserEvent{Target: ports.PortName(u.Target), Seq: u.Seq, Ports: descs, Body: m})
+	return l.acceptEvent(ports.UserEvent{Target: ports.PortName(u.Target), Sender: ports.PortName(u.Sender), Seq: u.Seq, Ports: descs, Body: m})
 }
 
 func (l *link) acceptEvent(ev ports.Event) error {
@@ -443,10 +447,11 @@ func (l *link) sendEventLocked(out ports.Outgoing) {
 	}
 	switch e := out.Event().(type) {
 	case ports.ClosureEvent:
-		l.encodeBuf = wire.AppendClosure(l.encodeBuf[:0], &wire.Closure{Target: wire.PortName(e.Target), LastSeq: e.LastSeq, Lost: e.Lost})
+		l.encodeBuf = wire.AppendClosure(l.encodeBuf[:0], &wire.Closure{Target: wire.PortName(e.Target), Sender: wire.PortName(e.Sender), LastSeq: e.LastSeq, Lost: e.Lost})
 		_ = l.sendFrameLocked(l.encodeBuf, nil)
 	case ports.PeerMovedEvent:
-		l.encodeBuf = wire.AppendPeerMoved(l.encodeBuf[:0], &wire.PeerMoved{Target: wire.PortName(e.Target), NewNode: wire.NodeName(e.NewNode), Bypassed: e.Bypassed})
+		l.encodeBuf = wire.AppendPeerMoved(l.encodeBuf[:0], &wire.PeerMoved{Target: wire.PortName(e.Target), Sender: wire.PortName(e.Sender),
+			NewNode: wire.NodeName(e.NewNode), NewPort: wire.PortName(e.NewPort)})
 		_ = l.sendFrameLocked(l.encodeBuf, nil)
 	case ports.PortAcceptedEvent:
 		l.encodeBuf = wire.AppendPortAccepted(l.encodeBuf[:0], &wire.PortAccepted{Target: wire.PortName(e.Target)})
@@ -457,10 +462,11 @@ func (l *link) sendEventLocked(out ports.Outgoing) {
 			ProxyPort:       wire.PortName(e.Proxy.Port),
 			ProxyTargetNode: wire.NodeName(e.ProxyTarget.Node),
 			ProxyTargetPort: wire.PortName(e.ProxyTarget.Port),
+			Referrer:        wire.PortName(e.Referrer),
 		})
 		_ = l.sendFrameLocked(l.encodeBuf, nil)
 	case ports.ObserveProxyAckEvent:
-		l.encodeBuf = wire.AppendObserveProxyAck(l.encodeBuf[:0], &wire.ObserveProxyAck{Target: wire.PortName(e.Target), LastSeq: e.LastSeq})
+		l.encodeBuf = wire.AppendObserveProxyAck(l.encodeBuf[:0], &wire.ObserveProxyAck{Target: wire.PortName(e.Target), Sender: wire.PortName(e.Sender), LastSeq: e.LastSeq})
 		_ = l.sendFrameLocked(l.encodeBuf, nil)
 	default:
 		panic(fmt.Sprintf("mage: no frame for port event %T", e))
@@ -473,6 +479,7 @@ func (l *link) sendUserLocked(e ports.UserEvent) {
 	m := e.Body.(*Message)
 	u := wire.User{
 		Target:     wire.PortName(e.Target),
+		Sender:     wire.PortName(e.Sender),
 		Seq:        e.Seq,
 		Interface:  m.Interface,
 		Method:     m.Method,
@@ -567,6 +574,7 @@ func descriptorToWire(d ports.Descriptor) wire.PortDescriptor {
 		PeerClosed:  d.PeerClosed,
 		PeerLost:    d.PeerLost,
 		PeerLastSeq: d.PeerLastSeq,
+		Proxy:       wire.PortName(d.Proxy),
 	}
 }
 
@@ -579,5 +587,6 @@ func descriptorFromWire(d wire.PortDescriptor) ports.Descriptor {
 		PeerClosed:  d.PeerClosed,
 		PeerLost:    d.PeerLost,
 		PeerLastSeq: d.PeerLastSeq,
+		Proxy:       ports.PortName(d.Proxy),
 	}
 }

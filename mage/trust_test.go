@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"os"
+	"strconv"
 	"testing"
 	"time"
 
@@ -74,14 +75,21 @@ func expectReport(t *testing.T, bad <-chan error, want error) {
 }
 
 // TestVersionFromAnotherVersionsHello: a peer whose very first frame is a
-// Hello of the next version, in its header and its body, gets this node's
+// Hello of another version, in its header and its body, gets this node's
 // Hello (of this version) and this side fails with a *VersionError naming
-// both; it is a refusal, not a bad message.
+// both; it is a refusal, not a bad message. The previous version is the
+// real one: version 2's Hello has the layout of version 3's, so this is
+// exactly what a v2 node sends.
 func TestVersionFromAnotherVersionsHello(t *testing.T) {
+	for _, other := range []uint16{mage.ProtocolVersion - 1, mage.ProtocolVersion + 1} {
+		t.Run("version "+strconv.Itoa(int(other)), func(t *testing.T) { testVersionFromHello(t, other) })
+	}
+}
+
+func testVersionFromHello(t *testing.T, other uint16) {
 	n := mage.NewNode(mage.NodeOptions{})
 	defer n.Close()
 	peer, _, bad, done := rawConnect(t, n)
-	const other = mage.ProtocolVersion + 1
 	if err := peer.Write(peer.Hello(other, nil)); err != nil {
 		t.Fatal(err)
 	}
@@ -186,7 +194,7 @@ func TestFirstWriteViolationCharged(t *testing.T) {
 // TestHandshakeFrameLimit: before its Hello, a peer may not declare a frame
 // over MaxHandshakeFrame; after it, the same frame is fine.
 func TestHandshakeFrameLimit(t *testing.T) {
-	big := wire.AppendUser(nil, &wire.User{Target: wire.PortName(hostile.RandomName()), Seq: 1, Payload: make([]byte, 8<<10)})
+	big := wire.AppendUser(nil, &wire.User{Target: wire.PortName(hostile.RandomName()), Sender: wire.PortName(hostile.RandomName()), Seq: 1, Payload: make([]byte, 8<<10)})
 	t.Run("before", func(t *testing.T) {
 		n := mage.NewNode(mage.NodeOptions{})
 		defer n.Close()
@@ -260,7 +268,7 @@ func TestMissingHandlesReported(t *testing.T) {
 	defer n.Close()
 	peer, _, bad, done := rawConnect(t, n)
 	port, _ := handshake(t, peer, done)
-	u := wire.AppendUser(nil, &wire.User{Target: port.PeerPort, Seq: port.NextSendSeq, NumHandles: 1})
+	u := wire.AppendUser(nil, &wire.User{Target: port.PeerPort, Sender: port.Name, Seq: port.NextSendSeq, NumHandles: 1})
 	if err := peer.Write(u); err != nil {
 		t.Fatal(err)
 	}
@@ -279,7 +287,7 @@ func TestReportBadMessageReachesConnection(t *testing.T) {
 	if err := peer.Accepted([]wire.Attachment{{Name: "p", Port: port}}); err != nil {
 		t.Fatal(err)
 	}
-	u := wire.AppendUser(nil, &wire.User{Target: port.PeerPort, Seq: port.NextSendSeq, Payload: []byte("nonsense")})
+	u := wire.AppendUser(nil, &wire.User{Target: port.PeerPort, Sender: port.Name, Seq: port.NextSendSeq, Payload: []byte("nonsense")})
 	if err := peer.Write(u); err != nil {
 		t.Fatal(err)
 	}

@@ -46,7 +46,7 @@ func BenchmarkPingPong(b *testing.B) {
 			echo = bc
 			a.Start()
 			bc.Start()
-			u := &wire.User{Target: port(1), Payload: make([]byte, 64)}
+			u := &wire.User{Target: port(1), Sender: port(0x7e), Payload: make([]byte, 64)}
 			b.ReportAllocs()
 			for b.Loop() {
 				u.Seq++
@@ -85,7 +85,7 @@ func BenchmarkThroughput(b *testing.B) {
 			{"senduser-pooled", Options{}, true, true},
 		} {
 			b.Run(fmt.Sprintf("%dB/%s", size, mode.name), func(b *testing.B) {
-				u := &wire.User{Target: port(1), Payload: make([]byte, size)}
+				u := &wire.User{Target: port(1), Sender: port(0x7e), Payload: make([]byte, size)}
 				window := max(creditEvery, (1<<20)/u.EncodedLen()/creditEvery*creditEvery)
 				credits := make(chan struct{}, window/creditEvery+2)
 				// Each free list holds at most what can be outstanding.

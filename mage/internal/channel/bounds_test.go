@@ -47,7 +47,7 @@ func TestHandshakeFrameSizeLifted(t *testing.T) {
 	a.Start()
 	defer a.Close()
 	b := start(t, cb, newRecorder(), Options{})
-	small := wire.AppendClosure(nil, &wire.Closure{Target: port(1)})
+	small := wire.AppendClosure(nil, &wire.Closure{Target: port(1), Sender: port(0x7e)})
 	big := userFrame(1, 0, make([]byte, 10000), 0)
 	// Both in one send: the limit applies from the frame after the one
 	// that lifted it, even within one read.
@@ -69,7 +69,7 @@ func TestFrameTimeout(t *testing.T) {
 	defer cb.Close()
 	ra := newRecorder()
 	start(t, ca, ra, Options{FrameTimeout: timeout})
-	frame := wire.AppendClosure(nil, &wire.Closure{Target: port(1)})
+	frame := wire.AppendClosure(nil, &wire.Closure{Target: port(1), Sender: port(0x7e)})
 	// A whole frame and the start of the next, then nothing.
 	began := time.Now()
 	if _, err := cb.Write(append(append([]byte(nil), frame...), frame[:20]...)); err != nil {
@@ -95,7 +95,7 @@ func TestFrameTimeoutIsPerFrame(t *testing.T) {
 	ca, cb := socketPair(t)
 	ra := newRecorder()
 	start(t, ca, ra, Options{FrameTimeout: timeout})
-	frame := wire.AppendClosure(nil, &wire.Closure{Target: port(1)})
+	frame := wire.AppendClosure(nil, &wire.Closure{Target: port(1), Sender: port(0x7e)})
 	const frames = 6
 	// Each frame takes a third of the timeout to finish, so the frames
 	// together take longer than one timeout: only a deadline per frame

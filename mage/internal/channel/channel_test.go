@@ -26,15 +26,15 @@ func TestFramesBothWays(t *testing.T) {
 	frames := []wire.Frame{
 		{Type: wire.TypeHello, Hello: wire.Hello{Version: 1, Node: node(1), Broker: true, Token: []byte("tok")}},
 		{Type: wire.TypeAttach, NumPorts: 1, Attach: []wire.Attachment{{Name: "net", Port: wire.PortDescriptor{
-			Name: port(2), PeerNode: node(3), PeerPort: port(4), NextSendSeq: 1, NextRecvSeq: 1}}}},
-		{Type: wire.TypeUser, NumPorts: 1, User: wire.User{Target: port(5), Seq: 9, Interface: 1, Method: 2, Flags: 3, RequestID: 4,
-			Payload: []byte("payload"), Ports: []wire.PortDescriptor{{Name: port(6), PeerClosed: true}}}},
-		{Type: wire.TypeClosure, Closure: wire.Closure{Target: port(7), LastSeq: 10}},
+			Name: port(2), PeerNode: node(3), PeerPort: port(4), NextSendSeq: 1, NextRecvSeq: 1, Proxy: port(0x7d)}}}},
+		{Type: wire.TypeUser, NumPorts: 1, User: wire.User{Target: port(5), Sender: port(0x7e), Seq: 9, Interface: 1, Method: 2, Flags: 3, RequestID: 4,
+			Payload: []byte("payload"), Ports: []wire.PortDescriptor{{Name: port(6), PeerClosed: true, Proxy: port(0x7d)}}}},
+		{Type: wire.TypeClosure, Closure: wire.Closure{Target: port(7), Sender: port(0x7e), LastSeq: 10}},
 		{Type: wire.TypeRequestIntroduction, RequestIntroduction: wire.RequestIntroduction{Node: node(8)}},
 		{Type: wire.TypeIntroduce, NumHandles: 1, Introduce: wire.Introduce{Node: node(8)}},
 		{Type: wire.TypeObserveProxy, ObserveProxy: wire.ObserveProxy{ProxyNode: node(2), ProxyPort: port(3),
-			ProxyTargetNode: node(4), ProxyTargetPort: port(5)}},
-		{Type: wire.TypeObserveProxyAck, ObserveProxyAck: wire.ObserveProxyAck{Target: port(9), LastSeq: 11}},
+			ProxyTargetNode: node(4), ProxyTargetPort: port(5), Referrer: port(0x7e)}},
+		{Type: wire.TypeObserveProxyAck, ObserveProxyAck: wire.ObserveProxyAck{Target: port(9), Sender: port(0x7e), LastSeq: 11}},
 	}
 	for i := range frames {
 		enc = wire.AppendFrame(enc, &frames[i])
@@ -83,9 +83,9 @@ func TestHandlerMayKeepSlices(t *testing.T) {
 	const n = 200
 	for i := range n {
 		payload := bytes.Repeat([]byte{byte(i)}, 100)
-		ports := []wire.PortDescriptor{{Name: port(byte(i + 1)), PeerClosed: true}}
+		ports := []wire.PortDescriptor{{Name: port(byte(i + 1)), PeerClosed: true, Proxy: port(0x7d)}}
 		if err := sender.SendFunc(func(buf []byte) []byte {
-			return wire.AppendUser(buf, &wire.User{Target: port(1), Seq: uint64(i), Payload: payload, Ports: ports})
+			return wire.AppendUser(buf, &wire.User{Target: port(1), Sender: port(0x7e), Seq: uint64(i), Payload: payload, Ports: ports})
 		}, nil); err != nil {
 			t.Fatal(err)
 		}
@@ -102,7 +102,7 @@ func TestHandlerMayKeepSlices(t *testing.T) {
 func TestLargeFrames(t *testing.T) {
 	checkFDLeaks(t)
 	a, _, _, rb := pipePair(t, Options{})
-	sizes := []int{0, 1, 7, 8, 65536 - 64, 65536, 1 << 20, 10 << 20, wire.MaxFrameSize - 64}
+	sizes := []int{0, 1, 7, 8, 65536 - wire.UserPayloadOffset, 65536, 1 << 20, 10 << 20, wire.MaxFrameSize - wire.UserPayloadOffset}
 	for i, n := range sizes {
 		p := make([]byte, n)
 		for j := range p {
@@ -131,7 +131,7 @@ func TestManySmallFrames(t *testing.T) {
 	const n = 50000
 	for i := range n {
 		if err := a.SendFunc(func(buf []byte) []byte {
-			return wire.AppendUser(buf, &wire.User{Target: port(1), Seq: uint64(i), Payload: []byte("x")})
+			return wire.AppendUser(buf, &wire.User{Target: port(1), Sender: port(0x7e), Seq: uint64(i), Payload: []byte("x")})
 		}, nil); err != nil {
 			t.Fatal(err)
 		}
@@ -265,7 +265,7 @@ func TestFDsAcrossManyFrames(t *testing.T) {
 				s.inodes = append(s.inodes, ino)
 			}
 			want = append(want, s)
-			buf = wire.AppendUser(buf, &wire.User{Target: port(1), Seq: uint64(len(want)), NumHandles: k,
+			buf = wire.AppendUser(buf, &wire.User{Target: port(1), Sender: port(0x7e), Seq: uint64(len(want)), NumHandles: k,
 				Payload: make([]byte, (i*37)%300)})
 		}
 		if err := a.Send(buf, fds); err != nil {
@@ -677,7 +677,7 @@ func TestConcurrentSendOrder(t *testing.T) {
 					err = a.Send(buf, nil)
 				} else {
 					err = a.SendFunc(func(buf []byte) []byte {
-						return wire.AppendUser(buf, &wire.User{Target: port(1), Seq: uint64(i), Method: uint32(g), Payload: make([]byte, i%50)})
+						return wire.AppendUser(buf, &wire.User{Target: port(1), Sender: port(0x7e), Seq: uint64(i), Method: uint32(g), Payload: make([]byte, i%50)})
 					}, nil)
 				}
 				if err != nil {
@@ -808,7 +808,7 @@ func TestBackpressure(t *testing.T) {
 	pw.Close()
 	readEOF(t, pr) // refused descriptors are closed
 	// A small frame that fits still goes in.
-	if err := c.Send(wire.AppendClosure(nil, &wire.Closure{Target: port(1)}), nil); err != nil && c.Buffered()+48 <= limit {
+	if err := c.Send(wire.AppendClosure(nil, &wire.Closure{Target: port(1), Sender: port(0x7e)}), nil); err != nil && c.Buffered()+len(wire.AppendClosure(nil, &wire.Closure{Target: port(1), Sender: port(0x7e)})) <= limit {
 		t.Errorf("Send of a frame that fits = %v", err)
 	}
 }

@@ -70,7 +70,7 @@ func BenchmarkPingPongProcess(b *testing.B) {
 			pong := make(chan struct{}, 1)
 			a := New(ours, funcHandler{func(*wire.Frame, []int) { pong <- struct{}{} }}, mode.opts)
 			a.Start()
-			u := &wire.User{Target: port(1), Payload: make([]byte, 64)}
+			u := &wire.User{Target: port(1), Sender: port(0x7e), Payload: make([]byte, 64)}
 			b.ReportAllocs()
 			for b.Loop() {
 				u.Seq++

@@ -190,7 +190,7 @@ func port(b byte) (p wire.PortName) { p[0] = b; p[1] = 1; return p }
 func node(b byte) (n wire.NodeName) { n[0] = b; n[1] = 2; return n }
 
 func userFrame(seq uint64, method uint32, payload []byte, handles int) []byte {
-	return wire.AppendUser(nil, &wire.User{Target: port(1), Seq: seq, Method: method, Payload: payload, NumHandles: handles})
+	return wire.AppendUser(nil, &wire.User{Target: port(1), Sender: port(0x7e), Seq: seq, Method: method, Payload: payload, NumHandles: handles})
 }
 
 // newPipe returns a pipe; cleanup closes whichever ends are still open.

@@ -77,9 +77,9 @@ func TestLargeFrameInPieces(t *testing.T) {
 	var fdsAt []int // the stream offset of each frame's first byte
 	var fdsOf [][]int
 	for i, size := range []int{10, largeFrame + 3, largeFrame, 100<<10 + 5, 1<<20 + 1} {
-		u := wire.User{Target: port(1), Seq: uint64(i), Method: 3, Payload: pattern(i, size)}
+		u := wire.User{Target: port(1), Sender: port(0x7e), Seq: uint64(i), Method: 3, Payload: pattern(i, size)}
 		for k := range i % 3 {
-			u.Ports = append(u.Ports, wire.PortDescriptor{Name: port(byte(20 + k)), PeerClosed: true})
+			u.Ports = append(u.Ports, wire.PortDescriptor{Name: port(byte(20 + k)), PeerClosed: true, Proxy: port(0x7d)})
 		}
 		s := sent{u: u}
 		var fds []int
@@ -168,8 +168,8 @@ func TestLargeFrameInPieces(t *testing.T) {
 // before it are delivered.
 func TestLargeFrameStalls(t *testing.T) {
 	const timeout = 100 * time.Millisecond
-	u := wire.User{Target: port(1), Seq: 1, Payload: make([]byte, 200<<10+1),
-		Ports: []wire.PortDescriptor{{Name: port(9), PeerClosed: true}}}
+	u := wire.User{Target: port(1), Sender: port(0x7e), Seq: 1, Payload: make([]byte, 200<<10+1),
+		Ports: []wire.PortDescriptor{{Name: port(9), PeerClosed: true, Proxy: port(0x7d)}}}
 	frame := wire.AppendUser(nil, &u)
 	whole := userFrame(0, 0, []byte("before"), 0)
 	for _, tc := range []struct {
@@ -212,7 +212,7 @@ func TestLargeFrameStalls(t *testing.T) {
 // its fixed part is in, before anything is allocated for it, and one whose
 // payload is followed by the wrong padding is refused once whole.
 func TestLargeFrameBadPayloadLength(t *testing.T) {
-	u := wire.User{Target: port(1), Payload: make([]byte, 100<<10+1)}
+	u := wire.User{Target: port(1), Sender: port(0x7e), Payload: make([]byte, 100<<10+1)}
 	frame := wire.AppendUser(nil, &u)
 	tooLong := append([]byte(nil), frame[:wire.UserPayloadOffset]...)
 	binary.LittleEndian.PutUint32(tooLong[52:], 1<<31) // the payload length field

@@ -33,7 +33,7 @@ func TestNewPayload(t *testing.T) {
 	}})
 	sizes := []int{1 << 20, 10, largeFrame, 50000, 200<<10 + 3}
 	for i, n := range sizes {
-		if err := a.SendUser(&wire.User{Target: port(1), Seq: uint64(i), Payload: pattern(i, n)}, nil); err != nil {
+		if err := a.SendUser(&wire.User{Target: port(1), Sender: port(0x7e), Seq: uint64(i), Payload: pattern(i, n)}, nil); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -95,10 +95,10 @@ func TestPayloadSent(t *testing.T) {
 		for i := range 6 {
 			p := pattern(i, size)
 			large = append(large, p)
-			if err := a.SendUser(&wire.User{Target: port(1), Seq: uint64(2 * i), Payload: p}, nil); err != nil {
+			if err := a.SendUser(&wire.User{Target: port(1), Sender: port(0x7e), Seq: uint64(2 * i), Payload: p}, nil); err != nil {
 				t.Fatal(err)
 			}
-			if err := a.SendUser(&wire.User{Target: port(1), Seq: uint64(2*i + 1), Payload: small}, nil); err != nil {
+			if err := a.SendUser(&wire.User{Target: port(1), Sender: port(0x7e), Seq: uint64(2*i + 1), Payload: small}, nil); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -129,7 +129,7 @@ func TestPayloadSent(t *testing.T) {
 				t.Fatal("no backpressure after 1000 frames of 1 MiB")
 			}
 			p := make([]byte, size)
-			if err := a.SendUser(&wire.User{Target: port(1), Seq: uint64(i), Payload: p}, nil); err != nil {
+			if err := a.SendUser(&wire.User{Target: port(1), Sender: port(0x7e), Seq: uint64(i), Payload: p}, nil); err != nil {
 				refused = append(refused, p)
 			} else {
 				accepted = append(accepted, p)

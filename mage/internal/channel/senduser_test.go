@@ -71,9 +71,9 @@ func TestSendUserStream(t *testing.T) {
 			fds = append(fds, fd)
 			s.inodes = append(s.inodes, ino)
 		}
-		u := &wire.User{Target: port(1), Seq: uint64(seq), Method: 9, Payload: pattern(seq, s.size), NumHandles: len(fds)}
+		u := &wire.User{Target: port(1), Sender: port(0x7e), Seq: uint64(seq), Method: 9, Payload: pattern(seq, s.size), NumHandles: len(fds)}
 		for k := range s.ports {
-			u.Ports = append(u.Ports, wire.PortDescriptor{Name: port(byte(10 + k)), PeerClosed: true})
+			u.Ports = append(u.Ports, wire.PortDescriptor{Name: port(byte(10 + k)), PeerClosed: true, Proxy: port(0x7d)})
 		}
 		var err error
 		if i%5 == 4 {
@@ -132,7 +132,7 @@ func TestSendUserLeavesLargePayloadsUncopied(t *testing.T) {
 		if frames == 1000 {
 			t.Fatalf("%d bytes queued after %d frames of %d bytes", a.Buffered(), frames, size)
 		}
-		if err := a.SendUser(&wire.User{Target: port(1), Seq: uint64(frames), Payload: payload}, nil); err != nil {
+		if err := a.SendUser(&wire.User{Target: port(1), Sender: port(0x7e), Seq: uint64(frames), Payload: payload}, nil); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -160,9 +160,9 @@ func TestSendUserInvalid(t *testing.T) {
 		cause error
 	}{
 		{"zero target", wire.User{}, 0, wire.ErrBadName},
-		{"too large", wire.User{Target: port(1), Payload: make([]byte, 4096)}, 0, wire.ErrTooLarge},
-		{"fewer descriptors than declared", wire.User{Target: port(1), NumHandles: 2}, 1, nil},
-		{"more descriptors than declared", wire.User{Target: port(1), NumHandles: 1}, 2, nil},
+		{"too large", wire.User{Target: port(1), Sender: port(0x7e), Payload: make([]byte, 4096)}, 0, wire.ErrTooLarge},
+		{"fewer descriptors than declared", wire.User{Target: port(1), Sender: port(0x7e), NumHandles: 2}, 1, nil},
+		{"more descriptors than declared", wire.User{Target: port(1), Sender: port(0x7e), NumHandles: 1}, 2, nil},
 	} {
 		r, w := newPipe(t)
 		fds := make([]int, tc.fds)
@@ -192,7 +192,7 @@ func TestSendUserBackpressure(t *testing.T) {
 	payload := make([]byte, 1<<20)
 	var err error
 	for i := 0; i < 100 && err == nil; i++ {
-		err = a.SendUser(&wire.User{Target: port(1), Seq: uint64(i), Payload: payload}, nil)
+		err = a.SendUser(&wire.User{Target: port(1), Sender: port(0x7e), Seq: uint64(i), Payload: payload}, nil)
 	}
 	if !errors.Is(err, ErrBackpressure) {
 		t.Fatalf("SendUser into a full queue: %v, want ErrBackpressure", err)
@@ -249,7 +249,7 @@ func TestDeferDirectWrite(t *testing.T) {
 	if err := a.Send(frame, nil); err != nil {
 		t.Fatal(err)
 	}
-	if err := a.SendUser(&wire.User{Target: port(1), Seq: 1, Payload: make([]byte, largePayload)}, nil); err != nil {
+	if err := a.SendUser(&wire.User{Target: port(1), Sender: port(0x7e), Seq: 1, Payload: make([]byte, largePayload)}, nil); err != nil {
 		t.Fatal(err)
 	}
 	if n, want := a.Buffered(), len(frame)+wire.UserPayloadOffset+largePayload; n != want {
@@ -270,7 +270,7 @@ func TestDeferDirectWrite(t *testing.T) {
 			defer wg.Done()
 			for range each {
 				mu.Lock()
-				u := &wire.User{Target: port(1), Seq: seq, Payload: make([]byte, int(seq%3)*largePayload)}
+				u := &wire.User{Target: port(1), Sender: port(0x7e), Seq: seq, Payload: make([]byte, int(seq%3)*largePayload)}
 				seq++
 				err := a.SendUser(u, nil)
 				mu.Unlock()
@@ -306,7 +306,7 @@ func TestLendPayloadsUpTo(t *testing.T) {
 	a := start(t, ca, newRecorder(), Options{})
 	start(t, cb, rb, Options{LendPayloadsUpTo: lend})
 	for i, n := range sizes {
-		if err := a.SendUser(&wire.User{Target: port(1), Seq: uint64(i), Payload: pattern(i, n)}, nil); err != nil {
+		if err := a.SendUser(&wire.User{Target: port(1), Sender: port(0x7e), Seq: uint64(i), Payload: pattern(i, n)}, nil); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -333,7 +333,7 @@ func TestStreamingLeavesWritesToTheWriter(t *testing.T) {
 	b := start(t, cb, rb, Options{})
 	const frames = 3 * streamingAfter
 	for i := range frames {
-		if err := a.SendUser(&wire.User{Target: port(1), Seq: uint64(i + 1), Payload: []byte("x")}, nil); err != nil {
+		if err := a.SendUser(&wire.User{Target: port(1), Sender: port(0x7e), Seq: uint64(i + 1), Payload: []byte("x")}, nil); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -346,7 +346,7 @@ func TestStreamingLeavesWritesToTheWriter(t *testing.T) {
 	if n := a.directRun.Load(); n <= streamingAfter {
 		t.Fatalf("after %d frames with nothing back, the run is %d, want more than %d", frames, n, streamingAfter)
 	}
-	if err := b.SendUser(&wire.User{Target: port(2), Seq: 1, Payload: []byte("back")}, nil); err != nil {
+	if err := b.SendUser(&wire.User{Target: port(2), Sender: port(0x7e), Seq: 1, Payload: []byte("back")}, nil); err != nil {
 		t.Fatal(err)
 	}
 	ra.waitFrames(t, 1)

@@ -100,12 +100,12 @@ var attacks = map[string]func(p *Peer, token []byte) error{
 		if _, _, err := p.Handshake(token); err != nil {
 			return err
 		}
-		b := wire.AppendClosure(nil, &wire.Closure{Target: wire.PortName(RandomName())})
+		b := wire.AppendClosure(nil, &wire.Closure{Target: wire.PortName(RandomName()), Sender: wire.PortName(RandomName())})
 		b[44] = 1 // reserved
 		return p.Write(b)
 	},
 	ModeOversizeFirst: func(p *Peer, token []byte) error {
-		b := wire.AppendUser(nil, &wire.User{Target: wire.PortName(RandomName()), Seq: 1})
+		b := wire.AppendUser(nil, &wire.User{Target: wire.PortName(RandomName()), Sender: wire.PortName(RandomName()), Seq: 1})
 		b[4], b[5], b[6], b[7] = 0, 0, 0x10, 0 // length 1 MiB
 		return p.Write(b[:wire.HeaderSize])
 	},
@@ -113,21 +113,21 @@ var attacks = map[string]func(p *Peer, token []byte) error{
 		if _, _, err := p.Handshake(token); err != nil {
 			return err
 		}
-		b := wire.AppendClosure(nil, &wire.Closure{Target: wire.PortName(RandomName())})
+		b := wire.AppendClosure(nil, &wire.Closure{Target: wire.PortName(RandomName()), Sender: wire.PortName(RandomName())})
 		return p.Write(b[:20])
 	},
 	ModeLargeStall: func(p *Peer, token []byte) error {
 		if _, _, err := p.Handshake(token); err != nil {
 			return err
 		}
-		b := wire.AppendUser(nil, &wire.User{Target: wire.PortName(RandomName()), Seq: 1, Payload: make([]byte, 1<<20)})
+		b := wire.AppendUser(nil, &wire.User{Target: wire.PortName(RandomName()), Sender: wire.PortName(RandomName()), Seq: 1, Payload: make([]byte, 1<<20)})
 		return p.Write(b[:len(b)/2])
 	},
 	ModeLargeBadLength: func(p *Peer, token []byte) error {
 		if _, _, err := p.Handshake(token); err != nil {
 			return err
 		}
-		b := wire.AppendUser(nil, &wire.User{Target: wire.PortName(RandomName()), Seq: 1, Payload: make([]byte, 1<<20)})
+		b := wire.AppendUser(nil, &wire.User{Target: wire.PortName(RandomName()), Sender: wire.PortName(RandomName()), Seq: 1, Payload: make([]byte, 1<<20)})
 		b[52], b[53], b[54], b[55] = 0, 0, 0, 0x40 // payload length 1 GiB
 		return p.Write(b[:wire.UserPayloadOffset])
 	},
@@ -135,7 +135,7 @@ var attacks = map[string]func(p *Peer, token []byte) error{
 		if _, _, err := p.Handshake(token); err != nil {
 			return err
 		}
-		b := wire.AppendUserWithoutPayload(nil, &wire.User{Target: wire.PortName(RandomName()), Seq: 1, Payload: make([]byte, 32<<20)})
+		b := wire.AppendUserWithoutPayload(nil, &wire.User{Target: wire.PortName(RandomName()), Sender: wire.PortName(RandomName()), Seq: 1, Payload: make([]byte, 32<<20)})
 		return p.Write(b[:wire.UserPayloadOffset])
 	},
 	ModeNoRead: func(p *Peer, token []byte) error {
@@ -159,7 +159,7 @@ var attacks = map[string]func(p *Peer, token []byte) error{
 		}
 		payload := make([]byte, 1024)
 		return p.flood(main, func(b []byte, i int) []byte {
-			return wire.AppendUser(b, &wire.User{Target: main.PeerPort, Seq: main.NextSendSeq + 1<<40 + uint64(i), Payload: payload})
+			return wire.AppendUser(b, &wire.User{Target: main.PeerPort, Sender: main.Name, Seq: main.NextSendSeq + 1<<40 + uint64(i), Payload: payload})
 		})
 	},
 	ModeCountersFlood: func(p *Peer, token []byte) error {
@@ -208,7 +208,7 @@ var attacks = map[string]func(p *Peer, token []byte) error{
 			return err
 		}
 		return p.flood(main, func(b []byte, _ int) []byte {
-			return wire.AppendPeerMoved(b, &wire.PeerMoved{Target: main.PeerPort, NewNode: wire.NodeName(RandomName())})
+			return wire.AppendPeerMoved(b, &wire.PeerMoved{Target: main.PeerPort, Sender: main.Name, NewNode: wire.NodeName(RandomName()), NewPort: wire.PortName(RandomName())})
 		})
 	},
 	ModeFDCount: func(p *Peer, token []byte) error {
@@ -226,7 +226,7 @@ var attacks = map[string]func(p *Peer, token []byte) error{
 		}
 		defer r.Close()
 		defer w.Close()
-		b := wire.AppendUser(nil, &wire.User{Target: main.PeerPort, Seq: main.NextSendSeq, NumHandles: 2})
+		b := wire.AppendUser(nil, &wire.User{Target: main.PeerPort, Sender: main.Name, Seq: main.NextSendSeq, NumHandles: 2})
 		return p.Write(b, int(w.Fd()))
 	},
 	ModeFDFlood: func(p *Peer, token []byte) error {
@@ -245,7 +245,7 @@ var attacks = map[string]func(p *Peer, token []byte) error{
 		}
 		// One byte of a frame header per write, each with a full load of
 		// descriptors.
-		hdr := wire.AppendClosure(nil, &wire.Closure{Target: wire.PortName(RandomName())})
+		hdr := wire.AppendClosure(nil, &wire.Closure{Target: wire.PortName(RandomName()), Sender: wire.PortName(RandomName())})
 		for i := 0; i < 8; i++ {
 			if err := p.Write(hdr[i:i+1], fds...); err != nil {
 				return nil // cut already
@@ -308,7 +308,7 @@ func (p *Peer) flood(main wire.PortDescriptor, frame func(b []byte, i int) []byt
 			return nil // cut already, which is what the flood is for
 		}
 	}
-	_ = p.Write(wire.AppendUser(nil, &wire.User{Target: main.PeerPort, Seq: main.NextSendSeq, Payload: []byte(FloodDone)}))
+	_ = p.Write(wire.AppendUser(nil, &wire.User{Target: main.PeerPort, Sender: main.Name, Seq: main.NextSendSeq, Payload: []byte(FloodDone)}))
 	return nil
 }
 
@@ -358,9 +358,10 @@ func handBack(p *Peer, token []byte, announce bool) (handedBack, error) {
 		PeerPort:    h.extra.PeerPort,
 		NextSendSeq: h.extra.NextSendSeq,
 		NextRecvSeq: h.extra.NextRecvSeq,
+		Proxy:       h.extra.Name, // this child's end forwards to it
 	}
 	h.nextSeq = h.main.NextSendSeq
-	u := wire.AppendUser(nil, &wire.User{Target: h.main.PeerPort, Seq: h.nextSeq, Payload: []byte("here it is back"), Ports: []wire.PortDescriptor{back}})
+	u := wire.AppendUser(nil, &wire.User{Target: h.main.PeerPort, Sender: h.main.Name, Seq: h.nextSeq, Payload: []byte("here it is back"), Ports: []wire.PortDescriptor{back}})
 	if err := p.Write(u); err != nil {
 		return h, err
 	}
@@ -370,16 +371,23 @@ func handBack(p *Peer, token []byte, announce bool) (handedBack, error) {
 	}
 	var b []byte
 	if announce {
-		b = wire.AppendPeerMoved(b, &wire.PeerMoved{Target: h.extra.PeerPort, NewNode: h.parent})
+		b = wire.AppendPeerMoved(b, &wire.PeerMoved{Target: h.extra.PeerPort, Sender: h.extra.Name, NewNode: h.parent, NewPort: back.Name})
 	}
-	b = wire.AppendObserveProxy(b, &wire.ObserveProxy{ProxyNode: p.Node, ProxyPort: h.extra.Name, ProxyTargetNode: h.parent, ProxyTargetPort: back.Name})
+	b = wire.AppendObserveProxy(b, &wire.ObserveProxy{ProxyNode: p.Node, ProxyPort: h.extra.Name, ProxyTargetNode: h.parent, ProxyTargetPort: back.Name,
+		Referrer: h.extra.PeerPort})
 	if err := p.Write(b); err != nil {
 		return h, err
 	}
-	if err := p.awaitFrame(wire.TypeObserveProxyAck, func(f *wire.Frame) bool { return f.ObserveProxyAck.Target == h.extra.Name }); err != nil {
+	var referrer wire.PortName
+	if err := p.awaitFrame(wire.TypeObserveProxyAck, func(f *wire.Frame) bool {
+		referrer = f.ObserveProxyAck.Sender
+		return f.ObserveProxyAck.Target == h.extra.Name
+	}); err != nil {
 		return h, err
 	}
-	return h, p.Write(wire.AppendPeerMoved(nil, &wire.PeerMoved{Target: back.Name, NewNode: h.parent, Bypassed: true}))
+	// The bypassed proxy's last word: the referrer now feeds the returned
+	// end directly.
+	return h, p.Write(wire.AppendPeerMoved(nil, &wire.PeerMoved{Target: back.Name, Sender: h.extra.Name, NewNode: h.parent, NewPort: referrer}))
 }
 
 // forge is ModeForge.
@@ -389,8 +397,9 @@ func forge(p *Peer, token []byte) error {
 		return err
 	}
 	// The end is the parent's alone now. Address it anyway.
-	b := wire.AppendUser(nil, &wire.User{Target: h.extra.PeerPort, Seq: h.extra.NextSendSeq, Payload: []byte(ForgedPayload)})
-	b = wire.AppendClosure(b, &wire.Closure{Target: h.extra.PeerPort, LastSeq: h.extra.NextSendSeq})
+	// As the stint it really had there: the strongest claim it can make.
+	b := wire.AppendUser(nil, &wire.User{Target: h.extra.PeerPort, Sender: h.extra.Name, Seq: h.extra.NextSendSeq, Payload: []byte(ForgedPayload)})
+	b = wire.AppendClosure(b, &wire.Closure{Target: h.extra.PeerPort, Sender: h.extra.Name, LastSeq: h.extra.NextSendSeq})
 	return p.Write(b)
 }
 
@@ -402,7 +411,7 @@ func launder(p *Peer, token []byte) error {
 	}
 	// The parent's end of extra sends to the returned end now: say so on
 	// main, behind the frames that made it so.
-	b := wire.AppendUser(nil, &wire.User{Target: h.main.PeerPort, Seq: h.nextSeq, Payload: []byte(HandedBack)})
+	b := wire.AppendUser(nil, &wire.User{Target: h.main.PeerPort, Sender: h.main.Name, Seq: h.nextSeq, Payload: []byte(HandedBack)})
 	if err := p.Write(b); err != nil {
 		return err
 	}
@@ -416,8 +425,9 @@ func launder(p *Peer, token []byte) error {
 		PeerPort:    h.extra.PeerPort,
 		NextSendSeq: 1 << 20,
 		NextRecvSeq: 1,
+		Proxy:       wire.PortName(RandomName()),
 	}
-	return p.Write(wire.AppendUser(nil, &wire.User{Target: h.main.PeerPort, Seq: h.nextSeq, Payload: []byte(ForgedPayload), Ports: []wire.PortDescriptor{forged}}))
+	return p.Write(wire.AppendUser(nil, &wire.User{Target: h.main.PeerPort, Sender: h.main.Name, Seq: h.nextSeq, Payload: []byte(ForgedPayload), Ports: []wire.PortDescriptor{forged}}))
 }
 
 // awaitFrame reads frames until one of type t for which match holds.

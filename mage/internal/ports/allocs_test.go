@@ -111,7 +111,7 @@ func TestNoAllocationPerMessageThroughProxy(t *testing.T) {
 func TestNoAllocationPerReorderedMessage(t *testing.T) {
 	remote := testNodeName(1)
 	n := NewNode(Config{Name: testNodeName(0)})
-	p, err := n.AdoptPort(remote, Descriptor{Name: PortName{7}, Peer: Address{Node: remote, Port: PortName{8}}, NextSendSeq: 1, NextRecvSeq: 1})
+	p, err := n.AdoptPort(remote, Descriptor{Name: PortName{7}, Peer: Address{Node: remote, Port: PortName{8}}, Proxy: PortName{8}, NextSendSeq: 1, NextRecvSeq: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -126,7 +126,7 @@ func TestNoAllocationPerReorderedMessage(t *testing.T) {
 		// Sent as next+burst-1 down to next: none is readable until the
 		// last arrives.
 		for i := burst - 1; i >= 0; i-- {
-			ev := UserEvent{Target: p, Seq: next + uint64(i), Body: bodies[i]}
+			ev := UserEvent{Target: p, Sender: PortName{8}, Seq: next + uint64(i), Body: bodies[i]}
 			if err := n.AcceptEvent(remote, ev); err != nil {
 				t.Fatal(err)
 			}

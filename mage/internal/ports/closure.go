@@ -19,7 +19,7 @@ func (n *Node) closePorts(names ...PortName) {
 		if !p.peerClosed {
 			// Once the peer's closure was observed, this port already
 			// answered with its last sequence number; nothing to add.
-			n.toPeer(p, ClosureEvent{Target: p.peer.Port, LastSeq: p.nextSend - 1})
+			n.toPeer(p, ClosureEvent{Target: p.peer.Port, Sender: p.name, LastSeq: p.nextSend - 1})
 		}
 		n.removePort(p)
 		for _, m := range p.takeAbove(0) {
@@ -83,24 +83,24 @@ func (n *Node) acceptClosure(from NodeName, ev ClosureEvent) error {
 		// Answer toward the closed peer with this end's last sequence number
 		// (it can send nothing more now), so that the proxies on that route
 		// know when they are done.
-		n.toPeer(p, ClosureEvent{Target: p.peer.Port, LastSeq: p.nextSend - 1})
+		n.toPeer(p, ClosureEvent{Target: p.peer.Port, Sender: p.name, LastSeq: p.nextSend - 1})
 		if p.receivedAll() {
 			n.dropHeld(p, NodeName{}) // nothing more is delivered
 		}
 		n.markChanged(p.name)
 	case stateProxying:
 		target := p.rare().target
-		n.emit(target.Node, ClosureEvent{Target: target.Port, LastSeq: ev.LastSeq})
+		n.emit(target.Node, ClosureEvent{Target: target.Port, Sender: p.name, LastSeq: ev.LastSeq})
 		n.maybeRemoveProxy(p)
 	}
 	return err
 }
 
-// acceptPeerMoved handles a PeerMovedEvent: the sending stint on node from
-// is over, one on ev.NewNode begins. A proxy looking for its referrer asks
-// the new node.
+// acceptPeerMoved handles a PeerMovedEvent: the sending stint (from,
+// ev.Sender) is over, (ev.NewNode, ev.NewPort) begins. A proxy looking for
+// its referrer asks the new stint.
 func (n *Node) acceptPeerMoved(from NodeName, ev PeerMovedEvent) error {
-	if ev.NewNode.IsZero() {
+	if ev.NewNode.IsZero() || ev.NewPort.IsZero() {
 		return &EventError{From: from, Target: ev.Target, Err: ErrBadEvent, Detail: "peer moved to the zero node"}
 	}
 	p := n.ports[ev.Target]
@@ -109,25 +109,22 @@ func (n *Node) acceptPeerMoved(from NodeName, ev PeerMovedEvent) error {
 	}
 	p.addSource(from, -1)
 	p.addSource(ev.NewNode, 1)
-	if ev.Bypassed {
-		p.addProxyStint(from, -1)
-	} else {
-		p.addStint(from, -1)
-	}
-	p.addStint(ev.NewNode, 1)
+	n.endStint(p, from, ev.Sender)
+	n.startStint(p, ev.NewNode, ev.NewPort)
 	n.noteWatched(ev.NewNode)
 	if n.lost[ev.NewNode] && p.waitsOn(ev.NewNode) {
 		n.lose(p, ev.NewNode)
 		return nil
 	}
 	if p.state == stateProxying && p.observing && !p.acked && !p.peerClosed {
-		n.observe(p, ev.NewNode)
+		n.observe(p, stintID{ev.NewNode, ev.NewPort})
 	}
 	// The new stint may be what events held from ev.NewNode wait for.
 	n.releaseHeld(p)
-	if p.rare().lossReported[ev.NewNode] && n.ports[p.name] == p {
-		// That node reported the sender lost, behind what it sent.
-		delete(p.rare().lossReported, ev.NewNode)
+	if s := (stintID{ev.NewNode, ev.NewPort}); p.rare().lossReported[s] && n.ports[p.name] == p {
+		// That stint reported the sender lost, behind what it sent.
+		delete(p.rare().lossReported, s)
+		n.unhold(s.node)
 		n.cutOff(p, NodeName{})
 	}
 	return nil
@@ -142,7 +139,7 @@ func (n *Node) acceptPortAccepted(from NodeName, ev PortAcceptedEvent) {
 		return // removed meanwhile, or a repeat
 	}
 	n.setAnnounceMove(p, false)
-	n.toPeer(p, PeerMovedEvent{Target: p.peer.Port, NewNode: from})
+	n.toPeer(p, PeerMovedEvent{Target: p.peer.Port, Sender: p.name, NewNode: from, NewPort: ev.Target})
 	n.maybeRemoveProxy(p)
 	if n.ports[p.name] == p {
 		n.startObserving(p)
@@ -154,7 +151,7 @@ func (n *Node) lose(p *port, node NodeName) {
 	if p.state == stateProxying && p.rare().target.Node == node {
 		// Everything forwarded from here is gone: the end on the other
 		// side of the pipe must learn, and nothing here is worth keeping.
-		n.toPeer(p, ClosureEvent{Target: p.peer.Port, Lost: true})
+		n.toPeer(p, ClosureEvent{Target: p.peer.Port, Sender: p.name, Lost: true})
 		n.removePort(p)
 		n.discard(p.takeAbove(0)...)
 		return
@@ -174,18 +171,19 @@ func (n *Node) cutOff(p *port, node NodeName) {
 	p.lastRecv = p.nextMissing - 1
 	n.discard(p.takeAbove(p.lastRecv)...)
 	n.dropHeld(p, NodeName{}) // moot now: nothing more is delivered
+	n.dropLossReports(p, NodeName{})
 	switch p.state {
 	case stateReceiving:
 		if !answered {
-			n.toPeer(p, ClosureEvent{Target: p.peer.Port, LastSeq: p.nextSend - 1, Lost: true})
+			n.toPeer(p, ClosureEvent{Target: p.peer.Port, Sender: p.name, LastSeq: p.nextSend - 1, Lost: true})
 		}
 		n.markChanged(p.name)
 	case stateProxying:
 		for m, ok := p.next(); ok; m, ok = p.next() {
-			n.route(p.rare().target, m)
+			n.route(p.name, p.rare().target, m)
 		}
 		target := p.rare().target
-		n.emit(target.Node, ClosureEvent{Target: target.Port, Lost: true})
+		n.emit(target.Node, ClosureEvent{Target: target.Port, Sender: p.name, Lost: true})
 		n.maybeRemoveProxy(p)
 	}
 }

@@ -10,32 +10,31 @@ import (
 // routed through it and goes. See the package documentation for the
 // protocol and why it keeps pipes ordered and losses reported.
 
-// startObserving makes proxy p, whose move was just acknowledged, ask for
-// its referrer on every node a sender of p is known to live on. Later
-// PeerMovedEvents name further nodes (acceptPeerMoved asks those too).
+// startObserving makes proxy p, whose move was just acknowledged, ask
+// each of its live stints whether it is its referrer. Later
+// PeerMovedEvents name further stints (acceptPeerMoved asks those too).
 func (n *Node) startObserving(p *port) {
 	if p.state != stateProxying || p.observing || p.peerClosed {
 		return // a closed or cut-off pipe's proxy drains and goes anyway
 	}
 	p.observing = true
 	p.rareForWrite().asked = map[NodeName]bool{}
-	nodes := make([]NodeName, 0, p.sources.len())
-	p.sources.any(func(node NodeName, c int) bool {
-		if c > 0 {
-			nodes = append(nodes, node)
-		}
-		return false
-	})
-	slices.SortFunc(nodes, compareNodes)
-	for _, node := range nodes {
-		n.observe(p, node)
+	stints := p.stints.list()
+	slices.SortFunc(stints, compareStints)
+	for _, s := range stints {
+		n.observe(p, s)
 	}
 }
 
-// observe asks node to switch the port sending to proxy p past it.
-func (n *Node) observe(p *port, node NodeName) {
-	p.rareForWrite().asked[node] = true
-	n.emit(node, ObserveProxyEvent{Proxy: Address{Node: n.name, Port: p.name}, ProxyTarget: p.rare().target})
+// observe asks stint s's node to switch s, if it sends to proxy p, past
+// it.
+func (n *Node) observe(p *port, s stintID) {
+	r := p.rareForWrite()
+	r.asked[s.node] = true
+	if !slices.Contains(r.askedPorts, s) {
+		r.askedPorts = append(r.askedPorts, s)
+	}
+	n.emit(s.node, ObserveProxyEvent{Proxy: Address{Node: n.name, Port: p.name}, ProxyTarget: r.target, Referrer: s.port})
 }
 
 // acceptObserveProxy handles an ObserveProxyEvent: if a receiving port of
@@ -49,20 +48,20 @@ func (n *Node) acceptObserveProxy(from NodeName, ev ObserveProxyEvent) error {
 	case ev.Proxy.Node != from:
 		// A proxy speaks only for itself.
 		return bad(fmt.Sprintf("observe-proxy for a proxy on node %s", ev.Proxy.Node))
-	case ev.Proxy.Port.IsZero() || ev.ProxyTarget.Node.IsZero() || ev.ProxyTarget.Port.IsZero():
+	case ev.Proxy.Port.IsZero() || ev.ProxyTarget.Node.IsZero() || ev.ProxyTarget.Port.IsZero() || ev.Referrer.IsZero():
 		return bad("observe-proxy with a zero name")
 	case ev.ProxyTarget == ev.Proxy:
 		return bad("observe-proxy for a proxy that forwards to itself")
 	}
-	name, ok := n.referrers.get(ev.Proxy)
-	if !ok {
-		// The sender moved on (its new node will be asked), or the port
+	name := ev.Referrer
+	p := n.ports[name]
+	if p == nil || p.state != stateReceiving || p.peer != ev.Proxy {
+		// The sender moved on (its new stint will be asked), or the port
 		// sending to the proxy is a proxy itself, to be bypassed first
-		// (its removal names the sender's node to the proxy), or the
+		// (its removal names the sender's stint to the proxy), or the
 		// pipe closed.
 		return nil
 	}
-	p := n.ports[name]
 	if p.peerClosed {
 		// p sends nothing more; its closure (or cut-off) reaches the
 		// proxy, which then drains and goes.
@@ -78,15 +77,15 @@ func (n *Node) acceptObserveProxy(from NodeName, ev ObserveProxyEvent) error {
 		p.rareForWrite().deferredObserve = &ev
 		return nil
 	}
-	if other, used := n.referrers.get(ev.ProxyTarget); used && other != name {
+	if other, used := n.referrers.get(ev.ProxyTarget); used && other != name && ev.ProxyTarget.Node == n.name {
 		return bad("observe-proxy target already has a sender on this node")
 	}
-	n.referrers.remove(p.peer)
+	n.forgetReferrer(p)
 	p.peer = ev.ProxyTarget
 	n.referrers.set(p.peer, name)
 	n.noteWatched(p.peer.Node)
 	// Behind every message p sent the proxy from this node.
-	n.emit(from, ObserveProxyAckEvent{Target: ev.Proxy.Port, LastSeq: p.nextSend - 1})
+	n.emit(from, ObserveProxyAckEvent{Target: ev.Proxy.Port, Sender: name, LastSeq: p.nextSend - 1})
 	if n.lost[p.peer.Node] {
 		// The proxy's target went with a lost node: so did the pipe.
 		n.lose(p, p.peer.Node)
@@ -125,7 +124,7 @@ func (n *Node) acceptObserveProxyAck(from NodeName, ev ObserveProxyAckEvent) err
 			Detail: fmt.Sprintf("beyond the last message %d routed through this bypassed proxy", ev.LastSeq)}
 	}
 	r := p.rareForWrite()
-	p.acked, r.ackSeq, r.handover = true, ev.LastSeq, from
+	p.acked, r.ackSeq, r.handover = true, ev.LastSeq, stintID{from, ev.Sender}
 	// The ack travelled behind every message the referrer sent here from
 	// from: its stint here is over. Stints on other nodes end with their
 	// own PeerMovedEvents.

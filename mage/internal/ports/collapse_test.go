@@ -412,11 +412,11 @@ func TestBadCollapseEvents(t *testing.T) {
 		ev   Event
 		want error
 	}{
-		{"observe-proxy for another node's proxy", 0, n[2].Name(), ObserveProxyEvent{Proxy: xAddr, ProxyTarget: bAddr}, ErrBadEvent},
-		{"observe-proxy with a zero target", 0, remote, ObserveProxyEvent{Proxy: xAddr}, ErrBadEvent},
-		{"observe-proxy to itself", 0, remote, ObserveProxyEvent{Proxy: xAddr, ProxyTarget: xAddr}, ErrBadEvent},
-		{"observe-proxy making a port its own peer", 0, remote, ObserveProxyEvent{Proxy: xAddr, ProxyTarget: aAddr}, ErrBadEvent},
-		{"observe-proxy onto another port's peer", 0, remote, ObserveProxyEvent{Proxy: xAddr, ProxyTarget: Address{Node: n[0].Name(), Port: otherPeer}}, ErrBadEvent},
+		{"observe-proxy for another node's proxy", 0, n[2].Name(), ObserveProxyEvent{Proxy: xAddr, ProxyTarget: bAddr, Referrer: a}, ErrBadEvent},
+		{"observe-proxy with a zero target", 0, remote, ObserveProxyEvent{Proxy: xAddr, Referrer: a}, ErrBadEvent},
+		{"observe-proxy to itself", 0, remote, ObserveProxyEvent{Proxy: xAddr, ProxyTarget: xAddr, Referrer: a}, ErrBadEvent},
+		{"observe-proxy making a port its own peer", 0, remote, ObserveProxyEvent{Proxy: xAddr, ProxyTarget: aAddr, Referrer: a}, ErrBadEvent},
+		{"observe-proxy onto another port's peer", 0, remote, ObserveProxyEvent{Proxy: xAddr, ProxyTarget: Address{Node: n[0].Name(), Port: otherPeer}, Referrer: a}, ErrBadEvent},
 		{"nil observe-proxy", 0, remote, (*ObserveProxyEvent)(nil), ErrBadEvent},
 		{"ack for a receiving port", 0, remote, ObserveProxyAckEvent{Target: a, LastSeq: 0}, ErrBadEvent},
 		{"ack for a proxy that did not ask", 1, n[0].Name(), ObserveProxyAckEvent{Target: proxy, LastSeq: 0}, ErrBadEvent},
@@ -428,8 +428,14 @@ func TestBadCollapseEvents(t *testing.T) {
 		}
 	}
 	// Unknown ports are not errors: they may have gone meanwhile.
-	if err := n[0].AcceptEvent(remote, ObserveProxyEvent{Proxy: Address{Node: remote, Port: PortName{0x77}}, ProxyTarget: bAddr}); err != nil {
+	if err := n[0].AcceptEvent(remote, ObserveProxyEvent{Proxy: Address{Node: remote, Port: PortName{0x77}}, ProxyTarget: bAddr, Referrer: a}); err != nil {
 		t.Errorf("observe-proxy nobody sends to: %v", err)
+	}
+	if err := n[0].AcceptEvent(remote, ObserveProxyEvent{Proxy: xAddr, ProxyTarget: bAddr, Referrer: PortName{0x78}}); err != nil {
+		t.Errorf("observe-proxy for an unknown referrer: %v", err)
+	}
+	if err := n[0].AcceptEvent(remote, ObserveProxyEvent{Proxy: xAddr, ProxyTarget: bAddr, Referrer: other}); err != nil {
+		t.Errorf("observe-proxy for a port that sends elsewhere: %v", err)
 	}
 	if err := n[1].AcceptEvent(n[0].Name(), ObserveProxyAckEvent{Target: PortName{0x77}}); err != nil {
 		t.Errorf("ack for an unknown port: %v", err)
@@ -455,8 +461,8 @@ func TestBadCollapseEvents(t *testing.T) {
 	if n[2].ports[y] == nil {
 		t.Fatal("Y already gone")
 	}
-	requireErr(t, n[2].AcceptEvent(n[1].Name(), ObserveProxyAckEvent{Target: y, LastSeq: 2}), ErrBadEvent) // not asked there
-	requireErr(t, n[2].AcceptEvent(n[0].Name(), ObserveProxyAckEvent{Target: y, LastSeq: 0}), ErrBadSequence)
+	requireErr(t, n[2].AcceptEvent(n[1].Name(), ObserveProxyAckEvent{Target: y, Sender: b, LastSeq: 2}), ErrBadEvent) // not asked there
+	requireErr(t, n[2].AcceptEvent(n[0].Name(), ObserveProxyAckEvent{Target: y, Sender: a, LastSeq: 0}), ErrBadSequence)
 	// Y was cut off by the impossible ack; the pipe reports the loss.
 	tn.run()
 	if s := mustStatus(t, n[1], b); !s.PeerClosed {
@@ -477,7 +483,7 @@ func TestBypassedProxyRefusesLaterEvents(t *testing.T) {
 	r0, r1, r2 := testNodeName(7), testNodeName(8), testNodeName(9)
 	// A port whose peer lives on r0, moved here from r1 and on to r2:
 	// proxy x forwards to r2.
-	x, err := n.AdoptPort(r1, Descriptor{Name: PortName{1}, Peer: Address{Node: r0, Port: PortName{2}}, NextSendSeq: 1, NextRecvSeq: 1})
+	x, err := n.AdoptPort(r1, Descriptor{Name: PortName{1}, Peer: Address{Node: r0, Port: PortName{2}}, Proxy: PortName{3}, NextSendSeq: 1, NextRecvSeq: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -486,34 +492,34 @@ func TestBypassedProxyRefusesLaterEvents(t *testing.T) {
 		t.Fatal(err)
 	}
 	n.TakeOutgoing()
-	requireErr(t, n.AcceptEvent(r1, ObserveProxyAckEvent{Target: x}), ErrBadEvent) // not asked yet
+	requireErr(t, n.AcceptEvent(r1, ObserveProxyAckEvent{Target: x, Sender: PortName{3}}), ErrBadEvent) // not asked yet
 	if err := n.AcceptEvent(r2, PortAcceptedEvent{Target: d.Name}); err != nil {
 		t.Fatal(err)
 	}
 	target := Address{Node: r2, Port: d.Name}
 	want := []sent{
-		{To: r0, Event: PeerMovedEvent{Target: PortName{2}, NewNode: r2}},
-		{To: r1, Event: ObserveProxyEvent{Proxy: Address{Node: n.Name(), Port: x}, ProxyTarget: target}},
+		{To: r0, Event: PeerMovedEvent{Target: PortName{2}, Sender: x, NewNode: r2, NewPort: d.Name}},
+		{To: r1, Event: ObserveProxyEvent{Proxy: Address{Node: n.Name(), Port: x}, ProxyTarget: target, Referrer: PortName{3}}},
 	}
 	if out := n.TakeOutgoing(); !slices.Equal(sentOf(out), want) {
 		t.Fatalf("after the move was accepted: %#v", out)
 	}
 	// The port on r1 switched after sending 1 and 2, which have not arrived.
-	if err := n.AcceptEvent(r1, ObserveProxyAckEvent{Target: x, LastSeq: 2}); err != nil {
+	if err := n.AcceptEvent(r1, ObserveProxyAckEvent{Target: x, Sender: PortName{3}, LastSeq: 2}); err != nil {
 		t.Fatal(err)
 	}
-	requireErr(t, n.AcceptEvent(r1, UserEvent{Target: x, Seq: 3, Body: "past the bypass"}), ErrBadSequence)
-	requireErr(t, n.AcceptEvent(r1, ClosureEvent{Target: x, LastSeq: 2}), ErrBadEvent)
-	requireErr(t, n.AcceptEvent(r1, ObserveProxyAckEvent{Target: x, LastSeq: 2}), ErrBadEvent)
+	requireErr(t, n.AcceptEvent(r1, UserEvent{Target: x, Sender: PortName{3}, Seq: 3, Body: "past the bypass"}), ErrBadSequence)
+	requireErr(t, n.AcceptEvent(r1, ClosureEvent{Target: x, Sender: PortName{3}, LastSeq: 2}), ErrBadEvent)
+	requireErr(t, n.AcceptEvent(r1, ObserveProxyAckEvent{Target: x, Sender: PortName{3}, LastSeq: 2}), ErrBadEvent)
 	for _, seq := range []uint64{2, 1} {
-		if err := n.AcceptEvent(r1, UserEvent{Target: x, Seq: seq, Body: seq}); err != nil {
+		if err := n.AcceptEvent(r1, UserEvent{Target: x, Sender: PortName{3}, Seq: seq, Body: seq}); err != nil {
 			t.Fatal(err)
 		}
 	}
 	want = []sent{
-		{To: r2, Event: UserEvent{Target: d.Name, Seq: 1, Ports: []Descriptor{}, Body: uint64(1)}},
-		{To: r2, Event: UserEvent{Target: d.Name, Seq: 2, Ports: []Descriptor{}, Body: uint64(2)}},
-		{To: r2, Event: PeerMovedEvent{Target: d.Name, NewNode: r1, Bypassed: true}},
+		{To: r2, Event: UserEvent{Target: d.Name, Sender: x, Seq: 1, Ports: []Descriptor{}, Body: uint64(1)}},
+		{To: r2, Event: UserEvent{Target: d.Name, Sender: x, Seq: 2, Ports: []Descriptor{}, Body: uint64(2)}},
+		{To: r2, Event: PeerMovedEvent{Target: d.Name, Sender: x, NewNode: r1, NewPort: PortName{3}}},
 	}
 	out := n.TakeOutgoing()
 	if fmt.Sprint(sentOf(out)) != fmt.Sprint(want) {
@@ -574,20 +580,20 @@ func TestCollapseStalePeerNodeLost(t *testing.T) {
 func TestWatchedNodes(t *testing.T) {
 	n := newTestNet(t, 1).nodes[0]
 	r0, r1, r2, r3 := testNodeName(6), testNodeName(7), testNodeName(8), testNodeName(9)
-	p, err := n.AdoptPort(r1, Descriptor{Name: PortName{1}, Peer: Address{Node: r0, Port: PortName{2}}, NextSendSeq: 1, NextRecvSeq: 1})
+	p, err := n.AdoptPort(r1, Descriptor{Name: PortName{1}, Peer: Address{Node: r0, Port: PortName{2}}, Proxy: PortName{4}, NextSendSeq: 1, NextRecvSeq: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if w := n.TakeWatchedNodes(); !slices.Equal(w, []NodeName{r0}) {
 		t.Fatalf("after adopting a port whose peer is on r0: %v", w)
 	}
-	if err := n.AcceptEvent(r1, PeerMovedEvent{Target: p, NewNode: r2}); err != nil {
+	if err := n.AcceptEvent(r1, PeerMovedEvent{Target: p, Sender: PortName{4}, NewNode: r2, NewPort: PortName{5}}); err != nil {
 		t.Fatal(err)
 	}
 	if w := n.TakeWatchedNodes(); !slices.Equal(w, []NodeName{r2}) {
 		t.Fatalf("after the sender moved to r2: %v", w)
 	}
-	if err := n.AcceptEvent(r0, ObserveProxyEvent{Proxy: Address{Node: r0, Port: PortName{2}}, ProxyTarget: Address{Node: r3, Port: PortName{3}}}); err != nil {
+	if err := n.AcceptEvent(r0, ObserveProxyEvent{Proxy: Address{Node: r0, Port: PortName{2}}, ProxyTarget: Address{Node: r3, Port: PortName{3}}, Referrer: p}); err != nil {
 		t.Fatal(err)
 	}
 	if w := n.TakeWatchedNodes(); !slices.Equal(w, []NodeName{r3}) {

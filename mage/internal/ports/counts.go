@@ -6,13 +6,13 @@ import (
 	"strings"
 )
 
-// nodeCounts is a count per node, for a port's stints and sources. Nearly
-// always one node counts at a time (the node the port's sender lives on),
-// so the first entry is kept in the struct and a map is made only for a
-// second one: a map each would be most of what an idle pipe costs.
+// nodeCounts is a count per node, for a port's sources. Nearly always one
+// node counts at a time (the node the port's sender lives on), so the
+// first entry is kept in the struct and a map is made only for a second
+// one: a map each would be most of what an idle pipe costs.
 //
-// An entry exists once set, even at zero, until removed: stints keep a
-// node's entry at zero or below (see port.stints).
+// An entry exists once set, even at zero, until removed (port.addSource
+// removes an entry that reaches zero).
 type nodeCounts struct {
 	// one is the inline entry's node, zero when there is none; oneCount
 	// its count.

@@ -43,21 +43,21 @@
 // A proxy removes itself in three steps (collapse.go):
 //
 //  1. Once its move was acknowledged ([PortAcceptedEvent]), the proxy sends
-//     an [ObserveProxyEvent] (itself, its target) to every node a sender of
-//     it is known to live on: the nodes its stint counts (see Node loss)
-//     hold as live. Later, each [PeerMovedEvent] it receives names another
-//     node, and it asks that node too.
-//  2. A node that gets the event from node N looks for its receiving port
-//     whose peer is that proxy on N (by an index of peers; the proxy cannot
-//     know that port's name). If there is one and it is still open, it
-//     switches its peer to the proxy's target, and answers with an
-//     [ObserveProxyAckEvent] carrying the last sequence number it sent:
-//     every later message goes to the target directly. Otherwise it
-//     ignores the event: that port moved on, or closed, or the referrer is
-//     a proxy.
+//     an [ObserveProxyEvent] (itself, its target, the referrer it asks)
+//     for each of its live stints (see Capabilities): each is a port that
+//     may be its referrer. Later, each [PeerMovedEvent] it receives names
+//     another stint, and it asks that one too.
+//  2. A node that gets the event from node N looks at the referrer it
+//     names. If that is a receiving port of the node whose peer is that
+//     proxy on N, and it is still open, it switches its peer to the
+//     proxy's target, and answers with an [ObserveProxyAckEvent] carrying
+//     the last sequence number it sent and its own name: every later
+//     message goes to the target directly. Otherwise it ignores the event:
+//     that port moved on, or closed, or the stint is a proxy.
 //  3. The proxy, once acknowledged, forwards every message up to that
 //     sequence number, in order, as always; then it sends its target a
-//     [PeerMovedEvent] naming the node the ack came from, and goes.
+//     [PeerMovedEvent] naming the referrer (the node the ack came from and
+//     the port it named) as the stint that starts, and goes.
 //
 // Ordering. The referrer's switch is one step of one node: every message up
 // to the acknowledged number L went to the proxy, every later one goes to
@@ -73,16 +73,16 @@
 //
 // Only receiving ports switch; a proxy's target never changes. A proxy
 // whose referrer is another proxy therefore waits: when that one goes, its
-// PeerMovedEvent names the node of the sender that bypassed it, and the
-// waiting proxy asks there. A chain A→B→C→D collapses from the sender's
+// PeerMovedEvent names the sender that bypassed it, and the waiting proxy
+// asks it. A chain A→B→C→D collapses from the sender's
 // end, one proxy per round trip, to A→D. Letting proxies switch too would
 // let two neighbouring proxies bypass each other at once, and a sender
 // could end up sending to a proxy that has gone.
 //
 // Liveness: every proxy goes once the system is quiet and both ends stay
 // open. By induction along the chain it is enough that the first proxy,
-// whose referrer is F's port, reaches F's node. Its stint counts hold F's
-// node, or a PeerMovedEvent naming it is still on its way: each move of F
+// whose referrer is F's port, reaches F's port. Its stints hold F's
+// port, or a PeerMovedEvent naming it is still on its way: each move of F
 // while F sends to the proxy ends with such an event to the proxy (the
 // moved port's peer), sent after the new node adopted F's port, so the ask
 // that follows finds it there or finds it gone, and another event follows.
@@ -92,36 +92,60 @@
 //
 // Every remote event names its target by a port name the sender knows, and
 // a node that once held a pipe end keeps knowing its peer's name, so names
-// alone prove nothing. Node.AcceptEvent therefore checks, per event type,
-// that the sending node (the link it came on; the runtime never trusts a
-// name inside a frame for this) is entitled to address that port:
+// alone prove nothing. Every event that addresses a port therefore also
+// names the port on the sending node that emits it (UserEvent.Sender and
+// so on: the pipe end for its own messages and closure, the proxy for what
+// it forwards, the referrer for an ack), and Node.AcceptEvent checks, per
+// event type, that the pair (sending node, sending port) is entitled to
+// address that port. The sending node is the link the event came on; the
+// runtime never trusts a node name inside a frame for this.
 //
-//   - UserEvent, ClosureEvent, PeerMovedEvent: only a node with a live
-//     stint at the target (authority.go: port.stints, the same starts and
-//     ends as the stint counts of Node loss, but not ended by acks).
-//     A ClosureEvent with Lost set is also taken from the node a
-//     receiving port sends to (its proxy there lost its target). From a
-//     node whose stint may still start it is kept aside and takes effect
-//     when that stint starts (the sender's new node may report its end
-//     lost before the event that starts its stint arrives); from any
-//     other node it is dropped without a charge (a bypassed proxy may send
-//     one late, and the ports concerned hear of the loss themselves).
+// A stint is one such pair feeding a port: the pipe's other end during its
+// time on one node, or a proxy that forwards to the port. Each port keeps
+// its live stints by identity (authority.go: port.stints), not a count per
+// node, so two stints of one node (the pipe's end and a proxy, or two
+// visits of the end) are never confused, and an end marker ends exactly
+// the stint it names. A stint starts with the pipe (on the pair's node,
+// which needs no entry: events between ports of one node are not
+// checked), with an adoption (the descriptor names the proxy left behind,
+// Descriptor.Proxy, which feeds the new port), or with a PeerMovedEvent,
+// which names the stint it ends (its sending node and Sender) and the
+// stint it starts (NewNode, NewPort: the moved end's new port, or the
+// referrer that bypassed a proxy, as its ack named it).
+//
+//   - UserEvent, ClosureEvent, PeerMovedEvent: applied only if (sending
+//     node, Sender) is a live stint of the target. A ClosureEvent with
+//     Lost set is also taken from the port a receiving port sends to (its
+//     proxy there lost its target). From a stint that may still start it
+//     is kept aside and takes effect when that stint starts (the sender's
+//     new node may report its end lost before the event that starts its
+//     stint arrives); from any other it is dropped without a charge (a
+//     bypassed proxy may send one late, and the ports concerned hear of
+//     the loss themselves).
 //   - A node that gave the sender away: when this node adopts a pipe's
 //     sender from node N and the pipe's other end lives here, the
 //     descriptor says from which sequence number on the sender no longer
 //     sends from N. Until N starts a new stint there, a user message from
 //     N numbered from there on, or a closure from N, is held while
-//     another node could start N's new stint, and refused otherwise; and
+//     another stint could start N's new one, and refused otherwise; and
 //     the port stops waiting on N once everything N sent has arrived. So
 //     a child that handed an end back cannot forge its traffic.
 //   - A port adopted here whose peer is a port of this node would speak
 //     to it as this node, which no remote check sees (vouch.go). Its
 //     events to that peer are held there until the node it was adopted
-//     from sends the peer the PeerMovedEvent naming this node that every
-//     honest move ends with; a forger cannot send one that is applied.
-//     If that node is lost first, its word is taken if it still had a
-//     live stint at the peer (it held the pipe's end), and otherwise the
-//     adopted port is disowned: what it sends its peer is dropped.
+//     from sends the peer the PeerMovedEvent naming this node and that
+//     port that every honest move ends with; a forger cannot send one
+//     that is applied. If that node is lost first, its word is taken if
+//     it still had a live stint at the peer (it held the pipe's end), and
+//     otherwise the adopted port is disowned: what it sends its peer is
+//     dropped.
+//   - A descriptor forged by one node that names a port on a third node T
+//     cannot be checked where it is adopted (node A): the adopted port
+//     then speaks to T as A. But it is a stint of its own, (A, its name),
+//     which no honest event starts: its events are held at T while
+//     another stint could start it, bounded, and never applied; an honest
+//     later move of the pipe's real end to A starts a different stint,
+//     (A, the new port), and is accepted.
 //   - PortAcceptedEvent: only the node the port was moved to (the proxy is
 //     looked up by that node and the new port's name); anything else
 //     matches nothing and changes nothing.
@@ -131,38 +155,35 @@
 //   - ObserveProxyAckEvent: only from a node the proxy asked, once, and not
 //     below what it already forwarded (the pipe is cut off then).
 //
-// A node's first events of a new stint may overtake the event that starts
-// it, which comes from another node (the node the sender moved from, or the
-// bypassed proxy). So an event from a node without a live stint is held,
-// in arrival order per node, while another node has a live stint there
-// (or a local proxy still waits for its move's acknowledgement), and
-// applied when the stint starts; held events of a lost node, or of a port
-// that closes or is cut off, are dropped. When no node could start such a
-// stint, the event is refused: an [*EventError] matching [ErrNotAuthorized],
-// charged to the sending node, and nothing has changed (no port closed, no
-// queue touched, no event sent). Limits: a former sender can, while the
-// hold applies, pass its spent count on with a PeerMovedEvent. A
-// descriptor forged by one node that names a port on a third node cannot
-// be checked where it is adopted: the adopting node's port then speaks to
-// that third node as the adopting node. Its events are held there while
-// the adopting node has no stint (they would apply if the pipe's end
-// later moved to the adopting node), and a later honest move of that end
-// to the adopting node is refused as a second sender to the same port,
-// charged to the node that moved it. Closing this needs events that name
-// the port that sends them, not only its node.
+// A stint's first events may overtake the event that starts it, which
+// comes from another node (the node the sender moved from, or the bypassed
+// proxy), and so may its end marker. So an event from a stint that is not
+// live is held, in arrival order per stint, while another stint is live
+// there, or held events could start one, or a local proxy still waits for
+// its move's acknowledgement; and applied when the stint starts. Held
+// events of a lost node, or of a port that closes or is cut off, are
+// dropped. When no stint could start, the event is refused: an
+// [*EventError] matching [ErrNotAuthorized], charged to the sending node,
+// and nothing has changed (no port closed, no queue touched, no event
+// sent). Limits: a node whose stint is live may name any stint as its
+// successor (as an honest move would); a stint that never starts keeps
+// what it sent held, within MaxHeldEvents, until the port goes.
 //
 // Bounds (Config, each with a default): a user message further ahead than
 // ReorderWindow is refused ([ErrOutsideWindow]) and not stored; a node may
 // have at most MaxPortsPerNode ports adopted from it alive here
 // ([ErrTooManyPorts], which also bounds what it adds to the indexes of
-// peers and proxy targets and, since each of its events moves one stint
-// count, to the per-port stint tables); at most MaxHeldEvents events of a
-// node may be held ([ErrTooManyHeld]); a node may end at most 64 more
-// stints at a port than it had ([ErrNotAuthorized]: PeerMovedEvent
-// floods); MaxLostNodes lost nodes are
-// remembered. After LostNode(x) the node keeps nothing about x but the fact
-// that it is lost. A message refused whole adopts none of its ports. No
-// remote input panics.
+// peers and proxy targets); at most MaxHeldEvents events of a node may be
+// held ([ErrTooManyHeld]); a port's table of stints grows only by an
+// adoption (one per port) or by a PeerMovedEvent that is applied, which
+// ends one stint as it starts one, so it holds at most one entry more
+// than it has ever been adopted (a PeerMovedEvent flood is held, and so
+// bounded by MaxHeldEvents, or refused); a node that keeps passing its
+// live stint on, to ports of its own, grows nothing (a proxy forgets its
+// ask of a stint whose end marker came), and early loss reports count as
+// held events; MaxLostNodes lost nodes are remembered. After LostNode(x) the node keeps nothing about x but the
+// fact that it is lost. A message refused whole adopts none of its ports.
+// No remote input panics.
 //
 // # Node loss
 //
@@ -170,19 +191,15 @@
 // no longer be served: receiving ports whose peer lives on the lost node,
 // proxies that forward to it, and ports that might still be waiting for
 // something that was in flight from it. The last case needs to know where
-// a port's messages come from. A port counts, per node, the sending stints
-// that feed it: the peer end's time on one node while it sends to this
-// port, or a proxy that forwards to it. A stint starts with the pipe (on the
-// pair's node), with an adoption (the proxy left on the old node feeds the
-// new port), or with a PeerMovedEvent (the event's sending node ends one,
-// its NewNode starts one); it ends with a PeerMovedEvent or, for the
-// referrer that bypasses a proxy, with the ack. Each end marker travels on
-// the same link as, so behind, everything the stint sent. Counts may dip
-// below zero while markers overtake starts. A node may hold two stints at
-// a port at once, one as the pipe's end and one as a proxy forwarding to
-// it, whose end markers may arrive in either order; the authority counts
-// keep the two kinds apart (PeerMovedEvent.Bypassed says which one ends),
-// so that the end of one is never taken from the other.
+// a port's messages come from: its stints (see Capabilities). A stint
+// ends with its PeerMovedEvent or, for the referrer that bypasses a proxy,
+// at the proxy with the ack (sources counts it apart, per node, for
+// this). Each end marker travels on the same link as, so behind,
+// everything the stint sent; an end marker that overtakes its stint's
+// start is held with the stint's other events (one of a port of this
+// node, a local event applied at once, is noted instead, and its start
+// then starts nothing), so a port's stints are exact: once a route
+// collapsed, a pipe's end has its peer as its one stint.
 //
 // The node a port is moved to acknowledges it ([PortAcceptedEvent]); only
 // then does the old node tell the peer that the end moved
@@ -192,14 +209,14 @@
 //
 // Collapsing keeps this exact:
 //
-//   - A proxy that dies before forwarding everything is still counted by
-//     its target as a stint (the adoption started it; only its final
-//     PeerMovedEvent, sent behind its last forwarded message, ends it), so
-//     the target cuts the pipe off.
-//   - That final event replaces the proxy's node with the referrer's: after
-//     a collapse the receiving port counts only the sender's node, and the
-//     nodes that used to stand between the ends may die without breaking
-//     the pipe.
+//   - A proxy that dies before forwarding everything is still a stint of
+//     its target (the adoption started it; only its final PeerMovedEvent,
+//     sent behind its last forwarded message, ends it), so the target cuts
+//     the pipe off.
+//   - That final event replaces the proxy's stint with the referrer's:
+//     after a collapse the receiving port waits only on the sender's node,
+//     and the nodes that used to stand between the ends may die without
+//     breaking the pipe.
 //   - Between the ack and that event only the proxy knows where its
 //     referrer now sends from. It watches that node meanwhile and cuts the
 //     pipe off if it is lost: a conservative report (the referrer may have

@@ -34,6 +34,9 @@ type Descriptor struct {
 	// ReasonNodeLost); only with PeerClosed. Which node was lost stays
 	// behind.
 	PeerLost bool
+	// Proxy is the port left behind on the sending node, which forwards
+	// to the new port: a stint of the new port (see PeerMovedEvent).
+	Proxy PortName
 }
 
 // Event is something one node tells another about a port. The set of event
@@ -48,6 +51,9 @@ type Event interface {
 // UserEvent carries one user message to Target.
 type UserEvent struct {
 	Target PortName
+	// Sender is the port on the sending node that emits the message: the
+	// pipe end that sent it, or the proxy that forwards it.
+	Sender PortName
 	Seq    uint64
 	Ports  []Descriptor
 	Body   any
@@ -62,7 +68,10 @@ type UserEvent struct {
 // sequence number, toward the closed peer, so the proxies on that route
 // learn when they have forwarded everything and may go.
 type ClosureEvent struct {
-	Target  PortName
+	Target PortName
+	// Sender is the port on the sending node that emits the event: the
+	// closing (or answering) end, or the proxy that passes it on.
+	Sender  PortName
 	LastSeq uint64
 	// Lost says the route or the closing side vanished with a lost node:
 	// LastSeq is unknown and ignored. The receiver delivers what it holds in
@@ -71,35 +80,36 @@ type ClosureEvent struct {
 	Lost bool
 }
 
-// PeerMovedEvent tells Target that the sender that was sending to it from
-// the event's sending node now sends from NewNode. Two things end a sender's
-// time on a node this way:
+// PeerMovedEvent ends one stint feeding Target and starts another. A
+// stint is a port that sends to Target from its node (see Capabilities in
+// the package documentation): the pipe's other end during its time on one
+// node, or a proxy that forwards to Target. The stint that ends is (the
+// event's sending node, Sender); the one that starts is (NewNode,
+// NewPort). Two things end a stint this way:
 //
 //   - The peer end moved: the old node emits the event once NewNode has
-//     acknowledged the move (see PortAcceptedEvent).
+//     acknowledged the move (see PortAcceptedEvent); NewPort is the end's
+//     port there.
 //   - A proxy that forwarded to Target was bypassed (see
 //     ObserveProxyAckEvent): the proxy emits the event once it has forwarded
-//     the last message routed through it; NewNode is where the port that
-//     bypassed it lives.
+//     the last message routed through it; NewNode and NewPort are the port
+//     that bypassed it, as its ack named it.
 //
 // Either way it travels on the same link as, and so behind, every message
-// the old sender sent from the old node. On arrival Target knows that
-// nothing more is in flight from the old node and that the new sender is
-// on NewNode. Target uses this to decide which lost nodes may have
-// swallowed something meant for it (see Node.LostNode); a proxy that is
-// looking for the port that sends to it also asks NewNode (see
-// ObserveProxyEvent). It changes no route.
+// the ending stint sent. On arrival Target knows that nothing more is in
+// flight from that stint and that the new one may address it. Target uses
+// this to decide who may address it (authority.go) and which lost nodes
+// may have swallowed something meant for it (see Node.LostNode); a proxy
+// that is looking for the port that sends to it also asks NewNode for
+// NewPort (see ObserveProxyEvent). It changes no route.
 //
 // This event is an addition to the brief's event set (Mojo's
 // UpdatePreviousPeer plays a similar role).
 type PeerMovedEvent struct {
 	Target  PortName
+	Sender  PortName
 	NewNode NodeName
-	// Bypassed says which stint of the sending node ends: that of a
-	// proxy that was bypassed (set), or that of the pipe's end, which
-	// moved (clear). A node may have one of each at a port, and they end
-	// in either order.
-	Bypassed bool
+	NewPort PortName
 }
 
 // PortAcceptedEvent tells the node that moved a port here that the port
@@ -113,23 +123,24 @@ type PortAcceptedEvent struct {
 	Target PortName
 }
 
-// ObserveProxyEvent asks that the port sending to the proxy Proxy send to
-// ProxyTarget instead (route collapsing; Mojo's ObserveProxy). Proxy lives
-// on the sending node: a proxy speaks only for itself, so an event whose
-// Proxy.Node is not the sending node is refused.
+// ObserveProxyEvent asks that the port Referrer, on the receiving node,
+// which sends to the proxy Proxy, send to ProxyTarget instead (route
+// collapsing; Mojo's ObserveProxy). Proxy lives on the sending node: a
+// proxy speaks only for itself, so an event whose Proxy.Node is not the
+// sending node is refused.
 //
-// A proxy sends it, once its move was acknowledged, to every node that may
-// hold its referrer: the port whose peer is the proxy. It does not know
-// that port's name, only nodes its senders are known to live on, so the
-// receiving node looks the referrer up by its peer. A receiving port whose
-// peer is Proxy switches its peer to ProxyTarget and answers with an
+// A proxy sends it, once its move was acknowledged, for every live stint
+// it knows of (a stint is a port that may be its referrer: the port whose
+// peer is the proxy). If Referrer is a receiving port whose peer is Proxy,
+// it switches its peer to ProxyTarget and answers with an
 // ObserveProxyAckEvent; anything else (no such port, the sender moved on,
-// or the port sending to the proxy is itself a proxy that must be bypassed
-// first) ignores it. The proxy asks again whenever it learns a new node of
-// its sender (PeerMovedEvent).
+// or the stint is itself a proxy that must be bypassed first) ignores it.
+// The proxy asks again whenever it learns of a new stint
+// (PeerMovedEvent).
 type ObserveProxyEvent struct {
 	Proxy       Address
 	ProxyTarget Address
+	Referrer    PortName
 }
 
 // ObserveProxyAckEvent tells the proxy Target that the port that sent to it
@@ -139,7 +150,10 @@ type ObserveProxyEvent struct {
 // sender now lives on the node the ack came from (PeerMovedEvent), and
 // goes. Only a node the proxy asked may acknowledge it.
 type ObserveProxyAckEvent struct {
-	Target  PortName
+	Target PortName
+	// Sender is the port that switched past the proxy (the referrer); the
+	// proxy's PeerMovedEvent names it as the stint that starts.
+	Sender  PortName
 	LastSeq uint64
 }
 

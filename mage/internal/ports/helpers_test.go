@@ -218,11 +218,11 @@ func (n *Node) dump() string {
 	slices.SortFunc(names, comparePorts)
 	for _, name := range names {
 		p := n.ports[name]
-		fmt.Fprintf(&b, "\n    %v state=%d peer=%v target=%v send=%d recv=%d missing=%d queued=%d peerClosed=%v last=%d lost=%v sources=%v inTransit=%v announce=%v observing=%v asked=%v acked=%v ackSeq=%d handover=%v held=%d stints=%v proxyStints=%v movedAway=%v unvouched=%v vouchWaits=%v",
+		fmt.Fprintf(&b, "\n    %v state=%d peer=%v target=%v send=%d recv=%d missing=%d queued=%d peerClosed=%v last=%d lost=%v sources=%v inTransit=%v announce=%v observing=%v asked=%v acked=%v ackSeq=%d handover=%v held=%d stints=%v movedAway=%v unvouched=%v vouchWaits=%v",
 			name, p.state, p.peer, p.rare().target, p.nextSend, p.nextRecv, p.nextMissing, p.queue.len(), p.peerClosed, p.lastRecv, p.lost, p.sources, p.inTransit,
-			p.announceMove, p.observing, p.rare().asked, p.acked, p.rare().ackSeq, p.rare().handover, len(p.rare().held), p.stints, p.rare().proxyStints, p.rare().movedAway, p.unvouched, p.rare().vouchWaits)
+			p.announceMove, p.observing, p.rare().asked, p.acked, p.rare().ackSeq, p.rare().handover, len(p.rare().held), p.stints, p.rare().movedAway, p.unvouched, p.rare().vouchWaits)
 		for _, h := range p.rare().held {
-			fmt.Fprintf(&b, "\n      held from %v vouch=%v user=%v ev=%+v", h.from, h.vouch, h.isUser(), h.ev)
+			fmt.Fprintf(&b, "\n      held from %v:%v vouch=%v user=%v ev=%+v", h.from, h.sender, h.vouch, h.isUser(), h.ev)
 			if h.isUser() {
 				fmt.Fprintf(&b, " seq=%d", h.user.seq)
 			}

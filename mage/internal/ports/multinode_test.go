@@ -374,12 +374,12 @@ func TestMoveRefusals(t *testing.T) {
 func TestLostNodeKeepsReorderedPrefix(t *testing.T) {
 	n := newTestNet(t, 1).nodes[0]
 	remote := testNodeName(9)
-	p, err := n.AdoptPort(remote, Descriptor{Name: PortName{2}, Peer: Address{Node: remote, Port: PortName{1}}, NextSendSeq: 1, NextRecvSeq: 1})
+	p, err := n.AdoptPort(remote, Descriptor{Name: PortName{2}, Peer: Address{Node: remote, Port: PortName{1}}, Proxy: PortName{1}, NextSendSeq: 1, NextRecvSeq: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, seq := range []uint64{2, 4, 1} {
-		if err := n.AcceptEvent(remote, UserEvent{Target: p, Seq: seq, Body: seq}); err != nil {
+		if err := n.AcceptEvent(remote, UserEvent{Target: p, Sender: PortName{1}, Seq: seq, Body: seq}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -390,7 +390,7 @@ func TestLostNodeKeepsReorderedPrefix(t *testing.T) {
 		t.Fatalf("status %+v", s)
 	}
 	// Late arrivals after the cut are dropped quietly.
-	if err := n.AcceptEvent(remote, UserEvent{Target: p, Seq: 3, Body: "late"}); err != nil {
+	if err := n.AcceptEvent(remote, UserEvent{Target: p, Sender: PortName{1}, Seq: 3, Body: "late"}); err != nil {
 		t.Fatalf("late arrival: %v", err)
 	}
 	requireNone(t, n, p)

@@ -93,9 +93,8 @@ type Node struct {
 	leaving map[Address]int
 	// proxyTo finds a proxy by its target, for PortAcceptedEvent.
 	proxyTo map[Address]PortName
-	// referrers finds a receiving port by its peer, for ObserveProxyEvent.
-	// At most one port anywhere sends to a given port, so the key is unique
-	// among well-behaved nodes.
+	// referrers finds a receiving port by its peer, so that no two ports
+	// here send to one port of this node (see referrerIndex).
 	referrers referrerIndex
 
 	// local holds events between this node's own ports; flush empties it
@@ -168,8 +167,8 @@ func (n *Node) CreatePortPair() (PortName, PortName) {
 	pb := newPort(b, Address{n.name, a}, 1, 1)
 	pa.addSource(n.name, 1)
 	pb.addSource(n.name, 1)
-	pa.addStint(n.name, 1)
-	pb.addStint(n.name, 1)
+	pa.startStint(n.name, b)
+	pb.startStint(n.name, a)
 	n.ports[a], n.ports[b] = pa, pb
 	n.referrers.set(pa.peer, a)
 	n.referrers.set(pb.peer, b)
@@ -431,12 +430,12 @@ func (n *Node) forgetNode(node NodeName) {
 	for _, p := range n.ports {
 		n.dropHeld(p, node)
 		p.sources.remove(node)
-		p.stints.remove(node)
+		p.forgetStints(node)
 		if r := p.ext; r != nil {
-			r.proxyStints.remove(node)
 			delete(r.movedAway, node)
-			delete(r.lossReported, node)
+			n.dropLossReports(p, node)
 			delete(r.asked, node)
+			r.askedPorts = slices.DeleteFunc(r.askedPorts, func(s stintID) bool { return s.node == node })
 			if r.adoptedFrom == node {
 				r.adoptedFrom = NodeName{}
 			}
@@ -531,6 +530,7 @@ func (n *Node) removePort(p *port) {
 		r.adoptedFrom = NodeName{} // r is p's own: noRare's is zero
 	}
 	n.dropHeld(p, NodeName{})
+	n.dropLossReports(p, NodeName{})
 	n.setAnnounceMove(p, false)
 	switch p.state {
 	case stateProxying:

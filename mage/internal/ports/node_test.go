@@ -113,12 +113,12 @@ func TestReorderQueue(t *testing.T) {
 	n := newTestNet(t, 1).nodes[0]
 	remote := testNodeName(9)
 	peer := Address{Node: remote, Port: PortName{1}}
-	p, err := n.AdoptPort(remote, Descriptor{Name: PortName{2}, Peer: peer, NextSendSeq: 1, NextRecvSeq: 1})
+	p, err := n.AdoptPort(remote, Descriptor{Name: PortName{2}, Peer: peer, Proxy: peer.Port, NextSendSeq: 1, NextRecvSeq: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, seq := range []uint64{3, 2} {
-		if err := n.AcceptEvent(remote, UserEvent{Target: p, Seq: seq, Body: seq}); err != nil {
+		if err := n.AcceptEvent(remote, UserEvent{Target: p, Sender: peer.Port, Seq: seq, Body: seq}); err != nil {
 			t.Fatal(err)
 		}
 		if s := mustStatus(t, n, p); s.Readable {
@@ -126,25 +126,25 @@ func TestReorderQueue(t *testing.T) {
 		}
 		requireNone(t, n, p)
 	}
-	if err := n.AcceptEvent(remote, UserEvent{Target: p, Seq: 1, Body: uint64(1)}); err != nil {
+	if err := n.AcceptEvent(remote, UserEvent{Target: p, Sender: peer.Port, Seq: 1, Body: uint64(1)}); err != nil {
 		t.Fatal(err)
 	}
 	requireBodies(t, n, p, uint64(1), uint64(2), uint64(3))
 	requireNone(t, n, p)
 
 	// A closure naming seq 5 holds PeerClosed back until 4 and 5 are taken.
-	if err := n.AcceptEvent(remote, ClosureEvent{Target: p, LastSeq: 5}); err != nil {
+	if err := n.AcceptEvent(remote, ClosureEvent{Target: p, Sender: peer.Port, LastSeq: 5}); err != nil {
 		t.Fatal(err)
 	}
 	out := withoutAccepts(n.TakeOutgoing())
-	if len(out) != 1 || out[0].To != remote || out[0].Event() != (ClosureEvent{Target: peer.Port, LastSeq: 0}) {
+	if len(out) != 1 || out[0].To != remote || out[0].Event() != (ClosureEvent{Target: peer.Port, Sender: p, LastSeq: 0}) {
 		t.Fatalf("closure answer %#v", out)
 	}
 	for _, seq := range []uint64{5, 4} {
 		if s := mustStatus(t, n, p); s.PeerClosed {
 			t.Fatal("peer closed before its messages arrived")
 		}
-		if err := n.AcceptEvent(remote, UserEvent{Target: p, Seq: seq, Body: seq}); err != nil {
+		if err := n.AcceptEvent(remote, UserEvent{Target: p, Sender: peer.Port, Seq: seq, Body: seq}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -257,7 +257,7 @@ func TestBadRemoteEvents(t *testing.T) {
 	n := tn.nodes[0]
 	remote := testNodeName(9)
 	peer := Address{Node: remote, Port: PortName{1}}
-	p, err := n.AdoptPort(remote, Descriptor{Name: PortName{2}, Peer: peer, NextSendSeq: 1, NextRecvSeq: 1})
+	p, err := n.AdoptPort(remote, Descriptor{Name: PortName{2}, Peer: peer, Proxy: peer.Port, NextSendSeq: 1, NextRecvSeq: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -266,7 +266,7 @@ func TestBadRemoteEvents(t *testing.T) {
 	// their peers learn, the body is dropped.
 	carriedPeer := Address{Node: remote, Port: PortName{7}}
 	err = n.AcceptEvent(remote, UserEvent{Target: PortName{0x55}, Seq: 1, Body: "lost",
-		Ports: []Descriptor{{Name: PortName{8}, Peer: carriedPeer, NextSendSeq: 4, NextRecvSeq: 1}}})
+		Sender: peer.Port, Ports: []Descriptor{{Name: PortName{8}, Peer: carriedPeer, Proxy: PortName{6}, NextSendSeq: 4, NextRecvSeq: 1}}})
 	if err != nil {
 		t.Fatalf("unknown target: %v", err)
 	}
@@ -274,7 +274,7 @@ func TestBadRemoteEvents(t *testing.T) {
 	want := []sent{
 		{To: remote, Event: PortAcceptedEvent{Target: p}},
 		{To: remote, Event: PortAcceptedEvent{Target: PortName{8}}},
-		{To: remote, Event: ClosureEvent{Target: carriedPeer.Port, LastSeq: 3}},
+		{To: remote, Event: ClosureEvent{Target: carriedPeer.Port, Sender: PortName{8}, LastSeq: 3}},
 	}
 	if !slices.Equal(sentOf(out), want) {
 		t.Fatalf("outgoing after unknown target %#v", out)
@@ -283,34 +283,34 @@ func TestBadRemoteEvents(t *testing.T) {
 		t.Fatalf("dropped %v, ports %d", tn.dropped, n.PortCount())
 	}
 
-	if err := n.AcceptEvent(remote, UserEvent{Target: p, Seq: 1, Body: "one"}); err != nil {
+	if err := n.AcceptEvent(remote, UserEvent{Target: p, Sender: peer.Port, Seq: 1, Body: "one"}); err != nil {
 		t.Fatal(err)
 	}
 	for _, ev := range []Event{
-		UserEvent{Target: p, Seq: 1, Body: "dup queued"},
-		UserEvent{Target: p, Seq: 0, Body: "zero"},
+		UserEvent{Target: p, Sender: peer.Port, Seq: 1, Body: "dup queued"},
+		UserEvent{Target: p, Sender: peer.Port, Seq: 0, Body: "zero"},
 	} {
 		requireErr(t, n.AcceptEvent(remote, ev), ErrBadSequence)
 	}
 	requireBodies(t, n, p, "one")
-	requireErr(t, n.AcceptEvent(remote, UserEvent{Target: p, Seq: 1, Body: "dup taken"}), ErrBadSequence)
+	requireErr(t, n.AcceptEvent(remote, UserEvent{Target: p, Sender: peer.Port, Seq: 1, Body: "dup taken"}), ErrBadSequence)
 	var ee *EventError
-	err = n.AcceptEvent(remote, UserEvent{Target: p, Seq: 1})
+	err = n.AcceptEvent(remote, UserEvent{Target: p, Sender: peer.Port, Seq: 1})
 	if !errors.As(err, &ee) || ee.Seq != 1 || ee.From != remote || ee.Target != p {
 		t.Fatalf("error %#v", err)
 	}
-	requireErr(t, n.AcceptEvent(remote, UserEvent{Target: p, Seq: 2, Ports: []Descriptor{{Name: p, Peer: peer, NextSendSeq: 1, NextRecvSeq: 1}}}), ErrPortExists)
-	requireErr(t, n.AcceptEvent(remote, UserEvent{Target: p, Seq: 2, Ports: []Descriptor{{Name: PortName{9}}}}), ErrBadDescriptor)
+	requireErr(t, n.AcceptEvent(remote, UserEvent{Target: p, Sender: peer.Port, Seq: 2, Ports: []Descriptor{{Name: p, Peer: peer, Proxy: PortName{6}, NextSendSeq: 1, NextRecvSeq: 1}}}), ErrPortExists)
+	requireErr(t, n.AcceptEvent(remote, UserEvent{Target: p, Sender: peer.Port, Seq: 2, Ports: []Descriptor{{Name: PortName{9}}}}), ErrBadDescriptor)
 	requireErr(t, n.AcceptEvent(remote, PeerMovedEvent{Target: p}), ErrBadEvent)
 	requireErr(t, n.AcceptEvent(remote, nil), ErrBadEvent)
 	requireErr(t, n.AcceptEvent(n.Name(), ClosureEvent{Target: p}), ErrInvalidNode)
 
 	// Closure at 3, then a message beyond it.
-	if err := n.AcceptEvent(remote, ClosureEvent{Target: p, LastSeq: 3}); err != nil {
+	if err := n.AcceptEvent(remote, ClosureEvent{Target: p, Sender: peer.Port, LastSeq: 3}); err != nil {
 		t.Fatal(err)
 	}
-	requireErr(t, n.AcceptEvent(remote, UserEvent{Target: p, Seq: 4}), ErrBadSequence)
-	requireErr(t, n.AcceptEvent(remote, ClosureEvent{Target: p, LastSeq: 9}), ErrBadSequence)
+	requireErr(t, n.AcceptEvent(remote, UserEvent{Target: p, Sender: peer.Port, Seq: 4}), ErrBadSequence)
+	requireErr(t, n.AcceptEvent(remote, ClosureEvent{Target: p, Sender: peer.Port, LastSeq: 9}), ErrBadSequence)
 	if n.internalErr != nil {
 		t.Fatal(n.internalErr)
 	}

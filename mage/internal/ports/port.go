@@ -1,5 +1,7 @@
 package ports
 
+import "slices"
+
 type portState uint8
 
 const (
@@ -44,18 +46,16 @@ type port struct {
 	lastRecv uint64
 
 	// sources counts, per node, the sending stints that may still have
-	// messages in flight to this port (see PeerMovedEvent). Counts may dip
-	// below zero while stint events arrive out of order.
+	// messages in flight to this port (see PeerMovedEvent), for node
+	// loss. An ack, which may overtake the start of the stint it ends,
+	// may take a count below zero for a while.
 	sources nodeCounts
-	// stints counts, per node, the stints that entitle it to address this
-	// port (authority.go): the same starts and ends as sources, except
-	// that an ack does not end one. An ack may overtake the start of the
-	// stint it ends while another stint from the same node is still
-	// live; counting it here would take that stint's authority away.
-	// A node keeps its entry, at zero or below, once its stint ended: it
-	// may still end a stint of its own that was counted under another
-	// (see acceptRemotePeerMoved), so counts may dip below zero too.
-	stints nodeCounts
+	// stints holds the live stints that entitle a port on a node to
+	// address this port (authority.go): started by the pipe, an adoption
+	// or a PeerMovedEvent, ended by a PeerMovedEvent. An end marker is
+	// applied only once its stint is live (before, it is held), so the
+	// set is exact. Nearly always one entry.
+	stints stintSet
 
 	// ext holds the state only some ports need; nil until rareForWrite
 	// makes it.
@@ -110,21 +110,15 @@ type portRare struct {
 	// lostNode is the node whose loss closed the port (port.lost).
 	lostNode NodeName
 
-	// proxyStints counts the stints of proxies that forward here: started
-	// by an adoption, ended by the bypassed proxy's PeerMovedEvent
-	// (Bypassed set). Apart from stints, so that the end of the pipe
-	// end's stint on a node cannot be counted against a proxy's on the
-	// same node that still forwards (their ends may come in either
-	// order).
-	proxyStints nodeCounts
-
 	// asked holds the nodes a proxy asked for its referrer (collapse.go),
-	// the only ones whose ack it takes. ackSeq is the last sequence number
-	// routed through an acked proxy, and handover the node the referrer
-	// sends from, which this proxy watches until its target knows.
-	asked    map[NodeName]bool
-	ackSeq   uint64
-	handover NodeName
+	// the only ones whose ack it takes, and the stints it asked for.
+	// ackSeq is the last sequence number routed through an acked proxy,
+	// and handover the referrer (its node and port), which this proxy
+	// watches until its target knows.
+	asked      map[NodeName]bool
+	askedPorts []stintID
+	ackSeq     uint64
+	handover   stintID
 
 	// held keeps, in arrival order, events from nodes whose stint at this
 	// port has not started yet (authority.go).
@@ -141,16 +135,19 @@ type portRare struct {
 	// on, nor a closure: a node that gave the sender away cannot forge its
 	// traffic (authority.go). A new stint of the node clears its entry.
 	movedAway map[NodeName]uint64
-	// dormant counts, per node, stints that late end markers started
-	// once this port's sender had settled on this node (see
-	// acceptLateMarker): they balance that node's own late markers and
-	// pay off counts below zero, but never entitle it to address the
-	// port.
-	dormant map[NodeName]int
-	// lossReported holds the nodes that reported this port's sender lost
-	// (a closure with Lost) before their stint here started; the report
-	// takes effect when it does. One entry per node at most.
-	lossReported map[NodeName]bool
+	// lossReported holds the stints that reported this port's sender lost
+	// (a closure with Lost) before they started here; the report takes
+	// effect when the stint does. One entry per stint at most, each
+	// counted as a held event of its node (Config.MaxHeldEvents), so a
+	// node naming ports it makes up grows it only within its hold.
+	lossReported map[stintID]bool
+	// endedEarly holds ports of this node whose stint here ended before
+	// it started: the end marker of a port of this node is a local event,
+	// applied at once, and may come before the marker that starts its
+	// stint, which comes from another node (a remote end marker is held
+	// instead, see authority.go). When that start comes, it starts
+	// nothing. Bounded by this node's own moves.
+	endedEarly []PortName
 	// vouchWaits, on the peer of unvouched ports (port.unvouched), lists
 	// them, with the node each waits for.
 	vouchWaits []vouchWait
@@ -262,7 +259,7 @@ func (p *port) waitsOn(node NodeName) bool {
 	if p.lost {
 		return false // already cut off
 	}
-	if p.state == stateProxying && p.acked && p.rare().handover == node {
+	if p.state == stateProxying && p.acked && p.rare().handover.node == node {
 		return true
 	}
 	if p.receivedAll() {
@@ -277,34 +274,86 @@ func (p *port) waitsOn(node NodeName) bool {
 	return p.sources.count(node) > 0
 }
 
-// addStint changes the count of stints node may address this port with
-// (authority.go).
-func (p *port) addStint(node NodeName, delta int) {
-	p.stints.add(node, delta)
-	if delta > 0 {
-		delete(p.rare().movedAway, node)
+// startStint makes (node, name) a live stint of p. A new stint of node
+// ends the restriction on what node may send (portRare.movedAway).
+func (p *port) startStint(node NodeName, name PortName) {
+	delete(p.rare().movedAway, node)
+	p.stints.add(stintID{node, name})
+}
+
+// endStint ends stint (node, name) of p, if it is live.
+func (p *port) endStint(node NodeName, name PortName) {
+	s := stintID{node, name}
+	p.stints.removeWhere(func(t stintID) bool { return t == s })
+}
+
+// live reports whether (node, name) is a live stint of p.
+func (p *port) live(node NodeName, name PortName) bool {
+	return p.stints.has(stintID{node, name})
+}
+
+// liveNode reports whether some port of node has a live stint at p.
+func (p *port) liveNode(node NodeName) bool {
+	return p.stints.any(func(s stintID) bool { return s.node == node })
+}
+
+// endStint ends stint (node, name) of p, as a PeerMovedEvent from it
+// says. A stint of this node's that has not started yet is noted, so
+// that its start, on its way, starts nothing.
+func (n *Node) endStint(p *port, node NodeName, name PortName) {
+	if node == n.name && !p.live(node, name) {
+		r := p.rareForWrite()
+		r.endedEarly = append(r.endedEarly, name)
+		return
+	}
+	p.endStint(node, name)
+	if r := p.rare(); len(r.askedPorts) > 0 {
+		// It will not answer an ask any more: its end marker came, and
+		// it would have come to the proxy's target had it switched.
+		// (So asks are bounded by the stints.)
+		r.askedPorts = slices.DeleteFunc(r.askedPorts, func(s stintID) bool { return s == stintID{node, name} })
 	}
 }
 
-// addProxyStint changes the count of stints of proxies on node that
-// forward to this port.
-func (p *port) addProxyStint(node NodeName, delta int) {
-	p.rareForWrite().proxyStints.add(node, delta)
+// startStint starts stint (node, name) of p, as a PeerMovedEvent says,
+// unless it is one of this node's that ended already.
+func (n *Node) startStint(p *port, node NodeName, name PortName) {
+	if node == n.name {
+		if i := slices.Index(p.rare().endedEarly, name); i >= 0 {
+			r := p.rareForWrite()
+			r.endedEarly = slices.Delete(r.endedEarly, i, i+1)
+			if len(r.endedEarly) == 0 {
+				r.endedEarly = nil
+			}
+			return
+		}
+	}
+	p.startStint(node, name)
 }
 
-// live reports whether node has a live stint at p, as the pipe's end or
-// as a proxy forwarding here.
-func (p *port) live(node NodeName) bool {
-	return p.stints.count(node) > 0 || p.rare().proxyStints.count(node) > 0
+// forgetStints ends every stint of node at p.
+func (p *port) forgetStints(node NodeName) {
+	p.stints.removeWhere(func(s stintID) bool { return s.node == node })
 }
 
-// noteLossReport keeps node's early report that the sender was lost.
-func (p *port) noteLossReport(node NodeName) {
+// noteLossReport keeps stint s's early report that the sender was lost.
+func (p *port) noteLossReport(s stintID) {
 	r := p.rareForWrite()
 	if r.lossReported == nil {
-		r.lossReported = map[NodeName]bool{}
+		r.lossReported = map[stintID]bool{}
 	}
-	r.lossReported[node] = true
+	r.lossReported[s] = true
+}
+
+// dropLossReports forgets p's early loss reports of node (every node when
+// node is zero), and their count in the hold.
+func (n *Node) dropLossReports(p *port, node NodeName) {
+	for s := range p.rare().lossReported {
+		if node.IsZero() || s.node == node {
+			delete(p.rare().lossReported, s)
+			n.unhold(s.node)
+		}
+	}
 }
 
 // noteMovedAway records that p's sender, which sends numbers from next on,

@@ -2,7 +2,12 @@ package ports
 
 // referrerIndex finds a receiving port of this node by its peer's
 // address. At most one port anywhere sends to a given port, so an address
-// names one referrer among well-behaved nodes. Most peers are on this node
+// names one referrer among well-behaved nodes; for a peer of this node the
+// index refuses a second (checkDescriptor). For a peer on another node it
+// may not (a made-up descriptor may name it too, and this node cannot tell
+// which is true: each is a stint of its own there), so such an entry is
+// the latest port's, and only the entries of this node's peers are relied
+// on. Most peers are on this node
 // (both ends of a pipe made here), so those are kept by port name alone:
 // an entry a third smaller, on every idle pipe.
 type referrerIndex struct {

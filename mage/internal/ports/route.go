@@ -4,10 +4,10 @@ import (
 	"fmt"
 )
 
-// route sends m, whose sequence number is set, to the port at to. Attached
-// ports stay local when to is on this node and move with the message
-// otherwise.
-func (n *Node) route(to Address, m queuedMessage) {
+// route sends m, whose sequence number is set, from port sender of this
+// node to the port at to. Attached ports stay local when to is on this
+// node and move with the message otherwise.
+func (n *Node) route(sender PortName, to Address, m queuedMessage) {
 	if to.Node == n.name {
 		n.local = append(n.local, localEvent{target: to.Port, user: m})
 		return
@@ -25,7 +25,7 @@ func (n *Node) route(to Address, m queuedMessage) {
 		descs = append(descs, n.convertToProxy(a, to.Node))
 		moved = append(moved, a)
 	}
-	n.emitUser(to.Node, UserEvent{Target: to.Port, Seq: m.seq, Ports: descs, Body: m.body})
+	n.emitUser(to.Node, UserEvent{Target: to.Port, Sender: sender, Seq: m.seq, Ports: descs, Body: m.body})
 	// Only now, after the event carrying their descriptors, may the moved
 	// ports' queued messages follow them.
 	for _, a := range moved {
@@ -45,6 +45,7 @@ func (n *Node) convertToProxy(a *port, to NodeName) Descriptor {
 		PeerClosed:  a.peerClosed,
 		PeerLastSeq: a.lastRecv,
 		PeerLost:    a.peerClosed && (a.lost || a.lostBefore),
+		Proxy:       a.name,
 	}
 	n.forgetReferrer(a)
 	a.state = stateProxying
@@ -66,7 +67,7 @@ func (n *Node) pump(p *port) {
 		if !ok {
 			break
 		}
-		n.route(p.rare().target, m)
+		n.route(p.name, p.rare().target, m)
 	}
 	n.maybeRemoveProxy(p)
 }
@@ -87,7 +88,7 @@ func (n *Node) maybeRemoveProxy(p *port) {
 		n.removePort(p)
 	case p.acked && p.nextRecv > p.rare().ackSeq:
 		r := p.rare()
-		n.emit(r.target.Node, PeerMovedEvent{Target: r.target.Port, NewNode: r.handover, Bypassed: true})
+		n.emit(r.target.Node, PeerMovedEvent{Target: r.target.Port, Sender: p.name, NewNode: r.handover.node, NewPort: r.handover.port})
 		n.removePort(p)
 	}
 }
@@ -158,7 +159,7 @@ func (n *Node) checkDescriptors(from NodeName, ds []Descriptor) error {
 // checkDescriptor validates one descriptor against this node's ports.
 func (n *Node) checkDescriptor(d Descriptor) error {
 	switch {
-	case d.Name.IsZero(), d.Peer.Node.IsZero(), d.Peer.Port.IsZero(),
+	case d.Name.IsZero(), d.Peer.Node.IsZero(), d.Peer.Port.IsZero(), d.Proxy.IsZero(),
 		d.NextSendSeq == 0, d.NextRecvSeq == 0,
 		d.Peer == Address{Node: n.name, Port: d.Name},
 		d.PeerClosed && d.PeerLastSeq+1 < d.NextRecvSeq,
@@ -168,8 +169,12 @@ func (n *Node) checkDescriptor(d Descriptor) error {
 	if _, used := n.ports[d.Name]; used {
 		return ErrPortExists
 	}
-	if _, used := n.referrers.get(d.Peer); used {
-		// Only one port anywhere sends to a given port.
+	if _, used := n.referrers.get(d.Peer); used && d.Peer.Node == n.name {
+		// Only one port anywhere sends to a given port. For a port of
+		// another node this node cannot tell which of two claims is
+		// true (one may come from a forged descriptor): both are
+		// adopted, and each is a stint of its own there, which only the
+		// honest one's move starts (see Capabilities).
 		return ErrBadDescriptor
 	}
 	return nil
@@ -191,7 +196,7 @@ func (n *Node) adoptChecked(from NodeName, d Descriptor, inTransit bool) {
 	// Until the proxy left on from is bypassed or this end moves again,
 	// everything for it comes through that proxy.
 	p.addSource(from, 1)
-	p.addProxyStint(from, 1)
+	p.startStint(from, d.Proxy)
 	p.inTransit = inTransit
 	p.peerClosed, p.lastRecv, p.lostBefore = d.PeerClosed, d.PeerLastSeq, d.PeerLost
 	p.rareForWrite().adoptedFrom = from

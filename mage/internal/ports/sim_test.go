@@ -41,6 +41,18 @@ var simRegressions = []struct {
 	{93245, "the same"},
 	{30105, "an honest message refused: the node it came from went on from a node that had held the sender twice, whose count hid one stint"},
 	{79801, "an honest peer-moved event refused, the same way"},
+	// Refused under protocol v2, where a node's stints at a port were a
+	// count that could not say which stint an end marker ended; v3 names
+	// the stints (sending port, PeerMovedEvent.NewPort).
+	{106025, "an honest event refused under concurrent moves (stint counts)"},
+	{159984, "the same"},
+	{167110, "the same"},
+	{201056, "the same"},
+	{222175, "the same"},
+	{253963, "the same"},
+	{359689, "the same"},
+	{70, "a stint set that lost its second entry when the first ended (found while making v3)"},
+	{174537, "two early loss reports of one node at a port, the second overwriting the first (found while making v3)"},
 }
 
 func TestSimRegressions(t *testing.T) {
@@ -832,6 +844,11 @@ func (s *sim) checkCollapsed() {
 		}
 		if p.sources.len() != 1 || p.sources.count(want.Node) != 1 {
 			s.fail("pipe %d side %d on node %d watches %v, want only node %d", e.pipe, e.side, e.node, p.sources, o.node)
+		}
+		// Authority is exact: the other end alone feeds this one, and no
+		// early end of a stint of this node waits for its start.
+		if l := p.stints.list(); len(l) != 1 || l[0] != (stintID{want.Node, want.Port}) || len(p.rare().endedEarly) != 0 {
+			s.fail("pipe %d side %d on node %d has stints %v (early ends %v), want only its peer %v", e.pipe, e.side, e.node, p.stints, p.rare().endedEarly, want)
 		}
 		s.direct++
 	}

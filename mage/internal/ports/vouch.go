@@ -48,12 +48,12 @@ func (p *port) awaitsVouch(name PortName) bool {
 	return slices.ContainsFunc(p.rare().vouchWaits, func(w vouchWait) bool { return w.port == name })
 }
 
-// vouch takes a PeerMovedEvent from node from that names this node as
-// p's sender's new node: from vouches for the oldest port it moved here
-// that sends to p (one move, one event). That port's held events become
-// releasable. It reports whether there was such a port.
-func (n *Node) vouch(p *port, from NodeName) bool {
-	i := slices.IndexFunc(p.rare().vouchWaits, func(w vouchWait) bool { return w.from == from })
+// vouch takes a PeerMovedEvent from node from that names port name of
+// this node as p's new stint: from vouches for that port, if it moved it
+// here. That port's held events become releasable. It reports whether
+// there was such a port.
+func (n *Node) vouch(p *port, from NodeName, name PortName) bool {
+	i := slices.IndexFunc(p.rare().vouchWaits, func(w vouchWait) bool { return w.from == from && w.port == name })
 	if i < 0 {
 		return false
 	}
@@ -76,9 +76,9 @@ func (n *Node) vouch(p *port, from NodeName) bool {
 func (n *Node) vouchEarly(p *port) {
 	for i := range p.rare().held {
 		h := &p.rare().held[i]
-		if pm, ok := h.ev.(PeerMovedEvent); ok && !h.vouchTaken && pm.NewNode == n.name && p.live(h.from) {
+		if pm, ok := h.ev.(PeerMovedEvent); ok && !h.vouchTaken && pm.NewNode == n.name && p.live(h.from, h.sender) {
 			h.vouchTaken = true
-			n.vouch(p, h.from)
+			n.vouch(p, h.from, pm.NewPort)
 		}
 	}
 }
@@ -93,7 +93,7 @@ func (n *Node) settleVouches(p *port, node NodeName) {
 	if len(p.rare().vouchWaits) == 0 {
 		return
 	}
-	standing := p.live(node)
+	standing := p.liveNode(node)
 	var disowned []PortName
 	r := p.rareForWrite()
 	r.vouchWaits = slices.DeleteFunc(r.vouchWaits, func(w vouchWait) bool {
@@ -116,7 +116,7 @@ func (n *Node) settleVouches(p *port, node NodeName) {
 		p.rareForWrite().vouchWaits = nil
 	}
 	for _, name := range disowned {
-		n.dropHeldWhere(p, func(h heldEvent) bool { return h.vouch == name })
+		n.dropHeldWhere(p, func(h heldEvent) bool { return h.vouch && h.sender == name })
 	}
 	n.releaseHeld(p)
 }
@@ -128,7 +128,7 @@ func (n *Node) toPeer(p *port, ev Event) {
 		return
 	}
 	if q := n.vouchHolder(p); q != nil {
-		n.hold(q, heldEvent{from: n.name, ev: ev, vouch: p.name})
+		n.hold(q, heldEvent{from: n.name, sender: p.name, ev: ev, vouch: true})
 		return
 	}
 	n.emit(p.peer.Node, ev)
@@ -142,10 +142,10 @@ func (n *Node) routeToPeer(p *port, m queuedMessage) {
 		return
 	}
 	if q := n.vouchHolder(p); q != nil {
-		n.hold(q, heldEvent{from: n.name, user: m, vouch: p.name})
+		n.hold(q, heldEvent{from: n.name, sender: p.name, user: m, vouch: true})
 		return
 	}
-	n.route(p.peer, m)
+	n.route(p.name, p.peer, m)
 }
 
 // vouchHolder returns p's peer when it holds p's events until p is vouched

@@ -14,11 +14,11 @@ func TestForgedDescriptorNamingALocalPortIsHeldUntilVouched(t *testing.T) {
 	a, b := n[0].CreatePortPair()
 	b = tn.move(b, 0, 1)
 	inbox, out := n[0].CreatePortPair()
-	tn.move(out, 0, 2)
+	out = tn.move(out, 0, 2)
 	tn.run()
 	forged := PortName{0xF0, 1}
-	err := n[0].AcceptEvent(hostile, UserEvent{Target: inbox, Seq: 1, Body: "carrier", Ports: []Descriptor{{
-		Name: forged, Peer: Address{Node: n[0].Name(), Port: a}, NextSendSeq: 1, NextRecvSeq: 1}}})
+	err := n[0].AcceptEvent(hostile, UserEvent{Target: inbox, Sender: out, Seq: 1, Body: "carrier", Ports: []Descriptor{{
+		Name: forged, Peer: Address{Node: n[0].Name(), Port: a}, Proxy: PortName{0xF0, 2}, NextSendSeq: 1, NextRecvSeq: 1}}})
 	if err != nil {
 		t.Fatal(err)
 	}

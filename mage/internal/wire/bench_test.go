@@ -3,7 +3,7 @@ package wire
 import "testing"
 
 func smallUser() *User {
-	return &User{Target: port(1), Seq: 7, Interface: 0x1234, Method: 2, RequestID: 9, Payload: make([]byte, 48)}
+	return &User{Target: port(1), Sender: port(2), Seq: 7, Interface: 0x1234, Method: 2, RequestID: 9, Payload: make([]byte, 48)}
 }
 
 func BenchmarkAppendUser(b *testing.B) {
@@ -70,19 +70,19 @@ func TestEventsDoNotAllocate(t *testing.T) {
 		want   FrameType
 	}{
 		{"closure", func(b []byte) []byte {
-			return AppendClosure(b, &Closure{Target: port(1), LastSeq: 9})
+			return AppendClosure(b, &Closure{Target: port(1), Sender: port(2), LastSeq: 9})
 		}, TypeClosure},
 		{"peer moved", func(b []byte) []byte {
-			return AppendPeerMoved(b, &PeerMoved{Target: port(1), NewNode: node(2), Bypassed: true})
+			return AppendPeerMoved(b, &PeerMoved{Target: port(1), NewNode: node(2), NewPort: port(3), Sender: port(4)})
 		}, TypePeerMoved},
 		{"port accepted", func(b []byte) []byte {
 			return AppendPortAccepted(b, &PortAccepted{Target: port(1)})
 		}, TypePortAccepted},
 		{"observe proxy", func(b []byte) []byte {
-			return AppendObserveProxy(b, &ObserveProxy{ProxyNode: node(1), ProxyPort: port(2), ProxyTargetNode: node(3), ProxyTargetPort: port(4)})
+			return AppendObserveProxy(b, &ObserveProxy{ProxyNode: node(1), ProxyPort: port(2), ProxyTargetNode: node(3), ProxyTargetPort: port(4), Referrer: port(5)})
 		}, TypeObserveProxy},
 		{"observe proxy ack", func(b []byte) []byte {
-			return AppendObserveProxyAck(b, &ObserveProxyAck{Target: port(1), LastSeq: 3})
+			return AppendObserveProxyAck(b, &ObserveProxyAck{Target: port(1), Sender: port(2), LastSeq: 3})
 		}, TypeObserveProxyAck},
 	} {
 		buf = tc.encode(buf[:0])

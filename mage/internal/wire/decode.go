@@ -226,6 +226,10 @@ func decodeUserFixed(b []byte, h Header, u *User) error {
 	u.Method = binary.LittleEndian.Uint32(b[offUserMethod:])
 	u.Flags = binary.LittleEndian.Uint32(b[offUserFlags:])
 	u.RequestID = binary.LittleEndian.Uint64(b[offUserRequestID:])
+	u.Sender = portAt(b, offUserSender)
+	if u.Sender.IsZero() {
+		return zeroName(TypeUser, "sender port", offUserSender)
+	}
 	u.NumHandles = h.NumHandles
 	return nil
 }
@@ -266,7 +270,14 @@ func decodeClosure(b []byte, c *Closure) error {
 		return decodeErr(t, ErrReserved, "flags", offClosureFlags, "undefined flag bits 0x"+hex32(flags&^closureFlagLost))
 	}
 	c.Lost = flags&closureFlagLost != 0
-	return checkZero(t, b, offClosureReserved, closureSize, "reserved")
+	if err := checkZero(t, b, offClosureReserved, offClosureSender, "reserved"); err != nil {
+		return err
+	}
+	c.Sender = portAt(b, offClosureSender)
+	if c.Sender.IsZero() {
+		return zeroName(t, "sender port", offClosureSender)
+	}
+	return nil
 }
 
 func decodeRequestIntroduction(b []byte, r *RequestIntroduction) error {
@@ -301,6 +312,7 @@ func decodeObserveProxy(b []byte, o *ObserveProxy) error {
 	o.ProxyPort = portAt(b, offObserveProxyProxyPort)
 	o.ProxyTargetNode = nodeAt(b, offObserveProxyProxyTargetNode)
 	o.ProxyTargetPort = portAt(b, offObserveProxyProxyTargetPort)
+	o.Referrer = portAt(b, offObserveProxyReferrer)
 	switch {
 	case o.ProxyNode.IsZero():
 		return zeroName(t, "proxy node", offObserveProxyProxyNode)
@@ -310,6 +322,8 @@ func decodeObserveProxy(b []byte, o *ObserveProxy) error {
 		return zeroName(t, "proxy target node", offObserveProxyProxyTargetNode)
 	case o.ProxyTargetPort.IsZero():
 		return zeroName(t, "proxy target port", offObserveProxyProxyTargetPort)
+	case o.Referrer.IsZero():
+		return zeroName(t, "referrer port", offObserveProxyReferrer)
 	}
 	return nil
 }
@@ -320,6 +334,10 @@ func decodeObserveProxyAck(b []byte, a *ObserveProxyAck) error {
 		return zeroName(TypeObserveProxyAck, "target port", offObserveProxyAckTarget)
 	}
 	a.LastSeq = binary.LittleEndian.Uint64(b[offObserveProxyAckLastSeq:])
+	a.Sender = portAt(b, offObserveProxyAckSender)
+	if a.Sender.IsZero() {
+		return zeroName(TypeObserveProxyAck, "sender port", offObserveProxyAckSender)
+	}
 	return nil
 }
 
@@ -327,18 +345,22 @@ func decodePeerMoved(b []byte, m *PeerMoved) error {
 	const t = TypePeerMoved
 	m.Target = portAt(b, offPeerMovedTarget)
 	m.NewNode = nodeAt(b, offPeerMovedNewNode)
+	m.Sender = portAt(b, offPeerMovedSender)
+	m.NewPort = portAt(b, offPeerMovedNewPort)
 	switch {
 	case m.Target.IsZero():
 		return zeroName(t, "target port", offPeerMovedTarget)
 	case m.NewNode.IsZero():
 		return zeroName(t, "new node", offPeerMovedNewNode)
+	case m.Sender.IsZero():
+		return zeroName(t, "sender port", offPeerMovedSender)
+	case m.NewPort.IsZero():
+		return zeroName(t, "new port", offPeerMovedNewPort)
 	}
-	flags := binary.LittleEndian.Uint32(b[offPeerMovedFlags:])
-	if flags&^peerMovedFlagBypassed != 0 {
-		return decodeErr(t, ErrReserved, "flags", offPeerMovedFlags, "undefined flag bits 0x"+hex32(flags&^peerMovedFlagBypassed))
+	if flags := binary.LittleEndian.Uint32(b[offPeerMovedFlags:]); flags != 0 {
+		return decodeErr(t, ErrReserved, "flags", offPeerMovedFlags, "undefined flag bits 0x"+hex32(flags))
 	}
-	m.Bypassed = flags&peerMovedFlagBypassed != 0
-	return checkZero(t, b, offPeerMovedReserved, peerMovedSize, "reserved")
+	return checkZero(t, b, offPeerMovedReserved, offPeerMovedSender, "reserved")
 }
 
 func decodePortAccepted(b []byte, a *PortAccepted) error {

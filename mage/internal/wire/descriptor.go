@@ -26,6 +26,9 @@ type PortDescriptor struct {
 	// PeerLost is set when that closure was a loss: the peer's node, or
 	// one on the way, died. Only with PeerClosed.
 	PeerLost bool
+	// Proxy is the port the sending node leaves behind, which forwards to
+	// the new port (a stint of it, see PeerMoved). Never zero.
+	Proxy PortName
 }
 
 // validate reports what is wrong with d as a field name and a reason (for
@@ -40,6 +43,9 @@ func (d *PortDescriptor) validate() (field string, reason string, sentinel error
 	}
 	if d.PeerNode.IsZero() && !d.PeerClosed {
 		return "peer node", "zero peer address on a port whose peer is open", ErrBadName
+	}
+	if d.Proxy.IsZero() {
+		return "proxy", "zero proxy port name", ErrBadName
 	}
 	if d.PeerLost && !d.PeerClosed {
 		return "port flags", "peer lost but not closed", ErrBadValue
@@ -73,6 +79,7 @@ func putDescriptor(b []byte, d *PortDescriptor) {
 	}
 	binary.LittleEndian.PutUint32(b[offDescFlags:], flags)
 	binary.LittleEndian.PutUint32(b[offDescReserved:], 0)
+	copy(b[offDescProxy:], d.Proxy[:])
 }
 
 // decodeDescriptors appends the n descriptors at frame[off:] to dst. The
@@ -99,6 +106,7 @@ func decodeDescriptor(t FrameType, frame []byte, base, i int) (PortDescriptor, e
 	d.NextSendSeq = binary.LittleEndian.Uint64(b[offDescNextSendSeq:])
 	d.NextRecvSeq = binary.LittleEndian.Uint64(b[offDescNextRecvSeq:])
 	d.PeerLastSeq = binary.LittleEndian.Uint64(b[offDescPeerLastSeq:])
+	copy(d.Proxy[:], b[offDescProxy:])
 	flags := binary.LittleEndian.Uint32(b[offDescFlags:])
 	const known = descriptorFlagPeerClosed | descriptorFlagPeerLost
 	if flags&^known != 0 {
@@ -117,6 +125,8 @@ func decodeDescriptor(t FrameType, frame []byte, base, i int) (PortDescriptor, e
 		case "port name":
 		case "port flags":
 			fieldOff = offDescFlags
+		case "proxy":
+			fieldOff = offDescProxy
 		default:
 			fieldOff = offDescPeerNode
 		}

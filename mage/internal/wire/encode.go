@@ -145,6 +145,8 @@ func (u *User) Validate() error {
 	switch {
 	case u.Target.IsZero():
 		return fmt.Errorf("wire: cannot encode user frame: zero target port: %w", ErrBadName)
+	case u.Sender.IsZero():
+		return fmt.Errorf("wire: cannot encode user frame: zero sender port: %w", ErrBadName)
 	case len(u.Ports) > MaxPorts:
 		return fmt.Errorf("wire: cannot encode user frame: %d ports exceed %d: %w", len(u.Ports), MaxPorts, ErrTooManyPorts)
 	case u.NumHandles < 0 || u.NumHandles > MaxHandles:
@@ -210,12 +212,16 @@ func putUserFixed(b []byte, u *User, n int) {
 	binary.LittleEndian.PutUint32(b[offUserFlags:], u.Flags)
 	binary.LittleEndian.PutUint32(b[offUserPayloadLen:], uint32(len(u.Payload)))
 	binary.LittleEndian.PutUint64(b[offUserRequestID:], u.RequestID)
+	copy(b[offUserSender:], u.Sender[:])
 }
 
 // Validate reports whether c can be encoded.
 func (c *Closure) Validate() error {
-	if c.Target.IsZero() {
+	switch {
+	case c.Target.IsZero():
 		return fmt.Errorf("wire: cannot encode closure frame: zero target port: %w", ErrBadName)
+	case c.Sender.IsZero():
+		return fmt.Errorf("wire: cannot encode closure frame: zero sender port: %w", ErrBadName)
 	}
 	return nil
 }
@@ -233,6 +239,7 @@ func AppendClosure(dst []byte, c *Closure) []byte {
 	}
 	binary.LittleEndian.PutUint32(b[offClosureFlags:], flags)
 	binary.LittleEndian.PutUint32(b[offClosureReserved:], 0)
+	copy(b[offClosureSender:], c.Sender[:])
 	return dst
 }
 
@@ -284,6 +291,8 @@ func (o *ObserveProxy) Validate() error {
 		return fmt.Errorf("wire: cannot encode observe-proxy frame: zero proxy address: %w", ErrBadName)
 	case o.ProxyTargetNode.IsZero() || o.ProxyTargetPort.IsZero():
 		return fmt.Errorf("wire: cannot encode observe-proxy frame: zero proxy target address: %w", ErrBadName)
+	case o.Referrer.IsZero():
+		return fmt.Errorf("wire: cannot encode observe-proxy frame: zero referrer port: %w", ErrBadName)
 	}
 	return nil
 }
@@ -297,13 +306,17 @@ func AppendObserveProxy(dst []byte, o *ObserveProxy) []byte {
 	copy(b[offObserveProxyProxyPort:], o.ProxyPort[:])
 	copy(b[offObserveProxyProxyTargetNode:], o.ProxyTargetNode[:])
 	copy(b[offObserveProxyProxyTargetPort:], o.ProxyTargetPort[:])
+	copy(b[offObserveProxyReferrer:], o.Referrer[:])
 	return dst
 }
 
 // Validate reports whether a can be encoded.
 func (a *ObserveProxyAck) Validate() error {
-	if a.Target.IsZero() {
+	switch {
+	case a.Target.IsZero():
 		return fmt.Errorf("wire: cannot encode observe-proxy-ack frame: zero target port: %w", ErrBadName)
+	case a.Sender.IsZero():
+		return fmt.Errorf("wire: cannot encode observe-proxy-ack frame: zero sender port: %w", ErrBadName)
 	}
 	return nil
 }
@@ -315,6 +328,7 @@ func AppendObserveProxyAck(dst []byte, a *ObserveProxyAck) []byte {
 	putHeader(b, TypeObserveProxyAck, observeProxyAckSize, 0, 0)
 	copy(b[offObserveProxyAckTarget:], a.Target[:])
 	binary.LittleEndian.PutUint64(b[offObserveProxyAckLastSeq:], a.LastSeq)
+	copy(b[offObserveProxyAckSender:], a.Sender[:])
 	return dst
 }
 
@@ -325,6 +339,10 @@ func (m *PeerMoved) Validate() error {
 		return fmt.Errorf("wire: cannot encode peer-moved frame: zero target port: %w", ErrBadName)
 	case m.NewNode.IsZero():
 		return fmt.Errorf("wire: cannot encode peer-moved frame: zero new node: %w", ErrBadName)
+	case m.NewPort.IsZero():
+		return fmt.Errorf("wire: cannot encode peer-moved frame: zero new port: %w", ErrBadName)
+	case m.Sender.IsZero():
+		return fmt.Errorf("wire: cannot encode peer-moved frame: zero sender port: %w", ErrBadName)
 	}
 	return nil
 }
@@ -336,12 +354,10 @@ func AppendPeerMoved(dst []byte, m *PeerMoved) []byte {
 	putHeader(b, TypePeerMoved, peerMovedSize, 0, 0)
 	copy(b[offPeerMovedTarget:], m.Target[:])
 	copy(b[offPeerMovedNewNode:], m.NewNode[:])
-	var flags uint32
-	if m.Bypassed {
-		flags |= peerMovedFlagBypassed
-	}
-	binary.LittleEndian.PutUint32(b[offPeerMovedFlags:], flags)
+	binary.LittleEndian.PutUint32(b[offPeerMovedFlags:], 0)
 	binary.LittleEndian.PutUint32(b[offPeerMovedReserved:], 0)
+	copy(b[offPeerMovedSender:], m.Sender[:])
+	copy(b[offPeerMovedNewPort:], m.NewPort[:])
 	return dst
 }
 

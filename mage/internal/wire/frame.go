@@ -48,6 +48,9 @@ type User struct {
 	Flags uint32
 	// RequestID pairs a reply with its request; zero when unused.
 	RequestID uint64
+	// Sender is the port on the sending node that emits the message: the
+	// pipe end that sent it, or the proxy that forwards it. Never zero.
+	Sender PortName
 	// Payload is the message body, at most what fits in MaxFrameSize.
 	// Decode leaves it aliasing the frame's bytes.
 	Payload []byte
@@ -67,6 +70,9 @@ type Closure struct {
 	LastSeq uint64
 	// Lost is set when the peer's node died, so LastSeq is unknown.
 	Lost bool
+	// Sender is the port on the sending node that emits the closure (the
+	// closing end, or the proxy that passes it on). Never zero.
+	Sender PortName
 }
 
 // RequestIntroduction asks the broker to connect the sender to Node.
@@ -94,10 +100,10 @@ func (in *Introduce) NumHandles() int {
 }
 
 // ObserveProxy is sent by a proxy port to a node that may hold the port
-// sending to it (the proxy's referrer): that port should send to
-// ProxyTarget directly instead. The frame names no port on the receiving
-// node: the proxy does not know its referrer's name, and the receiving node
-// finds the referrer as its port whose peer is the proxy.
+// sending to it (the proxy's referrer): that port, Referrer, should send
+// to ProxyTarget directly instead. The proxy names each port it knows may
+// be its referrer (a stint it knows of); the receiving node switches
+// Referrer only if it is a port there whose peer is the proxy.
 type ObserveProxy struct {
 	// ProxyNode and ProxyPort address the proxy. ProxyNode is the sending
 	// node; the receiver refuses a frame where it is not.
@@ -106,6 +112,9 @@ type ObserveProxy struct {
 	// ProxyTargetNode and ProxyTargetPort address where the proxy forwards.
 	ProxyTargetNode NodeName
 	ProxyTargetPort PortName
+	// Referrer is the port on the receiving node asked to switch. Never
+	// zero.
+	Referrer PortName
 }
 
 // ObserveProxyAck answers an ObserveProxy: the sender sends directly to the
@@ -117,22 +126,28 @@ type ObserveProxyAck struct {
 	// LastSeq is the last sequence number sent through the proxy; 0 if
 	// none was ever sent on the pipe in that direction.
 	LastSeq uint64
+	// Sender is the port on the sending node that switched past the
+	// proxy (its referrer); the proxy's PeerMoved names it. Never zero.
+	Sender PortName
 }
 
-// PeerMoved tells Target that its peer end, which was sending to it from
-// the frame's sending node, now lives on NewNode and sends from there. The
-// old node sends it once the move is acknowledged (PortAccepted), on the
-// same channel as, so behind, every message the end sent from the old node.
+// PeerMoved ends one stint feeding Target and starts another. A stint is
+// a port that sends to Target from its node: the pipe's other end during
+// its time on one node, or a proxy that forwards to Target. The stint that
+// ends is (the frame's sending node, Sender); the one that starts is
+// (NewNode, NewPort). The old node of a moved end sends it once the move
+// is acknowledged (PortAccepted), naming the end's new port; a proxy
+// bypassed by route collapsing sends it once it forwarded its last
+// message, naming its referrer. Either way it travels on the same channel
+// as, so behind, everything the ending stint sent.
 type PeerMoved struct {
-	// Target is the port whose peer moved.
+	// Target is the port whose feeding stint changes.
 	Target PortName
-	// NewNode is the node the peer end lives on now.
+	// NewNode and NewPort are the stint that starts. Never zero.
 	NewNode NodeName
-	// Bypassed is set when the sender is a proxy bypassed by route
-	// collapsing, which names the node its referrer sends from: its own
-	// stint forwarding to Target ends. Clear, the pipe's end moved from
-	// the sending node.
-	Bypassed bool
+	NewPort PortName
+	// Sender is the port on the sending node whose stint ends. Never zero.
+	Sender PortName
 }
 
 // PortAccepted is sent by the node that adopted a moved port to the node it

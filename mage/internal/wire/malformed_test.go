@@ -57,16 +57,16 @@ func TestMalformed(t *testing.T) {
 	hello64 := AppendHello(nil, &Hello{Version: 1, Node: node(1), Token: bytes.Repeat([]byte{'t'}, MaxTokenSize)})
 	attach := AppendAttach(nil, []Attachment{{Name: "ab", Port: desc(1)}, {Name: "cd", Port: desc(2)}})
 	const attachDesc0 = 24 // names "ab","cd" end at 24: 18 + 3 + 3
-	user := AppendUser(nil, &User{Target: port(1), Seq: 1, Payload: make([]byte, 8), Ports: []PortDescriptor{desc(3)}})
-	userPad := AppendUser(nil, &User{Target: port(1), Payload: []byte{1, 2, 3}})
-	userEmpty := AppendUser(nil, &User{Target: port(1)})
-	closure := AppendClosure(nil, &Closure{Target: port(1), LastSeq: 4})
+	user := AppendUser(nil, &User{Target: port(1), Sender: port(2), Seq: 1, Payload: make([]byte, 8), Ports: []PortDescriptor{desc(3)}})
+	userPad := AppendUser(nil, &User{Target: port(1), Sender: port(2), Payload: []byte{1, 2, 3}})
+	userEmpty := AppendUser(nil, &User{Target: port(1), Sender: port(2)})
+	closure := AppendClosure(nil, &Closure{Target: port(1), Sender: port(2), LastSeq: 4})
 	reqIntro := AppendRequestIntroduction(nil, &RequestIntroduction{Node: node(2)})
 	intro := AppendIntroduce(nil, &Introduce{Node: node(2)})
 	introUnknown := AppendIntroduce(nil, &Introduce{Node: node(2), Unknown: true})
-	observe := AppendObserveProxy(nil, &ObserveProxy{ProxyNode: node(2), ProxyPort: port(3), ProxyTargetNode: node(4), ProxyTargetPort: port(5)})
-	ack := AppendObserveProxyAck(nil, &ObserveProxyAck{Target: port(1), LastSeq: 9})
-	moved := AppendPeerMoved(nil, &PeerMoved{Target: port(1), NewNode: node(2)})
+	observe := AppendObserveProxy(nil, &ObserveProxy{ProxyNode: node(2), ProxyPort: port(3), ProxyTargetNode: node(4), ProxyTargetPort: port(5), Referrer: port(6)})
+	ack := AppendObserveProxyAck(nil, &ObserveProxyAck{Target: port(1), Sender: port(2), LastSeq: 9})
+	moved := AppendPeerMoved(nil, &PeerMoved{Target: port(1), NewNode: node(2), NewPort: port(3), Sender: port(4)})
 	accepted := AppendPortAccepted(nil, &PortAccepted{Target: port(1)})
 	countersReq := AppendCountersRequest(nil, &CountersRequest{ID: 1})
 	counters := AppendCounters(nil, &Counters{ID: 1, Sent: 2, Received: 3})
@@ -85,7 +85,8 @@ func TestMalformed(t *testing.T) {
 		{"byte-swapped magic", edit(closure, put16(offMagic, 0x474D)), ErrBadMagic, offMagic},
 		{"version 0", edit(closure, put8(offVersion, 0)), ErrUnsupportedVersion, -1},
 		{"version 1", edit(closure, put8(offVersion, 1)), ErrUnsupportedVersion, -1},
-		{"version 3", edit(closure, put8(offVersion, 3)), ErrUnsupportedVersion, -1},
+		{"version 2", edit(closure, put8(offVersion, 2)), ErrUnsupportedVersion, -1},
+		{"version 4", edit(closure, put8(offVersion, 4)), ErrUnsupportedVersion, -1},
 		{"type 0", edit(closure, put8(offType, 0)), ErrUnknownType, offType},
 		{"type 13", edit(closure, put8(offType, 13)), ErrUnknownType, offType},
 		{"type 255", edit(closure, put8(offType, 255)), ErrUnknownType, offType},
@@ -93,11 +94,11 @@ func TestMalformed(t *testing.T) {
 		{"reserved header high bit", edit(closure, put32(offReserved, 1<<31)), ErrReserved, offReserved},
 		{"length over max", edit(userEmpty, put32(offLength, MaxFrameSize+8)), ErrTooLarge, offLength},
 		{"length 4GiB", edit(userEmpty, put32(offLength, 0xFFFFFFF8)), ErrTooLarge, offLength},
-		{"length unaligned", edit(userEmpty, put32(offLength, 68)), ErrBadLength, offLength},
+		{"length unaligned", edit(userEmpty, put32(offLength, 84)), ErrBadLength, offLength},
 		{"length zero", edit(userEmpty, put32(offLength, 0)), ErrBadLength, offLength},
-		{"user below minimum", edit(userEmpty, resize(56)), ErrBadLength, offLength},
-		{"closure too long", edit(closure, resize(56)), ErrBadLength, offLength},
-		{"closure too short", edit(closure, resize(40)), ErrBadLength, offLength},
+		{"user below minimum", edit(userEmpty, resize(72)), ErrBadLength, offLength},
+		{"closure too long", edit(closure, resize(72)), ErrBadLength, offLength},
+		{"closure too short", edit(closure, resize(56)), ErrBadLength, offLength},
 		{"hello too long", edit(hello64, resize(152)), ErrBadLength, offLength},
 		{"too many ports", edit(userEmpty, put16(offNumPorts, MaxPorts+1)), ErrTooManyPorts, offNumPorts},
 		{"too many handles", edit(userEmpty, put16(offNumHandles, MaxHandles+1)), ErrTooManyHandles, offNumHandles},
@@ -108,7 +109,7 @@ func TestMalformed(t *testing.T) {
 		{"closure with handle", edit(closure, put16(offNumHandles, 1)), ErrBadCount, offNumHandles},
 		{"observe-proxy with port", edit(observe, put16(offNumPorts, 1)), ErrBadCount, offNumPorts},
 		{"introduce with 2 handles", edit(intro, put16(offNumHandles, 2)), ErrBadCount, offNumHandles},
-		{"frame cut short", closure[:40], ErrTruncated, offLength},
+		{"frame cut short", closure[:56], ErrTruncated, offLength},
 		{"trailing bytes", append(bytes.Clone(closure), 0, 0, 0, 0, 0, 0, 0, 0), ErrBadLength, offLength},
 
 		// Hello.
@@ -152,6 +153,8 @@ func TestMalformed(t *testing.T) {
 
 		// User.
 		{"user zero target", edit(user, zero16(offUserTarget)), ErrBadName, offUserTarget},
+		{"user zero sender", edit(user, zero16(offUserSender)), ErrBadName, offUserSender},
+		{"user descriptor zero proxy", edit(user, zero16(userDesc+offDescProxy)), ErrBadName, userDesc + offDescProxy},
 		{"user payload exceeds frame", edit(user, put32(offUserPayloadLen, 90)), ErrBadLength, offUserPayloadLen},
 		{"user payload max u32", edit(user, put32(offUserPayloadLen, 0xFFFFFFFF)), ErrBadLength, offUserPayloadLen},
 		{"user payload shorter than area", edit(user, put32(offUserPayloadLen, 0)), ErrBadLength, offUserPayloadLen},
@@ -166,6 +169,7 @@ func TestMalformed(t *testing.T) {
 		{"closure zero target", edit(closure, zero16(offClosureTarget)), ErrBadName, offClosureTarget},
 		{"closure undefined flag", edit(closure, put32(offClosureFlags, 4)), ErrReserved, offClosureFlags},
 		{"closure reserved", edit(closure, put8(offClosureReserved+3, 1)), ErrReserved, offClosureReserved + 3},
+		{"closure zero sender", edit(closure, zero16(offClosureSender)), ErrBadName, offClosureSender},
 
 		// RequestIntroduction.
 		{"request-introduction zero node", edit(reqIntro, zero16(offRequestIntroductionNode)), ErrBadName, offRequestIntroductionNode},
@@ -182,16 +186,20 @@ func TestMalformed(t *testing.T) {
 		{"observe-proxy zero proxy port", edit(observe, zero16(offObserveProxyProxyPort)), ErrBadName, offObserveProxyProxyPort},
 		{"observe-proxy zero proxy target node", edit(observe, zero16(offObserveProxyProxyTargetNode)), ErrBadName, offObserveProxyProxyTargetNode},
 		{"observe-proxy zero proxy target port", edit(observe, zero16(offObserveProxyProxyTargetPort)), ErrBadName, offObserveProxyProxyTargetPort},
+		{"observe-proxy zero referrer", edit(observe, zero16(offObserveProxyReferrer)), ErrBadName, offObserveProxyReferrer},
 
 		// ObserveProxyAck.
 		{"observe-proxy-ack zero target", edit(ack, zero16(offObserveProxyAckTarget)), ErrBadName, offObserveProxyAckTarget},
+		{"observe-proxy-ack zero sender", edit(ack, zero16(offObserveProxyAckSender)), ErrBadName, offObserveProxyAckSender},
 
 		// PeerMoved.
 		{"peer-moved zero target", edit(moved, zero16(offPeerMovedTarget)), ErrBadName, offPeerMovedTarget},
 		{"peer-moved zero new node", edit(moved, zero16(offPeerMovedNewNode)), ErrBadName, offPeerMovedNewNode},
+		{"peer-moved zero sender", edit(moved, zero16(offPeerMovedSender)), ErrBadName, offPeerMovedSender},
+		{"peer-moved zero new port", edit(moved, zero16(offPeerMovedNewPort)), ErrBadName, offPeerMovedNewPort},
 		{"peer-moved too short", edit(moved, resize(peerMovedSize-8)), ErrBadLength, offLength},
 		{"peer-moved too long", edit(moved, resize(peerMovedSize+8)), ErrBadLength, offLength},
-		{"peer-moved undefined flag", edit(moved, put32(offPeerMovedFlags, 2)), ErrReserved, offPeerMovedFlags},
+		{"peer-moved undefined flag", edit(moved, put32(offPeerMovedFlags, 1)), ErrReserved, offPeerMovedFlags},
 		{"peer-moved reserved", edit(moved, put8(offPeerMovedReserved+1, 1)), ErrReserved, offPeerMovedReserved + 1},
 		{"peer-moved with port", edit(moved, put16(offNumPorts, 1)), ErrBadCount, offNumPorts},
 		{"peer-moved with handle", edit(moved, put16(offNumHandles, 1)), ErrBadCount, offNumHandles},
@@ -257,15 +265,15 @@ func TestMalformed(t *testing.T) {
 }
 
 func TestDecodeErrorMessage(t *testing.T) {
-	user := AppendUser(nil, &User{Target: port(1), Payload: make([]byte, 8)})
+	user := AppendUser(nil, &User{Target: port(1), Sender: port(2), Payload: make([]byte, 8)})
 	var f Frame
 	err := Decode(edit(user, put32(offUserPayloadLen, 90)), &f)
 	want := "wire: bad user frame: payload length 90 exceeds frame (8 bytes left) (payload length at offset 52)"
 	if err == nil || err.Error() != want {
 		t.Errorf("error = %q, want %q", err, want)
 	}
-	err = Decode(edit(user, put8(offVersion, 3)), &f)
-	want = "wire: unsupported version: peer speaks 3, this side speaks 2"
+	err = Decode(edit(user, put8(offVersion, 2)), &f)
+	want = "wire: unsupported version: peer speaks 2, this side speaks 3"
 	if err == nil || err.Error() != want {
 		t.Errorf("error = %q, want %q", err, want)
 	}
@@ -323,18 +331,20 @@ func TestInvalidValues(t *testing.T) {
 		{"attach bad descriptor", func() error { return ValidateAttach([]Attachment{{Name: "a", Port: badDesc}}) },
 			func() { AppendAttach(nil, []Attachment{{Name: "a", Port: badDesc}}) }, ErrBadName},
 		{"user zero target", (&User{}).Validate, func() { AppendUser(nil, &User{}) }, ErrBadName},
-		{"user too many ports", (&User{Target: port(1), Ports: many}).Validate,
-			func() { AppendUser(nil, &User{Target: port(1), Ports: many}) }, ErrTooManyPorts},
-		{"user too many handles", (&User{Target: port(1), NumHandles: MaxHandles + 1}).Validate,
-			func() { AppendUser(nil, &User{Target: port(1), NumHandles: MaxHandles + 1}) }, ErrTooManyHandles},
-		{"user negative handles", (&User{Target: port(1), NumHandles: -1}).Validate,
-			func() { AppendUser(nil, &User{Target: port(1), NumHandles: -1}) }, ErrTooManyHandles},
-		{"user payload too large", (&User{Target: port(1), Payload: make([]byte, MaxFrameSize-userFixedSize+1)}).Validate,
-			func() { AppendUser(nil, &User{Target: port(1), Payload: make([]byte, MaxFrameSize-userFixedSize+1)}) }, ErrTooLarge},
-		{"user open port without peer", (&User{Target: port(1), Ports: []PortDescriptor{openNoPeer}}).Validate,
-			func() { AppendUser(nil, &User{Target: port(1), Ports: []PortDescriptor{openNoPeer}}) }, ErrBadName},
-		{"user half peer", (&User{Target: port(1), Ports: []PortDescriptor{halfPeer}}).Validate,
-			func() { AppendUser(nil, &User{Target: port(1), Ports: []PortDescriptor{halfPeer}}) }, ErrBadName},
+		{"user too many ports", (&User{Target: port(1), Sender: port(2), Ports: many}).Validate,
+			func() { AppendUser(nil, &User{Target: port(1), Sender: port(2), Ports: many}) }, ErrTooManyPorts},
+		{"user too many handles", (&User{Target: port(1), Sender: port(2), NumHandles: MaxHandles + 1}).Validate,
+			func() { AppendUser(nil, &User{Target: port(1), Sender: port(2), NumHandles: MaxHandles + 1}) }, ErrTooManyHandles},
+		{"user negative handles", (&User{Target: port(1), Sender: port(2), NumHandles: -1}).Validate,
+			func() { AppendUser(nil, &User{Target: port(1), Sender: port(2), NumHandles: -1}) }, ErrTooManyHandles},
+		{"user payload too large", (&User{Target: port(1), Sender: port(2), Payload: make([]byte, MaxFrameSize-userFixedSize+1)}).Validate,
+			func() {
+				AppendUser(nil, &User{Target: port(1), Sender: port(2), Payload: make([]byte, MaxFrameSize-userFixedSize+1)})
+			}, ErrTooLarge},
+		{"user open port without peer", (&User{Target: port(1), Sender: port(2), Ports: []PortDescriptor{openNoPeer}}).Validate,
+			func() { AppendUser(nil, &User{Target: port(1), Sender: port(2), Ports: []PortDescriptor{openNoPeer}}) }, ErrBadName},
+		{"user half peer", (&User{Target: port(1), Sender: port(2), Ports: []PortDescriptor{halfPeer}}).Validate,
+			func() { AppendUser(nil, &User{Target: port(1), Sender: port(2), Ports: []PortDescriptor{halfPeer}}) }, ErrBadName},
 		{"closure zero target", (&Closure{}).Validate, func() { AppendClosure(nil, &Closure{}) }, ErrBadName},
 		{"request-introduction zero node", (&RequestIntroduction{}).Validate,
 			func() { AppendRequestIntroduction(nil, &RequestIntroduction{}) }, ErrBadName},
@@ -343,12 +353,24 @@ func TestInvalidValues(t *testing.T) {
 			func() { AppendObserveProxy(nil, &ObserveProxy{}) }, ErrBadName},
 		{"observe-proxy zero proxy target", (&ObserveProxy{ProxyNode: node(1), ProxyPort: port(1)}).Validate,
 			func() { AppendObserveProxy(nil, &ObserveProxy{ProxyNode: node(1), ProxyPort: port(1)}) }, ErrBadName},
+		{"observe-proxy zero referrer", (&ObserveProxy{ProxyNode: node(1), ProxyPort: port(1), ProxyTargetNode: node(2), ProxyTargetPort: port(2)}).Validate,
+			func() {
+				AppendObserveProxy(nil, &ObserveProxy{ProxyNode: node(1), ProxyPort: port(1), ProxyTargetNode: node(2), ProxyTargetPort: port(2)})
+			}, ErrBadName},
 		{"observe-proxy-ack zero target", (&ObserveProxyAck{}).Validate,
 			func() { AppendObserveProxyAck(nil, &ObserveProxyAck{}) }, ErrBadName},
 		{"peer-moved zero target", (&PeerMoved{NewNode: node(1)}).Validate,
 			func() { AppendPeerMoved(nil, &PeerMoved{NewNode: node(1)}) }, ErrBadName},
 		{"peer-moved zero new node", (&PeerMoved{Target: port(1)}).Validate,
 			func() { AppendPeerMoved(nil, &PeerMoved{Target: port(1)}) }, ErrBadName},
+		{"user zero sender", (&User{Target: port(1)}).Validate, func() { AppendUser(nil, &User{Target: port(1)}) }, ErrBadName},
+		{"closure zero sender", (&Closure{Target: port(1)}).Validate, func() { AppendClosure(nil, &Closure{Target: port(1)}) }, ErrBadName},
+		{"observe-proxy-ack zero sender", (&ObserveProxyAck{Target: port(1)}).Validate,
+			func() { AppendObserveProxyAck(nil, &ObserveProxyAck{Target: port(1)}) }, ErrBadName},
+		{"peer-moved zero sender", (&PeerMoved{Target: port(1), NewNode: node(1), NewPort: port(2)}).Validate,
+			func() { AppendPeerMoved(nil, &PeerMoved{Target: port(1), NewNode: node(1), NewPort: port(2)}) }, ErrBadName},
+		{"peer-moved zero new port", (&PeerMoved{Target: port(1), NewNode: node(1), Sender: port(2)}).Validate,
+			func() { AppendPeerMoved(nil, &PeerMoved{Target: port(1), NewNode: node(1), Sender: port(2)}) }, ErrBadName},
 		{"port-accepted zero target", (&PortAccepted{}).Validate,
 			func() { AppendPortAccepted(nil, &PortAccepted{}) }, ErrBadName},
 		{"counters-request zero id", (&CountersRequest{}).Validate,
@@ -374,7 +396,7 @@ func TestInvalidValues(t *testing.T) {
 }
 
 func TestLargestUserFrame(t *testing.T) {
-	u := &User{Target: port(1), Payload: make([]byte, MaxFrameSize-userFixedSize)}
+	u := &User{Target: port(1), Sender: port(2), Payload: make([]byte, MaxFrameSize-userFixedSize)}
 	b := AppendUser(nil, u)
 	if len(b) != MaxFrameSize {
 		t.Fatalf("length %d, want %d", len(b), MaxFrameSize)

@@ -16,6 +16,7 @@ func desc(b byte) PortDescriptor {
 		NextSendSeq: uint64(b) + 10,
 		NextRecvSeq: uint64(b) + 20,
 		PeerLastSeq: uint64(b) + 30,
+		Proxy:       port(b + 3),
 	}
 }
 
@@ -46,25 +47,24 @@ func sampleFrames() []Frame {
 		{Type: TypeAttach, NumPorts: 3, Attach: []Attachment{
 			{Name: "a", Port: desc(1)}, {Name: longName, Port: closedPeer}, {Name: "~!x", Port: closedWithAddr},
 		}},
-		{Type: TypeUser, User: User{Target: port(9)}},
+		{Type: TypeUser, User: User{Target: port(9), Sender: port(8)}},
 		{Type: TypeUser, NumHandles: 2, User: User{
-			Target: port(9), Seq: 1<<64 - 1, Interface: 0xDEADBEEF, Method: 7, Flags: 3,
+			Target: port(9), Sender: port(8), Seq: 1<<64 - 1, Interface: 0xDEADBEEF, Method: 7, Flags: 3,
 			RequestID: 42, Payload: []byte("hello, world"), NumHandles: 2,
 		}},
-		{Type: TypeUser, NumPorts: 2, User: User{Target: port(9), Seq: 5, Payload: make([]byte, 8), Ports: []PortDescriptor{desc(1), closedPeer}}},
-		{Type: TypeUser, NumPorts: 1, User: User{Target: port(9), Seq: 6, Ports: []PortDescriptor{lostPeer}}},
-		{Type: TypeUser, NumPorts: MaxPorts, NumHandles: MaxHandles, User: User{Target: port(9), Payload: []byte{1}, Ports: many, NumHandles: MaxHandles}},
-		{Type: TypeClosure, Closure: Closure{Target: port(7), LastSeq: 99}},
-		{Type: TypeClosure, Closure: Closure{Target: port(7), Lost: true}},
+		{Type: TypeUser, NumPorts: 2, User: User{Target: port(9), Sender: port(8), Seq: 5, Payload: make([]byte, 8), Ports: []PortDescriptor{desc(1), closedPeer}}},
+		{Type: TypeUser, NumPorts: 1, User: User{Target: port(9), Sender: port(8), Seq: 6, Ports: []PortDescriptor{lostPeer}}},
+		{Type: TypeUser, NumPorts: MaxPorts, NumHandles: MaxHandles, User: User{Target: port(9), Sender: port(8), Payload: []byte{1}, Ports: many, NumHandles: MaxHandles}},
+		{Type: TypeClosure, Closure: Closure{Target: port(7), Sender: port(8), LastSeq: 99}},
+		{Type: TypeClosure, Closure: Closure{Target: port(7), Sender: port(8), Lost: true}},
 		{Type: TypeRequestIntroduction, RequestIntroduction: RequestIntroduction{Node: node(5)}},
 		{Type: TypeIntroduce, NumHandles: 1, Introduce: Introduce{Node: node(5)}},
 		{Type: TypeIntroduce, Introduce: Introduce{Node: node(5), Unknown: true}},
 		{Type: TypeObserveProxy, ObserveProxy: ObserveProxy{
-			ProxyNode: node(2), ProxyPort: port(3), ProxyTargetNode: node(4), ProxyTargetPort: port(5),
+			ProxyNode: node(2), ProxyPort: port(3), ProxyTargetNode: node(4), ProxyTargetPort: port(5), Referrer: port(6),
 		}},
-		{Type: TypeObserveProxyAck, ObserveProxyAck: ObserveProxyAck{Target: port(1), LastSeq: 12345}},
-		{Type: TypePeerMoved, PeerMoved: PeerMoved{Target: port(6), NewNode: node(7)}},
-		{Type: TypePeerMoved, PeerMoved: PeerMoved{Target: port(6), NewNode: node(7), Bypassed: true}},
+		{Type: TypeObserveProxyAck, ObserveProxyAck: ObserveProxyAck{Target: port(1), LastSeq: 12345, Sender: port(2)}},
+		{Type: TypePeerMoved, PeerMoved: PeerMoved{Target: port(6), NewNode: node(7), NewPort: port(8), Sender: port(9)}},
 		{Type: TypePortAccepted, PortAccepted: PortAccepted{Target: port(8)}},
 		{Type: TypeCountersRequest, CountersRequest: CountersRequest{ID: 1}},
 		{Type: TypeCounters, Counters: Counters{ID: 1<<64 - 1, Sent: 12, Received: 1 << 40}},
@@ -87,7 +87,7 @@ func sameBody(got, want *Frame) bool {
 		return len(got.Attach) == len(want.Attach) && (len(want.Attach) == 0 || reflect.DeepEqual(got.Attach, want.Attach))
 	case TypeUser:
 		g, w := got.User, want.User
-		return g.Target == w.Target && g.Seq == w.Seq && g.Interface == w.Interface && g.Method == w.Method &&
+		return g.Target == w.Target && g.Sender == w.Sender && g.Seq == w.Seq && g.Interface == w.Interface && g.Method == w.Method &&
 			g.Flags == w.Flags && g.RequestID == w.RequestID && bytes.Equal(g.Payload, w.Payload) &&
 			g.NumHandles == w.NumHandles && len(g.Ports) == len(w.Ports) &&
 			(len(w.Ports) == 0 || reflect.DeepEqual(g.Ports, w.Ports))
@@ -186,58 +186,65 @@ func TestGolden(t *testing.T) {
 		b    []byte
 		want string
 	}{
-		{"closure", AppendClosure(nil, &Closure{Target: port(0x11), LastSeq: 0x0102, Lost: true}),
-			"474d0204" + "30000000" + "0000" + "0000" + "00000000" +
+		{"closure", AppendClosure(nil, &Closure{Target: port(0x11), LastSeq: 0x0102, Lost: true, Sender: port(0x12)}),
+			"474d0304" + "40000000" + "0000" + "0000" + "00000000" +
 				"11000000000000000000000000000000" +
-				"0201000000000000" + "01000000" + "00000000"},
+				"0201000000000000" + "01000000" + "00000000" +
+				"12000000000000000000000000000000"},
 		{"user", AppendUser(nil, &User{Target: port(0x22), Seq: 3, Interface: 0xAABBCCDD, Method: 5, Flags: 6,
-			RequestID: 7, Payload: []byte("hi"), NumHandles: 1}),
-			"474d0203" + "48000000" + "0000" + "0100" + "00000000" +
+			RequestID: 7, Sender: port(0x23), Payload: []byte("hi"), NumHandles: 1}),
+			"474d0303" + "58000000" + "0000" + "0100" + "00000000" +
 				"22000000000000000000000000000000" +
 				"0300000000000000" + "ddccbbaa" + "05000000" + "06000000" + "02000000" + "0700000000000000" +
+				"23000000000000000000000000000000" +
 				"6869000000000000"},
-		{"hello", AppendHello(nil, &Hello{Version: 2, Node: node(0x33), Broker: true, Token: []byte("t")}),
-			"474d0201" + "50000000" + "0000" + "0000" + "00000000" +
-				"0200" + "0000" + "01000000" +
+		{"hello", AppendHello(nil, &Hello{Version: 3, Node: node(0x33), Broker: true, Token: []byte("t")}),
+			"474d0301" + "50000000" + "0000" + "0000" + "00000000" +
+				"0300" + "0000" + "01000000" +
 				"33000000000000000000000000000000" +
 				"0000000000000000000000000000000000000000000000000000000000000000" +
 				"0100" + "74" + "0000000000"},
-		{"hello with proof", AppendHello(nil, &Hello{Version: 2, Node: node(0x44), HasProof: true, Proof: NameProof{0xaa, 31: 0xbb}}),
-			"474d0201" + "50000000" + "0000" + "0000" + "00000000" +
-				"0200" + "0000" + "02000000" +
+		{"hello with proof", AppendHello(nil, &Hello{Version: 3, Node: node(0x44), HasProof: true, Proof: NameProof{0xaa, 31: 0xbb}}),
+			"474d0301" + "50000000" + "0000" + "0000" + "00000000" +
+				"0300" + "0000" + "02000000" +
 				"44000000000000000000000000000000" +
 				"aa000000000000000000000000000000000000000000000000000000000000bb" +
 				"0000" + "000000000000"},
 		{"attach", AppendAttach(nil, []Attachment{{Name: "ab", Port: PortDescriptor{Name: port(1), PeerNode: node(2), PeerPort: port(3),
-			NextSendSeq: 4, NextRecvSeq: 5, PeerLastSeq: 6, PeerClosed: true}}}),
-			"474d0202" + "68000000" + "0100" + "0000" + "00000000" +
+			NextSendSeq: 4, NextRecvSeq: 5, PeerLastSeq: 6, PeerClosed: true, Proxy: port(7)}}}),
+			"474d0302" + "78000000" + "0100" + "0000" + "00000000" +
 				"0100" + "02" + "6162" + "000000" +
 				"01000000000000000000000000000000" + "02000000000000000000000000000000" + "03000000000000000000000000000000" +
-				"0400000000000000" + "0500000000000000" + "0600000000000000" + "01000000" + "00000000"},
-		{"peer-moved", AppendPeerMoved(nil, &PeerMoved{Target: port(0x44), NewNode: node(0x55), Bypassed: true}),
-			"474d0209" + "38000000" + "0000" + "0000" + "00000000" +
+				"0400000000000000" + "0500000000000000" + "0600000000000000" + "01000000" + "00000000" +
+				"07000000000000000000000000000000"},
+		{"peer-moved", AppendPeerMoved(nil, &PeerMoved{Target: port(0x44), NewNode: node(0x55), NewPort: port(0x56), Sender: port(0x66)}),
+			"474d0309" + "58000000" + "0000" + "0000" + "00000000" +
 				"44000000000000000000000000000000" +
 				"55000000000000000000000000000000" +
-				"01000000" + "00000000"},
-		{"observe-proxy", AppendObserveProxy(nil, &ObserveProxy{ProxyNode: node(0x12), ProxyPort: port(0x34), ProxyTargetNode: node(0x56), ProxyTargetPort: port(0x78)}),
-			"474d0207" + "50000000" + "0000" + "0000" + "00000000" +
+				"00000000" + "00000000" +
+				"66000000000000000000000000000000" +
+				"56000000000000000000000000000000"},
+		{"observe-proxy", AppendObserveProxy(nil, &ObserveProxy{ProxyNode: node(0x12), ProxyPort: port(0x34), ProxyTargetNode: node(0x56), ProxyTargetPort: port(0x78), Referrer: port(0x9b)}),
+			"474d0307" + "60000000" + "0000" + "0000" + "00000000" +
 				"12000000000000000000000000000000" +
 				"34000000000000000000000000000000" +
 				"56000000000000000000000000000000" +
-				"78000000000000000000000000000000"},
-		{"observe-proxy-ack", AppendObserveProxyAck(nil, &ObserveProxyAck{Target: port(0x9a), LastSeq: 0x0304}),
-			"474d0208" + "28000000" + "0000" + "0000" + "00000000" +
+				"78000000000000000000000000000000" +
+				"9b000000000000000000000000000000"},
+		{"observe-proxy-ack", AppendObserveProxyAck(nil, &ObserveProxyAck{Target: port(0x9a), LastSeq: 0x0304, Sender: port(0xbc)}),
+			"474d0308" + "38000000" + "0000" + "0000" + "00000000" +
 				"9a000000000000000000000000000000" +
-				"0403000000000000"},
+				"0403000000000000" +
+				"bc000000000000000000000000000000"},
 		{"port-accepted", AppendPortAccepted(nil, &PortAccepted{Target: port(0x66)}),
-			"474d020a" + "28000000" + "0000" + "0000" + "00000000" +
+			"474d030a" + "28000000" + "0000" + "0000" + "00000000" +
 				"66000000000000000000000000000000" +
 				"0000000000000000"},
 		{"counters-request", AppendCountersRequest(nil, &CountersRequest{ID: 0x0102}),
-			"474d020b" + "18000000" + "0000" + "0000" + "00000000" +
+			"474d030b" + "18000000" + "0000" + "0000" + "00000000" +
 				"0201000000000000"},
 		{"counters", AppendCounters(nil, &Counters{ID: 7, Sent: 0x0a0b, Received: 0x0c}),
-			"474d020c" + "28000000" + "0000" + "0000" + "00000000" +
+			"474d030c" + "28000000" + "0000" + "0000" + "00000000" +
 				"0700000000000000" + "0b0a000000000000" + "0c00000000000000"},
 	}
 	for _, tt := range tests {
@@ -254,7 +261,7 @@ func TestAppendUserWithoutPayload(t *testing.T) {
 	for _, size := range []int{0, 1, 7, 8, 13, 4096} {
 		for _, ports := range [][]PortDescriptor{nil, {desc(1), desc(9)}} {
 			payload := bytes.Repeat([]byte{0xa5}, size)
-			u := User{Target: port(3), Seq: 4, Interface: 5, Method: 6, Flags: 7, RequestID: 8, Payload: payload, Ports: ports, NumHandles: 2}
+			u := User{Target: port(3), Sender: port(4), Seq: 4, Interface: 5, Method: 6, Flags: 7, RequestID: 8, Payload: payload, Ports: ports, NumHandles: 2}
 			want := AppendUser([]byte("junk"), &u)[4:]
 			split := AppendUserWithoutPayload(bytes.Repeat([]byte{0xff}, 3), &u)[3:]
 			if len(split) != len(want)-size {

@@ -26,7 +26,7 @@ func TestDecodeUserWithoutPayload(t *testing.T) {
 	for _, size := range []int{0, 1, 7, 8, 13, 4096, 70000} {
 		for _, ports := range [][]PortDescriptor{nil, {desc(1), desc(9)}} {
 			payload := bytes.Repeat([]byte{0xa5}, size)
-			u := User{Target: port(3), Seq: 4, Interface: 5, Method: 6, Flags: 7, RequestID: 8, Payload: payload, Ports: ports, NumHandles: 2}
+			u := User{Target: port(3), Sender: port(2), Seq: 4, Interface: 5, Method: 6, Flags: 7, RequestID: 8, Payload: payload, Ports: ports, NumHandles: 2}
 			rest := AppendUserWithoutPayload(nil, &u)
 			n, err := UserPayloadLen(rest[:UserPayloadOffset])
 			if err != nil || n != size {
@@ -57,9 +57,9 @@ func TestDecodeUserWithoutPayload(t *testing.T) {
 }
 
 func TestDecodeUserWithoutPayloadRefuses(t *testing.T) {
-	u := User{Target: port(3), Payload: bytes.Repeat([]byte{1}, 20), Ports: []PortDescriptor{desc(1)}}
+	u := User{Target: port(3), Sender: port(2), Payload: bytes.Repeat([]byte{1}, 20), Ports: []PortDescriptor{desc(1)}}
 	rest := AppendUserWithoutPayload(nil, &u)
-	closure := AppendClosure(nil, &Closure{Target: port(1), LastSeq: 2})
+	closure := AppendClosure(nil, &Closure{Target: port(1), Sender: port(2), LastSeq: 2})
 	padded := append([]byte(nil), rest...)
 	padded[UserPayloadOffset+1] = 9 // the payload's padding (20 pads to 24)
 	for _, tc := range []struct {
@@ -89,7 +89,7 @@ func TestDecodeUserWithoutPayloadRefuses(t *testing.T) {
 }
 
 func TestUserPayloadLenRefuses(t *testing.T) {
-	u := User{Target: port(3), Payload: make([]byte, 100)}
+	u := User{Target: port(3), Sender: port(2), Payload: make([]byte, 100)}
 	frame := AppendUser(nil, &u)
 	over := append([]byte(nil), frame[:UserPayloadOffset]...)
 	binary.LittleEndian.PutUint32(over[offUserPayloadLen:], 1<<31)
@@ -103,7 +103,7 @@ func TestUserPayloadLenRefuses(t *testing.T) {
 		{"payload longer than the frame", over, ErrBadLength},
 		{"payload that pads to another length", badPad, ErrBadLength},
 		{"only the header", frame[:HeaderSize], ErrTruncated},
-		{"not a user frame", AppendClosure(nil, &Closure{Target: port(1)}), ErrUnknownType},
+		{"not a user frame", AppendClosure(nil, &Closure{Target: port(1), Sender: port(2)}), ErrUnknownType},
 	} {
 		if n, err := UserPayloadLen(tc.b); !errors.Is(err, tc.want) {
 			t.Errorf("%s: UserPayloadLen = %d, %v; want %v", tc.name, n, err, tc.want)

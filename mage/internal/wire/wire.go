@@ -17,8 +17,10 @@ const (
 	// version byte of every frame header, and what a Hello announces. A
 	// frame with any other version byte is refused with a *VersionError.
 	// It is untyped so that it fits both the header byte and Hello.Version.
-	// Version 2 added the name proof to the Hello.
-	Version = 2
+	// Version 2 added the name proof to the Hello; version 3 the sending
+	// port to every frame that addresses a port, the proxy to the port
+	// descriptor, and the stints a PeerMoved ends and starts.
+	Version = 3
 
 	// HeaderSize is the size of the common header that starts every frame.
 	HeaderSize = 16
@@ -43,7 +45,7 @@ const (
 	NameSize = 16
 
 	// DescriptorSize is the encoded size of a PortDescriptor.
-	DescriptorSize = 80
+	DescriptorSize = 96
 
 	// NameProofSize is the size of a node's name proof, the secret its
 	// name is derived from (NameProof).
@@ -96,15 +98,17 @@ const (
 	offUserFlags      = 48
 	offUserPayloadLen = 52
 	offUserRequestID  = 56
-	offUserPayload    = 64
-	userFixedSize     = 64
+	offUserSender     = 64
+	offUserPayload    = 80
+	userFixedSize     = 80
 
 	// Closure.
 	offClosureTarget   = 16
 	offClosureLastSeq  = 32
 	offClosureFlags    = 40
 	offClosureReserved = 44
-	closureSize        = 48
+	offClosureSender   = 48
+	closureSize        = 64
 
 	// RequestIntroduction.
 	offRequestIntroductionNode = 16
@@ -121,19 +125,23 @@ const (
 	offObserveProxyProxyPort       = 32
 	offObserveProxyProxyTargetNode = 48
 	offObserveProxyProxyTargetPort = 64
-	observeProxySize               = 80
+	offObserveProxyReferrer        = 80
+	observeProxySize               = 96
 
 	// ObserveProxyAck.
 	offObserveProxyAckTarget  = 16
 	offObserveProxyAckLastSeq = 32
-	observeProxyAckSize       = 40
+	offObserveProxyAckSender  = 40
+	observeProxyAckSize       = 56
 
 	// PeerMoved.
 	offPeerMovedTarget   = 16
 	offPeerMovedNewNode  = 32
 	offPeerMovedFlags    = 48
 	offPeerMovedReserved = 52
-	peerMovedSize        = 56
+	offPeerMovedSender   = 56
+	offPeerMovedNewPort  = 72
+	peerMovedSize        = 88
 
 	// PortAccepted.
 	offPortAcceptedTarget   = 16
@@ -161,6 +169,7 @@ const (
 	offDescPeerLastSeq = 64
 	offDescFlags       = 72
 	offDescReserved    = 76
+	offDescProxy       = 80
 )
 
 // Flag bits. Bits not named here are reserved and must be zero.
@@ -168,7 +177,6 @@ const (
 	helloFlagBroker          uint32 = 1 << 0
 	helloFlagProof           uint32 = 1 << 1
 	closureFlagLost          uint32 = 1 << 0
-	peerMovedFlagBypassed    uint32 = 1 << 0
 	introduceFlagUnknown     uint32 = 1 << 0
 	descriptorFlagPeerClosed uint32 = 1 << 0
 	descriptorFlagPeerLost   uint32 = 1 << 1

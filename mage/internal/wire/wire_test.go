@@ -11,7 +11,7 @@ func TestConstants(t *testing.T) {
 		want int
 	}{
 		{"Magic", int(Magic), 0x4D47},
-		{"Version", int(Version), 2},
+		{"Version", int(Version), 3},
 		{"NameProofSize", NameProofSize, 32},
 		{"HeaderSize", HeaderSize, 16},
 		{"Alignment", Alignment, 8},
@@ -19,7 +19,7 @@ func TestConstants(t *testing.T) {
 		{"MaxPorts", MaxPorts, 64},
 		{"MaxHandles", MaxHandles, 64},
 		{"NameSize", NameSize, 16},
-		{"DescriptorSize", DescriptorSize, 80},
+		{"DescriptorSize", DescriptorSize, 96},
 		{"MaxTokenSize", MaxTokenSize, 64},
 		{"MaxAttachmentNameSize", MaxAttachmentNameSize, 64},
 
@@ -62,13 +62,15 @@ func TestConstants(t *testing.T) {
 		{"offUserFlags", offUserFlags, 48},
 		{"offUserPayloadLen", offUserPayloadLen, 52},
 		{"offUserRequestID", offUserRequestID, 56},
-		{"offUserPayload", offUserPayload, 64},
+		{"offUserSender", offUserSender, 64},
+		{"offUserPayload", offUserPayload, 80},
 
 		{"offClosureTarget", offClosureTarget, 16},
 		{"offClosureLastSeq", offClosureLastSeq, 32},
 		{"offClosureFlags", offClosureFlags, 40},
 		{"offClosureReserved", offClosureReserved, 44},
-		{"closureSize", closureSize, 48},
+		{"offClosureSender", offClosureSender, 48},
+		{"closureSize", closureSize, 64},
 
 		{"offRequestIntroductionNode", offRequestIntroductionNode, 16},
 		{"requestIntroductionSize", requestIntroductionSize, 32},
@@ -82,17 +84,21 @@ func TestConstants(t *testing.T) {
 		{"offObserveProxyProxyPort", offObserveProxyProxyPort, 32},
 		{"offObserveProxyProxyTargetNode", offObserveProxyProxyTargetNode, 48},
 		{"offObserveProxyProxyTargetPort", offObserveProxyProxyTargetPort, 64},
-		{"observeProxySize", observeProxySize, 80},
+		{"offObserveProxyReferrer", offObserveProxyReferrer, 80},
+		{"observeProxySize", observeProxySize, 96},
 
 		{"offObserveProxyAckTarget", offObserveProxyAckTarget, 16},
 		{"offObserveProxyAckLastSeq", offObserveProxyAckLastSeq, 32},
-		{"observeProxyAckSize", observeProxyAckSize, 40},
+		{"offObserveProxyAckSender", offObserveProxyAckSender, 40},
+		{"observeProxyAckSize", observeProxyAckSize, 56},
 
 		{"offPeerMovedTarget", offPeerMovedTarget, 16},
 		{"offPeerMovedNewNode", offPeerMovedNewNode, 32},
 		{"offPeerMovedFlags", offPeerMovedFlags, 48},
 		{"offPeerMovedReserved", offPeerMovedReserved, 52},
-		{"peerMovedSize", peerMovedSize, 56},
+		{"offPeerMovedSender", offPeerMovedSender, 56},
+		{"offPeerMovedNewPort", offPeerMovedNewPort, 72},
+		{"peerMovedSize", peerMovedSize, 88},
 
 		{"offPortAcceptedTarget", offPortAcceptedTarget, 16},
 		{"offPortAcceptedReserved", offPortAcceptedReserved, 32},
@@ -115,11 +121,11 @@ func TestConstants(t *testing.T) {
 		{"offDescPeerLastSeq", offDescPeerLastSeq, 64},
 		{"offDescFlags", offDescFlags, 72},
 		{"offDescReserved", offDescReserved, 76},
+		{"offDescProxy", offDescProxy, 80},
 
 		{"helloFlagBroker", int(helloFlagBroker), 1},
 		{"helloFlagProof", int(helloFlagProof), 2},
 		{"closureFlagLost", int(closureFlagLost), 1},
-		{"peerMovedFlagBypassed", int(peerMovedFlagBypassed), 1},
 		{"introduceFlagUnknown", int(introduceFlagUnknown), 1},
 		{"descriptorFlagPeerClosed", int(descriptorFlagPeerClosed), 1},
 		{"descriptorFlagPeerLost", int(descriptorFlagPeerLost), 2},
@@ -130,14 +136,14 @@ func TestConstants(t *testing.T) {
 		}
 	}
 	// The last field of each fixed layout must end where the next begins.
-	if offDescReserved+4 != DescriptorSize {
-		t.Errorf("descriptor fields end at %d, DescriptorSize is %d", offDescReserved+4, DescriptorSize)
+	if offDescProxy+NameSize != DescriptorSize {
+		t.Errorf("descriptor fields end at %d, DescriptorSize is %d", offDescProxy+NameSize, DescriptorSize)
 	}
-	if offUserRequestID+8 != offUserPayload {
-		t.Errorf("user fixed fields end at %d, payload starts at %d", offUserRequestID+8, offUserPayload)
+	if offUserSender+NameSize != offUserPayload {
+		t.Errorf("user fixed fields end at %d, payload starts at %d", offUserSender+NameSize, offUserPayload)
 	}
-	if offPeerMovedReserved+4 != peerMovedSize {
-		t.Errorf("peer-moved fields end at %d, peerMovedSize is %d", offPeerMovedReserved+4, peerMovedSize)
+	if offPeerMovedNewPort+NameSize != peerMovedSize {
+		t.Errorf("peer-moved fields end at %d, peerMovedSize is %d", offPeerMovedNewPort+NameSize, peerMovedSize)
 	}
 	if offPortAcceptedReserved+8 != portAcceptedSize {
 		t.Errorf("port-accepted fields end at %d, portAcceptedSize is %d", offPortAcceptedReserved+8, portAcceptedSize)
@@ -151,7 +157,7 @@ func TestConstants(t *testing.T) {
 }
 
 func TestMagicBytes(t *testing.T) {
-	b := AppendClosure(nil, &Closure{Target: port(1)})
+	b := AppendClosure(nil, &Closure{Target: port(1), Sender: port(2)})
 	if string(b[:2]) != "GM" {
 		t.Errorf("frame starts with %q, want %q", b[:2], "GM")
 	}
