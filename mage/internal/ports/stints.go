@@ -19,17 +19,26 @@ func (s stintID) String() string { return s.node.String() + ":" + s.port.String(
 // stintSet is the set of a port's live stints. Nearly always one stint
 // feeds a port (its peer end, where it lives), so the first is kept in
 // the struct and a slice is made only for a second: a slice each would be
-// most of what an idle pipe costs.
+// most of what an idle pipe costs. The slice is held by pointer, a word
+// instead of three in every port.
 type stintSet struct {
 	// one is the inline entry, zero when there is none; more holds the
-	// others.
+	// others, nil when there are none.
 	one  stintID
-	more []stintID
+	more *[]stintID
+}
+
+// others returns the entries besides the inline one.
+func (x *stintSet) others() []stintID {
+	if x.more == nil {
+		return nil
+	}
+	return *x.more
 }
 
 // has reports whether s is in the set.
 func (x *stintSet) has(s stintID) bool {
-	return (!x.one.node.IsZero() && x.one == s) || slices.Contains(x.more, s)
+	return (!x.one.node.IsZero() && x.one == s) || slices.Contains(x.others(), s)
 }
 
 // add puts s in the set, once.
@@ -39,7 +48,8 @@ func (x *stintSet) add(s stintID) {
 	case x.one.node.IsZero():
 		x.one = s
 	default:
-		x.more = append(x.more, s)
+		more := append(x.others(), s)
+		x.more = &more
 	}
 }
 
@@ -48,21 +58,23 @@ func (x *stintSet) removeWhere(drop func(stintID) bool) {
 	if !x.one.node.IsZero() && drop(x.one) {
 		x.one = stintID{}
 	}
-	x.more = slices.DeleteFunc(x.more, drop)
-	if x.one.node.IsZero() && len(x.more) > 0 {
+	more := slices.DeleteFunc(x.others(), drop)
+	if x.one.node.IsZero() && len(more) > 0 {
 		// Two statements: in one, the order of reading more[0] and of
 		// Delete clearing it is unspecified.
-		x.one = x.more[0]
-		x.more = slices.Delete(x.more, 0, 1)
+		x.one = more[0]
+		more = slices.Delete(more, 0, 1)
 	}
-	if len(x.more) == 0 {
+	if len(more) == 0 {
 		x.more = nil
+	} else {
+		*x.more = more
 	}
 }
 
 // any reports whether some entry satisfies f.
 func (x *stintSet) any(f func(stintID) bool) bool {
-	return (!x.one.node.IsZero() && f(x.one)) || slices.ContainsFunc(x.more, f)
+	return (!x.one.node.IsZero() && f(x.one)) || slices.ContainsFunc(x.others(), f)
 }
 
 // list returns the entries, in no particular order.
@@ -70,7 +82,7 @@ func (x *stintSet) list() []stintID {
 	if x.one.node.IsZero() {
 		return nil
 	}
-	return append([]stintID{x.one}, x.more...)
+	return append([]stintID{x.one}, x.others()...)
 }
 
 // String formats the entries in order.
