@@ -232,15 +232,22 @@ func (n *Node) dump() string {
 }
 
 // checkIndexes reports whether n's lookup maps agree with its ports: every
-// receiving port is its peer's referrer, every proxy is found by its
+// receiving port with a peer on this node is that peer's referrer, every proxy is found by its
 // target, and nothing else is in either map.
 func (n *Node) checkIndexes() error {
 	receiving, proxies := 0, 0
 	for name, p := range n.ports {
 		switch p.state {
 		case stateReceiving:
+			got, indexed := n.referrers.get(p.peer)
+			if p.peer.Node != n.name {
+				if indexed {
+					return fmt.Errorf("port %v with peer %v on another node is indexed as a referrer", name, p.peer)
+				}
+				break
+			}
 			receiving++
-			if got, _ := n.referrers.get(p.peer); got != name {
+			if got != name {
 				return fmt.Errorf("port %v with peer %v: referrers index says %v", name, p.peer, got)
 			}
 		case stateProxying:
@@ -251,7 +258,7 @@ func (n *Node) checkIndexes() error {
 		}
 	}
 	if n.referrers.len() != receiving || len(n.proxyTo) != proxies {
-		return fmt.Errorf("indexes hold %d referrers and %d proxies, the node %d receiving ports and %d proxies",
+		return fmt.Errorf("indexes hold %d referrers and %d proxies, the node %d receiving ports with a peer here and %d proxies",
 			n.referrers.len(), len(n.proxyTo), receiving, proxies)
 	}
 	return nil
