@@ -197,22 +197,33 @@ func (s supervision) run() error {
 		t.Kill()
 	}
 	ready := t.Ready()
+	reportUp := func() {
+		ready = nil
+		log.Info("the tree is up")
+		if jsonView != nil {
+			jsonView.Up(time.Now())
+		}
+		if s.notifyReady != "" {
+			if err := appendLine(s.notifyReady, "ready mage-run"); err != nil {
+				log.Error("cannot notify readiness", "file", s.notifyReady, "error", err)
+			}
+		}
+	}
 loop:
 	for {
 		select {
 		case <-t.Done():
+			// A tree that was up and ended at once (a job that exits as
+			// soon as it is ready) closes both: select picks either, and
+			// the tree was up all the same.
+			select {
+			case <-ready:
+				reportUp()
+			default:
+			}
 			break loop
 		case <-ready:
-			ready = nil
-			log.Info("the tree is up")
-			if jsonView != nil {
-				jsonView.Up(time.Now())
-			}
-			if s.notifyReady != "" {
-				if err := appendLine(s.notifyReady, "ready mage-run"); err != nil {
-					log.Error("cannot notify readiness", "file", s.notifyReady, "error", err)
-				}
-			}
+			reportUp()
 		case <-keyQuit:
 			// The live view's q or ctrl-c: as a SIGINT.
 			interrupt(syscall.SIGINT, true)
