@@ -67,6 +67,10 @@ type link struct {
 
 	// state belongs to the reader goroutine.
 	state linkState
+	// arrived holds the user events of the frames read since the last
+	// batch end, accepted together under one hold of the node's lock
+	// (acceptArrived); it belongs to the reader goroutine.
+	arrived []ports.UserEvent
 
 	helloDone  chan struct{}
 	attachDone chan struct{}
@@ -223,10 +227,60 @@ func (l *link) close() {
 
 // HandleFrame implements channel.Handler. It runs on the reader goroutine.
 func (l *link) HandleFrame(f *wire.Frame, fds []int) {
+	if f.Type != wire.TypeUser || len(l.arrived) >= maxArrivedBatch {
+		// Every other frame's event takes effect after the user events
+		// before it, as it was sent.
+		if !l.acceptArrived() {
+			closeFDs(fds)
+			return
+		}
+	}
 	if err := l.handleFrame(f, fds); err != nil {
 		closeFDs(fds)
 		l.abort(err)
 	}
+}
+
+// HandleBatchEnd implements channel.BatchHandler: the reader has handed
+// over every frame it holds, and accepts their user events now.
+func (l *link) HandleBatchEnd() { l.acceptArrived() }
+
+// maxArrivedBatch bounds how many user events wait for one acceptance,
+// and so how long one hold of the node's lock lasts.
+const maxArrivedBatch = 64
+
+// acceptArrived accepts the user events received since the last batch
+// end, in order, under one hold of the node's lock: the reader and the
+// goroutines that read the messages take that lock by turns, and taking
+// it once per frame made them spin against each other. An event the
+// ports layer refuses stops the link as a bad message, as one refused
+// alone would; the events after it are dropped, unapplied. It reports
+// whether the link goes on.
+func (l *link) acceptArrived() bool {
+	if len(l.arrived) == 0 {
+		return true
+	}
+	n := l.node
+	var bad error
+	n.mu.Lock()
+	for i, ev := range l.arrived {
+		l.arrived[i] = ports.UserEvent{}
+		if bad != nil {
+			dropBody(ev.Body)
+			continue
+		}
+		if err := n.ports.AcceptEvent(l.peer, ev); err != nil {
+			bad = fmt.Errorf("%w: %w", errProtocol, err)
+		}
+	}
+	n.flushLocked()
+	n.unlock()
+	l.arrived = l.arrived[:0]
+	if bad != nil {
+		l.abort(bad)
+		return false
+	}
+	return true
 }
 
 func (l *link) handleFrame(f *wire.Frame, fds []int) error {
@@ -382,7 +436,8 @@ func (l *link) handleUser(u *wire.User, fds []int) error {
 			descs[i] = descriptorFromWire(d)
 		}
 	}
-	return l.acceptEvent(ports.UserEvent{Target: ports.PortName(u.Target), Sender: ports.PortName(u.Sender), Seq: u.Seq, Ports: descs, Body: m})
+	l.arrived = append(l.arrived, ports.UserEvent{Target: ports.PortName(u.Target), Sender: ports.PortName(u.Sender), Seq: u.Seq, Ports: descs, Body: m})
+	return nil
 }
 
 func (l *link) acceptEvent(ev ports.Event) error {

@@ -12,6 +12,7 @@ import (
 	"github.com/mage-ipc/mage/mage"
 	"github.com/mage-ipc/mage/mage/internal/channel"
 	"github.com/mage-ipc/mage/mage/internal/hostile"
+	"github.com/mage-ipc/mage/mage/internal/ports"
 	"github.com/mage-ipc/mage/mage/internal/wire"
 )
 
@@ -336,5 +337,43 @@ func TestWriteMessageBackedUp(t *testing.T) {
 	}
 	if _, err := w.Write([]byte("x")); err != nil {
 		t.Fatalf("the refused message's handle was consumed: %v", err)
+	}
+}
+
+// TestRefusedEventInABatch: the user frames that arrive in one read are
+// accepted together, under one hold of the node's lock. One the ports
+// layer refuses is a bad message charged to the peer, as it would be
+// alone: the messages before it are delivered, those after it are not,
+// and nothing after it takes effect.
+func TestRefusedEventInABatch(t *testing.T) {
+	n := mage.NewNode(mage.NodeOptions{})
+	defer n.Close()
+	peer, keep, bad, done := rawConnect(t, n)
+	port, _ := handshake(t, peer, done)
+	if err := peer.Accepted([]wire.Attachment{{Name: "p", Port: port}}); err != nil {
+		t.Fatal(err)
+	}
+	user := func(seq uint64, payload string) []byte {
+		return wire.AppendUser(nil, &wire.User{Target: port.PeerPort, Sender: port.Name, Seq: seq, Payload: []byte(payload)})
+	}
+	var b []byte
+	for i := range 3 {
+		b = append(b, user(port.NextSendSeq+uint64(i), "before "+strconv.Itoa(i))...)
+	}
+	b = append(b, user(port.NextSendSeq+1<<40, "beyond the reordering window")...)
+	b = append(b, user(port.NextSendSeq+3, "after")...)
+	if err := peer.Write(b); err != nil {
+		t.Fatal(err)
+	}
+	expectReport(t, bad, ports.ErrOutsideWindow)
+	ctx := testContext(t)
+	for i := range 3 {
+		m, err := next(ctx, keep)
+		if err != nil || string(m.Payload) != "before "+strconv.Itoa(i) {
+			t.Fatalf("message %d: %v, %v; want %q", i, m, err, "before "+strconv.Itoa(i))
+		}
+	}
+	if m, err := next(ctx, keep); err == nil {
+		t.Fatalf("read %q after the refused message, want the peer lost", m.Payload)
 	}
 }

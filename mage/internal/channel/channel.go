@@ -45,6 +45,17 @@ type Handler interface {
 	HandleError(err error)
 }
 
+// BatchHandler is a Handler that also hears when the reader has handed
+// over every complete frame it holds, before it waits for more bytes (or
+// stops): a handler may then do at once what it put off for each frame,
+// such as taking a lock once for a run of frames rather than once per
+// frame. HandleBatchEnd runs on the reader's goroutine, like HandleFrame,
+// and always before HandleError.
+type BatchHandler interface {
+	Handler
+	HandleBatchEnd()
+}
+
 // Options configure a Channel. The zero value is ready to use.
 type Options struct {
 	// MaxFrameSize is the largest frame the channel sends or accepts, at

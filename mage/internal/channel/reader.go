@@ -68,6 +68,8 @@ type reader struct {
 	// read allocates nothing.
 	sys      syscallReader
 	readFunc func(fd uintptr) bool
+	// batch is the Handler, when it is a BatchHandler.
+	batch BatchHandler
 }
 
 func newReader(c *Channel) *reader {
@@ -79,6 +81,7 @@ func newReader(c *Channel) *reader {
 		fds:  fdQueue{limit: c.opts.MaxQueuedFDs},
 	}
 	rd.readFunc = rd.sys.read
+	rd.batch, _ = c.handler.(BatchHandler)
 	return rd
 }
 
@@ -86,7 +89,9 @@ func newReader(c *Channel) *reader {
 // fails (the error).
 func (rd *reader) loop() error {
 	for {
-		if err := rd.deliverAll(); err != nil {
+		err := rd.deliverAll()
+		rd.batchEnd()
+		if err != nil {
 			return err
 		}
 		select {
@@ -101,6 +106,17 @@ func (rd *reader) loop() error {
 			return err
 		}
 	}
+}
+
+// batchEnd tells a BatchHandler that every complete frame read so far has
+// been handed over.
+func (rd *reader) batchEnd() {
+	if rd.batch == nil {
+		return
+	}
+	rd.c.inCallback.Store(true)
+	defer rd.c.inCallback.Store(false)
+	rd.batch.HandleBatchEnd()
 }
 
 // armFrameTimeout sets a read deadline when a frame has begun and none
