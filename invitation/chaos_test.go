@@ -674,7 +674,9 @@ func chaosRound(t *testing.T, seed uint64) {
 	}
 	_ = node.Close()
 	goleak.VerifyNone(t, leaks)
-	if got := openFDs(t); got != baseFDs {
+	// More than before is a leak. Fewer is not: the baseline may count a
+	// descriptor an earlier test was still closing.
+	if got := openFDs(t); got > baseFDs {
 		t.Errorf("%d descriptors open after the round, %d before", got, baseFDs)
 	}
 }

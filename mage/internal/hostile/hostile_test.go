@@ -176,7 +176,9 @@ func (h *harness) finish(c *launcher.Child, extra ...mage.MessagePipe) {
 	}
 	h.roundTrips(200)
 	goleak.VerifyNone(h.t, h.leaks)
-	if n := openFDs(h.t); n != h.baseFDs {
+	// More than before is a leak. Fewer is not: the baseline may count a
+	// descriptor an earlier test was still closing.
+	if n := openFDs(h.t); n > h.baseFDs {
 		h.t.Errorf("%d descriptors open after the attack, %d before", n, h.baseFDs)
 	}
 	if n := h.node.PortCount(); n != h.basePorts {
