@@ -40,6 +40,20 @@ func rawConnect(t *testing.T, n *mage.Node) (*hostile.Peer, mage.MessagePipe, <-
 	return peer, keep, bad, done
 }
 
+// adoptedRawPeer connects n to a raw peer that adopts n's attachment "p"
+// as an honest node does (until then n holds what the peer sends to keep:
+// it has no right to address keep yet). It returns the peer, n's end, the
+// reports OnBadMessage received and the port the peer adopted.
+func adoptedRawPeer(t *testing.T, n *mage.Node) (*hostile.Peer, mage.MessagePipe, <-chan error, wire.PortDescriptor) {
+	t.Helper()
+	peer, keep, bad, done := rawConnect(t, n)
+	port, _ := handshake(t, peer, done)
+	if err := peer.Accepted([]wire.Attachment{{Name: "p", Port: port}}); err != nil {
+		t.Fatal(err)
+	}
+	return peer, keep, bad, port
+}
+
 type connectResult struct {
 	c   *mage.Connection
 	err error
@@ -281,13 +295,7 @@ func TestMissingHandlesReported(t *testing.T) {
 func TestReportBadMessageReachesConnection(t *testing.T) {
 	n := mage.NewNode(mage.NodeOptions{})
 	defer n.Close()
-	peer, keep, bad, done := rawConnect(t, n)
-	port, _ := handshake(t, peer, done)
-	// Adopt the end as an honest node does: until then the node holds what
-	// the peer sends to keep (it has no right to address keep yet).
-	if err := peer.Accepted([]wire.Attachment{{Name: "p", Port: port}}); err != nil {
-		t.Fatal(err)
-	}
+	peer, keep, bad, port := adoptedRawPeer(t, n)
 	u := wire.AppendUser(nil, &wire.User{Target: port.PeerPort, Sender: port.Name, Seq: port.NextSendSeq, Payload: []byte("nonsense")})
 	if err := peer.Write(u); err != nil {
 		t.Fatal(err)
@@ -348,11 +356,7 @@ func TestWriteMessageBackedUp(t *testing.T) {
 func TestRefusedEventInABatch(t *testing.T) {
 	n := mage.NewNode(mage.NodeOptions{})
 	defer n.Close()
-	peer, keep, bad, done := rawConnect(t, n)
-	port, _ := handshake(t, peer, done)
-	if err := peer.Accepted([]wire.Attachment{{Name: "p", Port: port}}); err != nil {
-		t.Fatal(err)
-	}
+	peer, keep, bad, port := adoptedRawPeer(t, n)
 	user := func(seq uint64, payload string) []byte {
 		return wire.AppendUser(nil, &wire.User{Target: port.PeerPort, Sender: port.Name, Seq: seq, Payload: []byte(payload)})
 	}

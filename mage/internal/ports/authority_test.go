@@ -246,14 +246,7 @@ func TestStintRenamingGrowsNothing(t *testing.T) {
 	n := tn.nodes[0]
 	r0, r1, r2 := testNodeName(7), testNodeName(8), testNodeName(9)
 	// Proxy x forwards to r2; its stint is the proxy {3} left on r1.
-	x, err := n.AdoptPort(r1, Descriptor{Name: PortName{1}, Peer: Address{Node: r0, Port: PortName{2}}, Proxy: PortName{3}, NextSendSeq: 1, NextRecvSeq: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	d, err := n.MovePort(x, r2)
-	if err != nil {
-		t.Fatal(err)
-	}
+	x, d := adoptAndMoveOn(t, n, r0, r1, r2)
 	if err := n.AcceptEvent(r2, PortAcceptedEvent{Target: d.Name}); err != nil {
 		t.Fatal(err)
 	}
@@ -283,7 +276,7 @@ func TestStintRenamingGrowsNothing(t *testing.T) {
 			t.Fatalf("loss report %d: %v", i, err)
 		}
 	}
-	err = n.AcceptEvent(r2, ClosureEvent{Target: x, Sender: PortName{0x21}, Lost: true})
+	err := n.AcceptEvent(r2, ClosureEvent{Target: x, Sender: PortName{0x21}, Lost: true})
 	var ee *EventError
 	if !errors.Is(err, ErrTooManyHeld) || !errors.As(err, &ee) || ee.From != r2 {
 		t.Fatalf("a loss report past the hold: %v, want ErrTooManyHeld charged to r2", err)

@@ -483,14 +483,7 @@ func TestBypassedProxyRefusesLaterEvents(t *testing.T) {
 	r0, r1, r2 := testNodeName(7), testNodeName(8), testNodeName(9)
 	// A port whose peer lives on r0, moved here from r1 and on to r2:
 	// proxy x forwards to r2.
-	x, err := n.AdoptPort(r1, Descriptor{Name: PortName{1}, Peer: Address{Node: r0, Port: PortName{2}}, Proxy: PortName{3}, NextSendSeq: 1, NextRecvSeq: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	d, err := n.MovePort(x, r2)
-	if err != nil {
-		t.Fatal(err)
-	}
+	x, d := adoptAndMoveOn(t, n, r0, r1, r2)
 	n.TakeOutgoing()
 	requireErr(t, n.AcceptEvent(r1, ObserveProxyAckEvent{Target: x, Sender: PortName{3}}), ErrBadEvent) // not asked yet
 	if err := n.AcceptEvent(r2, PortAcceptedEvent{Target: d.Name}); err != nil {

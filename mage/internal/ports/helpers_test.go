@@ -277,3 +277,19 @@ func sentOf(out []Outgoing) []sent {
 	}
 	return s
 }
+
+// adoptAndMoveOn adopts on n, from r1, port {1} of a pipe whose other end
+// {2} lives on r0 (the proxy {3} left on r1 feeds it), and moves it on to
+// r2: it returns the proxy left here and the descriptor sent to r2.
+func adoptAndMoveOn(t *testing.T, n *Node, r0, r1, r2 NodeName) (PortName, Descriptor) {
+	t.Helper()
+	x, err := n.AdoptPort(r1, Descriptor{Name: PortName{1}, Peer: Address{Node: r0, Port: PortName{2}}, Proxy: PortName{3}, NextSendSeq: 1, NextRecvSeq: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := n.MovePort(x, r2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return x, d
+}
