@@ -251,6 +251,28 @@ func TestSpliceGenerated(t *testing.T) {
 
 // TestReportWrite writes a report of made-up results and checks the file
 // and the PNG.
+// TestReportWritePartialRun: a run of some workloads only (here round
+// trips at one size, no one-way throughput) still writes its report and
+// its plot; the plot's empty panel once made gonum panic on a log axis.
+func TestReportWritePartialRun(t *testing.T) {
+	res := &results{values: map[string]map[string][]float64{}, reps: 1}
+	res.add(rtMetric("p50", 16), "mage-typed", 60)
+	dir := t.TempDir()
+	out := filepath.Join(dir, "perf.md")
+	cfg := &config{reps: 1, duration: tiny, cold: 1, sizes: []int{16}, loadavg: loadAverage()}
+	if err := newReport(cfg, res).write(out, filepath.Join(dir, "perf.png")); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Open(filepath.Join(dir, "perf.png"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if _, err := png.Decode(f); err != nil {
+		t.Fatalf("plot: %v", err)
+	}
+}
+
 func TestReportWrite(t *testing.T) {
 	res := &results{values: map[string]map[string][]float64{}, reps: 1}
 	for _, c := range contenders() {

@@ -50,15 +50,6 @@ func (r *report) sizePlot(title, unit string, legendTopLeft bool, metric func(in
 	p.Title.Text = title
 	p.X.Label.Text = "payload size"
 	p.Y.Label.Text = unit
-	p.X.Scale, p.Y.Scale = plot.LogScale{}, plot.LogScale{}
-	p.Y.Tick.Marker = plot.LogTicks{Prec: -1}
-	var ticks plot.ConstantTicks
-	for _, size := range r.cfg.sizes {
-		ticks = append(ticks, plot.Tick{Value: float64(size), Label: sizeName(size)})
-	}
-	p.X.Tick.Marker = ticks
-	p.Legend.Top, p.Legend.Left = legendTopLeft, legendTopLeft
-	p.Add(plotter.NewGrid())
 	var lines []any
 	for _, c := range r.cols {
 		var pts plotter.XYs
@@ -72,8 +63,21 @@ func (r *report) sizePlot(title, unit string, legendTopLeft bool, metric func(in
 		}
 	}
 	if len(lines) == 0 {
+		// A run that measured none of it (-work, -sizes): an empty panel
+		// that says so, on linear axes, since a log axis cannot span
+		// no values.
+		p.Title.Text += ": not measured in this run"
 		return p, nil
 	}
+	p.X.Scale, p.Y.Scale = plot.LogScale{}, plot.LogScale{}
+	p.Y.Tick.Marker = plot.LogTicks{Prec: -1}
+	var ticks plot.ConstantTicks
+	for _, size := range r.cfg.sizes {
+		ticks = append(ticks, plot.Tick{Value: float64(size), Label: sizeName(size)})
+	}
+	p.X.Tick.Marker = ticks
+	p.Legend.Top, p.Legend.Left = legendTopLeft, legendTopLeft
+	p.Add(plotter.NewGrid())
 	if err := plotutil.AddLinePoints(p, lines...); err != nil {
 		return nil, fmt.Errorf("%w: plot: %w", errReport, err)
 	}
