@@ -77,8 +77,12 @@ type Limits struct {
 	// alive on this node at once; more is a bad message.
 	MaxPortsPerNode int
 	// MaxHeldEvents is how many events from one node may wait for that
-	// node's right to address their pipe to be confirmed; more is a bad
-	// message.
+	// node's right to address their pipe to be confirmed. When it is
+	// reached, the node's stints (ends or proxies not yet known to the
+	// pipe) that hold the most are refused, charging no one, since the
+	// node may be relaying a made-up descriptor: their events are dropped,
+	// and a refused stint that later starts cuts its pipe off as lost. A
+	// hold spread over stints of one event each is a bad message.
 	MaxHeldEvents int
 }
 

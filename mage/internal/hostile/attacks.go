@@ -73,6 +73,14 @@ const (
 	// "extra": a port the parent adopts that would speak to that end as
 	// the parent itself.
 	ModeLaunder = "launder"
+	// ModeLaunderThird: waits for a message on "main" that carries a
+	// pipe's end whose peer lives on a third node (the healthy child),
+	// adopts that end as an honest node would, and then sends on "main"
+	// a message carrying a descriptor it makes up with the same peer: a
+	// port the parent adopts whose writes reach the third node as the
+	// parent's, so that a third node which charged them would cut off the
+	// innocent parent.
+	ModeLaunderThird = "launder-third"
 )
 
 // Flood sizes: enough that a parent which kept a record of each would
@@ -279,8 +287,9 @@ var attacks = map[string]func(p *Peer, token []byte) error{
 		b = append(b, BadMagic()...)
 		return p.Write(b)
 	},
-	ModeForge:   forge,
-	ModeLaunder: launder,
+	ModeForge:        forge,
+	ModeLaunder:      launder,
+	ModeLaunderThird: launderThird,
 }
 
 // Modes returns the names of every attack, sorted.
@@ -428,6 +437,46 @@ func launder(p *Peer, token []byte) error {
 		Proxy:       wire.PortName(RandomName()),
 	}
 	return p.Write(wire.AppendUser(nil, &wire.User{Target: h.main.PeerPort, Sender: h.main.Name, Seq: h.nextSeq, Payload: []byte(ForgedPayload), Ports: []wire.PortDescriptor{forged}}))
+}
+
+// launderThird is ModeLaunderThird.
+func launderThird(p *Peer, token []byte) error {
+	hello, atts, err := p.Handshake(token)
+	if err != nil {
+		return err
+	}
+	main, err := attachment(atts, "main")
+	if err != nil {
+		return err
+	}
+	if err := p.Accepted(atts); err != nil {
+		return err
+	}
+	var carried wire.PortDescriptor
+	if err := p.awaitFrame(wire.TypeUser, func(f *wire.Frame) bool {
+		if f.User.Target != main.Name || len(f.User.Ports) != 1 {
+			return false
+		}
+		carried = f.User.Ports[0]
+		return true
+	}); err != nil {
+		return err
+	}
+	if carried.PeerNode == hello.Node {
+		return fmt.Errorf("the end carried on main has its peer on the parent, not on a third node")
+	}
+	if err := p.Write(wire.AppendPortAccepted(nil, &wire.PortAccepted{Target: carried.Name})); err != nil {
+		return err
+	}
+	forged := wire.PortDescriptor{
+		Name:        wire.PortName(RandomName()),
+		PeerNode:    carried.PeerNode,
+		PeerPort:    carried.PeerPort,
+		NextSendSeq: carried.NextSendSeq,
+		NextRecvSeq: 1,
+		Proxy:       wire.PortName(RandomName()),
+	}
+	return p.Write(wire.AppendUser(nil, &wire.User{Target: main.PeerPort, Sender: main.Name, Seq: main.NextSendSeq, Payload: []byte(ForgedPayload), Ports: []wire.PortDescriptor{forged}}))
 }
 
 // awaitFrame reads frames until one of type t for which match holds.

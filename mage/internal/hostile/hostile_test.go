@@ -16,6 +16,7 @@ import (
 	"github.com/mage-ipc/mage/mage"
 	"github.com/mage-ipc/mage/mage/internal/channel"
 	"github.com/mage-ipc/mage/mage/internal/hostile"
+	"github.com/mage-ipc/mage/mage/internal/ports"
 	"github.com/mage-ipc/mage/mage/internal/wire"
 )
 
@@ -456,5 +457,68 @@ func TestAttackLaunderThroughADescriptor(t *testing.T) {
 	c.Wait()
 	roundTrip("after the attacker")
 	_ = extraEnd.Close()
+	h.finish(c)
+}
+
+// TestAttackLaunderThroughAThirdNode: the parent passes the attacker a
+// pipe's end whose peer is served by the healthy child, and the attacker
+// sends back a made-up descriptor with the same peer. The parent's
+// application writes more on the port it adopted from it than the healthy
+// child holds for any one node. The healthy child refuses that port, not
+// the parent, which only relayed what it could not check: the parent stays
+// connected to it, its pipes to it keep delivering in order, and nothing
+// of the laundered port reaches the healthy child's end.
+func TestAttackLaunderThroughAThirdNode(t *testing.T) {
+	h := newHarness(t)
+	c, _ := h.attack(hostile.ModeLaunderThird)
+	if c == nil {
+		t.Fatal("the attacker was refused before it could attack")
+	}
+	mainEnd, _ := c.Pipe("main")
+	// A pipe served by the healthy child: its end there echoes.
+	served, away := h.node.CreatePipe()
+	if err := h.pipe.WriteMessage(&mage.Message{Payload: []byte("serve this"), Pipes: []mage.MessagePipe{away}}); err != nil {
+		t.Fatal(err)
+	}
+	if m := h.read(h.pipe); string(m.Payload) != "serve this" {
+		t.Fatalf("healthy child echoed %q", m.Payload)
+	}
+	// Until the route collapses, the end's peer is a proxy on the parent:
+	// round trips until the proxy is gone.
+	for i := 0; h.node.PortCount() > h.basePorts+3; i++ { // the attacker's two ends, served
+		payload := "settle " + strconv.Itoa(i)
+		if err := served.WriteMessage(&mage.Message{Payload: []byte(payload)}); err != nil {
+			t.Fatal(err)
+		}
+		if m := h.read(served); string(m.Payload) != payload {
+			t.Fatalf("read %q on the served pipe, want %q", m.Payload, payload)
+		}
+	}
+	// The attacker gets the end: its peer is the healthy child's port.
+	if err := mainEnd.WriteMessage(&mage.Message{Payload: []byte("take this"), Pipes: []mage.MessagePipe{served}}); err != nil {
+		t.Fatal(err)
+	}
+	m := h.read(mainEnd)
+	if string(m.Payload) != hostile.ForgedPayload || len(m.Pipes) != 1 {
+		t.Fatalf("the attacker's message: %q with %d pipes", m.Payload, len(m.Pipes))
+	}
+	laundered := m.Pipes[0]
+	// The application writes on the end it was given, more than the
+	// healthy child's hold (the default) for the parent.
+	for i := range ports.DefaultMaxHeldEvents + 100 {
+		if err := laundered.WriteMessage(&mage.Message{Payload: []byte("laundered " + strconv.Itoa(i))}); err != nil {
+			t.Fatalf("writing %d on the laundered end: %v", i, err)
+		}
+		if i%1024 == 0 {
+			h.roundTrips(1) // and keep the queue toward the child short
+		}
+	}
+	h.roundTrips(50)
+	_ = laundered.Close()
+	_ = c.Kill()
+	if exit := c.Wait(); exit.Cause != launcher.CauseKilled {
+		t.Fatalf("attacker: %v, want killed by the test", exit)
+	}
+	h.roundTrips(50)
 	h.finish(c)
 }

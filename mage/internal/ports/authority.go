@@ -56,6 +56,11 @@ func (n *Node) authorize(p *port, from NodeName, sender PortName) verdict {
 		// The stint that would have vouched for the sender may have died
 		// with the lost node; nothing more is delivered anyway.
 		return verdictDrop
+	case p.rare().lossReported[stintID{from, sender}]:
+		// The stint reported the sender lost, or was refused to make room
+		// in the hold (refuseHogs): its start cuts the pipe off, so what
+		// else it sends is moot.
+		return verdictDrop
 	case p.mayStart(n.name, from, sender), n.senderLeaving(p):
 		return verdictHold
 	}
@@ -133,13 +138,108 @@ func (n *Node) hold(p *port, h heldEvent) {
 	n.held[h.from]++
 }
 
-// checkHold reports whether one more event from node from may be held.
-func (n *Node) checkHold(from NodeName, target PortName, seq uint64) error {
-	if n.held[from] >= n.limits.MaxHeldEvents {
-		return &EventError{From: from, Target: target, Seq: seq, Err: ErrTooManyHeld,
-			Detail: fmt.Sprintf("%d events already wait for this node's authority", n.held[from])}
+// roomToHold makes room for one more event held at p from stint (from,
+// sender), or says why there is none. A node whose hold is full may
+// well be innocent: a port it adopted from a made-up descriptor, which
+// names a port here, is a stint that never starts, and whatever its
+// application writes is held (see Capabilities in the package
+// documentation). So the stints of that node that hold the most are
+// refused first (refuseHogs), which charges nobody; only a hold that
+// is spread over single events, so that refusing stints frees little,
+// is charged to the node. refused reports that the event's own stint
+// was refused, or p went: the event is then dropped, not held.
+func (n *Node) roomToHold(p *port, from NodeName, sender, target PortName, seq uint64) (refused bool, err error) {
+	if n.held[from] < n.limits.MaxHeldEvents {
+		return false, nil
 	}
-	return nil
+	if !n.refuseHogs(from) {
+		return false, &EventError{From: from, Target: target, Seq: seq, Err: ErrTooManyHeld,
+			Detail: fmt.Sprintf("%d events already wait for this node's authority, in stints holding one event each", n.held[from])}
+	}
+	return n.ports[p.name] != p || p.rare().lossReported[stintID{from, sender}], nil
+}
+
+// refuseHogs refuses, most held events first, stints of node from that
+// are not live and hold at least two events, until at least half of the
+// node's hold is free. It refuses nothing, and reports false, when that
+// would free less than a quarter: the hold is then spread over stints
+// of an event each, which is no laundered port's doing but a flood of
+// made-up stints. Its cost, a pass over the ports, is paid at most once
+// per quarter of a hold.
+func (n *Node) refuseHogs(from NodeName) bool {
+	type hog struct {
+		p *port
+		s stintID
+	}
+	counts := map[hog]int{}
+	for _, p := range n.ports {
+		for _, h := range p.rare().held {
+			if h.from == from && !h.vouch && !p.live(h.from, h.sender) {
+				counts[hog{p, stintID{h.from, h.sender}}]++
+			}
+		}
+	}
+	hogs := make([]hog, 0, len(counts))
+	for k, c := range counts {
+		if c >= 2 {
+			hogs = append(hogs, k)
+		}
+	}
+	slices.SortFunc(hogs, func(a, b hog) int {
+		if c := counts[b] - counts[a]; c != 0 {
+			return c
+		}
+		if c := comparePorts(a.p.name, b.p.name); c != 0 {
+			return c
+		}
+		return compareStints(a.s, b.s)
+	})
+	freed, chosen := 0, 0
+	for _, k := range hogs {
+		if freed >= n.limits.MaxHeldEvents/2 {
+			break
+		}
+		freed += counts[k] - 1 // the refusal keeps a mark of one event
+		chosen++
+	}
+	if freed < max(1, n.limits.MaxHeldEvents/4) {
+		return false
+	}
+	for _, k := range hogs[:chosen] {
+		if n.ports[k.p.name] == k.p {
+			n.refuseStint(k.p, k.s)
+		}
+	}
+	return true
+}
+
+// refuseStint drops what stint s holds at p and marks it as if it had
+// reported p's sender lost: what it sends from now on is dropped, and if
+// it ever starts (an honest stint that sent too much before its start
+// arrived), the pipe is cut off on both sides, so that nothing is lost
+// unnoticed. The mark counts as one held event of s's node.
+func (n *Node) refuseStint(p *port, s stintID) {
+	n.dropHeldWhere(p, func(h heldEvent) bool { return !h.vouch && h.from == s.node && h.sender == s.port })
+	if !p.rare().lossReported[s] && !p.receivedAll() {
+		p.noteLossReport(s)
+		n.held[s.node]++
+	}
+}
+
+// heldEnd reports whether p holds the end of stint (from, sender), its
+// PeerMovedEvent. A stint sends nothing after its end but, maybe, a
+// report that its target was lost (a closure it relays goes before).
+func (p *port) heldEnd(from NodeName, sender PortName) bool {
+	return slices.ContainsFunc(p.rare().held, func(h heldEvent) bool {
+		_, moved := h.ev.(PeerMovedEvent)
+		return moved && h.from == from && h.sender == sender
+	})
+}
+
+// afterEnd is the refusal of an event that comes after its stint's end.
+func afterEnd(from NodeName, target PortName, seq uint64, what string) error {
+	return &EventError{From: from, Target: target, Seq: seq, Err: ErrNotAuthorized,
+		Detail: what + " from a stint whose end, its peer-moved event, came already"}
 }
 
 func notAuthorized(from NodeName, target PortName, seq uint64, what string) error {
@@ -279,12 +379,33 @@ func (n *Node) acceptRemoteUser(from NodeName, ev UserEvent) error {
 					Detail: fmt.Sprintf("user message from a node the sender moved away from at %d", next)}
 			}
 		}
-		if err := n.checkWindow(p, from, ev); err != nil {
-			return err
+		if err := n.checkWindow(p, from, ev); err != nil && v != verdictDrop {
+			if v != verdictHold || p.live(from, ev.Sender) {
+				return err
+			}
+			// A stint that has not started is no one's to charge (a
+			// laundered port's numbers are what a made-up descriptor
+			// said): it is refused, as a hog of the hold would be, its
+			// mark within the hold.
+			refused, err := n.roomToHold(p, from, ev.Sender, ev.Target, ev.Seq)
+			if err != nil {
+				return err
+			}
+			if !refused {
+				n.refuseStint(p, stintID{from, ev.Sender})
+			}
+			v = verdictDrop
 		}
 		if v == verdictHold {
-			if err := n.checkHold(from, ev.Target, ev.Seq); err != nil {
+			if p.heldEnd(from, ev.Sender) {
+				return afterEnd(from, ev.Target, ev.Seq, "user message")
+			}
+			refused, err := n.roomToHold(p, from, ev.Sender, ev.Target, ev.Seq)
+			if err != nil {
 				return err
+			}
+			if refused {
+				v = verdictDrop
 			}
 		}
 	}
@@ -345,7 +466,7 @@ func (n *Node) acceptRemoteClosure(from NodeName, ev ClosureEvent) error {
 		// and cuts the pipe off once that stint starts (acceptPeerMoved).
 		// It counts as a held event of its node.
 		if s := (stintID{from, ev.Sender}); !p.receivedAll() && !p.rare().lossReported[s] {
-			if err := n.checkHold(from, ev.Target, 0); err != nil {
+			if refused, err := n.roomToHold(p, from, ev.Sender, ev.Target, 0); err != nil || refused {
 				return err
 			}
 			p.noteLossReport(s)
@@ -359,7 +480,10 @@ func (n *Node) acceptRemoteClosure(from NodeName, ev ClosureEvent) error {
 	case verdictDrop:
 		return nil
 	case verdictHold:
-		if err := n.checkHold(from, ev.Target, 0); err != nil {
+		if !ev.Lost && p.heldEnd(from, ev.Sender) {
+			return afterEnd(from, ev.Target, ev.LastSeq, "closure")
+		}
+		if refused, err := n.roomToHold(p, from, ev.Sender, ev.Target, 0); err != nil || refused {
 			return err
 		}
 		n.hold(p, heldEvent{from: from, sender: ev.Sender, ev: ev})
@@ -391,7 +515,10 @@ func (n *Node) acceptRemotePeerMoved(from NodeName, ev PeerMovedEvent) error {
 	case verdictDrop:
 		return nil
 	case verdictHold:
-		if err := n.checkHold(from, ev.Target, 0); err != nil {
+		if p.heldEnd(from, ev.Sender) {
+			return afterEnd(from, ev.Target, 0, "peer-moved event")
+		}
+		if refused, err := n.roomToHold(p, from, ev.Sender, ev.Target, 0); err != nil || refused {
 			return err
 		}
 		h := heldEvent{from: from, sender: ev.Sender, ev: ev}

@@ -81,8 +81,11 @@ func TestForgedEventsFromFormerHolderAreRefused(t *testing.T) {
 // When the end went on to the healthy child, the former holder's events
 // cannot be refused at once (a node without a stint may be about to get
 // one), so they are held: none reaches the reader or changes the pipe,
-// the healthy child's traffic flows in order and is never refused, and
-// the forger is charged once it exceeds the hold.
+// and the healthy child's traffic flows in order and is never refused.
+// A full hold refuses the stint that fills it, charging nobody (its node
+// may have been handed a laundered port): what it held is dropped, and so
+// is what it sends later. A hold filled by stints of one event each is no
+// laundered port's doing: that is charged to the node.
 func TestForgedEventsWhileSenderIsRemoteAreHeld(t *testing.T) {
 	tn, a, b, bn, forged := forgeryNet(t, true)
 	n := tn.nodes
@@ -95,10 +98,20 @@ func TestForgedEventsWhileSenderIsRemoteAreHeld(t *testing.T) {
 			t.Fatalf("forged event %d: %v, want it held", i, err)
 		}
 	}
-	err := n[0].AcceptEvent(n[1].Name(), ClosureEvent{Target: a, Sender: forged, LastSeq: 1})
-	var ee *EventError
-	if !errors.Is(err, ErrTooManyHeld) || !errors.As(err, &ee) || ee.From != n[1].Name() {
-		t.Fatalf("event past the hold: %v, want ErrTooManyHeld charged to node 1", err)
+	if got := len(n[0].ports[a].rare().held); got != DefaultMaxHeldEvents {
+		t.Fatalf("%d events held at a, want %d", got, DefaultMaxHeldEvents)
+	}
+	dropped := len(tn.dropped)
+	for i := range 10 {
+		if err := n[0].AcceptEvent(n[1].Name(), forgeries[i%3].ev(a, forged)); err != nil {
+			t.Fatalf("forged event past the hold: %v, want the stint refused, charged to nobody", err)
+		}
+	}
+	if got, held := len(n[0].ports[a].rare().held), n[0].held[n[1].Name()]; got != 0 || held != 1 {
+		t.Fatalf("after the refusal a holds %d events, node 1 is charged %d held, want 0 and the mark", got, held)
+	}
+	if len(tn.dropped) <= dropped {
+		t.Fatal("the refused stint's messages were not dropped")
 	}
 	if st := mustStatus(t, n[0], a); st.PeerClosed || st.Readable {
 		t.Fatalf("status after forgery %+v", st)
@@ -110,15 +123,57 @@ func TestForgedEventsWhileSenderIsRemoteAreHeld(t *testing.T) {
 	mustSend(t, n[0], a, "p1")
 	tn.run()
 	requireBodies(t, n[bn], b, "p1")
+
+	// Stints made up one event each fill the hold without a stint to
+	// refuse: that is charged to their node.
+	var err error
+	for i := 0; err == nil && i <= DefaultMaxHeldEvents; i++ {
+		err = n[0].AcceptEvent(n[1].Name(), UserEvent{Target: a, Sender: PortName{0x30, byte(i), byte(i >> 8)}, Seq: 2, Body: "made up"})
+	}
+	var ee *EventError
+	if !errors.Is(err, ErrTooManyHeld) || !errors.As(err, &ee) || ee.From != n[1].Name() {
+		t.Fatalf("a hold of made-up stints: %v, want ErrTooManyHeld charged to node 1", err)
+	}
 	// The runtime cuts the forger off; what it held goes.
 	n[0].LostNode(n[1].Name())
-	if len(n[0].held) != 0 || len(n[0].ports[a].rare().held) != 0 {
+	if len(n[0].held) != 0 || len(n[0].ports[a].rare().held) != 0 || len(n[0].ports[a].rare().lossReported) != 0 {
 		t.Fatalf("events held from a lost node remain: %v", n[0].held)
 	}
 	mustSend(t, n[bn], b, "h4")
 	tn.run()
 	requireBodies(t, n[0], a, "h4")
 	closeAll(t, tn, at{0, a}, at{bn, b})
+}
+
+// An honest stint that sends more than the hold before its start comes
+// is refused like any other; when the start comes, the pipe is cut off
+// on both sides, so the messages dropped are never lost unnoticed.
+func TestHonestStintPastTheHoldCutsItsPipe(t *testing.T) {
+	tn := newTestNet(t, 3)
+	n := tn.nodes
+	tp, f := n[2].CreatePortPair()
+	f = tn.move(f, 2, 1)
+	tn.run()
+	f = tn.move(f, 1, 0) // node 1's announcement of the move waits on link 0->1
+	for i := range DefaultMaxHeldEvents + 1 {
+		mustSend(t, n[0], f, i)
+	}
+	for tn.step(0, 2) {
+	}
+	if got := n[2].held[n[0].Name()]; got != 1 {
+		t.Fatalf("node 2 holds %d events of node 0, want the mark of the refused stint", got)
+	}
+	tn.run() // the move is announced: any error fails
+	if st := mustStatus(t, n[2], tp); !st.PeerClosed || st.Readable {
+		t.Fatalf("t after its peer's stint was refused: %+v, want cut off", st)
+	}
+	if st := mustStatus(t, n[0], f); !st.PeerClosed {
+		t.Fatalf("f after its stint was refused: %+v, want cut off", st)
+	}
+	if len(n[2].held) != 0 {
+		t.Fatalf("node 2 still holds %v", n[2].held)
+	}
+	closeAll(t, tn, at{2, tp}, at{0, f})
 }
 
 func TestReorderWindow(t *testing.T) {

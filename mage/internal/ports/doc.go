@@ -145,7 +145,8 @@
 //     which no honest event starts: its events are held at T while
 //     another stint could start it, bounded, and never applied; an honest
 //     later move of the pipe's real end to A starts a different stint,
-//     (A, the new port), and is accepted.
+//     (A, the new port), and is accepted. When its events fill A's hold
+//     at T, T refuses that stint, not A (see Limits below).
 //   - PortAcceptedEvent: only the node the port was moved to (the proxy is
 //     looked up by that node and the new port's name); anything else
 //     matches nothing and changes nothing.
@@ -167,14 +168,21 @@
 // and nothing has changed (no port closed, no queue touched, no event
 // sent). Limits: a node whose stint is live may name any stint as its
 // successor (as an honest move would); a stint that never starts keeps
-// what it sent held, within MaxHeldEvents, until the port goes.
+// what it sent held, within MaxHeldEvents, until the port goes. A full
+// hold is not charged to its node, which may be relaying a made-up
+// descriptor (its port is then a stint that never starts): the node's
+// stints that hold the most are refused, their events dropped, and a
+// refused stint that starts after all cuts the pipe off, on both sides,
+// as lost; so does one whose message lies beyond the reordering window.
+// Only a hold spread over stints of one event each is charged
+// ([ErrTooManyHeld]), and so is an event after its stint's end marker.
 //
 // Bounds (Config, each with a default): a user message further ahead than
 // ReorderWindow is refused ([ErrOutsideWindow]) and not stored; a node may
 // have at most MaxPortsPerNode ports adopted from it alive here
 // ([ErrTooManyPorts], which also bounds what it adds to the indexes of
 // peers and proxy targets); at most MaxHeldEvents events of a node may be
-// held ([ErrTooManyHeld]); a port's table of stints grows only by an
+// held (see above for what happens at the bound); a port's table of stints grows only by an
 // adoption (one per port) or by a PeerMovedEvent that is applied, which
 // ends one stint as it starts one, so it holds at most one entry more
 // than it has ever been adopted (a PeerMovedEvent flood is held, and so

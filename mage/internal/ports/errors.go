@@ -45,7 +45,8 @@ var (
 	// it alive on this node than Config.MaxPortsPerNode allows.
 	ErrTooManyPorts = errors.New("ports: too many ports from one node")
 	// ErrTooManyHeld: the sending node has more events waiting for its
-	// authority to be confirmed than Config.MaxHeldEvents allows.
+	// authority to be confirmed than Config.MaxHeldEvents allows, spread
+	// over stints of one event each (a fuller stint is refused instead).
 	ErrTooManyHeld = errors.New("ports: too many events held from one node")
 )
 

@@ -31,7 +31,9 @@ type Config struct {
 	// what one node can add to the indexes of peers and proxy targets.
 	MaxPortsPerNode int
 	// MaxHeldEvents is how many events from one node may wait, across all
-	// ports, for the event that confirms its authority (ErrTooManyHeld).
+	// ports, for the event that confirms its authority. At the bound, the
+	// node's stints that hold the most are refused (authority.go,
+	// refuseHogs); a hold that refusing would not free is ErrTooManyHeld.
 	MaxHeldEvents int
 	// MaxLostNodes is how many lost nodes the node remembers, so that a
 	// port that comes to depend on one is cut off at once. The oldest is

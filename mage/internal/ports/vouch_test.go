@@ -10,22 +10,10 @@ import "testing"
 func TestForgedDescriptorNamingALocalPortIsHeldUntilVouched(t *testing.T) {
 	tn := newTestNet(t, 3)
 	n := tn.nodes
-	hostile := n[2].Name() // holds the carrier pipe's other end, nothing else
 	a, b := n[0].CreatePortPair()
 	b = tn.move(b, 0, 1)
-	inbox, out := n[0].CreatePortPair()
-	out = tn.move(out, 0, 2)
-	tn.run()
-	forged := PortName{0xF0, 1}
-	err := n[0].AcceptEvent(hostile, UserEvent{Target: inbox, Sender: out, Seq: 1, Body: "carrier", Ports: []Descriptor{{
-		Name: forged, Peer: Address{Node: n[0].Name(), Port: a}, Proxy: PortName{0xF0, 2}, NextSendSeq: 1, NextRecvSeq: 1}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	m := mustGet(t, n[0], inbox)
-	if len(m.Ports) != 1 || m.Ports[0] != forged {
-		t.Fatalf("carrier brought %v", m.Ports)
-	}
+	// Node 2 is hostile: it holds the carrier pipe's other end, nothing else.
+	inbox, forged := launder(t, tn, 2, Address{Node: n[0].Name(), Port: a}, 1)
 	// The application uses the port it was given: it writes, then closes.
 	mustSend(t, n[0], forged, "forged 1")
 	if err := n[0].ClosePort(forged); err != nil {
