@@ -47,6 +47,8 @@ func tableRows(sizes []int) []row {
 		row{"cold start (spawn to first round trip)", metricCold, fmtMillis},
 		row{"heap allocations per 16 B round trip, caller", allocMetric("rt", "parent"), fmtCount},
 		row{"heap allocations per 16 B round trip, callee", allocMetric("rt", "child"), fmtCount},
+		row{"heap allocations per call without arrays (the ack: no argument, a long back), caller", allocMetric("ack", "parent"), fmtCount},
+		row{"heap allocations per call without arrays (the ack), callee", allocMetric("ack", "child"), fmtCount},
 		row{"heap allocations per 16 B one-way message, sender", allocMetric("ow", "parent"), fmtCount},
 		row{"heap allocations per 16 B one-way message, receiver", allocMetric("ow", "child"), fmtCount},
 		row{"memory per idle pipe, pipe alone", idleMetric(idlePipe, "bytes"), fmtBytes},
