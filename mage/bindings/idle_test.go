@@ -1,9 +1,11 @@
 package bindings
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"reflect"
+	"runtime"
 	"testing"
 	"time"
 
@@ -57,45 +59,76 @@ var pipeMakers = map[string]func(t testing.TB) (mage.MessagePipe, mage.MessagePi
 }
 
 // TestIdleBindingsHoldNoGoroutine: Receivers and Remotes that have served
-// calls and wait for more hold no goroutine, in one node and across two.
+// calls and wait for more hold no goroutine of their own, in one node and
+// across two: between them, only the process's waiting servers, at most
+// maxIdleServers however many Receivers there are, and none once the
+// last Receiver is closed.
 func TestIdleBindingsHoldNoGoroutine(t *testing.T) {
+	const pairs = 6
 	for name, mk := range pipeMakers {
 		t.Run(name, func(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 			defer cancel()
-			a, b := mk(t)
+			var as, bs []mage.MessagePipe
+			for range pairs {
+				a, b := mk(t)
+				as, bs = append(as, a), append(bs, b)
+			}
 			// Whatever runs now (the nodes' connection readers) is not the
 			// bindings'.
 			before := goleak.IgnoreCurrent()
+			notServers := goleak.IgnoreAnyFunction("github.com/mage-ipc/mage/mage/bindings.(*server).loop")
 			released := make(chan struct{})
 			close(released)
-			h := &holder{started: make(chan struct{}, 100), release: released}
-			rcv := NewReceiver(b, holdDesc, h.dispatch)
-			defer rcv.Close()
-			remote := NewRemote(a, holdDesc)
-			defer remote.Close()
-			remote.SetDisconnectHandler(func(error) {})
+			h := &holder{started: make(chan struct{}, 1000), release: released}
+			var rcvs []*Receiver
+			var remotes []*Remote
+			for i := range pairs {
+				rcvs = append(rcvs, NewReceiver(bs[i], holdDesc, h.dispatch))
+				remote := NewRemote(as[i], holdDesc)
+				remote.SetDisconnectHandler(func(error) {})
+				remotes = append(remotes, remote)
+			}
 			if err := goleak.Find(before); err != nil {
-				t.Fatalf("a freshly bound Receiver and Remote hold goroutines: %v", err)
+				t.Fatalf("freshly bound Receivers and Remotes hold goroutines: %v", err)
 			}
 			for round := range 3 {
-				for n := range int32(10) {
-					note(t, remote, n)
-				}
-				if err := remote.Call(ctx, 1, NewEncoder(0), new(Decoder)); err != nil {
-					t.Fatal(err)
+				for _, remote := range remotes {
+					for n := range int32(10) {
+						note(t, remote, n)
+					}
+					if err := remote.Call(ctx, 1, NewEncoder(0), new(Decoder)); err != nil {
+						t.Fatal(err)
+					}
 				}
 				// goleak.Find retries for a while: the goroutine that served
-				// the call ends just after sending its reply.
-				if err := goleak.Find(before); err != nil {
-					t.Fatalf("round %d: idle Receiver and Remote hold goroutines: %v", round, err)
+				// a call parks just after sending its reply.
+				if err := goleak.Find(before, notServers); err != nil {
+					t.Fatalf("round %d: idle Receivers and Remotes hold goroutines: %v", round, err)
+				}
+				if n := serverGoroutines(); n > maxIdleServers {
+					t.Fatalf("round %d: %d serving goroutines for %d idle Receivers, want at most %d", round, n, pairs, maxIdleServers)
 				}
 			}
-			if got := len(h.all()); got != 30 {
-				t.Fatalf("handled %d notes, want 30", got)
+			if got := len(h.all()); got != 30*pairs {
+				t.Fatalf("handled %d notes, want %d", got, 30*pairs)
+			}
+			for i := range pairs {
+				_ = remotes[i].Close()
+				_ = rcvs[i].Close()
+			}
+			if err := goleak.Find(before); err != nil {
+				t.Fatalf("goroutines after the last Receiver closed: %v", err)
 			}
 		})
 	}
+}
+
+// serverGoroutines counts the goroutines of the servers pool.
+func serverGoroutines() int {
+	buf := make([]byte, 1<<20)
+	buf = buf[:runtime.Stack(buf, true)]
+	return bytes.Count(buf, []byte("bindings.(*server).loop("))
 }
 
 // TestReceiverOrderAcrossIdlePeriods: requests sent in bursts, with the

@@ -25,8 +25,10 @@ type DispatchFunc func(ctx context.Context, method uint32, d *Decoder) (*Encoder
 // of a method that has one. An idle Receiver holds no goroutine: it is
 // armed on its pipe (mage.MessagePipe.Notify), and when requests arrive
 // one of the process's serving goroutines, shared by every Receiver,
-// handles them and moves on (see servers.go: a serving goroutine with
-// nothing to do lingers for 5 ms, then ends). A request that fails validation never reaches
+// handles them and moves on (see servers.go: while any Receiver is bound,
+// a few serving goroutines, at most one per CPU, wait for the next
+// requests; they end with the last Receiver). A request that fails
+// validation never reaches
 // the implementation: it is reported as a bad message, the pipe is
 // closed and the Receiver stops.
 //
@@ -152,6 +154,7 @@ func (r *Receiver) stateLocked() *receiverState {
 // p can no longer be sent away (see mage.MessagePipe.SetBound).
 func NewReceiver(p mage.MessagePipe, desc *InterfaceDescriptor, dispatch DispatchFunc) *Receiver {
 	p.SetBound(true)
+	servers.bind(1)
 	r := &Receiver{pipe: p, desc: desc, dispatch: dispatch}
 	r.wakeFn = r.wake
 	if !p.Notify(r.wakeFn) {
@@ -324,6 +327,7 @@ func (r *Receiver) stop(err error) {
 		close(r.stopped)
 	}
 	r.mu.Unlock()
+	servers.bind(-1)
 	// The handler runs after stopped is closed, so that it may call Close.
 	if handler != nil {
 		handler(err)

@@ -1,32 +1,41 @@
 package bindings
 
 import (
+	"runtime"
 	"sync"
-	"time"
 )
 
-// serverLinger is how long a serving goroutine waits, once its Receiver's
-// pipe is empty, for another Receiver to serve before it ends. A burst of
-// requests to any Receiver of the process within it runs on a goroutine
-// that exists already, with the stack it grew serving the last one: no
-// goroutine start, no stack growth to the depth of a reply's write (both
-// were a fifth of the callee's CPU in a 16 B round trip). Past it, the
-// goroutine ends, so that idle Receivers still hold none.
-const serverLinger = 5 * time.Millisecond
+// maxIdleServers is how many serving goroutines may wait for work at once
+// while a Receiver is bound: enough for the Receivers of a busy process to
+// be served without starting goroutines (8 callers on 8 Remotes lost an
+// eighth of their calls a second with 2), and a bound on what a past
+// burst leaves waiting (each a goroutine's stack).
+var maxIdleServers = max(16, 4*runtime.GOMAXPROCS(0))
 
 // servers are the process's serving goroutines, shared by every Receiver:
 // Receiver.wake hands its serve function to one that waits (the one that
-// parked last, whose stack is warmest), or starts one. There are never
-// more than the Receivers serving at once, plus those lingering.
+// parked last, whose stack is warmest), or starts one. A burst of
+// requests to any Receiver then runs on a goroutine that exists already,
+// with the stack it grew serving the last one: no goroutine start, no
+// stack growth to the depth of a reply's write (both were a fifth of the
+// callee's CPU in a 16 B round trip). There are never more than the
+// Receivers serving at once, plus maxIdleServers waiting.
 var servers serverPool
 
 // serverPool is a set of goroutines that run functions handed to them and
-// linger for serverLinger between them.
+// wait between them, at most maxIdleServers at a time, while a Receiver is
+// bound in the process (receivers); when the last one stops, those waiting
+// end, so that a process without Receivers holds none. No timer ends
+// them: a linger timer reset at each park, and even one pool-wide timer
+// kept armed, made a 16 B typed round trip across processes about a fifth
+// slower (a pending timer costs the scheduler at every wake-up).
 type serverPool struct {
-	// mu guards idle.
+	// mu guards idle and receivers.
 	mu sync.Mutex
 	// idle are the servers waiting for a function, the last parked last.
 	idle []*server
+	// receivers counts the Receivers bound and not stopped.
+	receivers int
 	// live counts the servers that have not ended, for waitIdle.
 	live sync.WaitGroup
 }
@@ -36,8 +45,6 @@ type server struct {
 	// work receives the next function to run, or nil to end; it has room
 	// for one, so that run never waits for the server.
 	work chan func()
-	// linger ends a wait for work; it is reused for every wait.
-	linger *time.Timer
 }
 
 // run runs fn on a server that waits, or on a new one.
@@ -53,54 +60,54 @@ func (p *serverPool) run(fn func()) {
 	}
 	p.live.Add(1)
 	p.mu.Unlock()
-	s := &server{work: make(chan func(), 1), linger: time.NewTimer(serverLinger)}
-	s.linger.Stop()
+	s := &server{work: make(chan func(), 1)}
 	go s.loop(p, fn)
 }
 
-// loop runs fn, then what it is handed while it lingers, and ends once it
-// has waited serverLinger for nothing.
+// loop runs fn, then what it is handed while it waits, and ends when it
+// may not wait (park) or is handed nil.
 func (s *server) loop(p *serverPool, fn func()) {
 	defer p.live.Done()
 	for fn != nil {
 		fn()
-		fn = p.park(s)
+		if !p.park(s) {
+			return
+		}
+		fn = <-s.work
 	}
 }
 
-// park waits for s's next function: nil when it is to end.
-func (p *serverPool) park(s *server) func() {
+// park puts s on the idle list, unless no Receiver is bound or enough
+// servers wait already: then s is to end.
+func (p *serverPool) park(s *server) bool {
 	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.receivers == 0 || len(p.idle) >= maxIdleServers {
+		return false
+	}
 	p.idle = append(p.idle, s)
-	p.mu.Unlock()
-	s.linger.Reset(serverLinger)
-	select {
-	case fn := <-s.work:
-		s.linger.Stop()
-		return fn
-	case <-s.linger.C:
-	}
+	return true
+}
+
+// bind counts a Receiver bound (delta 1) or stopped (-1); after the last
+// one, the servers that wait end.
+func (p *serverPool) bind(delta int) {
 	p.mu.Lock()
-	for i, t := range p.idle {
-		if t == s {
-			last := len(p.idle) - 1
-			copy(p.idle[i:], p.idle[i+1:])
-			p.idle[last] = nil
-			p.idle = p.idle[:last]
-			p.mu.Unlock()
-			return nil
-		}
+	p.receivers += delta
+	var idle []*server
+	if p.receivers == 0 {
+		idle, p.idle = p.idle, nil
 	}
 	p.mu.Unlock()
-	// run took s off the list as the timer fired: its function is on
-	// its way.
-	return <-s.work
+	for _, s := range idle {
+		s.work <- nil
+	}
 }
 
 // waitIdle ends the servers that wait, and waits until every server has
-// ended: those serving now end once they have lingered. It is for tests,
-// which must see no goroutine of the bindings once their Receivers are
-// done; it must not run while Receivers keep serving.
+// ended: those serving now end once they are done, if no Receiver is bound
+// then. It is for tests, which must see no goroutine of the bindings once
+// their Receivers are done; it must not run while Receivers keep serving.
 func (p *serverPool) waitIdle() {
 	p.mu.Lock()
 	idle := p.idle

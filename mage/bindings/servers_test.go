@@ -3,6 +3,7 @@ package bindings
 import (
 	"bytes"
 	"runtime"
+	"sync"
 	"testing"
 	"time"
 )
@@ -15,74 +16,90 @@ func goroutineID() string {
 	return string(id)
 }
 
-// TestServersLingerThenEnd: a function handed to the pool while one of its
-// goroutines lingers runs on that goroutine, not a new one; a goroutine
-// with nothing to do ends by itself; waitIdle returns once none is left.
-func TestServersLingerThenEnd(t *testing.T) {
-	var p serverPool
-	ran := make(chan string, 1)
-	p.run(func() { ran <- goroutineID() })
-	first := <-ran
-	// Wait until the goroutine has parked (it parks as soon as the
-	// function returns), then hand it the next one.
-	deadline := time.Now().Add(10 * time.Second)
-	for {
+// waitParked waits until n of p's servers wait for work.
+func waitParked(t *testing.T, p *serverPool, n int) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); ; runtime.Gosched() {
 		p.mu.Lock()
 		parked := len(p.idle)
 		p.mu.Unlock()
-		if parked == 1 {
-			break
+		if parked == n {
+			return
 		}
 		if time.Now().After(deadline) {
-			t.Fatal("the pool's goroutine never parked")
+			t.Fatalf("%d of the pool's goroutines wait, want %d", parked, n)
 		}
-		runtime.Gosched()
 	}
-	p.run(func() { ran <- goroutineID() })
-	// The second may, on a slow machine, find the first gone (it lingers
-	// only serverLinger): then it runs on a new goroutine, and only the
-	// ending is checked.
-	if second := <-ran; second != first {
-		t.Logf("the second function ran on goroutine %s, the first on %s: the first had ended", second, first)
-	}
+}
+
+// waitEnded waits until every server of p has ended.
+func waitEnded(t *testing.T, p *serverPool) {
+	t.Helper()
 	ended := make(chan struct{})
 	go func() {
-		p.live.Wait() // no waitIdle: the goroutine ends on its own
+		p.live.Wait()
 		close(ended)
 	}()
 	select {
 	case <-ended:
 	case <-time.After(10 * time.Second):
-		t.Fatalf("the pool's goroutine did not end within 10 s of lingering %v", serverLinger)
+		t.Fatal("the pool's goroutines did not end within 10 s")
 	}
-	p.waitIdle()
 }
 
-// TestServersReused: back-to-back functions, each handed over once the
-// last has parked its goroutine, run on a goroutine that exists already.
+// TestServersReused: while a Receiver is bound, back-to-back functions,
+// each handed over once the last has parked its goroutine, run on that
+// one goroutine; when the last Receiver stops, it ends.
 func TestServersReused(t *testing.T) {
 	var p serverPool
-	defer p.waitIdle()
+	p.bind(1)
 	const runs = 20
 	ran := make(chan string, 1)
 	ids := map[string]bool{}
 	for range runs {
 		p.run(func() { ran <- goroutineID() })
 		ids[<-ran] = true
-		// Wait for the goroutine to park. It lingers only 5 ms: on a
-		// machine that stalls this test longer, it ends instead, and the
-		// next function starts a new one.
-		for deadline := time.Now().Add(2 * time.Second); time.Now().Before(deadline); runtime.Gosched() {
-			p.mu.Lock()
-			parked := len(p.idle)
-			p.mu.Unlock()
-			if parked == 1 {
-				break
-			}
-		}
+		waitParked(t, &p, 1)
 	}
-	t.Logf("%d functions in a row ran on %d goroutines", runs, len(ids))
-	if len(ids) == runs {
-		t.Fatalf("%d functions in a row ran on %d goroutines: none was reused", runs, len(ids))
+	if len(ids) != 1 {
+		t.Fatalf("%d functions in a row ran on %d goroutines, want one", runs, len(ids))
+	}
+	p.bind(-1)
+	waitEnded(t, &p)
+}
+
+// TestServersWaitingAreBounded: after a burst on more goroutines than
+// maxIdleServers, only maxIdleServers of them wait; and a function that
+// ends after the last Receiver stopped does not wait at all.
+func TestServersWaitingAreBounded(t *testing.T) {
+	var p serverPool
+	p.bind(1)
+	n := maxIdleServers + 3
+	release := make(chan struct{})
+	var started sync.WaitGroup
+	started.Add(n)
+	for range n {
+		p.run(func() {
+			started.Done()
+			<-release
+		})
+	}
+	started.Wait() // n functions at once: n goroutines
+	close(release)
+	waitParked(t, &p, maxIdleServers)
+	// The others ended: a new burst of maxIdleServers reuses the waiting.
+	p.mu.Lock()
+	if got := len(p.idle); got != maxIdleServers {
+		t.Errorf("%d goroutines wait, want %d", got, maxIdleServers)
+	}
+	p.mu.Unlock()
+
+	hold := make(chan struct{})
+	p.run(func() { <-hold })
+	p.bind(-1) // the waiting end now; the running one when it is done
+	close(hold)
+	waitEnded(t, &p)
+	if len(p.idle) != 0 {
+		t.Fatalf("%d goroutines wait with no Receiver bound", len(p.idle))
 	}
 }
