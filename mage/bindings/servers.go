@@ -36,7 +36,7 @@ type serverPool struct {
 	idle []*server
 	// receivers counts the Receivers bound and not stopped.
 	receivers int
-	// live counts the servers that have not ended, for waitIdle.
+	// live counts the servers that have not ended, for tests.
 	live sync.WaitGroup
 }
 
@@ -102,19 +102,4 @@ func (p *serverPool) bind(delta int) {
 	for _, s := range idle {
 		s.work <- nil
 	}
-}
-
-// waitIdle ends the servers that wait, and waits until every server has
-// ended: those serving now end once they are done, if no Receiver is bound
-// then. It is for tests, which must see no goroutine of the bindings once
-// their Receivers are done; it must not run while Receivers keep serving.
-func (p *serverPool) waitIdle() {
-	p.mu.Lock()
-	idle := p.idle
-	p.idle = nil
-	p.mu.Unlock()
-	for _, s := range idle {
-		s.work <- nil
-	}
-	p.live.Wait()
 }
