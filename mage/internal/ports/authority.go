@@ -236,7 +236,8 @@ func (p *port) heldEnd(from NodeName, sender PortName) bool {
 	})
 }
 
-// afterEnd is the refusal of an event that comes after its stint's end.
+// afterEnd is the refusal of an event that comes behind its stint's end
+// marker, held.
 func afterEnd(from NodeName, target PortName, seq uint64, what string) error {
 	return &EventError{From: from, Target: target, Seq: seq, Err: ErrNotAuthorized,
 		Detail: what + " from a stint whose end, its peer-moved event, came already"}

@@ -175,7 +175,8 @@
 // refused stint that starts after all cuts the pipe off, on both sides,
 // as lost; so does one whose message lies beyond the reordering window.
 // Only a hold spread over stints of one event each is charged
-// ([ErrTooManyHeld]), and so is an event after its stint's end marker.
+// ([ErrTooManyHeld]), and so is an event behind its stint's end marker
+// while that marker is held (a stint sends nothing after its end).
 //
 // Bounds (Config, each with a default): a user message further ahead than
 // ReorderWindow is refused ([ErrOutsideWindow]) and not stored; a node may
