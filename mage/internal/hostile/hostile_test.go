@@ -157,6 +157,17 @@ func (h *harness) attack(mode string) (*launcher.Child, outcome) {
 	return c, outcome{}
 }
 
+// mustAttack is attack for a mode the parent cannot refuse at the start:
+// the test fails if it does.
+func (h *harness) mustAttack(mode string) *launcher.Child {
+	h.t.Helper()
+	c, out := h.attack(mode)
+	if c == nil {
+		h.t.Fatalf("the attacker was refused before it could attack: %v", out.startErr)
+	}
+	return c
+}
+
 // finish waits for the attacker to be gone, closes the parent's ends of its
 // pipes, and checks that the parent holds no more than at the baseline and
 // that the healthy child was served throughout.
@@ -277,10 +288,7 @@ func TestAttackOtherVersion(t *testing.T) {
 // parent without limit, and the healthy child is served all along.
 func TestAttackNoRead(t *testing.T) {
 	h := newHarness(t)
-	c, _ := h.attack(hostile.ModeNoRead)
-	if c == nil {
-		t.Fatal("the attacker was refused before it could attack")
-	}
+	c := h.mustAttack(hostile.ModeNoRead)
 	p, _ := c.Pipe("main")
 	payload := make([]byte, 32<<10)
 	var err error
@@ -323,10 +331,7 @@ func TestAttackIntroFlood(t *testing.T) {
 
 func testFlood(t *testing.T, mode, missing string) {
 	h := newHarness(t)
-	c, out := h.attack(mode)
-	if c == nil {
-		t.Fatalf("the attacker was refused before it could attack: %v", out.startErr)
-	}
+	c := h.mustAttack(mode)
 	mainEnd, _ := c.Pipe("main")
 	select {
 	case <-c.Done():
@@ -355,10 +360,7 @@ func testFlood(t *testing.T, mode, missing string) {
 // child; the pipe, now wholly inside the parent, keeps working.
 func TestAttackForge(t *testing.T) {
 	h := newHarness(t)
-	c, _ := h.attack(hostile.ModeForge)
-	if c == nil {
-		t.Fatal("the attacker was refused before it could attack")
-	}
+	c := h.mustAttack(hostile.ModeForge)
 	mainEnd, _ := c.Pipe("main")
 	extraEnd, _ := c.Pipe("extra")
 	m := h.read(mainEnd)
@@ -409,10 +411,7 @@ func TestAttackForge(t *testing.T) {
 // nothing of the forgery is left.
 func TestAttackLaunderThroughADescriptor(t *testing.T) {
 	h := newHarness(t)
-	c, _ := h.attack(hostile.ModeLaunder)
-	if c == nil {
-		t.Fatal("the attacker was refused before it could attack")
-	}
+	c := h.mustAttack(hostile.ModeLaunder)
 	mainEnd, _ := c.Pipe("main")
 	extraEnd, _ := c.Pipe("extra")
 	m := h.read(mainEnd)
@@ -470,10 +469,7 @@ func TestAttackLaunderThroughADescriptor(t *testing.T) {
 // of the laundered port reaches the healthy child's end.
 func TestAttackLaunderThroughAThirdNode(t *testing.T) {
 	h := newHarness(t)
-	c, _ := h.attack(hostile.ModeLaunderThird)
-	if c == nil {
-		t.Fatal("the attacker was refused before it could attack")
-	}
+	c := h.mustAttack(hostile.ModeLaunderThird)
 	mainEnd, _ := c.Pipe("main")
 	// A pipe served by the healthy child: its end there echoes.
 	served, away := h.node.CreatePipe()
