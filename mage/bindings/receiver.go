@@ -26,8 +26,8 @@ type DispatchFunc func(ctx context.Context, method uint32, d *Decoder) (*Encoder
 // armed on its pipe (mage.MessagePipe.Notify), and when requests arrive
 // one of the process's serving goroutines, shared by every Receiver,
 // handles them and moves on (see servers.go: while any Receiver is bound,
-// a few serving goroutines, at most one per CPU, wait for the next
-// requests; they end with the last Receiver). A request that fails
+// up to maxIdleServers serving goroutines, shared by all, wait for the
+// next requests; they end with the last Receiver). A request that fails
 // validation never reaches
 // the implementation: it is reported as a bad message, the pipe is
 // closed and the Receiver stops.
