@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"runtime/pprof"
+	"runtime/trace"
 	"strconv"
 )
 
@@ -84,12 +85,18 @@ func childServe(role string, env *childEnv) (func(context.Context, *childEnv) er
 
 // startProfile starts a CPU profile of this process in dir, when dir is
 // set, and returns the function that stops it and writes the allocation
-// profile next to it.
+// profile next to it. With BENCH_TRACE set (in the parent's environment,
+// which the children inherit), it writes an execution trace instead of the
+// CPU profile (name-trace.out, for go tool trace): where the goroutine
+// hand-offs and wake-ups of a round trip go.
 func startProfile(dir, name string) (func() error, error) {
 	if dir == "" {
 		return func() error { return nil }, nil
 	}
 	runtime.MemProfileRate = 4096
+	if os.Getenv(envTrace) != "" {
+		return startTrace(dir, name)
+	}
 	cpu, err := os.Create(filepath.Join(dir, name+"-cpu.pprof"))
 	if err != nil {
 		return nil, fmt.Errorf("bench: profile: %w", err)
@@ -103,14 +110,38 @@ func startProfile(dir, name string) (func() error, error) {
 		if err := cpu.Close(); err != nil {
 			return fmt.Errorf("bench: profile: %w", err)
 		}
-		f, err := os.Create(filepath.Join(dir, name+"-alloc.pprof"))
-		if err != nil {
-			return fmt.Errorf("bench: profile: %w", err)
-		}
-		if err := pprof.Lookup("allocs").WriteTo(f, 0); err != nil {
-			_ = f.Close()
-			return fmt.Errorf("bench: profile: %w", err)
-		}
-		return f.Close()
+		return writeAllocProfile(dir, name)
 	}, nil
+}
+
+// startTrace starts an execution trace of this process in dir.
+func startTrace(dir, name string) (func() error, error) {
+	out, err := os.Create(filepath.Join(dir, name+"-trace.out"))
+	if err != nil {
+		return nil, fmt.Errorf("bench: trace: %w", err)
+	}
+	if err := trace.Start(out); err != nil {
+		_ = out.Close()
+		return nil, fmt.Errorf("bench: trace: %w", err)
+	}
+	return func() error {
+		trace.Stop()
+		if err := out.Close(); err != nil {
+			return fmt.Errorf("bench: trace: %w", err)
+		}
+		return writeAllocProfile(dir, name)
+	}, nil
+}
+
+// writeAllocProfile writes this process's allocation profile into dir.
+func writeAllocProfile(dir, name string) error {
+	f, err := os.Create(filepath.Join(dir, name+"-alloc.pprof"))
+	if err != nil {
+		return fmt.Errorf("bench: profile: %w", err)
+	}
+	if err := pprof.Lookup("allocs").WriteTo(f, 0); err != nil {
+		_ = f.Close()
+		return fmt.Errorf("bench: profile: %w", err)
+	}
+	return f.Close()
 }

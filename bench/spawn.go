@@ -16,6 +16,7 @@ const (
 	envChild    = "BENCH_CHILD"    // the contender (or chain role) the child serves
 	envChannels = "BENCH_CHANNELS" // how many channel sockets follow the control socket
 	envProfile  = "BENCH_PROFILE"  // directory for the child's profiles, if any
+	envTrace    = "BENCH_TRACE"    // set: execution traces instead of CPU profiles
 )
 
 // Descriptors of a child: the control socket, then its channels.
