@@ -70,6 +70,56 @@ type pendingCall struct {
 	// done receives exactly one result; it has room for it, so the reader
 	// never blocks on a caller.
 	done chan callResult
+	// bell, when not nil, is rung after done receives: the caller waits on
+	// it rather than on done (see callBells). Set before the call is in
+	// the pending table, read by whoever completes it before it sends.
+	bell *callBell
+}
+
+// recycle gives pc and its bell back once the call has returned.
+func (pc *pendingCall) recycle() {
+	if pc.bell != nil {
+		callBells.put(pc.bell)
+		pc.bell = nil
+	}
+	pendingCalls.Put(pc)
+}
+
+// complete hands the call its result and wakes the caller; the one who
+// took pc off the pending table calls it, once.
+func (pc *pendingCall) complete(res callResult) {
+	b := pc.bell // before the send: after it, the caller may reuse pc
+	pc.done <- res
+	if b != nil {
+		b.bell.Ring()
+	}
+}
+
+// await waits for the call's result; false means ctx ended first.
+func (pc *pendingCall) await(ctx context.Context) (callResult, bool) {
+	b := pc.bell
+	if b != nil {
+		b.watch(ctx)
+		for {
+			select {
+			case res := <-pc.done:
+				return res, true
+			default:
+			}
+			if ctx.Err() != nil {
+				return callResult{}, false
+			}
+			if b.bell.Wait() != nil {
+				break // only closing fails a bell, and the pool closes none in use: wait as below
+			}
+		}
+	}
+	select {
+	case res := <-pc.done:
+		return res, true
+	case <-ctx.Done():
+		return callResult{}, false
+	}
 }
 
 type callResult struct {
@@ -94,6 +144,7 @@ func NewRemote(p mage.MessagePipe, desc *InterfaceDescriptor) *Remote {
 		done: make(chan struct{}),
 	}
 	r.readFn = r.readReplies
+	callBells.open(1)
 	return r
 }
 
@@ -190,7 +241,8 @@ func (r *Remote) Call(ctx context.Context, method uint32, e *Encoder, d *Decoder
 	}
 	pc := pendingCalls.Get().(*pendingCall)
 	pc.method = method
-	defer pendingCalls.Put(pc)
+	pc.bell = callBells.get()
+	defer pc.recycle()
 	r.mu.Lock()
 	if r.err != nil {
 		err := r.err
@@ -227,8 +279,8 @@ func (r *Remote) Call(ctx context.Context, method uint32, e *Encoder, d *Decoder
 		return r.writeError(method, err)
 	}
 	e.sent()
-	select {
-	case res := <-pc.done:
+	res, replied := pc.await(ctx)
+	if replied {
 		if res.err != nil {
 			return res.err
 		}
@@ -244,17 +296,16 @@ func (r *Remote) Call(ctx context.Context, method uint32, e *Encoder, d *Decoder
 			return context.DeadlineExceeded
 		}
 		return err
-	case <-ctx.Done():
-		if r.forget(id) {
-			r.sendCancel(id)
-		} else {
-			// The result was delivered as ctx ended; drop it.
-			if res := <-pc.done; res.msg != nil {
-				res.msg.Close()
-			}
-		}
-		return ctx.Err()
 	}
+	if r.forget(id) {
+		r.sendCancel(id)
+	} else {
+		// The result was delivered as ctx ended; drop it.
+		if res := <-pc.done; res.msg != nil {
+			res.msg.Close()
+		}
+	}
+	return ctx.Err()
 }
 
 // sendCancel tells the peer that the caller of request id gave up. A
@@ -486,7 +537,7 @@ func (r *Remote) deliver(m *mage.Message) error {
 	}
 	delete(r.pending, m.RequestID)
 	r.mu.Unlock()
-	pc.done <- callResult{msg: m}
+	pc.complete(callResult{msg: m})
 	return nil
 }
 
@@ -516,8 +567,9 @@ func (r *Remote) shutdown(err error, peer bool) func(error) {
 	}
 	close(r.done)
 	r.mu.Unlock()
+	callBells.open(-1)
 	for _, pc := range pending {
-		pc.done <- callResult{err: err}
+		pc.complete(callResult{err: err})
 	}
 	return handler
 }

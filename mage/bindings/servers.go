@@ -3,6 +3,8 @@ package bindings
 import (
 	"runtime"
 	"sync"
+
+	"github.com/mage-ipc/mage/mage/internal/wake"
 )
 
 // maxIdleServers is how many serving goroutines may wait for work at once
@@ -40,10 +42,19 @@ type serverPool struct {
 	live sync.WaitGroup
 }
 
-// server is one goroutine of a serverPool.
+// server is one goroutine of a serverPool. It waits for work on its bell
+// (see package wake: a goroutine woken through the poller is run by the
+// waking thread once that parks, where one woken through a channel makes
+// the runtime wake a second thread, which cost a fifth of a cross-process
+// typed round trip), or, if it could not make one, on work.
 type server struct {
-	// work receives the next function to run, or nil to end; it has room
-	// for one, so that run never waits for the server.
+	// bell, when not nil, is rung when next or quit is set (under the
+	// pool's mu).
+	bell *wake.Bell
+	next func()
+	quit bool
+	// work, when bell is nil, receives the next function to run, or nil to
+	// end; it has room for one, so that run never waits for the server.
 	work chan func()
 }
 
@@ -54,26 +65,77 @@ func (p *serverPool) run(fn func()) {
 		s := p.idle[n-1]
 		p.idle[n-1] = nil
 		p.idle = p.idle[:n-1]
+		s.hand(fn)
 		p.mu.Unlock()
-		s.work <- fn
+		s.ring()
 		return
 	}
 	p.live.Add(1)
 	p.mu.Unlock()
-	s := &server{work: make(chan func(), 1)}
+	s := newServer()
 	go s.loop(p, fn)
+}
+
+// newServer makes a server with a bell, or with a channel when no bell
+// can be made (the process is out of descriptors).
+func newServer() *server {
+	if bell, err := makeBell(); err == nil {
+		return &server{bell: bell}
+	}
+	return &server{work: make(chan func(), 1)}
+}
+
+// hand gives s its next function, or nil to end; the pool's mu is held,
+// and s waits (it is off the idle list). ring then wakes it.
+func (s *server) hand(fn func()) {
+	if s.bell == nil {
+		s.work <- fn
+		return
+	}
+	s.next, s.quit = fn, fn == nil
+}
+
+// ring wakes s after hand, once the pool's mu is released.
+func (s *server) ring() {
+	if s.bell != nil {
+		s.bell.Ring()
+	}
 }
 
 // loop runs fn, then what it is handed while it waits, and ends when it
 // may not wait (park) or is handed nil.
 func (s *server) loop(p *serverPool, fn func()) {
 	defer p.live.Done()
+	if s.bell != nil {
+		defer s.bell.Close()
+	}
 	for fn != nil {
 		fn()
 		if !p.park(s) {
 			return
 		}
-		fn = <-s.work
+		fn = s.wait(p)
+	}
+}
+
+// wait waits for what hand gives s: on the bell, which may ring with
+// nothing handed yet (a ring left over), so it checks and waits again.
+func (s *server) wait(p *serverPool) func() {
+	if s.bell == nil {
+		return <-s.work
+	}
+	for {
+		p.mu.Lock()
+		fn, quit := s.next, s.quit
+		s.next = nil
+		p.mu.Unlock()
+		if fn != nil || quit {
+			return fn
+		}
+		if err := s.bell.Wait(); err != nil {
+			// Only Close makes a bell fail, and only loop closes it.
+			panic("bindings: a serving goroutine's bell failed: " + err.Error())
+		}
 	}
 }
 
@@ -97,9 +159,12 @@ func (p *serverPool) bind(delta int) {
 	var idle []*server
 	if p.receivers == 0 {
 		idle, p.idle = p.idle, nil
+		for _, s := range idle {
+			s.hand(nil)
+		}
 	}
 	p.mu.Unlock()
 	for _, s := range idle {
-		s.work <- nil
+		s.ring()
 	}
 }

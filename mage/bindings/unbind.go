@@ -28,6 +28,7 @@ func (r *Remote) Unbind() (mage.MessagePipe, error) {
 		return mage.MessagePipe{}, err
 	}
 	r.err = ErrUnbound
+	callBells.open(-1)
 	pending := r.pending
 	r.pending = nil
 	if len(pending) == 0 {
@@ -41,7 +42,7 @@ func (r *Remote) Unbind() (mage.MessagePipe, error) {
 	}
 	r.mu.Unlock()
 	for id, pc := range pending {
-		pc.done <- callResult{err: ErrUnbound}
+		pc.complete(callResult{err: ErrUnbound})
 		r.sendCancel(id)
 	}
 	// The reader takes the owed replies off the pipe, then done closes;

@@ -1,0 +1,180 @@
+package bindings
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/mage-ipc/mage/mage/internal/wake"
+)
+
+// gateDesc is an interface of one method, Hold() => (), whose
+// implementation (gate.dispatch) reports that it runs, then returns when
+// the gate opens or the call's context ends.
+var gateDesc = &InterfaceDescriptor{Name: "test.Gate", Fingerprint: 0x47415445, Methods: []MethodDescriptor{
+	{Ordinal: 1, Name: "Hold", HasReply: true},
+}}
+
+type gate struct {
+	arrived chan struct{}
+	mu      sync.Mutex
+	open    chan struct{} // closed: calls return at once
+}
+
+func newGate(calls int) *gate {
+	return &gate{arrived: make(chan struct{}, calls), open: make(chan struct{})}
+}
+
+// opened returns the gate's channel of the moment.
+func (g *gate) opened() chan struct{} {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.open
+}
+
+// close opens the gate, and shut makes it closed again.
+func (g *gate) close() { close(g.opened()) }
+func (g *gate) shut() {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.open = make(chan struct{})
+}
+
+func (g *gate) dispatch(ctx context.Context, method uint32, d *Decoder) (*Encoder, error) {
+	if err := d.Finish(); err != nil {
+		return nil, err
+	}
+	g.arrived <- struct{}{}
+	select {
+	case <-g.opened():
+		return NewReplyEncoder(0), nil
+	case <-ctx.Done():
+		return ErrorReply(ctx.Err()), nil // as generated code returns an implementation's error
+	}
+}
+
+func holdCall(ctx context.Context, r *Remote) error {
+	return r.Call(ctx, 1, NewEncoder(0), new(Decoder))
+}
+
+// withoutBells makes every bell fail to be made for the rest of the test,
+// as in a process out of descriptors.
+func withoutBells(t *testing.T) {
+	saved := makeBell
+	makeBell = func() (*wake.Bell, error) { return nil, errors.New("no bells in this test") }
+	t.Cleanup(func() { makeBell = saved })
+}
+
+// TestCallsWithAndWithoutBells: calls, calls whose context ends while
+// they wait, and their Receivers' serving goroutines work alike whether
+// they wait on bells or, when none can be made, on channels; a caller
+// that moves from one context to another is woken by the one it waits
+// with.
+func TestCallsWithAndWithoutBells(t *testing.T) {
+	for _, bells := range []bool{true, false} {
+		for name, mk := range pipeMakers {
+			t.Run(name+map[bool]string{true: "-bells", false: "-channels"}[bells], func(t *testing.T) {
+				if !bells {
+					withoutBells(t)
+				}
+				a, p := mk(t)
+				g := newGate(4)
+				rcv := NewReceiver(p, gateDesc, g.dispatch)
+				defer rcv.Close()
+				remote := NewRemote(a, gateDesc)
+				defer remote.Close()
+
+				long, cancelLong := context.WithTimeout(context.Background(), 30*time.Second)
+				defer cancelLong()
+				g.close()
+				for range 3 {
+					if err := holdCall(long, remote); err != nil {
+						t.Fatal(err)
+					}
+					<-g.arrived
+				}
+
+				// A closed gate: the next call waits until its context ends.
+				g.shut()
+				short, cancelShort := context.WithCancel(context.Background())
+				errc := make(chan error, 1)
+				go func() { errc <- holdCall(short, remote) }()
+				<-g.arrived
+				cancelShort()
+				if err := <-errc; !errors.Is(err, context.Canceled) {
+					t.Fatalf("a call whose context was canceled returned %v", err)
+				}
+
+				// And the first context still serves.
+				g.close()
+				if err := holdCall(long, remote); err != nil {
+					t.Fatalf("after the canceled call: %v", err)
+				}
+				<-g.arrived
+			})
+		}
+	}
+}
+
+// TestCallBellsAreBounded: however many calls wait at once, at most
+// maxCallBells bells exist; the calls beyond wait on their channels; and
+// after the last Remote stops, none is left open.
+func TestCallBellsAreBounded(t *testing.T) {
+	saved := maxCallBells
+	maxCallBells = 2
+	t.Cleanup(func() { maxCallBells = saved })
+	a, p := pipeAcrossNodes(t)
+	const calls = 6
+	g := newGate(calls)
+	rcv := NewReceiver(p, gateDesc, g.dispatch)
+	rcv.SetDispatchInline(false)
+	defer rcv.Close()
+	remote := NewRemote(a, gateDesc)
+
+	// The Receiver serves one call at a time, so the gate opens for the
+	// first and the rest queue behind it: all calls wait at once.
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	var wg sync.WaitGroup
+	errs := make(chan error, calls)
+	for range calls {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs <- holdCall(ctx, remote)
+		}()
+	}
+	<-g.arrived
+	for remote.PendingCalls() != calls {
+		select {
+		case <-ctx.Done():
+			t.Fatalf("%d calls pending, want %d", remote.PendingCalls(), calls)
+		default:
+		}
+		time.Sleep(time.Millisecond) // polling a count, not synchronising: the calls are made above
+	}
+	callBells.mu.Lock()
+	made := callBells.made
+	callBells.mu.Unlock()
+	if made > 2 {
+		t.Errorf("%d bells with %d calls waiting, want at most maxCallBells (2)", made, calls)
+	}
+	g.close()
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	remote.Close()
+	callBells.mu.Lock()
+	made, remotes := callBells.made, callBells.remotes
+	callBells.mu.Unlock()
+	if remotes == 0 && made != 0 {
+		t.Errorf("%d bells open after the last Remote stopped", made)
+	}
+}

@@ -1,0 +1,101 @@
+package wake
+
+import (
+	"errors"
+	"os"
+	"sync"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+func newBell(t *testing.T) *Bell {
+	t.Helper()
+	b, err := New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = b.Close() })
+	return b
+}
+
+func TestRingsCoalesceIntoOneWait(t *testing.T) {
+	b := newBell(t)
+	for range 3 {
+		b.Ring()
+	}
+	if err := b.Wait(); err != nil {
+		t.Fatal(err)
+	}
+	// Nothing is left to read: a read that may not wait fails.
+	if err := b.r.SetReadDeadline(time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Wait(); !errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Fatalf("a second Wait after 3 rings: %v, want nothing to read", err)
+	}
+}
+
+func TestEveryRingIsSeenByTheWaiter(t *testing.T) {
+	// A waiter and a ringer hand a counter back and forth 1000 times:
+	// a lost ring would hang the test (and go test's timeout fails it).
+	b, back := newBell(t), newBell(t)
+	var mu sync.Mutex
+	turn := 0
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for i := 0; i < 1000; {
+			mu.Lock()
+			if turn%2 == 1 {
+				turn++
+				i++
+				mu.Unlock()
+				back.Ring()
+				continue
+			}
+			mu.Unlock()
+			if err := b.Wait(); err != nil {
+				t.Error(err)
+				return
+			}
+		}
+	}()
+	for i := 0; i < 1000; {
+		mu.Lock()
+		if turn%2 == 0 {
+			turn++
+			i++
+			mu.Unlock()
+			b.Ring()
+			continue
+		}
+		mu.Unlock()
+		if err := back.Wait(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	<-done
+	if turn != 2000 {
+		t.Fatalf("turn %d, want 2000", turn)
+	}
+}
+
+func TestCloseEndsAWait(t *testing.T) {
+	b, err := New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	waited := make(chan error, 1)
+	go func() { waited <- b.Wait() }()
+	if err := b.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-waited; !errors.Is(err, os.ErrClosed) {
+		t.Fatalf("Wait on a closed bell: %v, want os.ErrClosed", err)
+	}
+	b.Ring() // does nothing, and does not panic
+}
