@@ -113,17 +113,7 @@ func (c *pipeClient) sync() (int64, error) {
 
 // nextMessage waits for the next message on p.
 func nextMessage(ctx context.Context, p mage.MessagePipe) (*mage.Message, error) {
-	for {
-		m, err := p.ReadMessage()
-		if !errors.Is(err, mage.ErrNoMessage) {
-			return m, err
-		}
-		select {
-		case <-p.Ready():
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		}
-	}
+	return p.WaitMessage(ctx)
 }
 
 // servePipe answers pipeClient's messages on p until the parent closes it.

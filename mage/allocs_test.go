@@ -39,16 +39,42 @@ func TestNoAllocationPerMessageOnOneNode(t *testing.T) {
 	}
 }
 
+// allocsPerRoundTripBetweenNodes counts the allocations of a round trip
+// between two nodes of this process (both sides), the caller waiting with
+// wait.
+func allocsPerRoundTripBetweenNodes(t *testing.T, wait func(context.Context, mage.MessagePipe) (*mage.Message, error)) float64 {
+	parent := mage.NewNode(mage.NodeOptions{})
+	defer parent.Close()
+	a, p := parent.CreatePipe()
+	pr := inProcessPeer(t, parent, "echo", p)
+	rt := roundTripsWaiting(t, a, wait)
+	for range 10 {
+		rt()
+	}
+	allocs := testing.AllocsPerRun(allocRuns, rt)
+	a.Close()
+	if err := pr.wait(); err != nil {
+		t.Fatal(err)
+	}
+	return allocs
+}
+
 // roundTrips returns a function that sends m on a to an echoing peer and
 // waits for it to come back, then sends what came back the next time.
 func roundTrips(t *testing.T, a mage.MessagePipe) func() {
+	return roundTripsWaiting(t, a, next)
+}
+
+// roundTripsWaiting is roundTrips, waiting for the echo with wait (with a
+// context that can end).
+func roundTripsWaiting(t *testing.T, a mage.MessagePipe, wait func(context.Context, mage.MessagePipe) (*mage.Message, error)) func() {
 	m := &mage.Message{Method: 7, Payload: make([]byte, 16)}
-	ctx := context.Background()
+	ctx := testContext(t)
 	return func() {
 		if err := a.WriteMessage(m); err != nil {
 			t.Fatal(err)
 		}
-		got, err := next(ctx, a)
+		got, err := wait(ctx, a)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -65,19 +91,7 @@ func roundTrips(t *testing.T, a mage.MessagePipe) func() {
 // received Message comes from the node's pool, with its payload in its own
 // block, and goes back to it once the link has sent it on.
 func TestAllocationsPerRoundTripBetweenNodes(t *testing.T) {
-	parent := mage.NewNode(mage.NodeOptions{})
-	defer parent.Close()
-	a, p := parent.CreatePipe()
-	pr := inProcessPeer(t, parent, "echo", p)
-	rt := roundTrips(t, a)
-	for range 10 {
-		rt()
-	}
-	allocs := testing.AllocsPerRun(allocRuns, rt)
-	a.Close()
-	if err := pr.wait(); err != nil {
-		t.Fatal(err)
-	}
+	allocs := allocsPerRoundTripBetweenNodes(t, next)
 	if want := float64(raceAllocSlack); allocs > want {
 		t.Fatalf("a round trip between two nodes allocates %.1f times, want at most %.0f", allocs, want)
 	}

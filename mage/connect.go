@@ -187,6 +187,7 @@ func (n *Node) claimAttachments(attach map[string]MessagePipe) ([]attachment, er
 	for _, a := range list {
 		a.e.state = endpointMoved
 		delete(n.endpoints, a.e.port)
+		a.e.signal() // a reader waiting on it learns that it moved
 	}
 	return list, nil
 }

@@ -30,6 +30,8 @@
 // threat model and every bound are in docs/security.md.
 //
 // Concurrency: every exported method of MessagePipe and Node is safe for
-// concurrent use. The I/O goroutines never run user code: a reader learns of
-// new messages through MessagePipe.Ready and takes them with ReadMessage.
+// concurrent use. The I/O goroutines never run user code: a reader waits
+// for the next message with MessagePipe.WaitMessage, or learns of new
+// messages through MessagePipe.Ready (or Notify) and takes them with
+// ReadMessage.
 package mage

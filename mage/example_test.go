@@ -12,22 +12,6 @@ import (
 	"github.com/mage-ipc/mage/mage"
 )
 
-// wait reads the next message of p, waiting on Ready as long as nothing is
-// there: the loop every reader of a raw pipe has.
-func wait(ctx context.Context, p mage.MessagePipe) (*mage.Message, error) {
-	for {
-		m, err := p.ReadMessage()
-		if !errors.Is(err, mage.ErrNoMessage) {
-			return m, err
-		}
-		select {
-		case <-p.Ready():
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		}
-	}
-}
-
 // Two ends of a pipe in one process: what one writes, the other reads, in
 // order, and the closure comes after the last message.
 func ExampleCreatePipe() {
@@ -38,7 +22,7 @@ func ExampleCreatePipe() {
 	_ = a.WriteMessage(&mage.Message{Payload: []byte("world")})
 	_ = a.Close()
 	for {
-		m, err := wait(ctx, b)
+		m, err := b.WaitMessage(ctx)
 		if errors.Is(err, mage.ErrPeerClosed) {
 			fmt.Println("peer closed")
 			break
@@ -75,7 +59,7 @@ func ExampleMessagePipe_WriteMessage_sendAPipe() {
 	}
 	fmt.Println("y after sending:", y.WriteMessage(&mage.Message{}))
 
-	m, err := wait(ctx, carrierB)
+	m, err := carrierB.WaitMessage(ctx)
 	if err != nil {
 		fmt.Println(err)
 		return
@@ -84,7 +68,7 @@ func ExampleMessagePipe_WriteMessage_sendAPipe() {
 	defer moved.Close()
 	_ = x.WriteMessage(&mage.Message{Payload: []byte("sent after the move")})
 	for range 2 {
-		got, err := wait(ctx, moved)
+		got, err := moved.WaitMessage(ctx)
 		if err != nil {
 			fmt.Println(err)
 			return
@@ -128,7 +112,7 @@ func ExampleConnect() {
 		return
 	}
 	p, _ := conn.Pipe("main")
-	m, err := wait(ctx, p)
+	m, err := p.WaitMessage(ctx)
 	if err != nil {
 		fmt.Println(err)
 		return

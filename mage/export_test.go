@@ -3,6 +3,8 @@ package mage
 import (
 	"context"
 	"fmt"
+
+	"github.com/mage-ipc/mage/mage/internal/wake"
 )
 
 // SetProtocolVersionForTest makes n speak another protocol version, to test
@@ -41,4 +43,21 @@ func WaitPortCount(ctx context.Context, n *Node, want int) error {
 			return fmt.Errorf("node holds %d ports, want %d: %w", got, want, ctx.Err())
 		}
 	}
+}
+
+// WaitingReaders is how many goroutines wait in p.WaitMessage on a bell.
+func WaitingReaders(p MessagePipe) int {
+	n := p.e.node
+	n.mu.Lock()
+	defer n.unlock()
+	return len(n.readers[p.e])
+}
+
+// WaitMessageWithoutBellsForTest makes WaitMessage find no bell to borrow
+// until the returned function is called, as in a process out of
+// descriptors: it waits on Ready.
+func WaitMessageWithoutBellsForTest() (restore func()) {
+	saved := readerBells
+	readerBells = &wake.Pool{} // held by no one: lends nothing
+	return func() { readerBells = saved }
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/mage-ipc/mage/mage/internal/names"
 	"github.com/mage-ipc/mage/mage/internal/ports"
+	"github.com/mage-ipc/mage/mage/internal/wake"
 	"github.com/mage-ipc/mage/mage/internal/wire"
 )
 
@@ -184,6 +185,11 @@ type Node struct {
 	// own so that the common case allocates nothing.
 	notifyFirst func()
 	notifyRest  []func()
+	// readers are the goroutines waiting in WaitMessage, by the end
+	// they wait on; nil until the first waits (pipe_wait.go).
+	readers map[*endpoint][]waitingReader
+	// spareReaders are empty lists for readers, reused (pipe_wait.go).
+	spareReaders [][]waitingReader
 
 	// badMu guards badHandlers, apart from mu so that handlers may call
 	// into the node.
@@ -265,6 +271,7 @@ func NewNode(opts NodeOptions) *Node {
 	}
 	n.ports = ports.NewNode(ports.Config{Name: n.name, Rand: rand.Reader, DropBody: dropBody,
 		ReorderWindow: n.limits.ReorderWindow, MaxPortsPerNode: n.limits.MaxPortsPerNode, MaxHeldEvents: n.limits.MaxHeldEvents})
+	wake.Waiters.Hold(1) // until Close: WaitMessage borrows bells from it
 	return n
 }
 
@@ -351,6 +358,7 @@ func (n *Node) Close() error {
 		e.state = endpointClosed
 		_ = n.ports.ClosePort(p)
 		delete(n.endpoints, p)
+		n.wakeReadersLocked(e) // WaitMessage returns ErrPipeClosed
 	}
 	n.flushLocked()
 	n.awaitDrainedLocked(flushTimeout)
@@ -369,6 +377,7 @@ func (n *Node) Close() error {
 	// Introduced connections still in their handshake see the node closed
 	// and give up.
 	n.bg.Wait()
+	wake.Waiters.Hold(-1)
 	return nil
 }
 

@@ -72,6 +72,9 @@ func (e *endpoint) signal() {
 		}
 	}
 	e.fireNotifyLocked()
+	if len(e.node.readers) > 0 {
+		e.node.wakeReadersLocked(e)
+	}
 }
 
 // errLocked says why the end can no longer be used, or nil.
@@ -427,6 +430,7 @@ func (n *Node) takeAttachmentsLocked(from *endpoint, pipes []MessagePipe) ([]por
 	for _, a := range pipes {
 		a.e.state = endpointMoved
 		delete(n.endpoints, a.e.port)
+		a.e.signal() // a reader waiting on it learns that it moved
 	}
 	return names, nil
 }

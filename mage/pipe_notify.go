@@ -47,7 +47,12 @@ func (e *endpoint) fireNotifyLocked() {
 		return
 	}
 	e.notify = nil
-	n := e.node
+	e.node.runAfterUnlockLocked(f)
+}
+
+// runAfterUnlockLocked has f called once n.mu is released (see unlock),
+// after what was handed over before it.
+func (n *Node) runAfterUnlockLocked(f func()) {
 	if n.notifyFirst == nil {
 		n.notifyFirst = f
 		return

@@ -59,12 +59,24 @@ func holdCall(ctx context.Context, r *Remote) error {
 	return r.Call(ctx, 1, NewEncoder(0), new(Decoder))
 }
 
+// withBells makes calls take their bells from pool for the rest of the
+// test (whose Remotes are to be closed by then), and the serving
+// goroutines it starts make theirs with makeServerBell.
+func withBells(t *testing.T, pool *wake.Pool, makeServerBell func() (*wake.Bell, error)) {
+	savedPool, savedServer := callBells, makeBell
+	callBells, makeBell = pool, makeServerBell
+	pool.Hold(1)
+	t.Cleanup(func() {
+		pool.Hold(-1)
+		callBells, makeBell = savedPool, savedServer
+	})
+}
+
 // withoutBells makes every bell fail to be made for the rest of the test,
 // as in a process out of descriptors.
 func withoutBells(t *testing.T) {
-	saved := makeBell
-	makeBell = func() (*wake.Bell, error) { return nil, errors.New("no bells in this test") }
-	t.Cleanup(func() { makeBell = saved })
+	fail := func() (*wake.Bell, error) { return nil, errors.New("no bells in this test") }
+	withBells(t, &wake.Pool{Max: 16, New: fail}, fail)
 }
 
 // TestCallsWithAndWithoutBells: calls, calls whose context ends while
@@ -118,13 +130,12 @@ func TestCallsWithAndWithoutBells(t *testing.T) {
 	}
 }
 
-// TestCallBellsAreBounded: however many calls wait at once, at most
-// maxCallBells bells exist; the calls beyond wait on their channels; and
+// TestCallBellsAreBounded: however many calls wait at once, at most the
+// pool's Max bells exist; the calls beyond wait on their channels; and
 // after the last Remote stops, none is left open.
 func TestCallBellsAreBounded(t *testing.T) {
-	saved := maxCallBells
-	maxCallBells = 2
-	t.Cleanup(func() { maxCallBells = saved })
+	pool := &wake.Pool{Max: 2}
+	withBells(t, pool, makeBell)
 	a, p := pipeAcrossNodes(t)
 	const calls = 6
 	g := newGate(calls)
@@ -155,11 +166,8 @@ func TestCallBellsAreBounded(t *testing.T) {
 		}
 		time.Sleep(time.Millisecond) // polling a count, not synchronising: the calls are made above
 	}
-	callBells.mu.Lock()
-	made := callBells.made
-	callBells.mu.Unlock()
-	if made > 2 {
-		t.Errorf("%d bells with %d calls waiting, want at most maxCallBells (2)", made, calls)
+	if made := pool.Made(); made > 2 {
+		t.Errorf("%d bells with %d calls waiting, want at most the pool's Max (2)", made, calls)
 	}
 	g.close()
 	wg.Wait()
@@ -171,10 +179,9 @@ func TestCallBellsAreBounded(t *testing.T) {
 	}
 
 	remote.Close()
-	callBells.mu.Lock()
-	made, remotes := callBells.made, callBells.remotes
-	callBells.mu.Unlock()
-	if remotes == 0 && made != 0 {
-		t.Errorf("%d bells open after the last Remote stopped", made)
+	pool.Hold(-1) // the test's own hold, taken back by the cleanup
+	if made := pool.Made(); made != 0 {
+		t.Errorf("%d bells open after the last holder left", made)
 	}
+	pool.Hold(1)
 }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/mage-ipc/mage/mage"
+	"github.com/mage-ipc/mage/mage/internal/wake"
 )
 
 // Remote is the untyped core of a generated FooRemote: it sends requests
@@ -71,15 +72,19 @@ type pendingCall struct {
 	// never blocks on a caller.
 	done chan callResult
 	// bell, when not nil, is rung after done receives: the caller waits on
-	// it rather than on done (see callBells). Set before the call is in
-	// the pending table, read by whoever completes it before it sends.
-	bell *callBell
+	// it rather than on done (a caller woken through the poller runs on
+	// the thread of the connection's reader once that parks, where one
+	// woken through its channel made the runtime wake a second thread:
+	// about half of a 16 B round trip between two processes on 2 CPUs;
+	// see package wake). Set before the call is in the pending table, read
+	// by whoever completes it before it sends.
+	bell *wake.Bell
 }
 
 // recycle gives pc and its bell back once the call has returned.
 func (pc *pendingCall) recycle() {
 	if pc.bell != nil {
-		callBells.put(pc.bell)
+		callBells.Put(pc.bell)
 		pc.bell = nil
 	}
 	pendingCalls.Put(pc)
@@ -91,7 +96,7 @@ func (pc *pendingCall) complete(res callResult) {
 	b := pc.bell // before the send: after it, the caller may reuse pc
 	pc.done <- res
 	if b != nil {
-		b.bell.Ring()
+		b.Ring()
 	}
 }
 
@@ -99,7 +104,7 @@ func (pc *pendingCall) complete(res callResult) {
 func (pc *pendingCall) await(ctx context.Context) (callResult, bool) {
 	b := pc.bell
 	if b != nil {
-		b.watch(ctx)
+		b.WatchContext(ctx)
 		for {
 			select {
 			case res := <-pc.done:
@@ -109,7 +114,7 @@ func (pc *pendingCall) await(ctx context.Context) (callResult, bool) {
 			if ctx.Err() != nil {
 				return callResult{}, false
 			}
-			if b.bell.Wait() != nil {
+			if b.Wait() != nil {
 				break // only closing fails a bell, and the pool closes none in use: wait as below
 			}
 		}
@@ -133,6 +138,11 @@ type callResult struct {
 // pending table before a result was sent.
 var pendingCalls = sync.Pool{New: func() any { return &pendingCall{done: make(chan callResult, 1)} }}
 
+// callBells lends calls the bells they wait on for their replies: the
+// process's wake.Waiters, held by every open Remote (tests use a pool of
+// their own).
+var callBells = &wake.Waiters
+
 // NewRemote makes a Remote that sends the requests of the interface desc
 // describes on p, and owns p: it marks p bound, so that p can no longer be
 // sent away (see mage.MessagePipe.SetBound).
@@ -144,7 +154,7 @@ func NewRemote(p mage.MessagePipe, desc *InterfaceDescriptor) *Remote {
 		done: make(chan struct{}),
 	}
 	r.readFn = r.readReplies
-	callBells.open(1)
+	callBells.Hold(1)
 	return r
 }
 
@@ -241,7 +251,7 @@ func (r *Remote) Call(ctx context.Context, method uint32, e *Encoder, d *Decoder
 	}
 	pc := pendingCalls.Get().(*pendingCall)
 	pc.method = method
-	pc.bell = callBells.get()
+	pc.bell = callBells.Get() // nil when none is free: the channel serves
 	defer pc.recycle()
 	r.mu.Lock()
 	if r.err != nil {
@@ -567,7 +577,7 @@ func (r *Remote) shutdown(err error, peer bool) func(error) {
 	}
 	close(r.done)
 	r.mu.Unlock()
-	callBells.open(-1)
+	callBells.Hold(-1)
 	for _, pc := range pending {
 		pc.complete(callResult{err: err})
 	}

@@ -7,6 +7,10 @@ import (
 	"github.com/mage-ipc/mage/mage/internal/wake"
 )
 
+// makeBell makes a serving goroutine's bell; tests make it fail, to run
+// what a process out of descriptors runs.
+var makeBell = wake.New
+
 // maxIdleServers is how many serving goroutines may wait for work at once
 // while a Receiver is bound: enough for the Receivers of a busy process to
 // be served without starting goroutines (8 callers on 8 Remotes lost an

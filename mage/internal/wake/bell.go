@@ -1,6 +1,9 @@
 package wake
 
-import "os"
+import (
+	"context"
+	"os"
+)
 
 // Bell is a doorbell: Ring from any goroutine, Wait from one at a time. Its zero
 // value is not usable; New makes one.
@@ -10,6 +13,44 @@ type Bell struct {
 	// drained is what Wait reads into: a field, so that no buffer is
 	// allocated per Wait (one waiter at a time).
 	drained [64]byte
+	// watched is the Done channel of the context last watched, and
+	// unwatch undoes that watch (see WatchContext); only the Bell's user
+	// of the moment touches them.
+	watched <-chan struct{}
+	unwatch func() bool
+	// ring is b.Ring, made once (a method value made at each use would
+	// allocate).
+	ring func()
+}
+
+// RingFunc returns b.Ring as a function value that costs nothing to hand
+// around.
+func (b *Bell) RingFunc() func() {
+	return b.ring
+}
+
+// newBell makes a Bell of its files.
+func newBell(r, w *os.File) *Bell {
+	b := &Bell{r: r, w: w}
+	b.ring = b.Ring
+	return b
+}
+
+// WatchContext makes the end of ctx ring b. The watch is kept, and
+// replaced only by a watch of a context with another Done channel: a
+// waiter that waits with one context again and again registers with it
+// once (a registration allocates), and a ring from a context watched
+// earlier is one of the rings a waiter must expect without cause. A
+// context that never ends needs no watch.
+func (b *Bell) WatchContext(ctx context.Context) {
+	done := ctx.Done()
+	if done == nil || done == b.watched {
+		return
+	}
+	if b.unwatch != nil {
+		b.unwatch()
+	}
+	b.watched, b.unwatch = done, context.AfterFunc(ctx, b.ring)
 }
 
 // Ring rings the bell; it never blocks. A Ring on a closed Bell does
@@ -29,6 +70,9 @@ func (b *Bell) Wait() error {
 // Close releases the Bell's descriptors; a Wait in progress returns an
 // error.
 func (b *Bell) Close() error {
+	if b.unwatch != nil {
+		b.unwatch()
+	}
 	err := b.r.Close()
 	if b.w != b.r {
 		if werr := b.w.Close(); err == nil {

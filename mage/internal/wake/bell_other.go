@@ -13,5 +13,5 @@ func New() (*Bell, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Bell{r: r, w: w}, nil
+	return newBell(r, w), nil
 }

@@ -1,6 +1,7 @@
 package wake
 
 import (
+	"context"
 	"errors"
 	"os"
 	"sync"
@@ -12,7 +13,7 @@ import (
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
-func newBell(t *testing.T) *Bell {
+func testBell(t *testing.T) *Bell {
 	t.Helper()
 	b, err := New()
 	if err != nil {
@@ -23,7 +24,7 @@ func newBell(t *testing.T) *Bell {
 }
 
 func TestRingsCoalesceIntoOneWait(t *testing.T) {
-	b := newBell(t)
+	b := testBell(t)
 	for range 3 {
 		b.Ring()
 	}
@@ -42,7 +43,7 @@ func TestRingsCoalesceIntoOneWait(t *testing.T) {
 func TestEveryRingIsSeenByTheWaiter(t *testing.T) {
 	// A waiter and a ringer hand a counter back and forth 1000 times:
 	// a lost ring would hang the test (and go test's timeout fails it).
-	b, back := newBell(t), newBell(t)
+	b, back := testBell(t), testBell(t)
 	var mu sync.Mutex
 	turn := 0
 	done := make(chan struct{})
@@ -98,4 +99,24 @@ func TestCloseEndsAWait(t *testing.T) {
 		t.Fatalf("Wait on a closed bell: %v, want os.ErrClosed", err)
 	}
 	b.Ring() // does nothing, and does not panic
+}
+
+// TestWatchContext: the end of a watched context rings the bell, the watch
+// moves to the next context watched, and watching the same context again
+// registers nothing new (no allocation).
+func TestWatchContext(t *testing.T) {
+	b := testBell(t)
+	first, cancelFirst := context.WithCancel(context.Background())
+	defer cancelFirst()
+	b.WatchContext(first)
+	if allocs := testing.AllocsPerRun(100, func() { b.WatchContext(first) }); allocs != 0 {
+		t.Fatalf("watching the same context again allocates %.1f times", allocs)
+	}
+	second, cancelSecond := context.WithCancel(context.Background())
+	b.WatchContext(second)
+	cancelSecond()
+	if err := b.Wait(); err != nil {
+		t.Fatal(err)
+	}
+	b.WatchContext(context.Background()) // never ends: nothing to watch
 }
