@@ -3,13 +3,20 @@ package wake
 import (
 	"context"
 	"os"
+	"syscall"
+
+	"golang.org/x/sys/unix"
 )
 
 // Bell is a doorbell: Ring from any goroutine, Wait from one at a time. Its zero
 // value is not usable; New makes one.
 type Bell struct {
-	// r is read by Wait; w is written by Ring (the same file on Linux).
+	// r is read by Wait; w is written by Ring (the same file on Linux),
+	// through wraw, so that a write the descriptor cannot take (a pipe
+	// full of rings no one has waited for) is dropped, not waited on: it
+	// has rung already.
 	r, w *os.File
+	wraw syscall.RawConn
 	// drained is what Wait reads into: a field, so that no buffer is
 	// allocated per Wait (one waiter at a time).
 	drained [64]byte
@@ -30,10 +37,18 @@ func (b *Bell) RingFunc() func() {
 }
 
 // newBell makes a Bell of its files.
-func newBell(r, w *os.File) *Bell {
-	b := &Bell{r: r, w: w}
+func newBell(r, w *os.File) (*Bell, error) {
+	wraw, err := w.SyscallConn()
+	if err != nil {
+		_ = r.Close()
+		if w != r {
+			_ = w.Close()
+		}
+		return nil, err
+	}
+	b := &Bell{r: r, w: w, wraw: wraw}
 	b.ring = b.Ring
-	return b
+	return b, nil
 }
 
 // WatchContext makes the end of ctx ring b. The watch is kept, and
@@ -56,7 +71,18 @@ func (b *Bell) WatchContext(ctx context.Context) {
 // Ring rings the bell; it never blocks. A Ring on a closed Bell does
 // nothing.
 func (b *Bell) Ring() {
-	_, _ = b.w.Write(ringBytes[:])
+	_ = b.wraw.Write(writeRing)
+}
+
+// writeRing makes Ring's one attempt at the write: done whatever the
+// outcome (EAGAIN means the bell has rung and no one has waited yet).
+func writeRing(fd uintptr) bool {
+	for {
+		_, err := unix.Write(int(fd), ringBytes[:])
+		if err != unix.EINTR {
+			return true
+		}
+	}
 }
 
 // Wait waits until the bell has rung since the last Wait returned, and
@@ -80,4 +106,14 @@ func (b *Bell) Close() error {
 		}
 	}
 	return err
+}
+
+// newPipeBell makes a Bell from a pipe (os.Pipe's ends go to the poller):
+// what New makes where there is no eventfd.
+func newPipeBell() (*Bell, error) {
+	r, w, err := os.Pipe()
+	if err != nil {
+		return nil, err
+	}
+	return newBell(r, w)
 }

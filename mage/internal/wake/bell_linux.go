@@ -23,5 +23,5 @@ func New() (*Bell, error) {
 		return nil, os.NewSyscallError("eventfd", err)
 	}
 	f := os.NewFile(uintptr(fd), "bell")
-	return newBell(f, f), nil
+	return newBell(f, f)
 }

@@ -120,3 +120,22 @@ func TestWatchContext(t *testing.T) {
 	}
 	b.WatchContext(context.Background()) // never ends: nothing to watch
 }
+
+// TestRingNeverBlocks: rings beyond what the descriptor holds (a pipe's
+// buffer, where bells are pipes) are dropped, not waited on, and the bell
+// still wakes its waiter.
+func TestRingNeverBlocks(t *testing.T) {
+	pipe, err := newPipeBell()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pipe.Close()
+	for _, b := range []*Bell{testBell(t), pipe} {
+		for range 100000 { // more bytes than a pipe's buffer holds
+			b.Ring()
+		}
+		if err := b.Wait(); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
