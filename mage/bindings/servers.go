@@ -36,29 +36,37 @@ var servers serverPool
 // kept armed, made a 16 B typed round trip across processes about a fifth
 // slower (a pending timer costs the scheduler at every wake-up).
 type serverPool struct {
-	// mu guards idle and receivers.
+	// mu guards the fields below and the servers' bell, next and quit.
 	mu sync.Mutex
 	// idle are the servers waiting for a function, the last parked last.
 	idle []*server
 	// receivers counts the Receivers bound and not stopped.
 	receivers int
+	// bells are the bells no waiting server holds, for the next that
+	// parks; bellsMade counts the bells made and not closed, at most
+	// maxIdleServers: bells belong to waiting, not to servers, so that a
+	// burst of Receivers serving at once (which another process's
+	// requests can make) holds no descriptor per server.
+	bells     []*wake.Bell
+	bellsMade int
 	// live counts the servers that have not ended, for tests.
 	live sync.WaitGroup
 }
 
-// server is one goroutine of a serverPool. It waits for work on its bell
-// (see package wake: a goroutine woken through the poller is run by the
-// waking thread once that parks, where one woken through a channel makes
-// the runtime wake a second thread, which cost a fifth of a cross-process
-// typed round trip), or, if it could not make one, on work.
+// server is one goroutine of a serverPool. While it waits it holds a bell
+// of the pool's, and is woken through it (see package wake: a goroutine
+// woken through the poller is run by the waking thread once that parks,
+// where one woken through a channel makes the runtime wake a second
+// thread, which cost a fifth of a cross-process typed round trip); when
+// the pool has none for it, it waits on work.
 type server struct {
-	// bell, when not nil, is rung when next or quit is set (under the
-	// pool's mu).
+	// bell, set while s waits on one, is rung when next or quit is set.
 	bell *wake.Bell
 	next func()
 	quit bool
-	// work, when bell is nil, receives the next function to run, or nil to
-	// end; it has room for one, so that run never waits for the server.
+	// work, while s waits without a bell, receives the next function to
+	// run, or nil to end; it has room for one, so that run never waits
+	// for the server.
 	work chan func()
 }
 
@@ -69,50 +77,34 @@ func (p *serverPool) run(fn func()) {
 		s := p.idle[n-1]
 		p.idle[n-1] = nil
 		p.idle = p.idle[:n-1]
-		s.hand(fn)
+		bell := s.handLocked(fn)
 		p.mu.Unlock()
-		s.ring()
+		if bell != nil {
+			bell.Ring()
+		}
 		return
 	}
 	p.live.Add(1)
 	p.mu.Unlock()
-	s := newServer()
-	go s.loop(p, fn)
+	go (&server{}).loop(p, fn)
 }
 
-// newServer makes a server with a bell, or with a channel when no bell
-// can be made (the process is out of descriptors).
-func newServer() *server {
-	if bell, err := makeBell(); err == nil {
-		return &server{bell: bell}
-	}
-	return &server{work: make(chan func(), 1)}
-}
-
-// hand gives s its next function, or nil to end; the pool's mu is held,
-// and s waits (it is off the idle list). ring then wakes it.
-func (s *server) hand(fn func()) {
+// handLocked gives s, which waits (it is off the idle list), its next
+// function, or nil to end; it returns the bell to ring once the pool's mu
+// is released, if s waits on one.
+func (s *server) handLocked(fn func()) *wake.Bell {
 	if s.bell == nil {
 		s.work <- fn
-		return
+		return nil
 	}
 	s.next, s.quit = fn, fn == nil
-}
-
-// ring wakes s after hand, once the pool's mu is released.
-func (s *server) ring() {
-	if s.bell != nil {
-		s.bell.Ring()
-	}
+	return s.bell
 }
 
 // loop runs fn, then what it is handed while it waits, and ends when it
 // may not wait (park) or is handed nil.
 func (s *server) loop(p *serverPool, fn func()) {
 	defer p.live.Done()
-	if s.bell != nil {
-		defer s.bell.Close()
-	}
 	for fn != nil {
 		fn()
 		if !p.park(s) {
@@ -122,53 +114,104 @@ func (s *server) loop(p *serverPool, fn func()) {
 	}
 }
 
-// wait waits for what hand gives s: on the bell, which may ring with
-// nothing handed yet (a ring left over), so it checks and waits again.
+// wait waits for what handLocked gives s: on its bell, which may ring with
+// nothing handed yet (a ring left over), so it checks and waits again;
+// once handed something, it gives the bell back.
 func (s *server) wait(p *serverPool) func() {
-	if s.bell == nil {
-		return <-s.work
-	}
 	for {
 		p.mu.Lock()
-		fn, quit := s.next, s.quit
-		s.next = nil
-		p.mu.Unlock()
-		if fn != nil || quit {
+		bell := s.bell
+		if bell == nil {
+			p.mu.Unlock()
+			return <-s.work
+		}
+		if fn, quit := s.next, s.quit; fn != nil || quit {
+			s.next, s.bell = nil, nil
+			discard := p.putBellLocked(bell)
+			p.mu.Unlock()
+			if discard {
+				_ = bell.Close()
+			}
 			return fn
 		}
-		if err := s.bell.Wait(); err != nil {
-			// Only Close makes a bell fail, and only loop closes it.
+		p.mu.Unlock()
+		if err := bell.Wait(); err != nil {
+			// Only the pool closes a bell, and never one a server holds.
 			panic("bindings: a serving goroutine's bell failed: " + err.Error())
 		}
 	}
 }
 
-// park puts s on the idle list, unless no Receiver is bound or enough
-// servers wait already: then s is to end.
+// park puts s on the idle list, with a bell if the pool has or can make
+// one, unless no Receiver is bound or enough servers wait already: then s
+// is to end.
 func (p *serverPool) park(s *server) bool {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.receivers == 0 || len(p.idle) >= maxIdleServers {
 		return false
 	}
+	s.bell = p.getBellLocked()
+	if s.bell == nil && s.work == nil {
+		s.work = make(chan func(), 1)
+	}
 	p.idle = append(p.idle, s)
 	return true
 }
 
+// getBellLocked returns a free bell, a new one (at most maxIdleServers
+// exist), or nil.
+func (p *serverPool) getBellLocked() *wake.Bell {
+	if n := len(p.bells); n > 0 {
+		b := p.bells[n-1]
+		p.bells[n-1] = nil
+		p.bells = p.bells[:n-1]
+		return b
+	}
+	if p.bellsMade >= maxIdleServers {
+		return nil
+	}
+	b, err := makeBell()
+	if err != nil {
+		return nil
+	}
+	p.bellsMade++
+	return b
+}
+
+// putBellLocked keeps a bell a server no longer waits on, while a Receiver
+// is bound; else it reports that the bell is to be closed.
+func (p *serverPool) putBellLocked(b *wake.Bell) (discard bool) {
+	if p.receivers > 0 {
+		p.bells = append(p.bells, b)
+		return false
+	}
+	p.bellsMade--
+	return true
+}
+
 // bind counts a Receiver bound (delta 1) or stopped (-1); after the last
-// one, the servers that wait end.
+// one, the servers that wait end and the free bells are closed.
 func (p *serverPool) bind(delta int) {
 	p.mu.Lock()
 	p.receivers += delta
 	var idle []*server
+	var ring, free []*wake.Bell
 	if p.receivers == 0 {
 		idle, p.idle = p.idle, nil
 		for _, s := range idle {
-			s.hand(nil)
+			if b := s.handLocked(nil); b != nil {
+				ring = append(ring, b)
+			}
 		}
+		free, p.bells = p.bells, nil
+		p.bellsMade -= len(free)
 	}
 	p.mu.Unlock()
-	for _, s := range idle {
-		s.ring()
+	for _, b := range ring {
+		b.Ring()
+	}
+	for _, b := range free {
+		_ = b.Close()
 	}
 }

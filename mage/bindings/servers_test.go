@@ -85,12 +85,22 @@ func TestServersWaitingAreBounded(t *testing.T) {
 		})
 	}
 	started.Wait() // n functions at once: n goroutines
+	p.mu.Lock()
+	if p.bellsMade != 0 {
+		t.Errorf("%d bells with %d goroutines serving and none waiting: a bell per serving goroutine", p.bellsMade, n)
+	}
+	p.mu.Unlock()
 	close(release)
 	waitParked(t, &p, maxIdleServers)
 	// The others ended: a new burst of maxIdleServers reuses the waiting.
+	// Each waiting one holds a bell, and no more bells exist: a burst of
+	// serving goroutines holds no descriptor per goroutine.
 	p.mu.Lock()
 	if got := len(p.idle); got != maxIdleServers {
 		t.Errorf("%d goroutines wait, want %d", got, maxIdleServers)
+	}
+	if p.bellsMade > maxIdleServers {
+		t.Errorf("%d bells with %d goroutines waiting", p.bellsMade, len(p.idle))
 	}
 	p.mu.Unlock()
 
@@ -99,7 +109,7 @@ func TestServersWaitingAreBounded(t *testing.T) {
 	p.bind(-1) // the waiting end now; the running one when it is done
 	close(hold)
 	waitEnded(t, &p)
-	if len(p.idle) != 0 {
-		t.Fatalf("%d goroutines wait with no Receiver bound", len(p.idle))
+	if len(p.idle) != 0 || p.bellsMade != 0 {
+		t.Fatalf("%d goroutines wait and %d bells are open with no Receiver bound", len(p.idle), p.bellsMade)
 	}
 }
