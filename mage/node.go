@@ -358,7 +358,7 @@ func (n *Node) Close() error {
 		e.state = endpointClosed
 		_ = n.ports.ClosePort(p)
 		delete(n.endpoints, p)
-		n.wakeReadersLocked(e) // WaitMessage returns ErrPipeClosed
+		e.signal() // its readers (Ready, Notify, WaitMessage) see ErrPipeClosed
 	}
 	n.flushLocked()
 	n.awaitDrainedLocked(flushTimeout)

@@ -201,3 +201,33 @@ func TestWaitMessageAllocatesNothing(t *testing.T) {
 		t.Fatalf("a round trip waited for with WaitMessage allocates %.1f times, want at most %.0f", allocs, want)
 	}
 }
+
+// TestNodeCloseWakesEveryReader: closing a node wakes whoever waits on
+// one of its ends, however they wait: Ready, Notify and WaitMessage.
+func TestNodeCloseWakesEveryReader(t *testing.T) {
+	ctx := testContext(t)
+	n := mage.NewNode(mage.NodeOptions{})
+	_, onReady := n.CreatePipe()
+	_, onNotify := n.CreatePipe()
+	_, onWait := n.CreatePipe()
+	ready := onReady.Ready()
+	fired := make(chan struct{}, 1)
+	if !onNotify.Notify(func() { fired <- struct{}{} }) {
+		t.Fatal("Notify did not arm on an empty end")
+	}
+	waited := startWaiting(t, ctx, onWait, 1)
+	n.Close()
+	for what, c := range map[string]<-chan struct{}{"Ready": ready, "Notify": fired} {
+		select {
+		case <-c:
+		case <-ctx.Done():
+			t.Fatalf("%s was not told that the node closed", what)
+		}
+	}
+	if r := <-waited; !errors.Is(r.err, mage.ErrPipeClosed) {
+		t.Fatalf("WaitMessage after the node closed: %v, %v", r.m, r.err)
+	}
+	if _, err := onReady.ReadMessage(); !errors.Is(err, mage.ErrPipeClosed) {
+		t.Fatalf("ReadMessage after the node closed: %v", err)
+	}
+}
