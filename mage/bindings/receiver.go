@@ -234,15 +234,17 @@ func (r *Receiver) rootCancelled() bool {
 // the goroutine that delivers requests to its pipe instead of on a
 // goroutine of its own: the connection's reader for a caller in another
 // process, the caller's own goroutine (inside its Send or Call) for one in
-// this process. That saves a goroutine hand-off per burst of requests, the
-// largest cost of a small call on a multi-core machine, and is for
-// implementations that return at once and never wait: while one runs, the
-// connection it arrived on delivers nothing else, to any pipe, so a method
+// this process. That saves a goroutine hand-off per burst of requests
+// (since serving goroutines wait on bells, see servers.go, the hand-off
+// costs about a microsecond and the gain is within the benchmark's noise),
+// and is for implementations that return at once and never wait: while
+// one runs, the connection it arrived on delivers nothing else, to any
+// pipe, so a method
 // that waits for another message from that connection (a cancel, a reply
 // to a call of its own) waits forever, and a caller's cancel does not
 // reach it until it returns. The disconnect handler runs there too.
-// Requests are still handled one at a time, in order. Off by default; the change applies from the next request that
-// finds the Receiver idle.
+// Requests are still handled one at a time, in order. Off by default; the
+// change applies from the next request that finds the Receiver idle.
 func (r *Receiver) SetDispatchInline(on bool) { r.setFlag(flagInline, on) }
 
 // SetBorrowedBytes makes the Receiver, when on, lend the bytes arguments of
