@@ -39,38 +39,17 @@ func TestNoAllocationPerMessageOnOneNode(t *testing.T) {
 	}
 }
 
-// allocsPerRoundTripBetweenNodes counts the allocations of a round trip
-// between two nodes of this process (both sides), the caller waiting with
-// wait.
-func allocsPerRoundTripBetweenNodes(t *testing.T, wait func(context.Context, mage.MessagePipe) (*mage.Message, error)) float64 {
+// allocsPerRoundTrip counts the allocations this process makes per round
+// trip to an echoing peer that start makes (both sides', when the peer is
+// a node of this process), the caller waiting for each echo with wait.
+func allocsPerRoundTrip(t *testing.T, start harness, wait func(context.Context, mage.MessagePipe) (*mage.Message, error)) float64 {
 	parent := mage.NewNode(mage.NodeOptions{})
 	defer parent.Close()
 	a, p := parent.CreatePipe()
-	pr := inProcessPeer(t, parent, "echo", p)
-	rt := roundTripsWaiting(t, a, wait)
-	for range 10 {
-		rt()
-	}
-	allocs := testing.AllocsPerRun(allocRuns, rt)
-	a.Close()
-	if err := pr.wait(); err != nil {
-		t.Fatal(err)
-	}
-	return allocs
-}
-
-// roundTrips returns a function that sends m on a to an echoing peer and
-// waits for it to come back, then sends what came back the next time.
-func roundTrips(t *testing.T, a mage.MessagePipe) func() {
-	return roundTripsWaiting(t, a, next)
-}
-
-// roundTripsWaiting is roundTrips, waiting for the echo with wait (with a
-// context that can end).
-func roundTripsWaiting(t *testing.T, a mage.MessagePipe, wait func(context.Context, mage.MessagePipe) (*mage.Message, error)) func() {
+	pr := start(t, parent, "echo", p)
 	m := &mage.Message{Method: 7, Payload: make([]byte, 16)}
 	ctx := testContext(t)
-	return func() {
+	rt := func() {
 		if err := a.WriteMessage(m); err != nil {
 			t.Fatal(err)
 		}
@@ -83,28 +62,6 @@ func roundTripsWaiting(t *testing.T, a mage.MessagePipe, wait func(context.Conte
 		}
 		m = got
 	}
-}
-
-// TestAllocationsPerRoundTripBetweenNodes: a 16 B round trip between two
-// nodes of this process over a socketpair, the peer echoing what it reads,
-// allocates nothing (both sides count: they share the process): each
-// received Message comes from the node's pool, with its payload in its own
-// block, and goes back to it once the link has sent it on.
-func TestAllocationsPerRoundTripBetweenNodes(t *testing.T) {
-	allocs := allocsPerRoundTripBetweenNodes(t, next)
-	if want := float64(raceAllocSlack); allocs > want {
-		t.Fatalf("a round trip between two nodes allocates %.1f times, want at most %.0f", allocs, want)
-	}
-}
-
-// TestAllocationsPerRoundTripAcrossProcesses: the same with the echoing
-// node in a child process; the caller allocates nothing.
-func TestAllocationsPerRoundTripAcrossProcesses(t *testing.T) {
-	parent := mage.NewNode(mage.NodeOptions{})
-	defer parent.Close()
-	a, p := parent.CreatePipe()
-	pr := childProcessPeer(t, parent, "echo", p)
-	rt := roundTrips(t, a)
 	for range 10 {
 		rt()
 	}
@@ -113,6 +70,25 @@ func TestAllocationsPerRoundTripAcrossProcesses(t *testing.T) {
 	if err := pr.wait(); err != nil {
 		t.Fatal(err)
 	}
+	return allocs
+}
+
+// TestAllocationsPerRoundTripBetweenNodes: a 16 B round trip between two
+// nodes of this process over a socketpair, the peer echoing what it reads,
+// allocates nothing (both sides count: they share the process): each
+// received Message comes from the node's pool, with its payload in its own
+// block, and goes back to it once the link has sent it on.
+func TestAllocationsPerRoundTripBetweenNodes(t *testing.T) {
+	allocs := allocsPerRoundTrip(t, inProcessPeer, next)
+	if want := float64(raceAllocSlack); allocs > want {
+		t.Fatalf("a round trip between two nodes allocates %.1f times, want at most %.0f", allocs, want)
+	}
+}
+
+// TestAllocationsPerRoundTripAcrossProcesses: the same with the echoing
+// node in a child process; the caller allocates nothing.
+func TestAllocationsPerRoundTripAcrossProcesses(t *testing.T) {
+	allocs := allocsPerRoundTrip(t, childProcessPeer, next)
 	if want := float64(raceAllocSlack); allocs > want {
 		t.Fatalf("a round trip to another process allocates %.1f times in the caller, want at most %.0f", allocs, want)
 	}

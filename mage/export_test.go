@@ -45,7 +45,7 @@ func WaitPortCount(ctx context.Context, n *Node, want int) error {
 	}
 }
 
-// WaitingReaders is how many goroutines wait in p.WaitMessage on a bell.
+// WaitingReaders is how many goroutines wait in p.WaitMessage.
 func WaitingReaders(p MessagePipe) int {
 	n := p.e.node
 	n.mu.Lock()
@@ -55,7 +55,7 @@ func WaitingReaders(p MessagePipe) int {
 
 // WaitMessageWithoutBellsForTest makes WaitMessage find no bell to borrow
 // until the returned function is called, as in a process out of
-// descriptors: it waits on Ready.
+// descriptors: it waits on a channel of its own.
 func WaitMessageWithoutBellsForTest() (restore func()) {
 	saved := readerBells
 	readerBells = &wake.Pool{} // held by no one: lends nothing

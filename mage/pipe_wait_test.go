@@ -20,26 +20,24 @@ var waitPipes = map[string]func(t *testing.T) (a, b mage.MessagePipe){
 }
 
 // forEachWaitPipe runs f on pipes of every kind, with WaitMessage on
-// bells and, as in a process out of descriptors, without; onBell is how
-// many readers a waiting WaitMessage lists as waiting on a bell (1 or 0).
-func forEachWaitPipe(t *testing.T, f func(t *testing.T, a, b mage.MessagePipe, onBell int)) {
+// bells and, as in a process out of descriptors, on channels.
+func forEachWaitPipe(t *testing.T, f func(t *testing.T, a, b mage.MessagePipe)) {
 	for name, mk := range waitPipes {
 		for _, bells := range []bool{true, false} {
-			kind := name + map[bool]string{true: "-bells", false: "-ready"}[bells]
+			kind := name + map[bool]string{true: "-bells", false: "-channels"}[bells]
 			t.Run(kind, func(t *testing.T) {
 				if !bells {
 					t.Cleanup(mage.WaitMessageWithoutBellsForTest())
 				}
 				a, b := mk(t)
-				f(t, a, b, map[bool]int{true: 1, false: 0}[bells])
+				f(t, a, b)
 			})
 		}
 	}
 }
 
 // startWaiting runs p.WaitMessage(ctx) on a goroutine of its own and
-// returns its outcome's channel once it waits (on a bell, or, without
-// bells, once it has started: Ready holds a signal for what comes first).
+// returns its outcome's channel once waiters goroutines wait on p.
 func startWaiting(t *testing.T, ctx context.Context, p mage.MessagePipe, waiters int) chan waitResult {
 	t.Helper()
 	out := make(chan waitResult, 1)
@@ -65,8 +63,7 @@ type waitResult struct {
 	err error
 }
 
-// waitForReaders waits until want goroutines wait on p's bells (none
-// does without bells, and then it returns at once).
+// waitForReaders waits until want goroutines wait on p in WaitMessage.
 func waitForReaders(t *testing.T, ctx context.Context, p mage.MessagePipe, want int) {
 	t.Helper()
 	for mage.WaitingReaders(p) < want {
@@ -81,7 +78,7 @@ func waitForReaders(t *testing.T, ctx context.Context, p mage.MessagePipe, want 
 // what is written later, in order, and returns the peer's closure after
 // the last message.
 func TestWaitMessage(t *testing.T) {
-	forEachWaitPipe(t, func(t *testing.T, a, b mage.MessagePipe, onBell int) {
+	forEachWaitPipe(t, func(t *testing.T, a, b mage.MessagePipe) {
 		ctx := testContext(t)
 		if err := a.WriteMessage(&mage.Message{Payload: []byte("queued")}); err != nil {
 			t.Fatal(err)
@@ -90,7 +87,7 @@ func TestWaitMessage(t *testing.T) {
 			t.Fatalf("WaitMessage with a message queued: %v, %v", m, err)
 		}
 		for i := range 3 {
-			got := startWaiting(t, ctx, b, onBell)
+			got := startWaiting(t, ctx, b, 1)
 			if err := a.WriteMessage(&mage.Message{Payload: []byte{byte(i)}}); err != nil {
 				t.Fatal(err)
 			}
@@ -99,7 +96,7 @@ func TestWaitMessage(t *testing.T) {
 				t.Fatalf("message %d: %v, %v", i, r.m, r.err)
 			}
 		}
-		got := startWaiting(t, ctx, b, onBell)
+		got := startWaiting(t, ctx, b, 1)
 		if err := a.Close(); err != nil {
 			t.Fatal(err)
 		}
@@ -115,11 +112,11 @@ func TestWaitMessage(t *testing.T) {
 // TestWaitMessageEnds: a waiting WaitMessage returns when its context
 // ends, when its own end is closed or sent away, and when its node closes.
 func TestWaitMessageEnds(t *testing.T) {
-	forEachWaitPipe(t, func(t *testing.T, a, b mage.MessagePipe, onBell int) {
+	forEachWaitPipe(t, func(t *testing.T, a, b mage.MessagePipe) {
 		ctx := testContext(t)
 
 		short, cancel := context.WithCancel(ctx)
-		got := startWaiting(t, short, b, onBell)
+		got := startWaiting(t, short, b, 1)
 		cancel()
 		if r := <-got; !errors.Is(r.err, context.Canceled) {
 			t.Fatalf("after its context was canceled: %v, %v", r.m, r.err)
@@ -128,7 +125,7 @@ func TestWaitMessageEnds(t *testing.T) {
 		// Sent away in a message on another pipe of the same node.
 		x, y := b.Node().CreatePipe()
 		defer y.Close()
-		got = startWaiting(t, ctx, b, onBell)
+		got = startWaiting(t, ctx, b, 1)
 		if err := x.WriteMessage(&mage.Message{Pipes: []mage.MessagePipe{b}}); err != nil {
 			t.Fatal(err)
 		}
@@ -141,7 +138,7 @@ func TestWaitMessageEnds(t *testing.T) {
 		}
 		b = moved.Pipes[0]
 
-		got = startWaiting(t, ctx, b, onBell)
+		got = startWaiting(t, ctx, b, 1)
 		if err := b.Close(); err != nil {
 			t.Fatal(err)
 		}
@@ -150,7 +147,7 @@ func TestWaitMessageEnds(t *testing.T) {
 		}
 
 		c, _ := a.Node().CreatePipe() // a's peer is closed: a new pipe
-		got = startWaiting(t, ctx, c, onBell)
+		got = startWaiting(t, ctx, c, 1)
 		a.Node().Close()
 		if r := <-got; !errors.Is(r.err, mage.ErrPipeClosed) && !errors.Is(r.err, mage.ErrNodeClosed) {
 			t.Fatalf("after its node closed: %v, %v", r.m, r.err)
@@ -161,7 +158,7 @@ func TestWaitMessageEnds(t *testing.T) {
 // TestWaitMessageManyReaders: goroutines waiting on one end each get one
 // message, none twice, none lost.
 func TestWaitMessageManyReaders(t *testing.T) {
-	forEachWaitPipe(t, func(t *testing.T, a, b mage.MessagePipe, onBell int) {
+	forEachWaitPipe(t, func(t *testing.T, a, b mage.MessagePipe) {
 		ctx := testContext(t)
 		const readers = 4
 		out := make(chan waitResult, readers)
@@ -171,7 +168,7 @@ func TestWaitMessageManyReaders(t *testing.T) {
 				out <- waitResult{m, err}
 			}()
 		}
-		waitForReaders(t, ctx, b, readers*onBell)
+		waitForReaders(t, ctx, b, readers)
 		for i := range readers {
 			if err := a.WriteMessage(&mage.Message{Payload: []byte{byte(i)}}); err != nil {
 				t.Fatal(err)
@@ -194,7 +191,7 @@ func TestWaitMessageManyReaders(t *testing.T) {
 // its context watched once, and the node's list of waiting readers
 // reused.
 func TestWaitMessageAllocatesNothing(t *testing.T) {
-	allocs := allocsPerRoundTripBetweenNodes(t, func(ctx context.Context, p mage.MessagePipe) (*mage.Message, error) {
+	allocs := allocsPerRoundTrip(t, inProcessPeer, func(ctx context.Context, p mage.MessagePipe) (*mage.Message, error) {
 		return p.WaitMessage(ctx)
 	})
 	if want := float64(raceAllocSlack); allocs > want {

@@ -26,7 +26,13 @@ var maxIdleServers = max(16, 4*runtime.GOMAXPROCS(0))
 // stack growth to the depth of a reply's write (both were a fifth of the
 // callee's CPU in a 16 B round trip). There are never more than the
 // Receivers serving at once, plus maxIdleServers waiting.
-var servers serverPool
+var servers = newServerPool()
+
+// newServerPool makes a serverPool whose waiting servers take their bells
+// from a pool of at most maxIdleServers (made by makeBell).
+func newServerPool() *serverPool {
+	return &serverPool{bells: wake.Pool{Max: maxIdleServers, New: func() (*wake.Bell, error) { return makeBell() }}}
+}
 
 // serverPool is a set of goroutines that run functions handed to them and
 // wait between them, at most maxIdleServers at a time, while a Receiver is
@@ -42,13 +48,11 @@ type serverPool struct {
 	idle []*server
 	// receivers counts the Receivers bound and not stopped.
 	receivers int
-	// bells are the bells no waiting server holds, for the next that
-	// parks; bellsMade counts the bells made and not closed, at most
-	// maxIdleServers: bells belong to waiting, not to servers, so that a
-	// burst of Receivers serving at once (which another process's
-	// requests can make) holds no descriptor per server.
-	bells     []*wake.Bell
-	bellsMade int
+	// bells lends the waiting servers their bells, held while a Receiver
+	// is bound: bells belong to waiting, not to servers, so that a burst
+	// of Receivers serving at once (which another process's requests can
+	// make) holds no descriptor per server.
+	bells wake.Pool
 	// live counts the servers that have not ended, for tests.
 	live sync.WaitGroup
 }
@@ -127,11 +131,8 @@ func (s *server) wait(p *serverPool) func() {
 		}
 		if fn, quit := s.next, s.quit; fn != nil || quit {
 			s.next, s.bell = nil, nil
-			discard := p.putBellLocked(bell)
 			p.mu.Unlock()
-			if discard {
-				_ = bell.Close()
-			}
+			p.bells.Put(bell)
 			return fn
 		}
 		p.mu.Unlock()
@@ -151,7 +152,7 @@ func (p *serverPool) park(s *server) bool {
 	if p.receivers == 0 || len(p.idle) >= maxIdleServers {
 		return false
 	}
-	s.bell = p.getBellLocked()
+	s.bell = p.bells.Get()
 	if s.bell == nil && s.work == nil {
 		s.work = make(chan func(), 1)
 	}
@@ -159,59 +160,24 @@ func (p *serverPool) park(s *server) bool {
 	return true
 }
 
-// getBellLocked returns a free bell, a new one (at most maxIdleServers
-// exist), or nil.
-func (p *serverPool) getBellLocked() *wake.Bell {
-	if n := len(p.bells); n > 0 {
-		b := p.bells[n-1]
-		p.bells[n-1] = nil
-		p.bells = p.bells[:n-1]
-		return b
-	}
-	if p.bellsMade >= maxIdleServers {
-		return nil
-	}
-	b, err := makeBell()
-	if err != nil {
-		return nil
-	}
-	p.bellsMade++
-	return b
-}
-
-// putBellLocked keeps a bell a server no longer waits on, while a Receiver
-// is bound; else it reports that the bell is to be closed.
-func (p *serverPool) putBellLocked(b *wake.Bell) (discard bool) {
-	if p.receivers > 0 {
-		p.bells = append(p.bells, b)
-		return false
-	}
-	p.bellsMade--
-	return true
-}
-
 // bind counts a Receiver bound (delta 1) or stopped (-1); after the last
-// one, the servers that wait end and the free bells are closed.
+// one, the servers that wait end and the free bells are closed (the pool
+// closes those the ending servers give back).
 func (p *serverPool) bind(delta int) {
 	p.mu.Lock()
 	p.receivers += delta
-	var idle []*server
-	var ring, free []*wake.Bell
+	var ring []*wake.Bell
 	if p.receivers == 0 {
-		idle, p.idle = p.idle, nil
-		for _, s := range idle {
+		for _, s := range p.idle {
 			if b := s.handLocked(nil); b != nil {
 				ring = append(ring, b)
 			}
 		}
-		free, p.bells = p.bells, nil
-		p.bellsMade -= len(free)
+		p.idle = nil
 	}
 	p.mu.Unlock()
+	p.bells.Hold(delta)
 	for _, b := range ring {
 		b.Ring()
-	}
-	for _, b := range free {
-		_ = b.Close()
 	}
 }

@@ -51,7 +51,7 @@ func waitEnded(t *testing.T, p *serverPool) {
 // each handed over once the last has parked its goroutine, run on that
 // one goroutine; when the last Receiver stops, it ends.
 func TestServersReused(t *testing.T) {
-	var p serverPool
+	p := newServerPool()
 	p.bind(1)
 	const runs = 20
 	ran := make(chan string, 1)
@@ -59,20 +59,20 @@ func TestServersReused(t *testing.T) {
 	for range runs {
 		p.run(func() { ran <- goroutineID() })
 		ids[<-ran] = true
-		waitParked(t, &p, 1)
+		waitParked(t, p, 1)
 	}
 	if len(ids) != 1 {
 		t.Fatalf("%d functions in a row ran on %d goroutines, want one", runs, len(ids))
 	}
 	p.bind(-1)
-	waitEnded(t, &p)
+	waitEnded(t, p)
 }
 
 // TestServersWaitingAreBounded: after a burst on more goroutines than
 // maxIdleServers, only maxIdleServers of them wait; and a function that
 // ends after the last Receiver stopped does not wait at all.
 func TestServersWaitingAreBounded(t *testing.T) {
-	var p serverPool
+	p := newServerPool()
 	p.bind(1)
 	n := maxIdleServers + 3
 	release := make(chan struct{})
@@ -86,12 +86,12 @@ func TestServersWaitingAreBounded(t *testing.T) {
 	}
 	started.Wait() // n functions at once: n goroutines
 	p.mu.Lock()
-	if p.bellsMade != 0 {
-		t.Errorf("%d bells with %d goroutines serving and none waiting: a bell per serving goroutine", p.bellsMade, n)
+	if p.bells.Made() != 0 {
+		t.Errorf("%d bells with %d goroutines serving and none waiting: a bell per serving goroutine", p.bells.Made(), n)
 	}
 	p.mu.Unlock()
 	close(release)
-	waitParked(t, &p, maxIdleServers)
+	waitParked(t, p, maxIdleServers)
 	// The others ended: a new burst of maxIdleServers reuses the waiting.
 	// Each waiting one holds a bell, and no more bells exist: a burst of
 	// serving goroutines holds no descriptor per goroutine.
@@ -99,8 +99,8 @@ func TestServersWaitingAreBounded(t *testing.T) {
 	if got := len(p.idle); got != maxIdleServers {
 		t.Errorf("%d goroutines wait, want %d", got, maxIdleServers)
 	}
-	if p.bellsMade > maxIdleServers {
-		t.Errorf("%d bells with %d goroutines waiting", p.bellsMade, len(p.idle))
+	if p.bells.Made() > maxIdleServers {
+		t.Errorf("%d bells with %d goroutines waiting", p.bells.Made(), len(p.idle))
 	}
 	p.mu.Unlock()
 
@@ -108,8 +108,8 @@ func TestServersWaitingAreBounded(t *testing.T) {
 	p.run(func() { <-hold })
 	p.bind(-1) // the waiting end now; the running one when it is done
 	close(hold)
-	waitEnded(t, &p)
-	if len(p.idle) != 0 || p.bellsMade != 0 {
-		t.Fatalf("%d goroutines wait and %d bells are open with no Receiver bound", len(p.idle), p.bellsMade)
+	waitEnded(t, p)
+	if len(p.idle) != 0 || p.bells.Made() != 0 {
+		t.Fatalf("%d goroutines wait and %d bells are open with no Receiver bound", len(p.idle), p.bells.Made())
 	}
 }

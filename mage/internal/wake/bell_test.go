@@ -40,46 +40,41 @@ func TestRingsCoalesceIntoOneWait(t *testing.T) {
 	}
 }
 
+// TestEveryRingIsSeenByTheWaiter: two goroutines take 1000 turns each,
+// each ringing the other's bell when its turn is done and waiting on its
+// own otherwise: a lost ring would hang the test (and go test's timeout
+// fails it).
 func TestEveryRingIsSeenByTheWaiter(t *testing.T) {
-	// A waiter and a ringer hand a counter back and forth 1000 times:
-	// a lost ring would hang the test (and go test's timeout fails it).
-	b, back := testBell(t), testBell(t)
+	even, odd := testBell(t), testBell(t)
 	var mu sync.Mutex
 	turn := 0
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		for i := 0; i < 1000; {
+	// takeTurns plays the turns of parity mine: it waits on its own bell
+	// and rings the other's.
+	takeTurns := func(mine int, own, other *Bell) error {
+		for taken := 0; taken < 1000; {
 			mu.Lock()
-			if turn%2 == 1 {
+			if turn%2 == mine {
 				turn++
-				i++
+				taken++
 				mu.Unlock()
-				back.Ring()
+				other.Ring()
 				continue
 			}
 			mu.Unlock()
-			if err := b.Wait(); err != nil {
-				t.Error(err)
-				return
+			if err := own.Wait(); err != nil {
+				return err
 			}
 		}
-	}()
-	for i := 0; i < 1000; {
-		mu.Lock()
-		if turn%2 == 0 {
-			turn++
-			i++
-			mu.Unlock()
-			b.Ring()
-			continue
-		}
-		mu.Unlock()
-		if err := back.Wait(); err != nil {
-			t.Fatal(err)
-		}
+		return nil
 	}
-	<-done
+	oddDone := make(chan error, 1)
+	go func() { oddDone <- takeTurns(1, odd, even) }()
+	if err := takeTurns(0, even, odd); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-oddDone; err != nil {
+		t.Fatal(err)
+	}
 	if turn != 2000 {
 		t.Fatalf("turn %d, want 2000", turn)
 	}
