@@ -57,7 +57,6 @@ func WaitingReaders(p MessagePipe) int {
 // until the returned function is called, as in a process out of
 // descriptors: it waits on a channel of its own.
 func WaitMessageWithoutBellsForTest() (restore func()) {
-	saved := readerBells
-	readerBells = &wake.Pool{} // held by no one: lends nothing
-	return func() { readerBells = saved }
+	saved := readerBells.Swap(&wake.Pool{}) // held by no one: lends nothing
+	return func() { readerBells.Store(saved) }
 }

@@ -4,13 +4,17 @@ import (
 	"context"
 	"errors"
 	"slices"
+	"sync/atomic"
 
 	"github.com/mage-ipc/mage/mage/internal/wake"
 )
 
 // readerBells lends WaitMessage its bells: the process's wake.Waiters,
-// held by every open Node (a test hands over one of its own).
-var readerBells = &wake.Waiters
+// held by every open Node (a test hands over one of its own while a
+// goroutine of an earlier test may still wait: hence the atomic).
+var readerBells atomic.Pointer[wake.Pool]
+
+func init() { readerBells.Store(&wake.Waiters) }
 
 // WaitMessage returns the next message, in order, waiting for one until
 // ctx ends (then it returns ctx.Err()). It returns what ReadMessage
@@ -52,9 +56,10 @@ type waitingReader struct {
 // ends; it may return early (a bell's ring without cause), and the caller
 // checks both again.
 func (p MessagePipe) waitReadable(ctx context.Context) {
-	w := waitingReader{bell: readerBells.Get()}
+	bells := readerBells.Load()
+	w := waitingReader{bell: bells.Get()}
 	if w.bell != nil {
-		defer readerBells.Put(w.bell)
+		defer bells.Put(w.bell)
 		w.bell.WatchContext(ctx)
 	} else {
 		w.ch = make(chan struct{}, 1)

@@ -64,12 +64,13 @@ func holdCall(ctx context.Context, r *Remote) error {
 // test (whose Remotes are to be closed by then), and the serving
 // goroutines it starts make theirs with makeServerBell.
 func withBells(t *testing.T, pool *wake.Pool, makeServerBell func() (*wake.Bell, error)) {
-	savedPool, savedServer := callBells, makeBell
-	callBells, makeBell = pool, makeServerBell
+	savedPool := callBells.Swap(pool)
+	savedServer := servers.setNewBell(makeServerBell)
 	pool.Hold(1)
 	t.Cleanup(func() {
 		pool.Hold(-1)
-		callBells, makeBell = savedPool, savedServer
+		callBells.Store(savedPool)
+		servers.setNewBell(savedServer)
 	})
 }
 
@@ -136,7 +137,7 @@ func TestCallsWithAndWithoutBells(t *testing.T) {
 // after the last Remote stops, none is left open.
 func TestCallBellsAreBounded(t *testing.T) {
 	pool := &wake.Pool{Max: 2}
-	withBells(t, pool, makeBell)
+	withBells(t, pool, wake.New)
 	a, p := pipeAcrossNodes(t)
 	const calls = 6
 	g := newGate(calls)

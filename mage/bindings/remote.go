@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/mage-ipc/mage/mage"
@@ -32,6 +33,9 @@ type Remote struct {
 
 	// done is closed when the Remote stops reading, for whatever reason.
 	done chan struct{}
+	// bells lends the Remote's calls their bells (callBells when made);
+	// the Remote holds it until it stops.
+	bells *wake.Pool
 
 	// mu guards the fields below.
 	mu sync.Mutex
@@ -81,10 +85,11 @@ type pendingCall struct {
 	bell *wake.Bell
 }
 
-// recycle gives pc and its bell back once the call has returned.
-func (pc *pendingCall) recycle() {
+// recycle gives pc back once the call has returned, and its bell to
+// bells, the pool it came from.
+func (pc *pendingCall) recycle(bells *wake.Pool) {
 	if pc.bell != nil {
-		callBells.Put(pc.bell)
+		bells.Put(pc.bell)
 		pc.bell = nil
 	}
 	pendingCalls.Put(pc)
@@ -140,8 +145,13 @@ var pendingCalls = sync.Pool{New: func() any { return &pendingCall{done: make(ch
 
 // callBells lends calls the bells they wait on for their replies: the
 // process's wake.Waiters, held by every open Remote (tests use a pool of
-// their own).
-var callBells = &wake.Waiters
+// their own, and a goroutine of an earlier test may make a Remote
+// meanwhile: hence the atomic). Each Remote keeps the pool it was made
+// with, so that one made before a test swaps it gives back to the pool it
+// holds.
+var callBells atomic.Pointer[wake.Pool]
+
+func init() { callBells.Store(&wake.Waiters) }
 
 // NewRemote makes a Remote that sends the requests of the interface desc
 // describes on p, and owns p: it marks p bound, so that p can no longer be
@@ -154,7 +164,8 @@ func NewRemote(p mage.MessagePipe, desc *InterfaceDescriptor) *Remote {
 		done: make(chan struct{}),
 	}
 	r.readFn = r.readReplies
-	callBells.Hold(1)
+	r.bells = callBells.Load()
+	r.bells.Hold(1)
 	return r
 }
 
@@ -251,8 +262,8 @@ func (r *Remote) Call(ctx context.Context, method uint32, e *Encoder, d *Decoder
 	}
 	pc := pendingCalls.Get().(*pendingCall)
 	pc.method = method
-	pc.bell = callBells.Get() // nil when none is free: the channel serves
-	defer pc.recycle()
+	pc.bell = r.bells.Get() // nil when none is free: the channel serves
+	defer pc.recycle(r.bells)
 	r.mu.Lock()
 	if r.err != nil {
 		err := r.err
@@ -577,7 +588,7 @@ func (r *Remote) shutdown(err error, peer bool) func(error) {
 	}
 	close(r.done)
 	r.mu.Unlock()
-	callBells.Hold(-1)
+	r.bells.Hold(-1)
 	for _, pc := range pending {
 		pc.complete(callResult{err: err})
 	}

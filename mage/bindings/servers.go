@@ -7,10 +7,6 @@ import (
 	"github.com/mage-ipc/mage/mage/internal/wake"
 )
 
-// makeBell makes a serving goroutine's bell; tests make it fail, to run
-// what a process out of descriptors runs.
-var makeBell = wake.New
-
 // maxIdleServers is how many serving goroutines may wait for work at once
 // while a Receiver is bound: enough for the Receivers of a busy process to
 // be served without starting goroutines (8 callers on 8 Remotes lost an
@@ -29,9 +25,25 @@ var maxIdleServers = max(16, 4*runtime.GOMAXPROCS(0))
 var servers = newServerPool()
 
 // newServerPool makes a serverPool whose waiting servers take their bells
-// from a pool of at most maxIdleServers (made by makeBell).
+// from a pool of at most maxIdleServers.
 func newServerPool() *serverPool {
-	return &serverPool{bells: wake.Pool{Max: maxIdleServers, New: func() (*wake.Bell, error) { return makeBell() }}}
+	p := &serverPool{newBell: wake.New}
+	// The pool makes bells only in park's Get, under p.mu, which guards
+	// newBell.
+	p.bells = wake.Pool{Max: maxIdleServers, New: func() (*wake.Bell, error) { return p.newBell() }}
+	return p
+}
+
+// setNewBell makes the pool make its bells with newBell from now on and
+// returns the maker it had; tests make it fail, to run what a process out
+// of descriptors runs. A server of an earlier test may park meanwhile:
+// p.mu orders the two.
+func (p *serverPool) setNewBell(newBell func() (*wake.Bell, error)) func() (*wake.Bell, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	old := p.newBell
+	p.newBell = newBell
+	return old
 }
 
 // serverPool is a set of goroutines that run functions handed to them and
@@ -53,6 +65,8 @@ type serverPool struct {
 	// of Receivers serving at once (which another process's requests can
 	// make) holds no descriptor per server.
 	bells wake.Pool
+	// newBell makes the bells of bells (wake.New but in tests).
+	newBell func() (*wake.Bell, error)
 	// live counts the servers that have not ended, for tests.
 	live sync.WaitGroup
 }

@@ -28,7 +28,7 @@ func (r *Remote) Unbind() (mage.MessagePipe, error) {
 		return mage.MessagePipe{}, err
 	}
 	r.err = ErrUnbound
-	callBells.Hold(-1)
+	r.bells.Hold(-1)
 	pending := r.pending
 	r.pending = nil
 	if len(pending) == 0 {
