@@ -40,14 +40,15 @@ func TestNoAllocationPerMessageOnOneNode(t *testing.T) {
 }
 
 // allocsPerRoundTrip counts the allocations this process makes per round
-// trip to an echoing peer that start makes (both sides', when the peer is
-// a node of this process), the caller waiting for each echo with wait.
-func allocsPerRoundTrip(t *testing.T, start harness, wait func(context.Context, mage.MessagePipe) (*mage.Message, error)) float64 {
+// trip of a payload of size bytes to an echoing peer that start makes
+// (both sides', when the peer is a node of this process), the caller
+// waiting for each echo with wait.
+func allocsPerRoundTrip(t *testing.T, start harness, size int, wait func(context.Context, mage.MessagePipe) (*mage.Message, error)) float64 {
 	parent := mage.NewNode(mage.NodeOptions{})
 	defer parent.Close()
 	a, p := parent.CreatePipe()
 	pr := start(t, parent, "echo", p)
-	m := &mage.Message{Method: 7, Payload: make([]byte, 16)}
+	m := &mage.Message{Method: 7, Payload: make([]byte, size)}
 	ctx := testContext(t)
 	rt := func() {
 		if err := a.WriteMessage(m); err != nil {
@@ -57,8 +58,8 @@ func allocsPerRoundTrip(t *testing.T, start harness, wait func(context.Context, 
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got.Method != 7 || len(got.Payload) != 16 {
-			t.Fatalf("echo: method %d with %d bytes, want 7 with 16", got.Method, len(got.Payload))
+		if got.Method != 7 || len(got.Payload) != size {
+			t.Fatalf("echo: method %d with %d bytes, want 7 with %d", got.Method, len(got.Payload), size)
 		}
 		m = got
 	}
@@ -73,66 +74,87 @@ func allocsPerRoundTrip(t *testing.T, start harness, wait func(context.Context, 
 	return allocs
 }
 
-// TestAllocationsPerRoundTripBetweenNodes: a 16 B round trip between two
-// nodes of this process over a socketpair, the peer echoing what it reads,
+// payloadSizes are the payloads the allocation tests send: one in a
+// pooled Message's own block, and medium ones (a pooled buffer of their
+// own, up to the largest class).
+var payloadSizes = []int{16, 1024, 16<<10 - 1}
+
+// allocSlack is what the allocation tests allow for a payload of size
+// bytes: nothing, but under the race detector (see race_test.go).
+func allocSlack(size int) float64 {
+	if size > mage.MaxInlinePayload {
+		return raceAllocSlack + raceMediumAllocSlack
+	}
+	return raceAllocSlack
+}
+
+// TestAllocationsPerRoundTripBetweenNodes: a round trip between two nodes
+// of this process over a socketpair, the peer echoing what it reads,
 // allocates nothing (both sides count: they share the process): each
-// received Message comes from the node's pool, with its payload in its own
-// block, and goes back to it once the link has sent it on.
+// received Message comes from the node's pool, with a small payload in its
+// own block and a medium one in a pooled buffer, and both go back once the
+// link has sent the message on.
 func TestAllocationsPerRoundTripBetweenNodes(t *testing.T) {
-	allocs := allocsPerRoundTrip(t, inProcessPeer, next)
-	if want := float64(raceAllocSlack); allocs > want {
-		t.Fatalf("a round trip between two nodes allocates %.1f times, want at most %.0f", allocs, want)
+	for _, size := range payloadSizes {
+		allocs := allocsPerRoundTrip(t, inProcessPeer, size, next)
+		if want := allocSlack(size); allocs > want {
+			t.Errorf("a round trip of %d bytes between two nodes allocates %.1f times, want at most %.0f", size, allocs, want)
+		}
 	}
 }
 
 // TestAllocationsPerRoundTripAcrossProcesses: the same with the echoing
 // node in a child process; the caller allocates nothing.
 func TestAllocationsPerRoundTripAcrossProcesses(t *testing.T) {
-	allocs := allocsPerRoundTrip(t, childProcessPeer, next)
-	if want := float64(raceAllocSlack); allocs > want {
-		t.Fatalf("a round trip to another process allocates %.1f times in the caller, want at most %.0f", allocs, want)
+	for _, size := range payloadSizes {
+		allocs := allocsPerRoundTrip(t, childProcessPeer, size, next)
+		if want := allocSlack(size); allocs > want {
+			t.Errorf("a round trip of %d bytes to another process allocates %.1f times in the caller, want at most %.0f", size, allocs, want)
+		}
 	}
 }
 
-// TestNoAllocationPerOneWayMessageBetweenNodes: a 16 B message written
-// from NewMessage to another node of this process, read there and
-// released, allocates nothing on either side: the sender's Message goes
-// back to the pool once the link has encoded it, the receiver's once it is
-// released.
+// TestNoAllocationPerOneWayMessageBetweenNodes: a message written from
+// NewMessage to another node of this process, read there and released,
+// allocates nothing on either side: the sender's Message (and a medium
+// payload's buffer) goes back to the pools once the link has encoded it,
+// the receiver's once it is released.
 func TestNoAllocationPerOneWayMessageBetweenNodes(t *testing.T) {
 	a, b := connectedNodes(t)
 	ctx := testContext(t)
-	var failed error
-	send := func() {
-		m := mage.NewMessage(16)
-		if len(m.Payload) != 16 || cap(m.Payload) != mage.MaxInlinePayload {
-			failed = fmt.Errorf("NewMessage(16): payload of %d bytes, capacity %d, want 16 and %d", len(m.Payload), cap(m.Payload), mage.MaxInlinePayload)
-			return
+	for _, size := range payloadSizes {
+		var failed error
+		send := func() {
+			m := mage.NewMessage(size)
+			if len(m.Payload) != size || cap(m.Payload) < max(size, mage.MaxInlinePayload) {
+				failed = fmt.Errorf("NewMessage(%d): payload of %d bytes, capacity %d", size, len(m.Payload), cap(m.Payload))
+				return
+			}
+			m.Payload[0], m.Payload[size-1] = 0x5a, 0xa5
+			if err := a.WriteMessage(m); err != nil {
+				failed = err
+				return
+			}
+			got, err := next(ctx, b)
+			if err != nil {
+				failed = err
+				return
+			}
+			if n := len(got.Payload); n != size || got.Payload[0] != 0x5a || got.Payload[n-1] != 0xa5 {
+				failed = fmt.Errorf("received %d bytes, want %d starting 0x5a and ending 0xa5", n, size)
+			}
+			got.Release()
 		}
-		m.Payload[0] = 0x5a
-		if err := a.WriteMessage(m); err != nil {
-			failed = err
-			return
+		for range 10 {
+			send()
 		}
-		got, err := next(ctx, b)
-		if err != nil {
-			failed = err
-			return
+		allocs := testing.AllocsPerRun(allocRuns, send)
+		if failed != nil {
+			t.Fatal(failed)
 		}
-		if len(got.Payload) != 16 || got.Payload[0] != 0x5a {
-			failed = fmt.Errorf("received %d bytes starting %#x, want 16 starting 0x5a", len(got.Payload), got.Payload[0])
+		if want := allocSlack(size); allocs > want {
+			t.Errorf("a one-way message of %d bytes between two nodes allocates %.1f times, want at most %.0f", size, allocs, want)
 		}
-		got.Release()
-	}
-	for range 10 {
-		send()
-	}
-	allocs := testing.AllocsPerRun(allocRuns, send)
-	if failed != nil {
-		t.Fatal(failed)
-	}
-	if want := float64(raceAllocSlack); allocs > want {
-		t.Fatalf("a one-way message between two nodes allocates %.1f times, want at most %.0f", allocs, want)
 	}
 }
 

@@ -26,8 +26,9 @@ func (l Limits) channelOptions() channel.Options {
 		// released (Node.unlock).
 		DeferDirectWrite: true,
 		// handleUser copies a small payload into the Message's own
-		// allocation (newReceivedMessage).
-		LendPayloadsUpTo: MaxInlinePayload,
+		// allocation, a medium one into a pooled buffer
+		// (newReceivedMessage).
+		LendPayloadsUpTo: minCachedPayload - 1,
 	}
 }
 

@@ -3,6 +3,7 @@ package mage
 import (
 	"os"
 	"sync"
+	"unsafe"
 
 	"github.com/mage-ipc/mage/mage/internal/ports"
 )
@@ -27,11 +28,13 @@ const (
 // and its payload's memory serve a later message.
 //
 // The node keeps a pool of Messages, each with room for a payload of up to
-// MaxInlinePayload bytes in the same block of memory: ReadMessage returns
-// them and NewMessage hands them out, and a pooled Message goes back to the
-// pool when it is released, or when the node has sent it to another process
-// (the payload is then copied into the connection's queue, or, when large,
-// written from the message and given to the process's payload buffers).
+// MaxInlinePayload bytes in the same block of memory, and pools of payload
+// buffers for longer ones (under 16 KiB, by size class): ReadMessage
+// returns them and NewMessage hands them out, and a pooled Message goes
+// back to the pool, with its payload's buffer, when it is released, or
+// when the node has sent it to another process (the payload is then
+// copied into the connection's queue, or, when large, written from the
+// message and given to the process's payload buffers).
 // A Message made as a literal is never pooled: the node lets it go to the
 // garbage collector as before.
 type Message struct {
@@ -67,6 +70,12 @@ type Message struct {
 	// pooled Message's value has the original's block, which is not its
 	// own: owner checks that.
 	block *messageBlock
+	// medium, when not nil, is the first byte of the medium payload buffer
+	// (see payloads_medium.go) the message owns, of class mediumClass:
+	// set by NewMessage and by the links' readers, given back with the
+	// message while its Payload still lies in that buffer.
+	medium      *byte
+	mediumClass uint8
 }
 
 // Close releases everything the message holds: it closes its pipes and its
@@ -88,7 +97,9 @@ func (m *Message) Close() {
 // which reuse a large one (16 KiB or more) for a later payload of the same
 // length, one received or one from NewPayload, and returns a pooled message
 // (one from ReadMessage or NewMessage) to the node's pool, from which a
-// later ReadMessage or NewMessage takes it. Releasing the messages one
+// later ReadMessage or NewMessage takes it, with the buffer of a payload
+// longer than MaxInlinePayload that came with it (unless the Payload was
+// replaced by other memory meanwhile). Releasing the messages one
 // reads, and writing messages from NewMessage (or payloads from
 // NewPayload), is what lets a stream of messages run without making a
 // fresh Message or buffer per message.
@@ -105,9 +116,33 @@ func (m *Message) Close() {
 func (m *Message) Release() {
 	m.Close()
 	payloads.put(m.Payload)
+	b := m.owner()
+	if b != nil {
+		m.giveMediumBack()
+	}
+	// Before the block goes back: once it has, another goroutine may own it.
 	m.Payload = nil
-	if b := m.owner(); b != nil {
+	if b != nil {
 		b.recycle()
+	}
+}
+
+// giveMediumBack gives back the medium buffer m owns, if m is a pooled
+// Message (checked by the caller: the copy of one's value owns nothing)
+// whose Payload still lies in it. A Payload the user replaced with memory
+// of their own leaves the buffer to the garbage collector: the user may
+// still refer to it.
+func (m *Message) giveMediumBack() {
+	start := m.medium
+	if start == nil {
+		return
+	}
+	m.medium = nil
+	if cap(m.Payload) == 0 {
+		return
+	}
+	if off := uintptr(unsafe.Pointer(unsafe.SliceData(m.Payload))) - uintptr(unsafe.Pointer(start)); off < uintptr(mediumSize(int(m.mediumClass))) {
+		putMedium(start, int(m.mediumClass))
 	}
 }
 
@@ -189,31 +224,47 @@ func (b *messageBlock) poison() {
 // contents (as NewPayload's), for the caller to fill and write: from the
 // node's pool, its payload in the same block of memory when n is at most
 // MaxInlinePayload (the Payload's capacity is then MaxInlinePayload, so
-// appending up to that many bytes stays in it), else a buffer from
+// appending up to that many bytes stays in it), under 16 KiB a pooled
+// buffer of the next power of two (its capacity), else a buffer from
 // NewPayload. It is the caller's, as a Message literal would be, until
 // WriteMessage takes it; a Message from NewMessage that is not written is
 // given back with Release, or left to the garbage collector.
 func NewMessage(n int) *Message {
 	b := getMessageBlock()
-	if n <= MaxInlinePayload {
+	switch c, medium := mediumClass(n); {
+	case n <= MaxInlinePayload:
 		b.m.Payload = b.buf[:n]
-	} else {
+	case medium:
+		b.m.setMedium(getMedium(n), c)
+	default:
 		b.m.Payload = NewPayload(n)
 	}
 	return &b.m
 }
 
+// setMedium makes p, a buffer of class c from getMedium, m's Payload and
+// m its owner.
+func (m *Message) setMedium(p []byte, c int) {
+	m.Payload, m.medium, m.mediumClass = p, unsafe.SliceData(p), uint8(c)
+}
+
 // newReceivedMessage returns a pooled Message owning payload. The channel
-// lends payloads of up to MaxInlinePayload bytes
-// (channel.Options.LendPayloadsUpTo): those are copied into the Message's
-// own block, with the capacity cut at their length. Longer ones are the
-// message's already.
+// lends payloads shorter than minCachedPayload
+// (channel.Options.LendPayloadsUpTo): those of up to MaxInlinePayload
+// bytes are copied into the Message's own block, with the capacity cut at
+// their length, longer ones into a medium buffer (which the copy out of
+// the reader's buffer cost anyway). Longer ones are the message's already.
 func newReceivedMessage(payload []byte) *Message {
 	b := getMessageBlock()
 	switch n := len(payload); {
 	case n == 0:
 	case n <= MaxInlinePayload:
 		b.m.Payload = b.buf[:copy(b.buf[:], payload):n]
+	case n < minCachedPayload:
+		c, _ := mediumClass(n)
+		p := getMedium(n)
+		copy(p, payload)
+		b.m.setMedium(p, c)
 	default:
 		b.m.Payload = payload
 	}
@@ -226,6 +277,7 @@ func newReceivedMessage(payload []byte) *Message {
 // ports layer has let go of it. A message made as a literal is left alone.
 func recycleSent(m *Message) {
 	if b := m.owner(); b != nil {
+		b.m.giveMediumBack() // a medium payload is copied into the queue
 		b.recycle()
 	}
 }

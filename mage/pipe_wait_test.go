@@ -191,7 +191,7 @@ func TestWaitMessageManyReaders(t *testing.T) {
 // its context watched once, and the node's list of waiting readers
 // reused.
 func TestWaitMessageAllocatesNothing(t *testing.T) {
-	allocs := allocsPerRoundTrip(t, inProcessPeer, func(ctx context.Context, p mage.MessagePipe) (*mage.Message, error) {
+	allocs := allocsPerRoundTrip(t, inProcessPeer, 16, func(ctx context.Context, p mage.MessagePipe) (*mage.Message, error) {
 		return p.WaitMessage(ctx)
 	})
 	if want := float64(raceAllocSlack); allocs > want {

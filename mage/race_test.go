@@ -11,3 +11,8 @@ package mage_test
 // nodes, which also pays for the race detector's sync.Pool dropping a
 // share of the Encoders on purpose).
 const raceAllocSlack = 3
+
+// raceMediumAllocSlack is what they allow more for a medium payload (more
+// than mage.MaxInlinePayload bytes), whose pooled buffer a race-enabled
+// build poisons too: one made afresh per message on each side.
+const raceMediumAllocSlack = 2

@@ -54,8 +54,9 @@ const reusedEncoded = 16 << 10
 
 // newEncoder returns an Encoder whose buffer has length n and room for
 // size more bytes. A small one (up to mage.MaxInlinePayload in all, the
-// timeout included) encodes into its pooled message's own block: a small
-// call costs no allocation once the pools are warm.
+// timeout included) encodes into its pooled message's own block, a medium
+// one into its pooled buffer: a call without a large argument costs no
+// allocation for its payload once the pools are warm.
 func newEncoder(n, size int) *Encoder {
 	e := encoderPool.Get().(*Encoder)
 	if n+size <= mage.MaxInlinePayload {
@@ -63,14 +64,17 @@ func newEncoder(n, size int) *Encoder {
 		e.buf = e.msg.Payload
 		return e
 	}
-	e.msg = mage.NewMessage(0)
 	if n+size >= reusedEncoded {
 		// A buffer of exactly the estimated length, so that the next
 		// message of that length finds this one once it is written (the
 		// process's buffers are matched by length).
+		e.msg = mage.NewMessage(0)
 		e.buf = mage.NewPayload(n + size)[:n]
 	} else {
-		e.buf = make([]byte, n, n+size)
+		// A medium one, pooled with the message (see mage.NewMessage),
+		// and given back once it is sent or its reader releases it.
+		e.msg = mage.NewMessage(n + size)
+		e.buf = e.msg.Payload[:n]
 	}
 	return e
 }
