@@ -44,6 +44,7 @@ func (c *Channel) send(fn func([]byte) []byte, frames []byte, fds []int) error {
 	if fn != nil {
 		p.buf = fn(p.buf)
 	} else {
+		p.reserve(len(frames))
 		p.buf = append(p.buf, frames...)
 	}
 	if err := c.indexLocked(m.buf, fds); err != nil {
@@ -81,12 +82,14 @@ func (c *Channel) SendUser(u *wire.User, fds []int) error {
 		p.fds = append(p.fds, fds...)
 	}
 	if len(u.Payload) >= largePayload {
+		p.reserve(u.EncodedLen() - len(u.Payload))
 		p.buf = wire.AppendUserWithoutPayload(p.buf, u)
 		p.insertExt(m.buf+wire.UserPayloadOffset, u.Payload)
 		if !c.largeSocket {
 			c.largeSocket, c.growSocket = true, true
 		}
 	} else {
+		p.reserve(u.EncodedLen())
 		p.buf = wire.AppendUser(p.buf, u)
 	}
 	return c.queuedLocked(m, fds)
