@@ -1,23 +1,18 @@
 package channel
 
-import "sync"
-
 const (
-	// maxRetainedBuffer is the largest batch buffer a batch keeps for
-	// reuse. A bigger one (left by a burst of small frames, or by a
-	// stream the writer cannot keep up with) goes, once written, to
-	// bigBuffers, from which the next batch to grow past its own buffer
-	// takes it, so that a channel does not hold tens of megabytes for
-	// long but a stream does not regrow its batches. Large payloads never
-	// enter it (see largePayload), so a stream of them reuses one small
-	// buffer.
+	// maxRetainedBuffer is the largest batch buffer a batch always keeps
+	// for reuse. A bigger one, up to maxKeptBuffer (left by a burst of
+	// small frames, or by a stream the writer cannot keep up with), is
+	// kept until a garbage collection finds its batch empty (see
+	// retain.go), so that a channel does not hold a burst's tens of
+	// megabytes for long, but a stream does not regrow its batches.
+	// Large payloads never enter it (see largePayload), so a stream of
+	// them reuses one small buffer.
 	maxRetainedBuffer = 4 << 20
-	// maxPooledBuffer is the largest batch buffer bigBuffers keeps.
-	maxPooledBuffer = 64 << 20
-	// pooledFrom is the batch length from which a batch that outgrows its
-	// buffer looks in bigBuffers first: a batch this long is most likely
-	// a stream's, which will grow on.
-	pooledFrom = 64 << 10
+	// maxKeptBuffer is the largest batch buffer kept at all: a bigger one
+	// is dropped once written.
+	maxKeptBuffer = 64 << 20
 
 	// largePayload is the payload size from which SendUser leaves a
 	// payload where it is and writes it with a vectored write instead of
@@ -68,38 +63,9 @@ type batch struct {
 	// descriptors have gone.
 	written  int
 	fdsUntil int
-}
-
-// bigBuffers holds batch buffers of more than maxRetainedBuffer bytes
-// that written batches let go (*[]byte, empty), for any channel of the
-// process. A stream of small frames faster than the writer fills each
-// batch to about the same size: when a batch dropped such a buffer after
-// its write, the next regrew one from nothing, an allocation of about
-// twice the batch and a copy of every byte (measured: a one-way stream of
-// 1 KiB messages allocated 2.8 GB in 3 s for 1.9 GB sent, and the sender
-// spent 29% of its CPU in memmove). Like every sync.Pool it drops what it
-// holds at garbage collections, so a burst's buffers do not stay.
-var bigBuffers sync.Pool
-
-// reserve makes room for n more bytes in b.buf before an append: when
-// they do not fit and the batch has grown past pooledFrom, a buffer from
-// bigBuffers that holds them takes over the bytes so far, so that the
-// batch grows into memory a written batch left instead of regrowing its
-// own (a batch that let a big buffer go starts again from none).
-func (b *batch) reserve(n int) {
-	need := len(b.buf) + n
-	if need <= cap(b.buf) || need <= pooledFrom {
-		return
-	}
-	big, _ := bigBuffers.Get().(*[]byte)
-	if big == nil {
-		return
-	}
-	if cap(*big) < need {
-		bigBuffers.Put(big)
-		return
-	}
-	b.buf = append((*big)[:0], b.buf...)
+	// recent is set when b was reset with a buffer past
+	// maxRetainedBuffer, and cleared by the next trim.
+	recent bool
 }
 
 // len is the length of the whole stream, written or not.
@@ -136,13 +102,10 @@ func (b *batch) insertExt(at int, data []byte) {
 // sent, when not nil, is given each payload b held, all of which the
 // kernel has taken (Options.PayloadSent).
 func (b *batch) reset(sent func([]byte)) {
-	if c := cap(b.buf); c > maxRetainedBuffer {
-		if c <= maxPooledBuffer {
-			big := b.buf[:0]
-			bigBuffers.Put(&big)
-		}
+	if cap(b.buf) > maxKeptBuffer {
 		b.buf = nil
 	}
+	b.recent = b.big()
 	b.buf = b.buf[:0]
 	b.releaseExt(sent)
 	// Forget the payloads, so that the memory of a written one is free.
@@ -152,6 +115,28 @@ func (b *batch) reset(sent func([]byte)) {
 	b.recs = b.recs[:0]
 	b.fds = b.fds[:0]
 	b.sent, b.nextRec, b.written, b.fdsUntil = 0, 0, 0, 0
+}
+
+// big reports whether b keeps a buffer past maxRetainedBuffer.
+func (b *batch) big() bool { return cap(b.buf) > maxRetainedBuffer }
+
+// trim drops b's buffer if it is past maxRetainedBuffer, b holds nothing,
+// and b has not carried a batch since the last trim (a stream's batches
+// are empty between writes, so a trim at each collection would drop the
+// buffers it reuses, and the regrowing would bring the next collection
+// early), and reports whether b still keeps a big one.
+func (b *batch) trim() bool {
+	switch {
+	case !b.big():
+		return false
+	case b.recent:
+		b.recent = false
+		return true
+	case b.len() == 0 && len(b.fds) == 0:
+		b.buf = nil
+		return false
+	}
+	return true
 }
 
 // discard closes the descriptors not yet sent and empties b, releasing its

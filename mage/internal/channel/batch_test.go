@@ -1,48 +1,123 @@
 package channel
 
-import "testing"
+import (
+	"io"
+	"runtime"
+	"testing"
+	"time"
+)
 
-// TestBatchBufferRetention: a written batch keeps a buffer of up to
-// maxRetainedBuffer bytes; a bigger one goes to bigBuffers, and the next
-// batch to grow past its own buffer and pooledFrom takes it over, bytes
-// so far included, instead of regrowing (a stream the writer cannot keep up
-// with fills each batch to about the same size).
-func TestBatchBufferRetention(t *testing.T) {
-	small := batch{buf: make([]byte, 100, maxRetainedBuffer)}
-	small.reset(nil)
-	if cap(small.buf) != maxRetainedBuffer {
-		t.Fatalf("a buffer of maxRetainedBuffer bytes was not kept (capacity %d after reset)", cap(small.buf))
-	}
-
-	const bigSize = 8 << 20
-	// sync.Pool may drop what it is given (a collection, another P), so
-	// the hand-over is tried a few times; it must happen.
-	for try := 0; ; try++ {
-		big := batch{buf: make([]byte, bigSize)}
-		start := &big.buf[:1][0]
-		big.reset(nil)
-		if big.buf != nil {
-			t.Fatalf("a buffer of %d bytes stayed with its batch", bigSize)
+// TestBatchBufferKeptUpToBound: a written batch keeps its buffer up to
+// maxKeptBuffer bytes, whatever it carried, and drops a bigger one.
+func TestBatchBufferKeptUpToBound(t *testing.T) {
+	for _, tc := range []struct {
+		capacity int
+		wantKept bool
+	}{
+		{64 << 10, true},
+		{maxRetainedBuffer + 1, true},
+		{maxKeptBuffer, true},
+		{maxKeptBuffer + 1, false},
+	} {
+		b := batch{buf: make([]byte, 100, tc.capacity)}
+		b.reset(nil)
+		if kept := cap(b.buf) == tc.capacity; kept != tc.wantKept || len(b.buf) != 0 {
+			t.Errorf("buffer of %d bytes after reset: length %d, kept %v, want kept %v", tc.capacity, len(b.buf), kept, tc.wantKept)
 		}
-		next := batch{buf: append(make([]byte, 0, 64), "frames so far"...)}
-		next.reserve(maxRetainedBuffer)
-		if cap(next.buf) >= bigSize && &next.buf[:1][0] == start {
-			if string(next.buf) != "frames so far" {
-				t.Fatalf("the batch's bytes became %q", next.buf)
+	}
+}
+
+// TestBigBatchBuffersGoWhenIdle: a channel whose queue grew past
+// maxRetainedBuffer keeps the big buffers of its batches while they hold
+// frames, and once written too (a stream that the writer cannot keep up
+// with fills the next batch to about the same size, into the same
+// buffer), through the next garbage collection; the one after finds them
+// empty and unused since, and drops them.
+func TestBigBatchBuffersGoWhenIdle(t *testing.T) {
+	ca, cb := socketPair(t)
+	defer cb.Close()
+	c := newChannel(t, ca, newRecorder(), Options{MaxPendingBytes: 64 << 20, DeferDirectWrite: true})
+	trimmed := make(chan struct{}, 1)
+	c.afterTrim = func() {
+		select {
+		case trimmed <- struct{}{}:
+		default:
+		}
+	}
+	c.Start()
+	// bigBuffers counts the batches with a buffer past the bound. It is
+	// called while no one writes a batch without c.mu: before the first
+	// write and after the last.
+	bigBuffers := func() (n int) {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		for _, b := range []*batch{&c.pending, &c.directBatch, &c.writerBatch} {
+			if b.big() {
+				n++
 			}
-			break
 		}
-		if try == 10 {
-			t.Fatal("a batch growing past its buffer never took the one a written batch let go")
-		}
+		return n
 	}
 
-	// A batch that fits, or stays within pooledFrom, takes none.
-	fits := batch{buf: make([]byte, 0, 1024)}
-	fits.reserve(1000)
-	grows := batch{buf: make([]byte, 0, 1024)}
-	grows.reserve(pooledFrom)
-	if cap(fits.buf) != 1024 || cap(grows.buf) != 1024 {
-		t.Fatalf("reserve replaced buffers it did not need to (capacities %d and %d)", cap(fits.buf), cap(grows.buf))
+	// Nothing writes yet (DeferDirectWrite, and no WritePending): the
+	// queue grows past the bound, and a trim keeps the batch that holds
+	// it.
+	frame := userFrame(1, 0, make([]byte, 1000), 0)
+	total := 0
+	for total < 2*maxRetainedBuffer {
+		if err := c.Send(frame, nil); err != nil {
+			t.Fatal(err)
+		}
+		total += len(frame)
+	}
+	if bigBuffers() != 1 {
+		t.Fatalf("%d bytes queued and not written, and %d batch buffers past %d bytes, want 1", total, bigBuffers(), maxRetainedBuffer)
+	}
+	c.trimBuffers()
+	<-trimmed // its own report, sent before it returned
+	if bigBuffers() != 1 {
+		t.Fatal("trimBuffers dropped the big buffer of a batch that still holds frames")
+	}
+	c.WritePending() // what the socket does not take goes to the writer
+
+	// The peer reads everything; once the writer is idle, the written
+	// batch kept its buffer, and a collection is due to trim it.
+	if _, err := io.CopyN(io.Discard, cb, int64(total)); err != nil {
+		t.Fatal(err)
+	}
+	c.mu.Lock()
+	var flushed chan struct{}
+	if c.writing || c.pending.unwritten() > 0 {
+		flushed = make(chan struct{})
+		c.flushed = flushed
+	}
+	c.mu.Unlock()
+	if flushed != nil {
+		<-flushed
+	}
+	c.mu.Lock()
+	armed := c.trimArmed
+	c.mu.Unlock()
+	if bigBuffers() == 0 || !armed {
+		t.Fatalf("written batches keep %d big buffers, trim armed %v; want the buffer kept and a trim armed", bigBuffers(), armed)
+	}
+	collect := func() {
+		t.Helper()
+		runtime.GC()
+		select {
+		case <-trimmed:
+		case <-time.After(timeout):
+			t.Fatal("no trim ran after a garbage collection")
+		}
+	}
+	// The first collection keeps what was written since the one before
+	// (a stream reuses it); the second finds it unused, and drops it.
+	collect()
+	if bigBuffers() == 0 {
+		t.Fatal("the first collection after the write dropped the buffer the write used")
+	}
+	collect()
+	if n := bigBuffers(); n > 0 {
+		t.Fatalf("two collections after everything was written, %d batches keep buffers past %d bytes", n, maxRetainedBuffer)
 	}
 }

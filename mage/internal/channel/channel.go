@@ -213,6 +213,14 @@ type Channel struct {
 	// batch's place while it does, and the writer takes it over on
 	// handoff.
 	directBatch batch
+	// writerBatch is the batch the writer goroutine writes: it swaps it
+	// with the pending one under mu, then writes it without mu while
+	// writing is set (flush); while writing is clear it is idle, and
+	// trimBuffers may drop its buffer.
+	writerBatch batch
+	// trimArmed is set while a garbage collection is to call trimBuffers
+	// (retain.go).
+	trimArmed bool
 	// started is set by Start.
 	started bool
 	// draining is set by CloseAfterFlush: Send refuses new frames while
@@ -235,6 +243,9 @@ type Channel struct {
 	// beforeDirectWrite, when set (by tests, before the channel is
 	// used), runs before each system call of WritePending's.
 	beforeDirectWrite func()
+	// afterTrim, when set (by tests, before the channel is used), runs
+	// at the end of each trimBuffers, under mu.
+	afterTrim func()
 }
 
 // New returns a Channel over conn, which must be a connected SOCK_STREAM
@@ -464,9 +475,11 @@ func (c *Channel) callHandleError(err error) {
 // runWriter is the writer goroutine.
 func (c *Channel) runWriter() {
 	defer close(c.writerDone)
-	var inflight batch
-	err := c.writeLoop(&inflight)
-	inflight.discard(c.opts.PayloadSent)
+	err := c.writeLoop(&c.writerBatch)
+
+	c.mu.Lock()
+	c.writerBatch.discard(c.opts.PayloadSent)
+	c.mu.Unlock()
 
 	c.mu.Lock()
 	defer c.mu.Unlock()

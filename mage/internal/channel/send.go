@@ -44,7 +44,6 @@ func (c *Channel) send(fn func([]byte) []byte, frames []byte, fds []int) error {
 	if fn != nil {
 		p.buf = fn(p.buf)
 	} else {
-		p.reserve(len(frames))
 		p.buf = append(p.buf, frames...)
 	}
 	if err := c.indexLocked(m.buf, fds); err != nil {
@@ -82,14 +81,12 @@ func (c *Channel) SendUser(u *wire.User, fds []int) error {
 		p.fds = append(p.fds, fds...)
 	}
 	if len(u.Payload) >= largePayload {
-		p.reserve(u.EncodedLen() - len(u.Payload))
 		p.buf = wire.AppendUserWithoutPayload(p.buf, u)
 		p.insertExt(m.buf+wire.UserPayloadOffset, u.Payload)
 		if !c.largeSocket {
 			c.largeSocket, c.growSocket = true, true
 		}
 	} else {
-		p.reserve(u.EncodedLen())
 		p.buf = wire.AppendUser(p.buf, u)
 	}
 	return c.queuedLocked(m, fds)
@@ -234,6 +231,7 @@ func (c *Channel) directWrittenLocked(whole bool, round int) bool {
 		return false
 	}
 	c.directBatch.reset(c.opts.PayloadSent)
+	c.keptBigLocked()
 	c.inflight.Store(0)
 	switch {
 	case c.pending.unwritten() == 0:
@@ -370,6 +368,7 @@ func (c *Channel) writeDirectLocked() bool {
 		return false
 	}
 	c.pending.reset(c.opts.PayloadSent)
+	c.keptBigLocked()
 	return true
 }
 

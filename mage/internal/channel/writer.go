@@ -49,6 +49,7 @@ func (c *Channel) flush(inflight *batch) error {
 			c.directBatch, *inflight = *inflight, c.directBatch
 		} else if c.pending.unwritten() == 0 {
 			c.doneWritingLocked()
+			c.keptBigLocked()
 			c.mu.Unlock()
 			return nil
 		} else {
