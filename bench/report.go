@@ -51,6 +51,8 @@ func tableRows(sizes []int) []row {
 		row{"heap allocations per call without arrays (the ack), callee", allocMetric("ack", "child"), fmtCount},
 		row{"heap allocations per 16 B one-way message, sender", allocMetric("ow", "parent"), fmtCount},
 		row{"heap allocations per 16 B one-way message, receiver", allocMetric("ow", "child"), fmtCount},
+		row{"heap allocations per 1 KiB one-way message, sender", allocMetric("ow1k", "parent"), fmtCount},
+		row{"heap allocations per 1 KiB one-way message, receiver", allocMetric("ow1k", "child"), fmtCount},
 		row{"memory per idle pipe, pipe alone", idleMetric(idlePipe, "bytes"), fmtBytes},
 		row{"memory per idle pipe, with a bound Receiver", idleMetric(idleReceiver, "bytes"), fmtBytes},
 		row{"memory per idle pipe, Remote and Receiver after one call", idleMetric(idleRemote, "bytes"), fmtBytes},

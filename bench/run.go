@@ -218,13 +218,21 @@ func runAllocs(cfg *config, c *contender, s session, res *results, log io.Writer
 	if err != nil {
 		return err
 	}
-	ow, err := measureAllocs(s.control(), cfg.duration, func() error { return main.push(p) }, func(n int) error {
+	acked := func(n int) error {
 		got, err := main.sync()
 		if err == nil && got != int64(n) {
 			err = fmt.Errorf("%w: the child counted %d messages of %d", errWorkload, got, n)
 		}
 		return err
-	})
+	}
+	ow, err := measureAllocs(s.control(), cfg.duration, func() error { return main.push(p) }, acked)
+	if err != nil {
+		return err
+	}
+	// A medium payload (more than fits a pooled message's own block):
+	// what a typed request with a string or some data costs.
+	p1k := make([]byte, 1024)
+	ow1k, err := measureAllocs(s.control(), cfg.duration, func() error { return main.push(p1k) }, acked)
 	if err != nil {
 		return err
 	}
@@ -243,7 +251,10 @@ func runAllocs(cfg *config, c *contender, s session, res *results, log io.Writer
 	res.add(allocMetric("rt", "child"), c.key, rt.child)
 	res.add(allocMetric("ow", "parent"), c.key, ow.parent)
 	res.add(allocMetric("ow", "child"), c.key, ow.child)
-	fmt.Fprintf(log, "  allocations per 16 B round trip: caller %.1f callee %.1f; per ack (no arrays): caller %.1f callee %.1f; per one-way message: sender %.1f receiver %.1f\n", rt.parent, rt.child, ack.parent, ack.child, ow.parent, ow.child)
+	res.add(allocMetric("ow1k", "parent"), c.key, ow1k.parent)
+	res.add(allocMetric("ow1k", "child"), c.key, ow1k.child)
+	fmt.Fprintf(log, "  allocations per 16 B round trip: caller %.1f callee %.1f; per ack (no arrays): caller %.1f callee %.1f; per one-way message: sender %.1f receiver %.1f (1 KiB: %.1f, %.1f)\n",
+		rt.parent, rt.child, ack.parent, ack.child, ow.parent, ow.child, ow1k.parent, ow1k.child)
 	return nil
 }
 
