@@ -93,7 +93,11 @@ func TestBigBatchBuffersGoWhenIdle(t *testing.T) {
 	}
 	c.mu.Unlock()
 	if flushed != nil {
-		<-flushed
+		select {
+		case <-flushed:
+		case <-time.After(timeout):
+			t.Fatal("the writer never finished writing what the peer read")
+		}
 	}
 	c.mu.Lock()
 	armed := c.trimArmed
