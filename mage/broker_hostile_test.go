@@ -195,14 +195,22 @@ func newBrokerHarness(t *testing.T, limits BrokerLimits) *brokerHarness {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	t.Cleanup(cancel)
-	h := &brokerHarness{t: t, ctx: ctx, bad: make(chan *BadMessageError, 16)}
+	// The reports wait here for the test to read them. OnBadMessage runs
+	// on a connection's goroutine, so it must never block: a full buffer
+	// would stall the node, and the test would wait out its context (a
+	// fuzz input of 24 forged registrations may make more than a few).
+	h := &brokerHarness{t: t, ctx: ctx, bad: make(chan *BadMessageError, 64)}
 	h.node = NewNode(NodeOptions{Broker: limits, OnBadMessage: func(from NodeName, err error) {
 		var bad *BadMessageError
 		if !errors.As(err, &bad) || bad.Node != from {
 			t.Errorf("report from %s is %v, not a *BadMessageError about that node", from, err)
 			return
 		}
-		h.bad <- bad
+		select {
+		case h.bad <- bad:
+		default:
+			t.Errorf("more than %d bad-message reports unread; dropped %v", cap(h.bad), bad)
+		}
 	}})
 	t.Cleanup(func() { _ = h.node.Close() })
 	return h
