@@ -95,8 +95,11 @@ func measureOneWay(c client, size int, d time.Duration) (oneWay, error) {
 		inWindow, windowed = 0, 0
 		return nil
 	}
-	// Warm up with one short window.
-	for range 64 {
+	// Warm up with one short window: 64 messages, or fewer when they
+	// would pass windowBytes (64 of 1 MiB reach mage's default bound on
+	// bytes queued toward a node when the child is slow to start reading,
+	// and the push fails with ErrPeerBackedUp).
+	for range max(1, min(64, windowBytes/max(size, 1))) {
 		if err := c.push(p); err != nil {
 			return oneWay{}, fmt.Errorf("%w: one-way %d B: %w", errWorkload, size, err)
 		}
