@@ -6,9 +6,9 @@ import (
 	"os"
 	"sync"
 	"testing"
-	"time"
 
 	"go.uber.org/goleak"
+	"golang.org/x/sys/unix"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -31,13 +31,32 @@ func TestRingsCoalesceIntoOneWait(t *testing.T) {
 	if err := b.Wait(); err != nil {
 		t.Fatal(err)
 	}
-	// Nothing is left to read: a read that may not wait fails.
-	if err := b.r.SetReadDeadline(time.Now()); err != nil {
+	// Nothing is left to read.
+	if n := unread(t, b); n != 0 {
+		t.Fatalf("after 3 rings and a Wait, %d bytes are left to read", n)
+	}
+}
+
+// unread reads, without waiting, what b's descriptor holds, and returns
+// how many bytes that was.
+func unread(t *testing.T, b *Bell) int {
+	t.Helper()
+	var n int
+	var rerr error
+	err := b.rraw.Read(func(fd uintptr) bool {
+		var buf [64]byte
+		n, rerr = unix.Read(int(fd), buf[:])
+		return true
+	})
+	switch {
+	case err != nil:
 		t.Fatal(err)
+	case rerr == unix.EAGAIN:
+		return 0
+	case rerr != nil:
+		t.Fatal(rerr)
 	}
-	if err := b.Wait(); !errors.Is(err, os.ErrDeadlineExceeded) {
-		t.Fatalf("a second Wait after 3 rings: %v, want nothing to read", err)
-	}
+	return n
 }
 
 // TestEveryRingIsSeenByTheWaiter: two goroutines take 1000 turns each,
@@ -132,5 +151,49 @@ func TestRingNeverBlocks(t *testing.T) {
 		if err := b.Wait(); err != nil {
 			t.Fatal(err)
 		}
+	}
+}
+
+// TestRingBeforeWaitWritesNothing: a Ring with no Wait parked marks the
+// bell and writes nothing (so the Wait that follows reads nothing either):
+// the descriptor stays empty, and the Wait returns at once.
+func TestRingBeforeWaitWritesNothing(t *testing.T) {
+	pipe, err := newPipeBell()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pipe.Close()
+	for _, b := range []*Bell{testBell(t), pipe} {
+		b.Ring()
+		if n := unread(t, b); n != 0 {
+			t.Fatalf("%s: a Ring with no Wait parked wrote %d bytes", b.r.Name(), n)
+		}
+		if err := b.Wait(); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// TestParkedWaitDrainsTheRing: a Wait that parks is woken by a Ring from
+// another goroutine, and reads what that Ring wrote, so the next Wait
+// parks again.
+func TestParkedWaitDrainsTheRing(t *testing.T) {
+	b := testBell(t)
+	for range 100 {
+		parked := make(chan struct{})
+		waited := make(chan error, 1)
+		go func() {
+			close(parked)
+			waited <- b.Wait()
+		}()
+		<-parked
+		// Whether the Wait has parked yet or not, it returns.
+		b.Ring()
+		if err := <-waited; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := unread(t, b); n != 0 {
+		t.Fatalf("after every ring was waited for, %d bytes are left to read", n)
 	}
 }
