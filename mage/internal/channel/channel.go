@@ -172,6 +172,10 @@ type Channel struct {
 	// called from one does not wait for the goroutine it runs on.
 	inCallback atomic.Bool
 
+	// peerHungUp is set once the peer has closed or shut down its end
+	// (hangupWatch); the reader then reads until it sees the end.
+	peerHungUp atomic.Bool
+
 	// handshakeLifted is set by LiftHandshakeLimit.
 	handshakeLifted atomic.Bool
 
@@ -431,11 +435,26 @@ func (c *Channel) stopLocked(err error) {
 	}
 	c.stopErr = err
 	close(c.quit)
-	// Closing the socket wakes a reader blocked in recvmsg and a writer
-	// blocked in sendmsg; the net package keeps the descriptor alive until
-	// they have left their system calls, so it cannot be reused under them.
-	_ = c.conn.Close()
+	if !c.started {
+		// No goroutine reads or waits on the socket.
+		_ = c.conn.Close()
+		return
+	}
+	// The reader runs its whole loop, the Handler's methods included,
+	// inside one RawConn.Read (reader.loop), which holds a reference to
+	// the descriptor: closing it here would wait for that read to end,
+	// from a Handler method or under a lock one takes. So deadlines in the
+	// past wake the reader and a writer waiting for room, and the reader
+	// closes the socket once it is out of its read (runReader). The
+	// reader arms its frame timeout before it checks quit, so a deadline
+	// it sets cannot undo this one unseen.
+	_ = c.conn.SetReadDeadline(pastDeadline)
+	_ = c.conn.SetWriteDeadline(pastDeadline)
 }
+
+// pastDeadline is a deadline that has passed: setting it wakes whoever
+// waits on the socket.
+var pastDeadline = time.Unix(1, 0)
 
 // reason returns the recorded reason for stopping.
 func (c *Channel) reason() error {
@@ -453,6 +472,8 @@ func (c *Channel) runReader() {
 		close(c.done)
 	}()
 	rd := newReader(c)
+	watch := startHangupWatch(c)
+	rd.trustEmptied = watch != nil
 	err := rd.loop()
 	if err == nil || errors.Is(err, net.ErrClosed) {
 		// The loop ends without an error of its own only because the
@@ -460,6 +481,11 @@ func (c *Channel) runReader() {
 		err = ErrClosed
 	}
 	c.stop(err)
+	// Out of its read, the reader closes the socket (see stopLocked); the
+	// net package keeps the descriptor alive until a write in progress has
+	// left its system call, and the writer, woken by its deadline, leaves.
+	_ = c.conn.Close()
+	watch.stop()
 	rd.fds.closeAll()
 	c.callHandleError(c.reason())
 }

@@ -902,3 +902,82 @@ func TestOptionsDefaults(t *testing.T) {
 		t.Errorf("options not clamped: %+v", c.opts)
 	}
 }
+
+// TestAbortUnderALockTheHandlerTakes: Abort may be called with a lock
+// held that the Handler's method waits for, while the reader runs that
+// method inside its read: stopping must not wait for the read (closing
+// the socket under it would), and the socket closes once the method has
+// returned, so the peer sees EOF.
+func TestAbortUnderALockTheHandlerTakes(t *testing.T) {
+	ca, cb := socketPair(t)
+	ra, rb := newRecorder(), newRecorder()
+	var mu sync.Mutex
+	entered := make(chan struct{}, 1)
+	ra.onFrame = func(*wire.Frame, []int) {
+		select {
+		case entered <- struct{}{}:
+		default:
+		}
+		mu.Lock()
+		mu.Unlock() //nolint:staticcheck // the lock is the point: wait for Abort's caller
+	}
+	a := start(t, ca, ra, Options{})
+	b := start(t, cb, rb, Options{})
+	mu.Lock()
+	if err := b.Send(userFrame(1, 0, nil, 0), nil); err != nil {
+		t.Fatal(err)
+	}
+	<-entered
+	a.Abort(errors.New("aborted under the handler's lock"))
+	mu.Unlock()
+	if err := ra.waitError(t); err == nil || err.Error() != "aborted under the handler's lock" {
+		t.Fatalf("HandleError(%v), want the Abort's error", err)
+	}
+	<-a.Done()
+	if err := rb.waitError(t); !errors.Is(err, io.EOF) {
+		t.Fatalf("peer saw %v, want io.EOF", err)
+	}
+}
+
+// TestCloseRightAfterTheLastFrames: a peer that sends its last frames and
+// closes while the reader is busy gives the poller one wake-up for both;
+// the read of those frames empties the socket without seeing the close,
+// and the reader must see it all the same (the hang-up watch).
+func TestCloseRightAfterTheLastFrames(t *testing.T) {
+	for round := range 20 {
+		t.Run(fmt.Sprint(round), func(t *testing.T) {
+			ca, cb := socketPair(t)
+			ra := newRecorder()
+			busy, goOn := make(chan struct{}), make(chan struct{})
+			ra.onFrame = func(f *wire.Frame, _ []int) {
+				if f.User.Seq == 1 {
+					close(busy)
+					<-goOn
+				}
+			}
+			a := start(t, ca, ra, Options{})
+			defer a.Close()
+			if _, err := cb.Write(userFrame(0, 0, []byte("first"), 0)); err != nil {
+				t.Fatal(err)
+			}
+			ra.waitFrames(t, 1)
+			if _, err := cb.Write(userFrame(1, 0, []byte("second"), 0)); err != nil {
+				t.Fatal(err)
+			}
+			<-busy
+			// The reader is inside the handler of frame 1: the last
+			// frame and the close arrive together.
+			if _, err := cb.Write(userFrame(2, 0, []byte("last"), 0)); err != nil {
+				t.Fatal(err)
+			}
+			cb.Close()
+			close(goOn)
+			if err := ra.waitError(t); !errors.Is(err, io.EOF) {
+				t.Fatalf("HandleError(%v), want io.EOF", err)
+			}
+			if got := ra.waitFrames(t, 3); string(got[2].User.Payload) != "last" {
+				t.Fatalf("last frame %q", got[2].User.Payload)
+			}
+		})
+	}
+}

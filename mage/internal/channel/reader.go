@@ -64,10 +64,19 @@ type reader struct {
 	// every slice copied out of buf and scratch.
 	scratch wire.Frame
 	out     wire.Frame
-	// sys makes the read calls; readFunc is read bound once, so that a
-	// read allocates nothing.
+	// sys makes the read calls. stepFunc is step bound once; loopErr is
+	// the error that ended it.
 	sys      syscallReader
-	readFunc func(fd uintptr) bool
+	stepFunc func(fd uintptr) bool
+	loopErr  error
+	// metEmpty is set once a read found the socket empty (see fillFrom).
+	metEmpty bool
+	// trustEmptied says a hang-up watch runs, so that a read that
+	// emptied the socket may be followed by a wait (see fillFrom).
+	trustEmptied bool
+	// draining is set once the peer hung up and the reader reads what is
+	// left without a deadline (see loop).
+	draining bool
 	// batch is the Handler, when it is a BatchHandler.
 	batch BatchHandler
 }
@@ -80,30 +89,84 @@ func newReader(c *Channel) *reader {
 		oob:  make([]byte, unix.CmsgSpace(oobSize)),
 		fds:  fdQueue{limit: c.opts.MaxQueuedFDs},
 	}
-	rd.readFunc = rd.sys.read
+	rd.stepFunc = rd.step
 	rd.batch, _ = c.handler.(BatchHandler)
 	return rd
 }
 
 // loop reads and delivers frames until the channel stops (nil) or reading
 // fails (the error).
+//
+// The whole loop runs inside one RawConn.Read, so that after a read that
+// emptied the socket the reader waits in the poller at once. Each
+// RawConn.Read starts by clearing the poller's record that the socket is
+// readable, so a loop that called it per read had to try a read first,
+// which failed with EAGAIN once per burst of frames: one system call in
+// four of a small round trip. The price is that the reader holds a
+// reference to the descriptor meanwhile, so the socket is closed by the
+// reader on its way out, never under it (see Channel.stopLocked).
 func (rd *reader) loop() error {
 	for {
-		err := rd.deliverAll()
+		err := rd.c.raw.Read(rd.stepFunc)
+		switch {
+		case rd.loopErr != nil:
+			return rd.loopErr
+		case rd.stopping():
+			// Woken by stop's deadline, or stopped meanwhile.
+			return nil
+		case errors.Is(err, os.ErrDeadlineExceeded) && rd.c.peerHungUp.Load() && !rd.draining:
+			// The hang-up watch's wake-up (or a frame timeout at the
+			// same moment: the peer is gone either way, and all it
+			// sent is here). Read what is left, up to the end, with
+			// no deadline: a socket whose peer has gone never waits.
+			rd.draining, rd.timed = true, false
+			if err := rd.c.conn.SetReadDeadline(time.Time{}); err != nil {
+				return rd.readFailed(err)
+			}
+			if rd.stopping() {
+				// Stop's deadline may have been undone just now.
+				return nil
+			}
+			continue
+		case err != nil:
+			return rd.readFailed(err)
+		}
+		return nil
+	}
+}
+
+// step is the read loop's RawConn callback: it reads, delivers the frames
+// read, and reads again, until the socket is empty (false: the poller
+// waits) or the loop ends (true, with loopErr set unless the channel
+// stops).
+func (rd *reader) step(fd uintptr) bool {
+	for {
+		wait, emptied, err := rd.fillFrom(fd)
+		if err != nil {
+			rd.loopErr = err
+			return true
+		}
+		if wait {
+			return false
+		}
+		err = rd.deliverAll()
 		rd.batchEnd()
 		if err != nil {
-			return err
+			rd.loopErr = err
+			return true
 		}
-		select {
-		case <-rd.c.quit:
-			return nil
-		default:
-		}
+		// Armed before quit is checked: see Channel.stopLocked.
 		if err := rd.armFrameTimeout(); err != nil {
-			return err
+			rd.loopErr = err
+			return true
 		}
-		if err := rd.fill(); err != nil {
-			return err
+		if rd.stopping() {
+			return true
+		}
+		// Checked after arming, as stop is: a hang-up seen later has
+		// its watch's wake-up set after this deadline.
+		if emptied && !rd.c.peerHungUp.Load() {
+			return false
 		}
 	}
 }
@@ -345,9 +408,22 @@ func clone[T any](s []T) []T {
 	return append([]T(nil), s...)
 }
 
-// fill makes room for the frame being read and reads once from the socket.
-func (rd *reader) fill() error {
+// fillFrom makes room for the frame being read and reads once from fd.
+// wait says the socket was empty. emptied says the reader may wait after
+// this read without reading again: the read took less than it had room
+// for and carried no descriptors (a Unix stream socket's recvmsg stops
+// short after a message that carries descriptors, and otherwise only when
+// nothing more has arrived, so what arrives next makes the poller wake
+// the reader), and a hang-up watch runs.
+//
+// The watch is needed because a close is not data: a read that returns
+// the peer's last frames says nothing of the close that came with them,
+// and the poller's one wake-up for both has been spent. And emptied waits
+// for one read that found the socket empty, because the RawConn.Read the
+// loop runs in began by forgetting what the poller had seen.
+func (rd *reader) fillFrom(fd uintptr) (wait, emptied bool, err error) {
 	bufs := rd.sys.bufs[:0]
+	room := 0
 	if rd.large != nil {
 		// The payload first, then the rest of the frame and the next
 		// frame's fixed part, so that one call can end one large frame
@@ -357,6 +433,7 @@ func (rd *reader) fill() error {
 		// part (see beginLarge), so end is at or past w.
 		end := min(rd.r+rd.largeRest+wire.UserPayloadOffset, len(rd.buf))
 		bufs = append(bufs, rd.large[rd.largeN:], rd.buf[rd.w:end])
+		room = len(rd.large) - rd.largeN + end - rd.w
 	} else {
 		rd.makeRoom(rd.want)
 		into := rd.buf[rd.w:]
@@ -364,21 +441,24 @@ func (rd *reader) fill() error {
 			into = into[:wire.UserPayloadOffset-(rd.w-rd.r)]
 		}
 		bufs = append(bufs, into)
+		room = len(into)
 	}
-	// A Read that fails before the call (a deadline, a close) leaves the
-	// outcome as set here: nothing read.
 	rd.sys.bufs, rd.sys.oob = bufs, rd.oob
 	rd.sys.n, rd.sys.oobn, rd.sys.flags, rd.sys.err = 0, 0, 0, nil
-	err := rd.c.raw.Read(rd.readFunc)
-	if err == nil {
-		err = rd.sys.err
+	if !rd.sys.read(fd) {
+		clear(rd.sys.bufs)
+		rd.sys.bufs = rd.sys.bufs[:0]
+		rd.metEmpty = true
+		return true, false, nil
 	}
+	err = rd.sys.err
 	n, oobn, flags := rd.sys.n, rd.sys.oobn, rd.sys.flags
 	clear(rd.sys.bufs) // they may hold the payload: do not keep it alive
 	rd.sys.bufs = rd.sys.bufs[:0]
 	if err == nil && n == 0 {
 		err = io.EOF
 	}
+	emptied = rd.trustEmptied && rd.metEmpty && err == nil && n < room && oobn == 0
 	if rd.large != nil {
 		got := min(n, len(rd.large)-rd.largeN)
 		rd.largeN += got
@@ -387,15 +467,21 @@ func (rd *reader) fill() error {
 	rd.w += n
 	if oobn > 0 {
 		if qerr := rd.queueFDs(rd.oob[:oobn]); qerr != nil {
-			return qerr
+			return false, false, qerr
 		}
 	}
 	if flags&unix.MSG_CTRUNC != 0 {
-		return peerFault(ErrControlTruncated)
+		return false, false, peerFault(ErrControlTruncated)
 	}
+	if err != nil {
+		return false, false, rd.readFailed(err)
+	}
+	return false, emptied, nil
+}
+
+// readFailed is the error of a read that failed with err.
+func (rd *reader) readFailed(err error) error {
 	switch {
-	case err == nil:
-		return nil
 	case errors.Is(err, os.ErrDeadlineExceeded):
 		got, want := rd.partial()
 		return peerFault(fmt.Errorf("%w: %d of %d bytes of a frame arrived within %v",
