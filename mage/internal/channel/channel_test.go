@@ -912,14 +912,17 @@ func TestAbortUnderALockTheHandlerTakes(t *testing.T) {
 	ca, cb := socketPair(t)
 	ra, rb := newRecorder(), newRecorder()
 	var mu sync.Mutex
+	delivered := 0
 	entered := make(chan struct{}, 1)
 	ra.onFrame = func(*wire.Frame, []int) {
 		select {
 		case entered <- struct{}{}:
 		default:
 		}
+		// Waits for Abort's caller to release the lock.
 		mu.Lock()
-		mu.Unlock() //nolint:staticcheck // the lock is the point: wait for Abort's caller
+		delivered++
+		mu.Unlock()
 	}
 	a := start(t, ca, ra, Options{})
 	b := start(t, cb, rb, Options{})
@@ -936,6 +939,11 @@ func TestAbortUnderALockTheHandlerTakes(t *testing.T) {
 	<-a.Done()
 	if err := rb.waitError(t); !errors.Is(err, io.EOF) {
 		t.Fatalf("peer saw %v, want io.EOF", err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if delivered != 1 {
+		t.Fatalf("%d frames handled, want 1", delivered)
 	}
 }
 

@@ -1,9 +1,19 @@
 // Package channel carries wire frames, and the file descriptors that ride
 // with them, over one Unix SOCK_STREAM socket to one peer node.
 //
-// A Channel owns two goroutines. The reader reads into a reusable buffer,
+// A Channel owns two goroutines, and on Linux a third that is parked for
+// the connection's life. The reader reads into a reusable buffer,
 // checks and decodes each frame with package wire, and hands it to a Handler
-// together with the descriptors its header declares. The writer drains a
+// together with the descriptors its header declares. It does all of that
+// inside one syscall.RawConn.Read, so that after a read that emptied the
+// socket it waits in the poller at once, where a RawConn.Read per read
+// would have to try a read, which fails, first (each one begins by
+// clearing what the poller saw). A read that returns the peer's last
+// frames says nothing of a close that came with them, so on Linux a
+// hang-up watch (an epoll instance with the socket registered for
+// EPOLLRDHUP only, and the third goroutine waiting on it) tells the reader
+// of the close; elsewhere the reader reads until a read finds the socket
+// empty. The writer drains a
 // pending buffer that Send appends to, so Send never blocks on the peer.
 // When nothing is queued, Send first tries to write straight from the
 // caller's goroutine without blocking, which saves a goroutine hand-off per
@@ -91,5 +101,8 @@
 // (io.EOF), when a frame fails to decode, or when the socket fails. Exactly
 // once, after the reader has stopped, the Handler's HandleError receives the
 // first of those reasons. Every descriptor still queued in either direction
-// is closed.
+// is closed. The reader's read holds a reference to the socket that closing
+// it would wait for, so stopping wakes the reader and the writer with
+// deadlines in the past instead, and the reader closes the socket on its
+// way out, once the Handler method it runs (if any) has returned.
 package channel
