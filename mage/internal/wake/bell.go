@@ -2,7 +2,6 @@ package wake
 
 import (
 	"context"
-	"errors"
 	"os"
 	"sync/atomic"
 	"syscall"
@@ -141,7 +140,8 @@ func (b *Bell) Wait() error {
 		// once, and reads nothing (what was written stays, unread and
 		// harmless: a read happens only after a ring, and drains all).
 		b.state.CompareAndSwap(bellWaiting, bellIdle)
-		if errors.Is(err, os.ErrClosed) || b.closed.Load() {
+		if b.closed.Load() {
+			// Close marks the bell before it closes the descriptor.
 			return os.ErrClosed
 		}
 		return err

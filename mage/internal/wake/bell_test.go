@@ -23,6 +23,18 @@ func testBell(t *testing.T) *Bell {
 	return b
 }
 
+// bothKinds returns an eventfd bell and a pipe bell (what New makes where
+// there is no eventfd), closed when the test ends.
+func bothKinds(t *testing.T) []*Bell {
+	t.Helper()
+	pipe, err := newPipeBell()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = pipe.Close() })
+	return []*Bell{testBell(t), pipe}
+}
+
 func TestRingsCoalesceIntoOneWait(t *testing.T) {
 	b := testBell(t)
 	for range 3 {
@@ -139,12 +151,7 @@ func TestWatchContext(t *testing.T) {
 // buffer, where bells are pipes) are dropped, not waited on, and the bell
 // still wakes its waiter.
 func TestRingNeverBlocks(t *testing.T) {
-	pipe, err := newPipeBell()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pipe.Close()
-	for _, b := range []*Bell{testBell(t), pipe} {
+	for _, b := range bothKinds(t) {
 		for range 100000 { // more bytes than a pipe's buffer holds
 			b.Ring()
 		}
@@ -158,12 +165,7 @@ func TestRingNeverBlocks(t *testing.T) {
 // bell and writes nothing (so the Wait that follows reads nothing either):
 // the descriptor stays empty, and the Wait returns at once.
 func TestRingBeforeWaitWritesNothing(t *testing.T) {
-	pipe, err := newPipeBell()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pipe.Close()
-	for _, b := range []*Bell{testBell(t), pipe} {
+	for _, b := range bothKinds(t) {
 		b.Ring()
 		if n := unread(t, b); n != 0 {
 			t.Fatalf("%s: a Ring with no Wait parked wrote %d bytes", b.r.Name(), n)
